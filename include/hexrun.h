@@ -159,10 +159,10 @@ typedef struct hexrun_config hexrun_config;
 
 /** Log levels, most severe first. */
 enum hexrun_log_level {
-    HEXRUN_LOG_ERROR = 0,
-    HEXRUN_LOG_WARN = 1,
-    HEXRUN_LOG_INFO = 2,
-    HEXRUN_LOG_DEBUG = 3
+    HEXRUN_LOG_ERROR = 0, /**< a failure the host should see */
+    HEXRUN_LOG_WARN = 1,  /**< something degraded or insecure (e.g. insecure_skip_verify) */
+    HEXRUN_LOG_INFO = 2,  /**< one line per job event (submitted, state change, cancelled) */
+    HEXRUN_LOG_DEBUG = 3  /**< one line per HTTP attempt and scheduling decision */
 };
 
 /**

@@ -1,0 +1,16 @@
+# Documentation: the API reference is generated from include/hexrun.h, the architecture
+# picture from docs/architecture.dot. `make check` fails when the header has an
+# undocumented function or enumerator, or when the committed reference is stale.
+.PHONY: docs-reference docs-diagram check-docs
+docs-reference:
+	python3 docs/gen_reference.py include/hexrun.h docs/reference.md
+docs-diagram: | $(DEPS_STAMP)
+	dot -Tsvg docs/architecture.dot -o docs/architecture.svg
+DOCS_TARGETS += docs-reference docs-diagram
+
+check-docs:
+	@python3 docs/gen_reference.py --check include/hexrun.h
+	@python3 docs/gen_reference.py include/hexrun.h $(B)/reference.md.new
+	@cmp -s $(B)/reference.md.new docs/reference.md || \
+	  { echo "docs/reference.md is stale: run 'make docs'"; exit 1; }
+CHECK_TARGETS += check-docs
