@@ -1,0 +1,121 @@
+/*
+ * hex.h - Hex API requests and responses <-> plain C structs (internal; hex.c is the
+ * only json-c user and json-c objects never leave it).
+ *
+ * Every parser takes a body and its length (need not be NUL-terminated), never crashes
+ * on any input, and on failure returns HEXRUN_E_PROTOCOL (or HEXRUN_E_NOMEM) with a
+ * message in err (snprintf rules) that names what was wrong.
+ */
+#ifndef HEXRUN_HEX_H
+#define HEXRUN_HEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hexrun.h"
+
+/* Field sizes, NUL included. A longer value in a response is a protocol error. */
+#define HEXRUN__HEX_ID_MAX 64
+#define HEXRUN__HEX_URL_MAX 1024
+#define HEXRUN__HEX_SHORT_MAX 64
+#define HEXRUN__HEX_MSG_MAX 1024
+
+/* A run as Hex describes it (RunProject 201, GetRunStatus, an item of GetProjectRuns).
+ * Strings are "" when absent or null. */
+typedef struct hexrun__hex_run {
+    char run_id[HEXRUN__HEX_ID_MAX];
+    char project_id[HEXRUN__HEX_ID_MAX];
+    char run_url[HEXRUN__HEX_URL_MAX];
+    char status[HEXRUN__HEX_SHORT_MAX];      /* Hex's status string as sent */
+    int32_t state;                           /* hexrun_state; UNKNOWN for new statuses,
+                                                PENDING when no status (RunProject 201) */
+    char start_time[HEXRUN__HEX_SHORT_MAX];
+    char end_time[HEXRUN__HEX_SHORT_MAX];
+    int64_t elapsed_ms;                      /* -1 when null or absent */
+    char trace_id[HEXRUN__HEX_ID_MAX];
+    char project_version[HEXRUN__HEX_SHORT_MAX]; /* int or string in the JSON */
+    char run_trigger[HEXRUN__HEX_SHORT_MAX];
+} hexrun__hex_run;
+
+/* An error body of either family, summarised. */
+typedef struct hexrun__hex_error {
+    /* "reason" or "message", then "; " and a summary of details / issues[] /
+     * invalid[] / notFound[]; or, for a body of no known shape, a printable excerpt of
+     * it (control characters replaced). "" for an empty body. */
+    char message[HEXRUN__HEX_MSG_MAX];
+    char trace_id[HEXRUN__HEX_ID_MAX];   /* "" when absent */
+    char code[HEXRUN__HEX_SHORT_MAX];    /* the {code,message} family's code, else "" */
+} hexrun__hex_error;
+
+/*
+ * hexrun__hex_run_options - validate a host's run options against the RunProject body
+ * schema and produce the body to send.
+ * @options_json: NULL (= "{}") or a JSON object with only inputParams (object), dryRun,
+ *   updatePublishedResults, useCachedSqlResults, updateCache (booleans), viewId
+ *   (string), notifications (array of {type: SUCCESS|FAILURE|ALL,
+ *   includeSuccessScreenshot: bool, screenshotFormat?: array of strings,
+ *   slackChannelIds?/userIds?/groupIds?: arrays of strings, subject?/body?: strings}).
+ *   viewId or updatePublishedResults=true together with inputParams are refused.
+ * @out_body: receives the body (malloc'd, free()).  @out_dry_run: 1 if dryRun is true.
+ * Returns HEXRUN_OK, HEXRUN_E_INVALID_ARG (err names the key and what is allowed) or
+ * HEXRUN_E_NOMEM.
+ */
+int hexrun__hex_run_options(const char *options_json, char **out_body, int *out_dry_run,
+                            char *err, size_t errlen);
+
+/* Hex status string -> hexrun_state; NULL or unknown -> HEXRUN_STATE_UNKNOWN. */
+int32_t hexrun__hex_state_from_status(const char *status);
+
+/* RunProject 201: needs runId and projectId; state is PENDING. */
+int hexrun__hex_parse_run_created(const char *body, size_t len, hexrun__hex_run *run,
+                                  char *err, size_t errlen);
+
+/* GetRunStatus 200: needs runId, projectId and status. */
+int hexrun__hex_parse_run(const char *body, size_t len, hexrun__hex_run *run, char *err,
+                          size_t errlen);
+
+/*
+ * GetProjectRuns 200: {runs:[...], nextPage, previousPage, traceId}.
+ * @runs: receives a malloc'd array of *n runs (free(); NULL when n is 0).
+ * @next_offset: receives the offset of the next page taken from nextPage's query, or -1
+ *   when nextPage is null (the URL's host is never used: requests stay on base_url).
+ *   May be NULL.
+ */
+int hexrun__hex_parse_runs_page(const char *body, size_t len, hexrun__hex_run **runs,
+                                size_t *n, int64_t *next_offset, char *err, size_t errlen);
+
+/* Fill `out` from an error body of either family (never fails; out is always filled).
+ * Returns 1 when the body had a known error shape, 0 otherwise. */
+int hexrun__hex_parse_error(const char *body, size_t len, hexrun__hex_error *out);
+
+/* Cursor lists: *after receives pagination.after (malloc'd) or NULL on the last page. */
+int hexrun__hex_cursor_after(const char *body, size_t len, char **after, char *err,
+                             size_t errlen);
+
+/* GetProjectRuns paging: the next offset from nextPage, or -1 when there is none. */
+int hexrun__hex_offset_next(const char *body, size_t len, int64_t *next_offset, char *err,
+                            size_t errlen);
+
+/*
+ * Merging pages for HEXRUN_LIST_ALL_PAGES. Make one with the array key ("values" for
+ * cursor lists, "runs" for GetProjectRuns), add each page's body in order, then render:
+ * the first page's document with the array replaced by every page's items, and
+ * pagination {after:null,before:null} ("values") or nextPage/previousPage null ("runs").
+ */
+typedef struct hexrun__hex_pages hexrun__hex_pages;
+hexrun__hex_pages *hexrun__hex_pages_new(const char *array_key);
+int hexrun__hex_pages_add(hexrun__hex_pages *pages, const char *body, size_t len, char *err,
+                          size_t errlen);
+/* Returns the merged document (malloc'd, free()), or NULL on NOMEM or when no page was
+ * added. */
+char *hexrun__hex_pages_render(hexrun__hex_pages *pages);
+void hexrun__hex_pages_free(hexrun__hex_pages *pages);
+
+/* Check that json parses completely (and is an object when want_object). Returns
+ * HEXRUN_OK or HEXRUN_E_INVALID_ARG with err naming the problem. */
+int hexrun__hex_validate_json(const char *json, int want_object, char *err, size_t errlen);
+
+/* 1 if s has the UUID shape (8-4-4-4-12 hex digits), else 0. */
+int hexrun__hex_is_uuid(const char *s);
+
+#endif
