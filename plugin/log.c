@@ -1,0 +1,239 @@
+/* log.c - log sink with secret redaction; see log.h. */
+#include "log.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+
+#define LOG_LINE_MAX 4096
+
+struct hexrun__log {
+    int level;
+    hexrun_log_fn fn;
+    void *user_data;
+    char **secrets; /* NULL-terminated copies */
+};
+
+hexrun__log *hexrun__log_new(int level, hexrun_log_fn fn, void *user_data,
+                             const char *const *secrets)
+{
+    hexrun__log *log = calloc(1, sizeof *log);
+    if (!log)
+        return NULL;
+    log->level = level;
+    log->fn = fn;
+    log->user_data = user_data;
+    size_t n = 0;
+    while (secrets && secrets[n])
+        n++;
+    log->secrets = calloc(n + 1, sizeof *log->secrets);
+    if (!log->secrets) {
+        free(log);
+        return NULL;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!secrets[i][0])
+            continue;
+        log->secrets[kept] = strdup(secrets[i]);
+        if (!log->secrets[kept]) {
+            hexrun__log_free(log);
+            return NULL;
+        }
+        kept++;
+    }
+    return log;
+}
+
+void hexrun__log_free(hexrun__log *log)
+{
+    if (!log)
+        return;
+    for (char **s = log->secrets; s && *s; s++)
+        free(*s);
+    free(log->secrets);
+    free(log);
+}
+
+int hexrun__log_enabled(const hexrun__log *log, int level)
+{
+    return log && level <= log->level;
+}
+
+static int hex_value(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Length of the match of `secret` at p, where each byte may appear raw, percent-encoded
+ * (either case) or, for a space, as '+': a token echoed inside a URL is still found. */
+static size_t match_secret(const char *p, const char *secret)
+{
+    const char *start = p;
+    for (const unsigned char *s = (const unsigned char *)secret; *s; s++) {
+        if ((unsigned char)*p == *s) {
+            p++;
+        } else if (*p == '%' && hex_value(p[1]) >= 0 && hex_value(p[2]) >= 0 &&
+                   hex_value(p[1]) * 16 + hex_value(p[2]) == *s) {
+            p += 3;
+        } else if (*p == '+' && *s == ' ') {
+            p++;
+        } else {
+            return 0;
+        }
+    }
+    return (size_t)(p - start);
+}
+
+static size_t longest_secret(const char *p, const char *const *secrets)
+{
+    size_t best = 0;
+    for (size_t i = 0; secrets && secrets[i]; i++) {
+        if (!secrets[i][0])
+            continue;
+        size_t m = match_secret(p, secrets[i]);
+        if (m > best)
+            best = m;
+    }
+    return best;
+}
+
+static int is_credential_char(int c)
+{
+    return isalnum(c) || strchr("-._~+/=%", c) != NULL;
+}
+
+/* "Bearer <cred>": returns the length of the whole match, with *value_at set to the
+ * offset where the credential starts. */
+static size_t match_bearer(const char *p, size_t *value_at)
+{
+    if (strncasecmp(p, "bearer", 6) != 0 || (p[6] != ' ' && p[6] != '\t'))
+        return 0;
+    size_t i = 6;
+    while (p[i] == ' ' || p[i] == '\t')
+        i++;
+    size_t v = i;
+    while (p[i] && is_credential_char((unsigned char)p[i]))
+        i++;
+    if (i == v)
+        return 0;
+    *value_at = v;
+    return i;
+}
+
+/* An Authorization header in any of the forms it is echoed in: "Authorization: x",
+ * "authorization=x" (key=value logs) or "\"Authorization\": \"x\"" (JSON). The value
+ * runs to the end of the line or the closing quote. */
+static size_t match_authorization(const char *p, size_t *value_at)
+{
+    if (strncasecmp(p, "authorization", 13) != 0)
+        return 0;
+    size_t i = 13;
+    if (p[i] == '"')
+        i++;
+    while (p[i] == ' ' || p[i] == '\t')
+        i++;
+    if (p[i] != ':' && p[i] != '=')
+        return 0;
+    i++;
+    while (p[i] == ' ' || p[i] == '\t')
+        i++;
+    int quoted = p[i] == '"';
+    if (quoted)
+        i++;
+    size_t v = i;
+    while (p[i] && p[i] != '\r' && p[i] != '\n' && !(quoted && p[i] == '"'))
+        i++;
+    if (i == v)
+        return 0;
+    *value_at = v;
+    return i;
+}
+
+static void redact_into(hexrun__buf *b, const char *in, const char *const *secrets)
+{
+    const char *p = in;
+    while (*p) {
+        size_t value_at = 0;
+        size_t m = longest_secret(p, secrets);
+        if (m) {
+            hexrun__buf_appends(b, HEXRUN__REDACTED);
+            p += m;
+            continue;
+        }
+        m = match_authorization(p, &value_at);
+        if (!m)
+            m = match_bearer(p, &value_at);
+        if (m) {
+            hexrun__buf_append(b, p, value_at);
+            hexrun__buf_appends(b, HEXRUN__REDACTED);
+            p += m;
+            continue;
+        }
+        hexrun__buf_append(b, p, 1);
+        p++;
+    }
+}
+
+size_t hexrun__redact(const char *in, const char *const *secrets, char *out, size_t outlen)
+{
+    hexrun__buf b = HEXRUN__BUF_INIT;
+    redact_into(&b, in ? in : "", secrets);
+    /* Never fall back to the unredacted text: on NOMEM say so instead. */
+    const char *text = b.failed ? "<redaction failed: out of memory>" : (b.data ? b.data : "");
+    size_t need = strlen(text);
+    if (outlen) {
+        size_t n = need < outlen - 1 ? need : outlen - 1;
+        memcpy(out, text, n);
+        out[n] = '\0';
+    }
+    hexrun__buf_free(&b);
+    return need;
+}
+
+size_t hexrun__log_redact(const hexrun__log *log, const char *in, char *out, size_t outlen)
+{
+    return hexrun__redact(in, log ? (const char *const *)log->secrets : NULL, out, outlen);
+}
+
+static const char *level_name(int level)
+{
+    switch (level) {
+    case HEXRUN_LOG_ERROR: return "error";
+    case HEXRUN_LOG_WARN: return "warn";
+    case HEXRUN_LOG_INFO: return "info";
+    default: return "debug";
+    }
+}
+
+void hexrun__log_write(hexrun__log *log, int level, const char *fmt, ...)
+{
+    if (!hexrun__log_enabled(log, level))
+        return;
+    /* Redact the whole line before truncating it, so a cut never leaves part of a
+     * token behind. */
+    char *raw = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&raw, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    char line[LOG_LINE_MAX];
+    hexrun__log_redact(log, raw, line, sizeof line);
+    free(raw);
+    if (log->fn)
+        log->fn(level, line, log->user_data);
+    else
+        fprintf(stderr, "hexrun level=%s %s\n", level_name(level), line);
+}
