@@ -53,7 +53,7 @@ typedef struct hexrun__hex_error {
  * @options_json: NULL (= "{}") or a JSON object with only inputParams (object), dryRun,
  *   updatePublishedResults, useCachedSqlResults, updateCache (booleans), viewId
  *   (string), notifications (array of {type: SUCCESS|FAILURE|ALL,
- *   includeSuccessScreenshot: bool, screenshotFormat?: array of strings,
+ *   includeSuccessScreenshot: bool, screenshotFormat?: "png"|"pdf",
  *   slackChannelIds?/userIds?/groupIds?: arrays of strings, subject?/body?: strings}).
  *   viewId or updatePublishedResults=true together with inputParams are refused.
  * @out_body: receives the body (malloc'd, free()).  @out_dry_run: 1 if dryRun is true.
