@@ -141,7 +141,7 @@ static int get_elapsed(json_object *obj, int64_t *out, char *err, size_t errlen)
         set_err(err, errlen, "field '%s' is out of range%s", "elapsedTime", "");
         return HEXRUN_E_PROTOCOL;
     }
-    *out = (int64_t)llround(d);
+    *out = (int64_t)(d + 0.5); /* not llround: the library does not link libm */
     return HEXRUN_OK;
 }
 
