@@ -45,7 +45,7 @@ static int parse_doc(const char *body, size_t len, json_object **out, char *err,
     }
     memcpy(copy, body, len);
     copy[len] = '\0';
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
     json_object *root = json_tokener_parse_ex(tok, copy, (int)len + 1);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t end = json_tokener_get_parse_end(tok);

@@ -1,0 +1,564 @@
+/* Unit suite: JSON mapping of Hex requests and responses (runs, pages, both error
+ * families, run options). */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hex.h"
+
+#define P_OK "11111111-1111-4111-8111-111111111111"
+#define RUN1 "aaaaaaaa-0000-4000-8000-000000000001"
+#define RUN2 "aaaaaaaa-0000-4000-8000-000000000002"
+
+static char err[512];
+
+static int parse_run(const char *body, hexrun__hex_run *run)
+{
+    err[0] = '\0';
+    return hexrun__hex_parse_run(body, strlen(body), run, err, sizeof err);
+}
+
+/* ----- runs ----- */
+
+START_TEST(run_status_maps_every_field)
+{
+    hexrun__hex_run r;
+    const char *body = "{\"projectId\":\"" P_OK "\",\"projectVersion\":3,\"runId\":\"" RUN1
+                       "\",\"runUrl\":\"https://app.hex.tech/app/x/runs/1\",\"status\":"
+                       "\"COMPLETED\",\"runTrigger\":\"API\",\"startTime\":\"2026-01-01T00:"
+                       "00:00.000Z\",\"endTime\":\"2026-01-01T00:00:05.000Z\",\"elapsedTime\":"
+                       "5000.4,\"traceId\":\"tr-1\",\"notifications\":[]}";
+    ck_assert_int_eq(parse_run(body, &r), HEXRUN_OK);
+    ck_assert_str_eq(r.run_id, RUN1);
+    ck_assert_str_eq(r.project_id, P_OK);
+    ck_assert_str_eq(r.run_url, "https://app.hex.tech/app/x/runs/1");
+    ck_assert_str_eq(r.status, "COMPLETED");
+    ck_assert_int_eq(r.state, HEXRUN_STATE_COMPLETED);
+    ck_assert_str_eq(r.start_time, "2026-01-01T00:00:00.000Z");
+    ck_assert_str_eq(r.end_time, "2026-01-01T00:00:05.000Z");
+    ck_assert_int_eq(r.elapsed_ms, 5000);
+    ck_assert_str_eq(r.trace_id, "tr-1");
+    ck_assert_str_eq(r.project_version, "3");
+    ck_assert_str_eq(r.run_trigger, "API");
+}
+END_TEST
+
+START_TEST(nulls_and_string_project_version_are_accepted)
+{
+    hexrun__hex_run r;
+    const char *body = "{\"projectId\":\"" P_OK "\",\"projectVersion\":\"12\",\"runId\":\"" RUN1
+                       "\",\"status\":\"PENDING\",\"startTime\":null,\"endTime\":null,"
+                       "\"elapsedTime\":null}";
+    ck_assert_int_eq(parse_run(body, &r), HEXRUN_OK);
+    ck_assert_str_eq(r.project_version, "12");
+    ck_assert_str_eq(r.start_time, "");
+    ck_assert_str_eq(r.end_time, "");
+    ck_assert_int_eq(r.elapsed_ms, -1);
+    ck_assert_int_eq(r.state, HEXRUN_STATE_PENDING);
+}
+END_TEST
+
+START_TEST(unknown_status_is_unknown_not_success)
+{
+    hexrun__hex_run r;
+    const char *body = "{\"projectId\":\"" P_OK "\",\"runId\":\"" RUN1
+                       "\",\"status\":\"QUANTUM_SUPERPOSITION\"}";
+    ck_assert_int_eq(parse_run(body, &r), HEXRUN_OK);
+    ck_assert_int_eq(r.state, HEXRUN_STATE_UNKNOWN);
+    ck_assert_str_eq(r.status, "QUANTUM_SUPERPOSITION");
+}
+END_TEST
+
+START_TEST(every_hex_status_has_its_state)
+{
+    ck_assert_int_eq(hexrun__hex_state_from_status("PENDING"), HEXRUN_STATE_PENDING);
+    ck_assert_int_eq(hexrun__hex_state_from_status("RUNNING"), HEXRUN_STATE_RUNNING);
+    ck_assert_int_eq(hexrun__hex_state_from_status("COMPLETED"), HEXRUN_STATE_COMPLETED);
+    ck_assert_int_eq(hexrun__hex_state_from_status("ERRORED"), HEXRUN_STATE_ERRORED);
+    ck_assert_int_eq(hexrun__hex_state_from_status("KILLED"), HEXRUN_STATE_KILLED);
+    ck_assert_int_eq(hexrun__hex_state_from_status("UNABLE_TO_ALLOCATE_KERNEL"),
+                     HEXRUN_STATE_UNABLE_TO_ALLOCATE_KERNEL);
+    ck_assert_int_eq(hexrun__hex_state_from_status("completed"), HEXRUN_STATE_UNKNOWN);
+    ck_assert_int_eq(hexrun__hex_state_from_status(""), HEXRUN_STATE_UNKNOWN);
+    ck_assert_int_eq(hexrun__hex_state_from_status(NULL), HEXRUN_STATE_UNKNOWN);
+}
+END_TEST
+
+START_TEST(bad_run_bodies_name_the_problem)
+{
+    hexrun__hex_run r;
+    ck_assert_int_eq(parse_run("{\"projectId\":\"" P_OK "\",\"status\":\"RUNNING\"}", &r),
+                     HEXRUN_E_PROTOCOL);
+    ck_assert_str_eq(err, "missing field 'runId'");
+    ck_assert_int_eq(parse_run("{\"projectId\":\"" P_OK "\",\"runId\":\"" RUN1 "\"}", &r),
+                     HEXRUN_E_PROTOCOL);
+    ck_assert_str_eq(err, "missing field 'status'");
+    ck_assert_int_eq(parse_run("{\"projectId\":\"" P_OK "\",\"runId\":7,\"status\":\"RUNNING\"}",
+                               &r),
+                     HEXRUN_E_PROTOCOL);
+    ck_assert_str_eq(err, "field 'runId' is not a string");
+    ck_assert_int_eq(parse_run("{\"projectId\":\"" P_OK "\",\"runId\":\"" RUN1
+                               "\",\"status\":\"RUNNING\",\"elapsedTime\":\"5\"}",
+                               &r),
+                     HEXRUN_E_PROTOCOL);
+    ck_assert_str_eq(err, "field 'elapsedTime' is not a number");
+    ck_assert_int_eq(parse_run("{\"projectId\":\"" P_OK "\",\"runId\":\"" RUN1
+                               "\",\"status\":\"RUNNING\",\"elapsedTime\":-3}",
+                               &r),
+                     HEXRUN_E_PROTOCOL);
+    ck_assert_int_eq(parse_run("[1,2]", &r), HEXRUN_E_PROTOCOL);
+    ck_assert_str_eq(err, "expected a JSON object, got array");
+    ck_assert_int_eq(parse_run("{\"runId\":", &r), HEXRUN_E_PROTOCOL);
+    ck_assert_ptr_nonnull(strstr(err, "invalid JSON at byte"));
+    ck_assert_int_eq(parse_run("{} trailing", &r), HEXRUN_E_PROTOCOL);
+    ck_assert_int_eq(parse_run("", &r), HEXRUN_E_PROTOCOL);
+    ck_assert_str_eq(err, "invalid JSON at byte 0: empty body");
+    ck_assert_int_eq(parse_run("null", &r), HEXRUN_E_PROTOCOL);
+}
+END_TEST
+
+START_TEST(overlong_fields_are_refused_not_truncated)
+{
+    char body[4096];
+    char longid[200];
+    memset(longid, 'a', sizeof longid - 1);
+    longid[sizeof longid - 1] = '\0';
+    snprintf(body, sizeof body, "{\"projectId\":\"%s\",\"runId\":\"" RUN1
+             "\",\"status\":\"RUNNING\"}", longid);
+    hexrun__hex_run r;
+    ck_assert_int_eq(parse_run(body, &r), HEXRUN_E_PROTOCOL);
+    ck_assert_ptr_nonnull(strstr(err, "'projectId' is too long"));
+}
+END_TEST
+
+START_TEST(body_length_is_respected_and_nul_refused)
+{
+    hexrun__hex_run r;
+    const char body[] = "{\"projectId\":\"" P_OK "\",\"runId\":\"" RUN1
+                        "\",\"status\":\"RUNNING\"}GARBAGE";
+    ck_assert_int_eq(hexrun__hex_parse_run(body, strlen(body) - 7, &r, err, sizeof err),
+                     HEXRUN_OK);
+    ck_assert_int_eq(hexrun__hex_parse_run(body, strlen(body), &r, err, sizeof err),
+                     HEXRUN_E_PROTOCOL);
+    const char with_nul[] = "{\"a\":1}\0{}";
+    ck_assert_int_eq(hexrun__hex_parse_run(with_nul, sizeof with_nul - 1, &r, err, sizeof err),
+                     HEXRUN_E_PROTOCOL);
+}
+END_TEST
+
+START_TEST(run_created_needs_no_status)
+{
+    hexrun__hex_run r;
+    const char *body = "{\"projectId\":\"" P_OK "\",\"runId\":\"" RUN1
+                       "\",\"runUrl\":\"u\",\"runStatusUrl\":\"s\",\"traceId\":\"t\","
+                       "\"projectVersion\":1}";
+    ck_assert_int_eq(hexrun__hex_parse_run_created(body, strlen(body), &r, err, sizeof err),
+                     HEXRUN_OK);
+    ck_assert_int_eq(r.state, HEXRUN_STATE_PENDING);
+    ck_assert_str_eq(r.run_id, RUN1);
+    ck_assert_str_eq(r.trace_id, "t");
+    const char *bad = "{\"projectId\":\"" P_OK "\"}";
+    ck_assert_int_eq(hexrun__hex_parse_run_created(bad, strlen(bad), &r, err, sizeof err),
+                     HEXRUN_E_PROTOCOL);
+}
+END_TEST
+
+/* ----- GetProjectRuns pages ----- */
+
+#define RUN_JSON(id, st) "{\"projectId\":\"" P_OK "\",\"runId\":\"" id "\",\"status\":\"" st "\"}"
+
+START_TEST(runs_page_gives_runs_and_next_offset)
+{
+    const char *body = "{\"runs\":[" RUN_JSON(RUN1, "RUNNING") "," RUN_JSON(RUN2, "KILLED")
+                       "],\"nextPage\":\"https://elsewhere.example/api/v1/projects/" P_OK
+                       "/runs?limit=2&offset=52\",\"previousPage\":null,\"traceId\":\"t\"}";
+    hexrun__hex_run *runs = NULL;
+    size_t n = 0;
+    int64_t next = 0;
+    ck_assert_int_eq(hexrun__hex_parse_runs_page(body, strlen(body), &runs, &n, &next, err,
+                                                 sizeof err),
+                     HEXRUN_OK);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(runs[0].run_id, RUN1);
+    ck_assert_int_eq(runs[0].state, HEXRUN_STATE_RUNNING);
+    ck_assert_int_eq(runs[1].state, HEXRUN_STATE_KILLED);
+    ck_assert_int_eq(next, 52);
+    free(runs);
+    ck_assert_int_eq(hexrun__hex_offset_next(body, strlen(body), &next, err, sizeof err),
+                     HEXRUN_OK);
+    ck_assert_int_eq(next, 52);
+}
+END_TEST
+
+START_TEST(last_runs_page_has_no_next_offset)
+{
+    const char *body = "{\"runs\":[],\"nextPage\":null,\"previousPage\":null,\"traceId\":\"t\"}";
+    hexrun__hex_run *runs = (hexrun__hex_run *)1;
+    size_t n = 9;
+    int64_t next = 0;
+    ck_assert_int_eq(hexrun__hex_parse_runs_page(body, strlen(body), &runs, &n, &next, err,
+                                                 sizeof err),
+                     HEXRUN_OK);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_ptr_null(runs);
+    ck_assert_int_eq(next, -1);
+}
+END_TEST
+
+START_TEST(bad_runs_pages_are_refused)
+{
+    hexrun__hex_run *runs = NULL;
+    size_t n = 0;
+    int64_t next = 0;
+    const char *no_runs = "{\"nextPage\":null}";
+    ck_assert_int_eq(hexrun__hex_parse_runs_page(no_runs, strlen(no_runs), &runs, &n, &next,
+                                                 err, sizeof err),
+                     HEXRUN_E_PROTOCOL);
+    ck_assert_str_eq(err, "field 'runs' is missing or not an array");
+    const char *bad_item = "{\"runs\":[" RUN_JSON(RUN1, "RUNNING") ",{\"runId\":\"x\"}],"
+                           "\"nextPage\":null}";
+    ck_assert_int_eq(hexrun__hex_parse_runs_page(bad_item, strlen(bad_item), &runs, &n, &next,
+                                                 err, sizeof err),
+                     HEXRUN_E_PROTOCOL);
+    ck_assert_str_eq(err, "runs[1]: missing field 'projectId'");
+    ck_assert_ptr_null(runs);
+    const char *bad_next = "{\"runs\":[],\"nextPage\":\"https://x/runs?limit=5\"}";
+    ck_assert_int_eq(hexrun__hex_parse_runs_page(bad_next, strlen(bad_next), &runs, &n, &next,
+                                                 err, sizeof err),
+                     HEXRUN_E_PROTOCOL);
+    ck_assert_ptr_nonnull(strstr(err, "nextPage has no valid offset"));
+}
+END_TEST
+
+/* ----- error bodies ----- */
+
+static int parse_error(const char *body, hexrun__hex_error *e)
+{
+    return hexrun__hex_parse_error(body, strlen(body), e);
+}
+
+START_TEST(reason_family_with_details_and_trace)
+{
+    hexrun__hex_error e;
+    ck_assert_int_eq(parse_error("{\"reason\":\"Project is not published\",\"details\":"
+                                 "\"publish it first\",\"traceId\":\"abc-123\"}",
+                                 &e),
+                     1);
+    ck_assert_str_eq(e.message, "Project is not published; publish it first");
+    ck_assert_str_eq(e.trace_id, "abc-123");
+    ck_assert_str_eq(e.code, "");
+}
+END_TEST
+
+START_TEST(message_family_with_issues)
+{
+    hexrun__hex_error e;
+    ck_assert_int_eq(parse_error("{\"code\":\"BAD_REQUEST\",\"message\":\"Invalid input data\","
+                                 "\"issues\":[{\"message\":\"limit too big\"},{\"message\":"
+                                 "\"bad sortBy\"}]}",
+                                 &e),
+                     1);
+    ck_assert_str_eq(e.message, "Invalid input data; limit too big; bad sortBy");
+    ck_assert_str_eq(e.code, "BAD_REQUEST");
+    ck_assert_str_eq(e.trace_id, "");
+}
+END_TEST
+
+START_TEST(invalid_param_payload_names_parameters)
+{
+    hexrun__hex_error e;
+    ck_assert_int_eq(parse_error("{\"traceId\":\"t9\",\"invalid\":[{\"paramName\":\"days\","
+                                 "\"dataType\":\"number\",\"inputCellType\":\"slider\","
+                                 "\"paramValue\":\"\\\"ten\\\"\"}],\"notFound\":[\"colour\"]}",
+                                 &e),
+                     1);
+    ck_assert_str_eq(e.message, "invalid input parameter 'days' (expected number, got \"ten\"); "
+                                "unknown input parameter 'colour'");
+    ck_assert_str_eq(e.trace_id, "t9");
+}
+END_TEST
+
+START_TEST(non_json_error_body_gives_a_printable_excerpt)
+{
+    hexrun__hex_error e;
+    ck_assert_int_eq(parse_error("<html>\n<b>502 Bad Gateway</b></html>", &e), 0);
+    ck_assert_str_eq(e.message, "<html> <b>502 Bad Gateway</b></html>");
+    char big[1000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    ck_assert_int_eq(parse_error(big, &e), 0);
+    ck_assert_uint_eq(strlen(e.message), 203);
+    ck_assert_int_eq(parse_error("{\"unrelated\":true}", &e), 0);
+    ck_assert_int_eq(hexrun__hex_parse_error("", 0, &e), 0);
+    ck_assert_str_eq(e.message, "");
+    ck_assert_int_eq(hexrun__hex_parse_error(NULL, 0, &e), 0);
+}
+END_TEST
+
+/* ----- cursor lists and merged pages ----- */
+
+START_TEST(cursor_after_reads_pagination)
+{
+    char *after = NULL;
+    const char *mid = "{\"values\":[],\"pagination\":{\"after\":\"c2\",\"before\":null}}";
+    ck_assert_int_eq(hexrun__hex_cursor_after(mid, strlen(mid), &after, err, sizeof err),
+                     HEXRUN_OK);
+    ck_assert_str_eq(after, "c2");
+    free(after);
+    const char *last = "{\"values\":[],\"pagination\":{\"after\":null,\"before\":\"c1\"}}";
+    ck_assert_int_eq(hexrun__hex_cursor_after(last, strlen(last), &after, err, sizeof err),
+                     HEXRUN_OK);
+    ck_assert_ptr_null(after);
+    const char *bad = "{\"values\":[]}";
+    ck_assert_int_eq(hexrun__hex_cursor_after(bad, strlen(bad), &after, err, sizeof err),
+                     HEXRUN_E_PROTOCOL);
+    ck_assert_str_eq(err, "field 'pagination' is missing or not an object");
+    const char *badtype = "{\"pagination\":{\"after\":5}}";
+    ck_assert_int_eq(hexrun__hex_cursor_after(badtype, strlen(badtype), &after, err, sizeof err),
+                     HEXRUN_E_PROTOCOL);
+}
+END_TEST
+
+START_TEST(pages_merge_values_into_one_page)
+{
+    hexrun__hex_pages *p = hexrun__hex_pages_new("values");
+    const char *p1 = "{\"values\":[{\"id\":1},{\"id\":2}],\"pagination\":{\"after\":\"c\","
+                     "\"before\":null}}";
+    const char *p2 = "{\"values\":[{\"id\":3}],\"pagination\":{\"after\":null,\"before\":\"c\"}}";
+    ck_assert_int_eq(hexrun__hex_pages_add(p, p1, strlen(p1), err, sizeof err), HEXRUN_OK);
+    ck_assert_int_eq(hexrun__hex_pages_add(p, p2, strlen(p2), err, sizeof err), HEXRUN_OK);
+    char *doc = hexrun__hex_pages_render(p);
+    ck_assert_str_eq(doc, "{\"values\":[{\"id\":1},{\"id\":2},{\"id\":3}],\"pagination\":"
+                          "{\"after\":null,\"before\":null}}");
+    free(doc);
+    hexrun__hex_pages_free(p);
+}
+END_TEST
+
+START_TEST(pages_merge_runs_and_clear_links)
+{
+    hexrun__hex_pages *p = hexrun__hex_pages_new("runs");
+    const char *p1 = "{\"runs\":[{\"runId\":\"a\"}],\"nextPage\":\"https://x/?offset=1\","
+                     "\"previousPage\":null,\"traceId\":\"t1\"}";
+    const char *p2 = "{\"runs\":[{\"runId\":\"b\"}],\"nextPage\":null,\"previousPage\":"
+                     "\"https://x/?offset=0\",\"traceId\":\"t2\"}";
+    ck_assert_int_eq(hexrun__hex_pages_add(p, p1, strlen(p1), err, sizeof err), HEXRUN_OK);
+    ck_assert_int_eq(hexrun__hex_pages_add(p, p2, strlen(p2), err, sizeof err), HEXRUN_OK);
+    char *doc = hexrun__hex_pages_render(p);
+    ck_assert_str_eq(doc, "{\"runs\":[{\"runId\":\"a\"},{\"runId\":\"b\"}],\"nextPage\":null,"
+                          "\"previousPage\":null,\"traceId\":\"t1\"}");
+    free(doc);
+    hexrun__hex_pages_free(p);
+}
+END_TEST
+
+START_TEST(pages_refuse_bad_pages_and_render_nothing_when_empty)
+{
+    hexrun__hex_pages *p = hexrun__hex_pages_new("values");
+    ck_assert_ptr_null(hexrun__hex_pages_render(p));
+    ck_assert_int_eq(hexrun__hex_pages_add(p, "{\"values\":{}}", 13, err, sizeof err),
+                     HEXRUN_E_PROTOCOL);
+    ck_assert_str_eq(err, "field 'values' is missing or not an array");
+    ck_assert_int_eq(hexrun__hex_pages_add(p, "nope", 4, err, sizeof err), HEXRUN_E_PROTOCOL);
+    hexrun__hex_pages_free(p);
+    hexrun__hex_pages_free(NULL);
+    ck_assert_ptr_null(hexrun__hex_pages_new("a_key_that_is_far_too_long"));
+}
+END_TEST
+
+/* ----- RunProject options ----- */
+
+static int options(const char *json, char **body, int *dry)
+{
+    err[0] = '\0';
+    return hexrun__hex_run_options(json, body, dry, err, sizeof err);
+}
+
+START_TEST(no_options_give_an_empty_body)
+{
+    char *body = NULL;
+    int dry = -1;
+    ck_assert_int_eq(options(NULL, &body, &dry), HEXRUN_OK);
+    ck_assert_str_eq(body, "{}");
+    ck_assert_int_eq(dry, 0);
+    free(body);
+}
+END_TEST
+
+START_TEST(full_valid_options_pass_through)
+{
+    char *body = NULL;
+    int dry = 0;
+    const char *in = "{\"inputParams\":{\"region\":\"eu/west\",\"days\":3,\"full\":true},"
+                     "\"dryRun\":true,\"useCachedSqlResults\":false,\"updateCache\":false,"
+                     "\"updatePublishedResults\":false,\"notifications\":[{\"type\":\"FAILURE\","
+                     "\"includeSuccessScreenshot\":false,\"screenshotFormat\":\"pdf\","
+                     "\"slackChannelIds\":[\"C1\"],\"userIds\":[],\"groupIds\":[\"g\"],"
+                     "\"subject\":\"s\",\"body\":\"b\"}]}";
+    ck_assert_int_eq(options(in, &body, &dry), HEXRUN_OK);
+    ck_assert_int_eq(dry, 1);
+    ck_assert_str_eq(body, in);
+    free(body);
+}
+END_TEST
+
+START_TEST(unknown_option_names_the_key_and_the_allowed_ones)
+{
+    char *body = NULL;
+    int dry = 0;
+    ck_assert_int_eq(options("{\"dryrun\":true}", &body, &dry), HEXRUN_E_INVALID_ARG);
+    ck_assert_ptr_null(body);
+    ck_assert_str_eq(err, "options: unknown key 'dryrun' (allowed: inputParams, dryRun, "
+                          "updatePublishedResults, useCachedSqlResults, updateCache, viewId, "
+                          "notifications)");
+}
+END_TEST
+
+START_TEST(wrong_option_types_are_named)
+{
+    char *body = NULL;
+    int dry = 0;
+    ck_assert_int_eq(options("{\"dryRun\":\"yes\"}", &body, &dry), HEXRUN_E_INVALID_ARG);
+    ck_assert_str_eq(err, "options: 'dryRun' must be a boolean");
+    ck_assert_int_eq(options("{\"inputParams\":[1]}", &body, &dry), HEXRUN_E_INVALID_ARG);
+    ck_assert_str_eq(err, "options: 'inputParams' must be an object");
+    ck_assert_int_eq(options("{\"viewId\":5}", &body, &dry), HEXRUN_E_INVALID_ARG);
+    ck_assert_str_eq(err, "options: 'viewId' must be a string");
+    ck_assert_int_eq(options("[]", &body, &dry), HEXRUN_E_INVALID_ARG);
+    ck_assert_str_eq(err, "options: expected a JSON object, got array");
+    ck_assert_int_eq(options("{\"dryRun\":tru", &body, &dry), HEXRUN_E_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(err, "options: invalid JSON"));
+    ck_assert_int_eq(options("", &body, &dry), HEXRUN_E_INVALID_ARG);
+    ck_assert_ptr_null(body);
+}
+END_TEST
+
+START_TEST(notification_shape_is_checked)
+{
+    char *body = NULL;
+    int dry = 0;
+    ck_assert_int_eq(options("{\"notifications\":{}}", &body, &dry), HEXRUN_E_INVALID_ARG);
+    ck_assert_str_eq(err, "options.notifications: must be an array of notification objects");
+    ck_assert_int_eq(options("{\"notifications\":[{\"type\":\"SOMETIMES\","
+                             "\"includeSuccessScreenshot\":true}]}", &body, &dry),
+                     HEXRUN_E_INVALID_ARG);
+    ck_assert_str_eq(err, "options.notifications[0]: 'type' must be one of \"SUCCESS\", "
+                          "\"FAILURE\", \"ALL\"");
+    ck_assert_int_eq(options("{\"notifications\":[{\"type\":\"ALL\"}]}", &body, &dry),
+                     HEXRUN_E_INVALID_ARG);
+    ck_assert_str_eq(err, "options.notifications[0]: 'type' and 'includeSuccessScreenshot' are "
+                          "required");
+    ck_assert_int_eq(options("{\"notifications\":[{\"type\":\"ALL\",\"includeSuccessScreenshot\":"
+                             "true,\"userIds\":[1]}]}", &body, &dry),
+                     HEXRUN_E_INVALID_ARG);
+    ck_assert_str_eq(err, "options.notifications[0]: 'userIds' must be an array of strings");
+    ck_assert_int_eq(options("{\"notifications\":[{\"type\":\"ALL\",\"includeSuccessScreenshot\":"
+                             "true,\"screenshotFormat\":\"gif\"}]}", &body, &dry),
+                     HEXRUN_E_INVALID_ARG);
+    ck_assert_int_eq(options("{\"notifications\":[{\"type\":\"ALL\",\"includeSuccessScreenshot\":"
+                             "true,\"cc\":\"x\"}]}", &body, &dry),
+                     HEXRUN_E_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(err, "options.notifications[0]: unknown key 'cc'"));
+    ck_assert_int_eq(options("{\"notifications\":[7]}", &body, &dry), HEXRUN_E_INVALID_ARG);
+    ck_assert_str_eq(err, "options.notifications[0]: must be an object");
+    ck_assert_ptr_null(body);
+}
+END_TEST
+
+START_TEST(forbidden_combinations_with_input_params)
+{
+    char *body = NULL;
+    int dry = 0;
+    ck_assert_int_eq(options("{\"inputParams\":{},\"viewId\":\"v\"}", &body, &dry),
+                     HEXRUN_E_INVALID_ARG);
+    ck_assert_str_eq(err, "options: 'viewId' cannot be combined with 'inputParams'");
+    ck_assert_int_eq(options("{\"inputParams\":{},\"updatePublishedResults\":true}", &body,
+                             &dry),
+                     HEXRUN_E_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(err, "'updatePublishedResults' cannot be true"));
+    ck_assert_int_eq(options("{\"viewId\":\"v\",\"updatePublishedResults\":true}", &body, &dry),
+                     HEXRUN_OK);
+    free(body);
+}
+END_TEST
+
+/* ----- validation helpers ----- */
+
+START_TEST(validate_json_checks_documents)
+{
+    ck_assert_int_eq(hexrun__hex_validate_json("{\"name\":\"g\"}", 1, err, sizeof err), HEXRUN_OK);
+    ck_assert_int_eq(hexrun__hex_validate_json("[1]", 0, err, sizeof err), HEXRUN_OK);
+    ck_assert_int_eq(hexrun__hex_validate_json("null", 0, err, sizeof err), HEXRUN_OK);
+    ck_assert_int_eq(hexrun__hex_validate_json("42", 0, err, sizeof err), HEXRUN_OK);
+    ck_assert_int_eq(hexrun__hex_validate_json("[1]", 1, err, sizeof err), HEXRUN_E_INVALID_ARG);
+    ck_assert_str_eq(err, "expected a JSON object, got array");
+    ck_assert_int_eq(hexrun__hex_validate_json("{\"a\":\"\xff\xfe\"}", 1, err, sizeof err),
+                     HEXRUN_E_INVALID_ARG);
+    ck_assert_int_eq(hexrun__hex_validate_json("{\"a\":\"caf\xc3\xa9\"}", 1, err, sizeof err),
+                     HEXRUN_OK);
+    ck_assert_int_eq(hexrun__hex_validate_json("{} {}", 0, err, sizeof err), HEXRUN_E_INVALID_ARG);
+    ck_assert_int_eq(hexrun__hex_validate_json("", 0, err, sizeof err), HEXRUN_E_INVALID_ARG);
+    ck_assert_int_eq(hexrun__hex_validate_json(NULL, 0, err, sizeof err), HEXRUN_E_INVALID_ARG);
+}
+END_TEST
+
+START_TEST(uuid_shape_is_checked)
+{
+    ck_assert_int_eq(hexrun__hex_is_uuid(P_OK), 1);
+    ck_assert_int_eq(hexrun__hex_is_uuid("ABCDEF01-2345-6789-abcd-ef0123456789"), 1);
+    ck_assert_int_eq(hexrun__hex_is_uuid("11111111-1111-4111-8111-11111111111"), 0);
+    ck_assert_int_eq(hexrun__hex_is_uuid("11111111-1111-4111-8111-1111111111111"), 0);
+    ck_assert_int_eq(hexrun__hex_is_uuid("11111111x1111-4111-8111-111111111111"), 0);
+    ck_assert_int_eq(hexrun__hex_is_uuid("g1111111-1111-4111-8111-111111111111"), 0);
+    ck_assert_int_eq(hexrun__hex_is_uuid("../../../../../../../../../../../../"), 0);
+    ck_assert_int_eq(hexrun__hex_is_uuid(""), 0);
+    ck_assert_int_eq(hexrun__hex_is_uuid(NULL), 0);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("hex");
+    TCase *runs = tcase_create("runs");
+    tcase_add_test(runs, run_status_maps_every_field);
+    tcase_add_test(runs, nulls_and_string_project_version_are_accepted);
+    tcase_add_test(runs, unknown_status_is_unknown_not_success);
+    tcase_add_test(runs, every_hex_status_has_its_state);
+    tcase_add_test(runs, bad_run_bodies_name_the_problem);
+    tcase_add_test(runs, overlong_fields_are_refused_not_truncated);
+    tcase_add_test(runs, body_length_is_respected_and_nul_refused);
+    tcase_add_test(runs, run_created_needs_no_status);
+    tcase_add_test(runs, runs_page_gives_runs_and_next_offset);
+    tcase_add_test(runs, last_runs_page_has_no_next_offset);
+    tcase_add_test(runs, bad_runs_pages_are_refused);
+    suite_add_tcase(s, runs);
+    TCase *errors = tcase_create("errors");
+    tcase_add_test(errors, reason_family_with_details_and_trace);
+    tcase_add_test(errors, message_family_with_issues);
+    tcase_add_test(errors, invalid_param_payload_names_parameters);
+    tcase_add_test(errors, non_json_error_body_gives_a_printable_excerpt);
+    suite_add_tcase(s, errors);
+    TCase *pages = tcase_create("pages");
+    tcase_add_test(pages, cursor_after_reads_pagination);
+    tcase_add_test(pages, pages_merge_values_into_one_page);
+    tcase_add_test(pages, pages_merge_runs_and_clear_links);
+    tcase_add_test(pages, pages_refuse_bad_pages_and_render_nothing_when_empty);
+    suite_add_tcase(s, pages);
+    TCase *opts = tcase_create("run_options");
+    tcase_add_test(opts, no_options_give_an_empty_body);
+    tcase_add_test(opts, full_valid_options_pass_through);
+    tcase_add_test(opts, unknown_option_names_the_key_and_the_allowed_ones);
+    tcase_add_test(opts, wrong_option_types_are_named);
+    tcase_add_test(opts, notification_shape_is_checked);
+    tcase_add_test(opts, forbidden_combinations_with_input_params);
+    tcase_add_test(opts, validate_json_checks_documents);
+    tcase_add_test(opts, uuid_shape_is_checked);
+    suite_add_tcase(s, opts);
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_FORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
