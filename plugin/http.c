@@ -426,10 +426,10 @@ static void attempt_finish(hexrun__http *http, http_attempt *a, CURLcode rc)
     a->done(&resp, a->ud);
 }
 
-static void collect_finished(hexrun__http *http)
+static int collect_finished(hexrun__http *http)
 {
     CURLMsg *msg;
-    int left;
+    int left, finished = 0;
     while ((msg = curl_multi_info_read(http->multi, &left))) {
         if (msg->msg != CURLMSG_DONE)
             continue;
@@ -440,7 +440,9 @@ static void collect_finished(hexrun__http *http)
         attempt_unlink(http, a);
         attempt_finish(http, a, rc);
         attempt_free(a);
+        finished++;
     }
+    return finished;
 }
 
 int hexrun__http_run(hexrun__http *http, int timeout_ms)
@@ -448,8 +450,8 @@ int hexrun__http_run(hexrun__http *http, int timeout_ms)
     int running = 0;
     if (curl_multi_perform(http->multi, &running) != CURLM_OK)
         return HEXRUN_E_TRANSPORT;
-    collect_finished(http);
-    if (timeout_ms > 0) {
+    /* Return at once when something finished: the caller may have new work to start. */
+    if (collect_finished(http) == 0 && timeout_ms > 0) {
         if (curl_multi_poll(http->multi, NULL, 0, timeout_ms, NULL) != CURLM_OK)
             return HEXRUN_E_TRANSPORT;
         if (curl_multi_perform(http->multi, &running) != CURLM_OK)
