@@ -7,7 +7,7 @@ HOST_MAIN_OBJ := $(B)/host/host-sim/main.o
 HOST_LIB := $(B)/host/libhost.a
 HOST_PKGS := json-c
 HOST_CFLAGS = $(HR_CFLAGS) -pthread $(shell pkg-config --cflags $(HOST_PKGS)) $(SAN_FLAGS)
-HOST_LIBS = $(shell pkg-config --libs $(HOST_PKGS)) -ldl -pthread
+HOST_LIBS = $(shell pkg-config --libs $(HOST_PKGS)) -ldl -lm -pthread
 HOST_BIN := $(B)/hexrun-host
 
 $(B)/host/%.o: %.c | $(DEPS_STAMP)

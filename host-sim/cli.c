@@ -1,0 +1,301 @@
+/* cli.c - option parsing, plugin and client lifetime, errors and signals (see cli.h). */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+volatile sig_atomic_t cli_interrupted;
+volatile sig_atomic_t cli_hangup;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP)
+        cli_hangup = 1;
+    else
+        cli_interrupted++;
+}
+
+void cli_install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+enum { G_PLUGIN = -100, G_BASE_URL, G_TOKEN_FILE, G_LOG_LEVEL, G_JSON, G_QUIET, G_HELP };
+
+static const opt_spec global_opts[] = {
+    {"plugin", "PATH", G_PLUGIN, "the plugin to load (default: $HEXRUN_PLUGIN, then "
+                                 "libhexrun.so.1 beside hexrun-host, then the system's)"},
+    {"base-url", "URL", G_BASE_URL, "Hex base URL (default: $HEX_API_BASE_URL, then "
+                                    "https://app.hex.tech)"},
+    {"token-file", "FILE", G_TOKEN_FILE, "read the API token from FILE (default: "
+                                         "$HEX_API_TOKEN)"},
+    {"log-level", "LEVEL", G_LOG_LEVEL, "plugin log level on stderr: error, warn, info, debug"},
+    {"json", NULL, G_JSON, "machine output: one JSON object per line"},
+    {"quiet", NULL, G_QUIET, "print only results and errors (no progress)"},
+    {"help", NULL, G_HELP, "show this help"},
+    {NULL, NULL, 0, NULL},
+};
+
+static const opt_spec *find_opt(const opt_spec *specs, const char *name, size_t len)
+{
+    for (; specs && specs->name; specs++)
+        if (strlen(specs->name) == len && strncmp(specs->name, name, len) == 0)
+            return specs;
+    return NULL;
+}
+
+static void apply_global(cli *c, int id, const char *arg)
+{
+    switch (id) {
+    case G_PLUGIN: c->plugin_path = arg; break;
+    case G_BASE_URL: c->base_url = arg; break;
+    case G_TOKEN_FILE: c->token_file = arg; break;
+    case G_LOG_LEVEL: c->log_level = arg; break;
+    case G_JSON: c->json = 1; break;
+    case G_QUIET: c->quiet = 1; break;
+    default: break;
+    }
+}
+
+/* One "--name[=value]" at argv[*i]; may consume the next argument as the value. */
+static int parse_long(cli *c, int argc, char **argv, int *i, parsed *out, int *help)
+{
+    const char *name = argv[*i] + 2, *eq = strchr(name, '=');
+    size_t len = eq ? (size_t)(eq - name) : strlen(name);
+    const opt_spec *o = find_opt(c->cmd->opts, name, len);
+    if (!o)
+        o = find_opt(global_opts, name, len);
+    if (!o)
+        return cli_usage_error(c, "unknown option '--%.*s'", (int)len, name);
+    const char *arg = NULL;
+    if (o->arg) {
+        if (eq)
+            arg = eq + 1;
+        else if (*i + 1 < argc)
+            arg = argv[++*i];
+        else
+            return cli_usage_error(c, "option '--%s' needs a value (%s)", o->name, o->arg);
+    } else if (eq) {
+        return cli_usage_error(c, "option '--%s' takes no value", o->name);
+    }
+    if (o->id == G_HELP)
+        *help = 1;
+    else if (o->id < 0)
+        apply_global(c, o->id, arg);
+    else if (out->nopt == CLI_MAX_OPTS)
+        return cli_usage_error(c, "too many options");
+    else {
+        out->opt[out->nopt].id = o->id;
+        out->opt[out->nopt++].arg = arg;
+    }
+    return 0;
+}
+
+int cli_parse(cli *c, const cmd_def *cmd, int argc, char **argv, parsed *out)
+{
+    memset(out, 0, sizeof *out);
+    c->cmd = cmd;
+    int help = 0, only_pos = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        int rc = 0;
+        if (!only_pos && strcmp(a, "--") == 0)
+            only_pos = 1;
+        else if (!only_pos && strcmp(a, "-h") == 0)
+            help = 1;
+        else if (!only_pos && strncmp(a, "--", 2) == 0)
+            rc = parse_long(c, argc, argv, &i, out, &help);
+        else if (!only_pos && a[0] == '-' && a[1] != '\0')
+            rc = cli_usage_error(c, "unknown option '%s' (options are long: --name)", a);
+        else if (out->npos == CLI_MAX_POS)
+            rc = cli_usage_error(c, "too many arguments");
+        else
+            out->pos[out->npos++] = a;
+        if (rc)
+            return rc;
+    }
+    if (help) {
+        cli_print_help(cmd);
+        return -1;
+    }
+    if (out->npos < cmd->min_pos)
+        return cli_usage_error(c, "missing argument: usage: hexrun-host %s %s", cmd->name,
+                               cmd->usage);
+    if (out->npos > cmd->max_pos)
+        return cli_usage_error(c, "unexpected argument '%s'", out->pos[cmd->max_pos]);
+    return 0;
+}
+
+static void print_opts(const opt_spec *o)
+{
+    for (; o && o->name; o++) {
+        char left[64];
+        snprintf(left, sizeof left, "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+        printf("  %-26s %s\n", left, o->help);
+    }
+}
+
+void cli_print_help(const cmd_def *cmd)
+{
+    printf("Usage: hexrun-host %s %s\n\n%s\n", cmd->name, cmd->usage, cmd->summary);
+    if (cmd->details)
+        printf("\n%s\n", cmd->details);
+    if (cmd->opts && cmd->opts->name) {
+        printf("\nOptions:\n");
+        print_opts(cmd->opts);
+    }
+    printf("\nCommon options:\n");
+    print_opts(global_opts);
+}
+
+static void vreport(const cli *c, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "hexrun-host%s%s: ", c->cmd ? " " : "", c->cmd ? c->cmd->name : "");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+int cli_usage_error(const cli *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(c, fmt, ap);
+    va_end(ap);
+    if (c->cmd)
+        fprintf(stderr, "Try 'hexrun-host %s --help'.\n", c->cmd->name);
+    else
+        fprintf(stderr, "Try 'hexrun-host --help'.\n");
+    return EXIT_USAGE;
+}
+
+int cli_fail(const cli *c, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport(c, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static int exit_code_for(int rc)
+{
+    switch (rc) {
+    case HEXRUN_E_INVALID_ARG:
+    case HEXRUN_E_CONFIG:
+        return EXIT_USAGE;
+    case HEXRUN_E_TIMEOUT:
+        return EXIT_TIMEOUT;
+    default:
+        return EXIT_API;
+    }
+}
+
+int cli_api_error(const cli *c, const char *what, int rc)
+{
+    const char *detail = c->api.last_error ? c->api.last_error() : "";
+    return cli_fail(c, exit_code_for(rc), "%s: %s%s%s", what, c->api.strerror(rc),
+                    detail && *detail ? ": " : "", detail ? detail : "");
+}
+
+int cli_load(cli *c)
+{
+    if (c->api.handle)
+        return 0;
+    char err[4096 + 256];
+    if (loader_open(&c->api, c->plugin_path, err, sizeof err) != 0)
+        return cli_fail(c, EXIT_PLUGIN, "%s", err);
+    return 0;
+}
+
+static int configure(cli *c, hexrun_config *cfg)
+{
+    const struct {
+        const char *key, *value;
+    } keys[] = {
+        {"base_url", c->base_url},
+        {"token_file", c->token_file},
+        {"log_level", c->log_level},
+        {"user_agent", "hexrun-host/" HEXRUN_VERSION_STRING},
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (!keys[i].value)
+            continue;
+        int rc = c->api.config_set(cfg, keys[i].key, keys[i].value);
+        if (rc != HEXRUN_OK)
+            return cli_api_error(c, "configuration", rc);
+    }
+    return 0;
+}
+
+int cli_connect(cli *c)
+{
+    if (c->client)
+        return 0;
+    int rc = cli_load(c);
+    if (rc)
+        return rc;
+    hexrun_config *cfg = NULL;
+    if ((rc = c->api.config_new(&cfg)) != HEXRUN_OK)
+        return cli_api_error(c, "configuration", rc);
+    int code = configure(c, cfg);
+    if (!code && (rc = c->api.init(cfg, &c->client)) != HEXRUN_OK)
+        code = cli_api_error(c, "cannot start the client (set HEX_API_TOKEN or --token-file)",
+                             rc);
+    c->api.config_free(cfg);
+    return code;
+}
+
+void cli_close(cli *c)
+{
+    if (c->client)
+        c->api.shutdown(c->client, HEXRUN_SHUTDOWN_DETACH);
+    c->client = NULL;
+    loader_close(&c->api);
+}
+
+int cli_missing(const cli *c, const char *symbol)
+{
+    return cli_fail(c, EXIT_PLUGIN, "the plugin %s does not provide %s (too old?)", c->api.path,
+                    symbol);
+}
+
+int cli_int(const cli *c, const char *opt, const char *text, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < min || v > max)
+        return cli_usage_error(c, "%s must be an integer from %ld to %ld, not '%s'", opt, min,
+                               max, text);
+    *out = v;
+    return 0;
+}
+
+int cli_seconds(const cli *c, const char *opt, const char *text, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || end == text || *end || !isfinite(v) || v < 0 || v > 1e7)
+        return cli_usage_error(c, "%s must be a number of seconds >= 0, not '%s'", opt, text);
+    *out = v;
+    return 0;
+}
