@@ -444,6 +444,10 @@ static int error_from_object(json_object *root, hexrun__hex_error *out)
     int known = append_params(&b, root) || head;
     if (known) {
         copy_out(out->message, sizeof out->message, b.failed ? "out of memory" : b.data);
+        /* Parameter names and values came in unfiltered: keep the summary one line. */
+        for (char *p = out->message; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                *p = ' ';
         copy_out(out->trace_id, sizeof out->trace_id, str_of(field(root, "traceId")));
         copy_out(out->code, sizeof out->code, str_of(field(root, "code")));
     }

@@ -583,8 +583,8 @@ int64_t hexrun__retry_after_parse(const char *value, time_t now)
         return -1;
     if (when <= now)
         return 0;
-    int64_t ms = ((int64_t)when - (int64_t)now) * 1000;
-    return ms > RETRY_AFTER_CAP_MS ? RETRY_AFTER_CAP_MS : ms;
+    int64_t secs = (int64_t)when - (int64_t)now;
+    return secs > RETRY_AFTER_CAP_MS / 1000 ? RETRY_AFTER_CAP_MS : secs * 1000;
 }
 
 static uint64_t xorshift64s(uint64_t *state)

@@ -279,6 +279,17 @@ START_TEST(invalid_param_payload_names_parameters)
 }
 END_TEST
 
+START_TEST(control_characters_in_parameter_names_are_flattened)
+{
+    hexrun__hex_error e;
+    ck_assert_int_eq(parse_error("{\"invalid\":[{\"paramName\":\"a\\nb\",\"dataType\":"
+                                 "\"num\\u0003r\",\"paramValue\":\"1\"}]}",
+                                 &e),
+                     1);
+    ck_assert_str_eq(e.message, "invalid input parameter 'a b' (expected num r, got 1)");
+}
+END_TEST
+
 START_TEST(non_json_error_body_gives_a_printable_excerpt)
 {
     hexrun__hex_error e;
@@ -537,6 +548,7 @@ int main(void)
     tcase_add_test(errors, reason_family_with_details_and_trace);
     tcase_add_test(errors, message_family_with_issues);
     tcase_add_test(errors, invalid_param_payload_names_parameters);
+    tcase_add_test(errors, control_characters_in_parameter_names_are_flattened);
     tcase_add_test(errors, non_json_error_body_gives_a_printable_excerpt);
     suite_add_tcase(s, errors);
     TCase *pages = tcase_create("pages");

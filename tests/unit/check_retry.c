@@ -116,6 +116,9 @@ START_TEST(retry_after_http_dates)
     ck_assert_int_eq(hexrun__retry_after_parse("Sun, 06 Nov 1994 08:00:00 GMT", t), 0);
     ck_assert_int_eq(hexrun__retry_after_parse("Sun, 99 Foo 1994 99:99:99 GMT", t), -1);
     ck_assert_int_eq(hexrun__retry_after_parse("tomorrow at noon please", t), -1);
+    /* Found by fuzz_retry_after: a far-future year must not overflow. */
+    ck_assert_int_eq(hexrun__retry_after_parse("Sun Nov  6 08:37 444444444", t),
+                     24LL * 3600 * 1000);
 }
 END_TEST
 
