@@ -1,0 +1,36 @@
+# libFuzzer targets for the plugin's parsers (tests/fuzz/fuzz_<name>.c), built with clang
+# and ASan/UBSan from the plugin sources they exercise.
+#   make fuzz FUZZ_SECONDS=N   run every target for N seconds (default 60)
+#   make check-fuzz            a short run of every target (part of make check)
+# Seeds live in tests/fuzz/corpus/<target>/; new inputs go to build/fuzz/corpus/<target>/.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_CHECK_SECONDS ?= 5
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+FUZZ_PLUGIN_SRC := plugin/buf.c plugin/log.c plugin/http.c plugin/hex.c
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Iplugin -Wall -Wextra -Werror \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+$(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_PLUGIN_SRC) $(wildcard plugin/*.h) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libcurl json-c) $< \
+	  $(FUZZ_PLUGIN_SRC) -o $@ $(shell pkg-config --libs libcurl json-c) -pthread
+
+# $(1): seconds per target.
+define run_fuzzers
+	@set -e; for t in $(FUZZ_BIN); do n=$$(basename $$t); \
+	  mkdir -p $(B)/fuzz/corpus/$$n; echo "== $$n ($(1) s)"; \
+	  $$t -max_total_time=$(1) -timeout=10 -artifact_prefix=$(B)/fuzz/ -rss_limit_mb=2048 -print_final_stats=0 \
+	    $(B)/fuzz/corpus/$$n tests/fuzz/corpus/$$n 2>&1 | tail -n 2; \
+	  test $${PIPESTATUS[0]} -eq 0; done
+endef
+
+.PHONY: fuzz check-fuzz
+fuzz: $(FUZZ_BIN)
+	$(call run_fuzzers,$(FUZZ_SECONDS))
+
+check-fuzz: $(FUZZ_BIN)
+	$(call run_fuzzers,$(FUZZ_CHECK_SECONDS))
+
+CHECK_TARGETS += check-fuzz
