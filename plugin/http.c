@@ -67,6 +67,22 @@ static int base_url_ok(const char *url)
            && !strpbrk(url, " \t\r\n?#");
 }
 
+/* A loopback base URL (hexsim in tests, demos and benchmarks) never goes through a proxy
+ * taken from the environment: that traffic must stay on this host. */
+static int base_url_is_loopback(const char *url)
+{
+    CURLU *u = curl_url();
+    char *host = NULL;
+    int loopback = 0;
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
+        loopback = strcasecmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
+                   strcmp(host, "[::1]") == 0;
+    curl_free(host);
+    curl_url_cleanup(u);
+    return loopback;
+}
+
 static int http_copy_opts(hexrun__http *http, const hexrun__http_opts *opts)
 {
     size_t n = strlen(opts->base_url);
@@ -85,6 +101,11 @@ static int http_copy_opts(hexrun__http *http, const hexrun__http_opts *opts)
     if (!http->api_base || !http->auth_header || !http->user_agent ||
         (opts->ca_file && !http->ca_file) || (opts->proxy && !http->proxy))
         return HEXRUN_E_NOMEM;
+    if (!http->proxy && base_url_is_loopback(opts->base_url)) {
+        http->proxy = strdup("");
+        if (!http->proxy)
+            return HEXRUN_E_NOMEM;
+    }
     http->insecure = opts->insecure_skip_verify;
     http->timeout_ms = opts->timeout_ms;
     http->connect_timeout_ms = opts->connect_timeout_ms;

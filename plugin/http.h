@@ -28,7 +28,8 @@ typedef struct hexrun__http_opts {
     int64_t connect_timeout_ms;  /* connect + TLS; 0 = curl's default */
     const char *ca_file;         /* NULL = system store */
     int insecure_skip_verify;    /* 1 = no certificate checks (logged as a warning) */
-    const char *proxy;           /* NULL = curl's environment defaults; "" = no proxy */
+    const char *proxy;           /* NULL = the environment's (none for a loopback base_url);
+                                    "" = no proxy */
     const char *user_agent;      /* NULL = "hexrun/<version>" */
     int64_t max_response_bytes;  /* larger bodies fail with HEXRUN_E_TOO_LARGE; 0 = none */
 } hexrun__http_opts;

@@ -498,6 +498,28 @@ START_TEST(redirect_to_another_host_is_not_followed)
 }
 END_TEST
 
+START_TEST(loopback_base_url_ignores_environment_proxy)
+{
+    server proxy;
+    server_start(&proxy, 0);
+    char proxy_url[64];
+    snprintf(proxy_url, sizeof proxy_url, "http://127.0.0.1:%d", proxy.port);
+    setenv("http_proxy", proxy_url, 1);
+    setenv("HTTP_PROXY", proxy_url, 1);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", srv.port);
+    hexrun__http_opts o = {.base_url = url, .token = TOKEN};
+    hexrun__http *h = NULL;
+    ck_assert_int_eq(hexrun__http_new(&o, NULL, &h), HEXRUN_OK);
+    perform_on(h, "GET", "/v1/ok", NULL, NULL, 0);
+    ck_assert_int_eq(res.status, 200);
+    ck_assert_int_eq(atomic_load(&proxy.connections), 0);
+    ck_assert_int_eq(atomic_load(&srv.requests), 1);
+    hexrun__http_free(h);
+    server_stop(&proxy);
+}
+END_TEST
+
 START_TEST(bad_requests_are_refused_without_callback)
 {
     hexrun__http_req req = {.method = "GET", .path = "/v1/ok", .done = on_done, .ud = &res};
@@ -630,6 +652,7 @@ int main(void)
     tcase_add_test(tc, slow_reply_times_out_as_sent);
     tcase_add_test(tc, connect_refused_is_not_sent);
     tcase_add_test(tc, redirect_to_another_host_is_not_followed);
+    tcase_add_test(tc, loopback_base_url_ignores_environment_proxy);
     tcase_add_test(tc, bad_requests_are_refused_without_callback);
     tcase_add_test(tc, bad_options_are_refused);
     tcase_add_test(tc, wakeup_interrupts_a_waiting_run);
