@@ -73,7 +73,7 @@ struct scheduler {
     pending *queue;
     size_t nqueue;
     vclock clock;
-    long fires, max_fires;
+    long slots, max_slots; /* slots handled (fired, queued or skipped) */
     double exit_after_s;
 };
 
@@ -170,7 +170,6 @@ static void fire(scheduler *s, const sched_entry *e, time_t slot)
     tmpl_ctx ctx = {.slot = slot, .fired = (time_t)vclock_now(&s->clock), .tz = e->cron.tz};
     char *opts = sched_entry_options(e, &ctx, err, sizeof err);
     json_object *f = fields_for(e->name, slot);
-    s->fires++;
     if (!opts) {
         add_str(f, "error", err);
         log_event(s, "error", f);
@@ -220,6 +219,7 @@ static void record_slot(scheduler *s, const sched_entry *e, time_t slot)
 static void handle_slot(scheduler *s, const sched_entry *e, time_t slot)
 {
     record_slot(s, e, slot);
+    s->slots++;
     if (!entry_busy(s, e->name) || e->overlap == OVERLAP_ALLOW) {
         fire(s, e, slot);
         return;
@@ -229,7 +229,6 @@ static void handle_slot(scheduler *s, const sched_entry *e, time_t slot)
     if (e->overlap == OVERLAP_QUEUE && enqueue(s, e, slot) == 0) {
         log_event(s, "queued", f);
     } else {
-        s->fires++;
         log_event(s, "skip", f);
     }
 }
@@ -369,7 +368,7 @@ static void tick(scheduler *s)
     for (size_t i = 0; i < s->file.n; i++) {
         const sched_entry *e = &s->file.entries[i];
         while (s->next[i] >= 0 && (double)s->next[i] <= now &&
-               (s->max_fires <= 0 || s->fires < s->max_fires)) {
+               (s->max_slots <= 0 || s->slots < s->max_slots)) {
             time_t slot = s->next[i];
             handle_slot(s, e, slot);
             if (cron_next(&e->cron, slot, &s->next[i]) != 0)
@@ -384,7 +383,7 @@ static int finished(const scheduler *s, double real_start)
 {
     if (s->exit_after_s > 0 && cli_now() - real_start >= s->exit_after_s)
         return 1;
-    return s->max_fires > 0 && s->fires >= s->max_fires && s->njobs == 0 && s->nqueue == 0;
+    return s->max_slots > 0 && s->slots >= s->max_slots && s->njobs == 0 && s->nqueue == 0;
 }
 
 static int run_loop(scheduler *s)
@@ -399,7 +398,7 @@ static int run_loop(scheduler *s)
         usleep((useconds_t)(seconds_to_next(s) * 1e6));
     }
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "fires", json_object_new_int64(s->fires));
+    json_object_object_add(o, "slots", json_object_new_int64(s->slots));
     json_object_object_add(o, "live_runs", json_object_new_int64((int64_t)s->njobs));
     log_event(s, "stop", o);
     return EXIT_OK;
@@ -457,7 +456,7 @@ static int schedule_options(scheduler *s, const parsed *p, int *next_mode)
             if (!rc && s->clock.scale < 0.001)
                 rc = cli_usage_error(c, "--time-scale must be > 0");
             break;
-        case S_MAX_FIRES: rc = cli_int(c, "--max-fires", a, 1, 1000000, &s->max_fires); break;
+        case S_MAX_FIRES: rc = cli_int(c, "--max-fires", a, 1, 1000000, &s->max_slots); break;
         case S_EXIT_AFTER: rc = cli_seconds(c, "--exit-after", a, &s->exit_after_s); break;
         default: break;
         }
@@ -521,7 +520,7 @@ static const opt_spec schedule_opts[] = {
     {"next", NULL, S_NEXT, "print the next N (default 5) fire times of each entry and exit"},
     {"start-at", "TIME", S_START_AT, "start the clock at this UTC time (tests, dry planning)"},
     {"time-scale", "X", S_TIME_SCALE, "run the clock X times faster than real time (tests)"},
-    {"max-fires", "N", S_MAX_FIRES, "exit after N slots were handled and their runs ended"},
+    {"max-fires", "N", S_MAX_FIRES, "exit once N slots were handled and their runs ended"},
     {"exit-after", "S", S_EXIT_AFTER, "exit after S real seconds"},
     {NULL, NULL, 0, NULL},
 };

@@ -13,3 +13,18 @@ $(B)/tests/e2e/%: tests/e2e/%.c $(HOST_LIB) | $(DEPS_STAMP)
 check-host-unit: $(E2E_CHECK_BIN)
 	@set -e; for t in $(E2E_CHECK_BIN); do echo "== $$t"; CK_DEFAULT_TIMEOUT=30 $$t; done
 CHECK_TARGETS += check-host-unit
+
+# Stand-in plugins for the loader tests: another ABI major, and one lacking symbols.
+FAKE_PLUGINS := $(B)/tests/e2e/abi2/libhexrun.so.1 $(B)/tests/e2e/incomplete/libhexrun.so.1
+$(B)/tests/e2e/abi2/libhexrun.so.1: FAKE_MAJOR := 2
+$(B)/tests/e2e/incomplete/libhexrun.so.1: FAKE_MAJOR := 1
+$(FAKE_PLUGINS): tests/e2e/fake_plugin.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HR_CFLAGS) -fPIC -shared -DFAKE_ABI_MAJOR=$(FAKE_MAJOR) $< -o $@
+
+# End-to-end: build/hexrun-host with the real plugin against hexsim (tests/support/hexsim.py).
+.PHONY: check-e2e
+check-e2e: $(HOST_BIN) $(FAKE_PLUGINS) $(LIB_REAL) $(B)/hexsim $(PY_STAMP)
+	cd tests/e2e && HEXRUN_BUILD=$(abspath $(B)) timeout 600 $(PY) -m pytest -q -x \
+	  -p no:cacheprovider test_host.py
+CHECK_TARGETS += check-e2e
