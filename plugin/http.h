@@ -60,7 +60,9 @@ typedef struct hexrun__http_req {
     const char *query;      /* NULL or a query string without '?' */
     const char *body;       /* NULL or a JSON document (sent as application/json) */
     int64_t timeout_ms;     /* 0 = opts.timeout_ms; else overrides it for this attempt */
-    hexrun__http_done_fn done; /* called exactly once, from hexrun__http_run or _free */
+    hexrun__http_done_fn done; /* called exactly once, from hexrun__http_run or _free;
+                                  it may start new attempts when called from _run, never
+                                  when called from _free */
     void *ud;
 } hexrun__http_req;
 
