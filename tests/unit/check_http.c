@@ -520,6 +520,40 @@ START_TEST(loopback_base_url_ignores_environment_proxy)
 }
 END_TEST
 
+typedef struct chain {
+    hexrun__http *h;
+    int done;
+    int statuses[2];
+} chain;
+
+static void on_chain_done(const hexrun__http_resp *r, void *ud)
+{
+    chain *c = ud;
+    c->statuses[c->done++] = r->status;
+    if (c->done == 1) {
+        /* What the engine does for a retry: start the next attempt from the callback. */
+        hexrun__http_req next = {.method = "GET", .path = "/v1/ok", .done = on_chain_done,
+                                 .ud = c};
+        ck_assert_int_eq(hexrun__http_start(c->h, &next), HEXRUN_OK);
+    }
+}
+
+START_TEST(done_callback_may_start_the_next_attempt)
+{
+    chain c = {.h = http};
+    hexrun__http_req req = {.method = "GET", .path = "/v1/busy", .done = on_chain_done,
+                            .ud = &c};
+    ck_assert_int_eq(hexrun__http_start(http, &req), HEXRUN_OK);
+    int64_t deadline = now_ms() + 8000;
+    while (c.done < 2 && now_ms() < deadline)
+        hexrun__http_run(http, 100);
+    ck_assert_int_eq(c.done, 2);
+    ck_assert_int_eq(c.statuses[0], 503);
+    ck_assert_int_eq(c.statuses[1], 200);
+    ck_assert_int_eq(hexrun__http_in_flight(http), 0);
+}
+END_TEST
+
 START_TEST(bad_requests_are_refused_without_callback)
 {
     hexrun__http_req req = {.method = "GET", .path = "/v1/ok", .done = on_done, .ud = &res};
@@ -653,6 +687,7 @@ int main(void)
     tcase_add_test(tc, connect_refused_is_not_sent);
     tcase_add_test(tc, redirect_to_another_host_is_not_followed);
     tcase_add_test(tc, loopback_base_url_ignores_environment_proxy);
+    tcase_add_test(tc, done_callback_may_start_the_next_attempt);
     tcase_add_test(tc, bad_requests_are_refused_without_callback);
     tcase_add_test(tc, bad_options_are_refused);
     tcase_add_test(tc, wakeup_interrupts_a_waiting_run);
