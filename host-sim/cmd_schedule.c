@@ -100,12 +100,18 @@ static json_object *fields_for(const char *entry, time_t slot)
 
 static void print_kv(FILE *out, json_object *o)
 {
+    const char *sep = "";
     json_object_object_foreach(o, key, val) {
-        const char *v = val ? json_object_get_string(val) : "null";
+        const char *v = !val ? "null"
+                        : json_object_is_type(val, json_type_object) ||
+                                  json_object_is_type(val, json_type_array)
+                            ? json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN)
+                            : json_object_get_string(val);
         if (strpbrk(v, " \t\"=") || !*v)
-            fprintf(out, " %s=\"%s\"", key, v);
+            fprintf(out, "%s%s='%s'", sep, key, v);
         else
-            fprintf(out, " %s=%s", key, v);
+            fprintf(out, "%s%s=%s", sep, key, v);
+        sep = " ";
     }
 }
 
