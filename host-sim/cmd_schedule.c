@@ -345,6 +345,8 @@ static int load_file(scheduler *s, const char *event)
     if (sched_file_load(s->path, &f, err, sizeof err) != 0) {
         json_object *o = json_object_new_object();
         add_str(o, "error", err);
+        if (s->file.n)
+            add_str(o, "kept", "the schedule loaded before");
         log_event(s, "error", o);
         return -1;
     }

@@ -183,15 +183,40 @@ static int parse_state_path(json_object *root, const char *path, sched_file *f, 
     return 0;
 }
 
+/* Reads a whole JSON file, with an error that says what is wrong and where. */
+static json_object *read_json(const char *path, char *err, size_t n)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        snprintf(err, n, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    json_tokener *tok = json_tokener_new();
+    json_object *root = NULL;
+    enum json_tokener_error jerr = json_tokener_continue;
+    char buf[4096];
+    size_t got;
+    while (tok && (got = fread(buf, 1, sizeof buf, fp)) > 0) {
+        root = json_tokener_parse_ex(tok, buf, (int)got);
+        if ((jerr = json_tokener_get_error(tok)) != json_tokener_continue)
+            break;
+    }
+    if (jerr == json_tokener_continue && !root)
+        snprintf(err, n, "%s: not valid JSON: the document ends too early", path);
+    else if (jerr != json_tokener_success)
+        snprintf(err, n, "%s: not valid JSON at byte %zu: %s", path,
+                 tok ? json_tokener_get_parse_end(tok) : 0, json_tokener_error_desc(jerr));
+    fclose(fp);
+    json_tokener_free(tok);
+    return root;
+}
+
 int sched_file_load(const char *path, sched_file *f, char *err, size_t n)
 {
     memset(f, 0, sizeof *f);
-    json_object *root = json_object_from_file(path);
-    if (!root) {
-        snprintf(err, n, "%s: %s", path, json_util_get_last_err());
-        err[strcspn(err, "\n")] = '\0';
+    json_object *root = read_json(path, err, n);
+    if (!root)
         return -1;
-    }
     char why[400];
     int rc = -1;
     if (!json_object_is_type(root, json_type_object))
