@@ -175,13 +175,11 @@ static int follow_job(cli *c, int64_t job, const follow_opts *fo)
 }
 
 /* Waits until RunProject has an answer (the job left QUEUED and SUBMITTING). */
-static int await_submission(cli *c, int64_t job, int32_t *state)
+static int await_submission(cli *c, int64_t job, const follow_opts *fo, int32_t *state)
 {
     for (;;) {
-        if (cli_interrupted) {
-            cancel_and_wait(c, job);
-            return cli_fail(c, EXIT_INTERRUPTED, "interrupted before the run started");
-        }
+        if (cli_interrupted)
+            return on_interrupt(c, job, fo, 0);
         int rc = c->api.wait(c->client, job, TICK_MS, state);
         if (rc != HEXRUN_OK && rc != HEXRUN_E_TIMEOUT)
             return cli_api_error(c, "submit", rc);
@@ -353,7 +351,7 @@ static int submit_and_report(cli *c, const char *project, run_args *ra)
     if (rc != HEXRUN_OK)
         return cli_api_error(c, "submit", rc);
     int32_t state;
-    if ((rc = await_submission(c, job, &state)) != 0)
+    if ((rc = await_submission(c, job, &ra->fo, &state)) != 0)
         return rc;
     if (ra->wait && !c->api.state_is_terminal(state))
         return follow_job(c, job, &ra->fo);
