@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +19,15 @@
  * Parsing helpers
  * ------------------------------------------------------------------------------------- */
 
-static void set_err(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
+__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen,
+                                                          const char *fmt, ...)
 {
-    if (err && errlen)
-        snprintf(err, errlen, fmt, a, b);
+    if (!err || !errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
 }
 
 /* Parse exactly `len` bytes as one JSON document (strict: no trailing garbage, no
@@ -31,7 +37,7 @@ static int parse_doc(const char *body, size_t len, json_object **out, char *err,
 {
     *out = NULL;
     if (!body || len > (size_t)INT32_MAX - 1) {
-        set_err(err, errlen, "%s%s", "no body or body too large to parse", "");
+        set_err(err, errlen, "%s", "no body or body too large to parse");
         return -1;
     }
     /* json-c needs the terminating NUL to finish a bare number at the end. */
@@ -40,7 +46,7 @@ static int parse_doc(const char *body, size_t len, json_object **out, char *err,
     if (!copy || !tok) {
         free(copy);
         json_tokener_free(tok);
-        set_err(err, errlen, "%s%s", "out of memory", "");
+        set_err(err, errlen, "%s", "out of memory");
         return -1;
     }
     memcpy(copy, body, len);
@@ -53,11 +59,10 @@ static int parse_doc(const char *body, size_t len, json_object **out, char *err,
     if (!ok) {
         json_object_put(root);
         root = NULL;
-        if (err && errlen)
-            snprintf(err, errlen, "invalid JSON at byte %zu: %s", end,
-                     len == 0 ? "empty body"
-                     : jerr == json_tokener_success ? "unexpected character"
-                                                    : json_tokener_error_desc(jerr));
+        set_err(err, errlen, "invalid JSON at byte %zu: %s", end,
+                len == 0 ? "empty body"
+                : jerr == json_tokener_success ? "unexpected character"
+                : json_tokener_error_desc(jerr));
     }
     json_tokener_free(tok);
     free(copy);
@@ -71,8 +76,8 @@ static json_object *parse_object(const char *body, size_t len, char *err, size_t
     if (parse_doc(body, len, &root, err, errlen) != 0)
         return NULL;
     if (!json_object_is_type(root, json_type_object)) {
-        set_err(err, errlen, "expected a JSON object, got %s%s",
-                json_type_to_name(json_object_get_type(root)), "");
+        set_err(err, errlen, "expected a JSON object, got %s",
+                json_type_to_name(json_object_get_type(root)));
         json_object_put(root);
         return NULL;
     }
@@ -94,21 +99,21 @@ static int get_string(json_object *obj, const char *key, char *out, size_t outle
     if (!v) {
         if (!required)
             return HEXRUN_OK;
-        set_err(err, errlen, "missing field '%s'%s", key, "");
+        set_err(err, errlen, "missing field '%s'", key);
         return HEXRUN_E_PROTOCOL;
     }
     if (!json_object_is_type(v, json_type_string)) {
-        set_err(err, errlen, "field '%s' is not a string%s", key, "");
+        set_err(err, errlen, "field '%s' is not a string", key);
         return HEXRUN_E_PROTOCOL;
     }
     size_t n = (size_t)json_object_get_string_len(v);
     if (n >= outlen || memchr(json_object_get_string(v), '\0', n)) {
-        set_err(err, errlen, "field '%s' is too long or holds a NUL%s", key, "");
+        set_err(err, errlen, "field '%s' is too long or holds a NUL", key);
         return HEXRUN_E_PROTOCOL;
     }
     memcpy(out, json_object_get_string(v), n + 1);
     if (required && n == 0) {
-        set_err(err, errlen, "field '%s' is empty%s", key, "");
+        set_err(err, errlen, "field '%s' is empty", key);
         return HEXRUN_E_PROTOCOL;
     }
     return HEXRUN_OK;
@@ -133,12 +138,12 @@ static int get_elapsed(json_object *obj, int64_t *out, char *err, size_t errlen)
     if (!v)
         return HEXRUN_OK;
     if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double)) {
-        set_err(err, errlen, "field '%s' is not a number%s", "elapsedTime", "");
+        set_err(err, errlen, "field '%s' is not a number", "elapsedTime");
         return HEXRUN_E_PROTOCOL;
     }
     double d = json_object_get_double(v);
     if (!isfinite(d) || d < 0 || d > 9.0e15) {
-        set_err(err, errlen, "field '%s' is out of range%s", "elapsedTime", "");
+        set_err(err, errlen, "field '%s' is out of range", "elapsedTime");
         return HEXRUN_E_PROTOCOL;
     }
     *out = (int64_t)(d + 0.5); /* not llround: the library does not link libm */
@@ -174,7 +179,7 @@ static int run_from_object(json_object *obj, int need_status, hexrun__hex_run *r
 {
     memset(run, 0, sizeof *run);
     if (!json_object_is_type(obj, json_type_object)) {
-        set_err(err, errlen, "a run is not a JSON object%s%s", "", "");
+        set_err(err, errlen, "a run is not a JSON object");
         return HEXRUN_E_PROTOCOL;
     }
     int rc = get_string(obj, "runId", run->run_id, sizeof run->run_id, 1, err, errlen);
@@ -238,7 +243,7 @@ static int next_offset_of(json_object *root, int64_t *out, char *err, size_t err
     if (!v)
         return HEXRUN_OK;
     if (!json_object_is_type(v, json_type_string)) {
-        set_err(err, errlen, "field '%s' is not a string or null%s", "nextPage", "");
+        set_err(err, errlen, "field '%s' is not a string or null", "nextPage");
         return HEXRUN_E_PROTOCOL;
     }
     const char *url = json_object_get_string(v);
@@ -255,7 +260,7 @@ static int next_offset_of(json_object *root, int64_t *out, char *err, size_t err
             return HEXRUN_OK;
         }
     }
-    set_err(err, errlen, "nextPage has no valid offset: %.200s%s", url, "");
+    set_err(err, errlen, "nextPage has no valid offset: %.200s", url);
     return HEXRUN_E_PROTOCOL;
 }
 
@@ -269,7 +274,7 @@ static int runs_from_array(json_object *arr, hexrun__hex_run **runs, size_t *n, 
         return HEXRUN_OK;
     hexrun__hex_run *out = calloc(count, sizeof *out);
     if (!out) {
-        set_err(err, errlen, "out of memory%s%s", "", "");
+        set_err(err, errlen, "out of memory");
         return HEXRUN_E_NOMEM;
     }
     for (size_t i = 0; i < count; i++) {
@@ -277,8 +282,7 @@ static int runs_from_array(json_object *arr, hexrun__hex_run **runs, size_t *n, 
         int rc = run_from_object(json_object_array_get_idx(arr, i), 1, &out[i], item_err,
                                  sizeof item_err);
         if (rc) {
-            if (err && errlen)
-                snprintf(err, errlen, "runs[%zu]: %s", i, item_err);
+            set_err(err, errlen, "runs[%zu]: %s", i, item_err);
             free(out);
             return rc;
         }
@@ -299,7 +303,7 @@ int hexrun__hex_parse_runs_page(const char *body, size_t len, hexrun__hex_run **
     json_object *arr = field(root, "runs");
     int rc = HEXRUN_OK;
     if (!arr || !json_object_is_type(arr, json_type_array)) {
-        set_err(err, errlen, "field '%s' is missing or not an array%s", "runs", "");
+        set_err(err, errlen, "field '%s' is missing or not an array", "runs");
         rc = HEXRUN_E_PROTOCOL;
     }
     int64_t next = -1;
@@ -337,10 +341,10 @@ int hexrun__hex_cursor_after(const char *body, size_t len, char **after, char *e
                                                                         : NULL;
     int rc = HEXRUN_OK;
     if (!pag || !json_object_is_type(pag, json_type_object)) {
-        set_err(err, errlen, "field '%s' is missing or not an object%s", "pagination", "");
+        set_err(err, errlen, "field '%s' is missing or not an object", "pagination");
         rc = HEXRUN_E_PROTOCOL;
     } else if (v && !json_object_is_type(v, json_type_string)) {
-        set_err(err, errlen, "field '%s' is not a string or null%s", "pagination.after", "");
+        set_err(err, errlen, "field '%s' is not a string or null", "pagination.after");
         rc = HEXRUN_E_PROTOCOL;
     } else if (v && json_object_get_string_len(v) > 0) {
         *after = strdup(json_object_get_string(v));
@@ -506,7 +510,7 @@ int hexrun__hex_pages_add(hexrun__hex_pages *pages, const char *body, size_t len
         return HEXRUN_E_PROTOCOL;
     json_object *arr = field(root, pages->key);
     if (!arr || !json_object_is_type(arr, json_type_array)) {
-        set_err(err, errlen, "field '%s' is missing or not an array%s", pages->key, "");
+        set_err(err, errlen, "field '%s' is missing or not an array", pages->key);
         json_object_put(root);
         return HEXRUN_E_PROTOCOL;
     }
@@ -516,7 +520,7 @@ int hexrun__hex_pages_add(hexrun__hex_pages *pages, const char *body, size_t len
         if (json_object_array_add(pages->items, json_object_get(it)) != 0) {
             json_object_put(it);
             json_object_put(root);
-            set_err(err, errlen, "out of memory%s%s", "", "");
+            set_err(err, errlen, "out of memory");
             return HEXRUN_E_NOMEM;
         }
     }
@@ -575,7 +579,7 @@ void hexrun__hex_pages_free(hexrun__hex_pages *pages)
 int hexrun__hex_validate_json(const char *json, int want_object, char *err, size_t errlen)
 {
     if (!json) {
-        set_err(err, errlen, "no JSON given%s%s", "", "");
+        set_err(err, errlen, "no JSON given");
         return HEXRUN_E_INVALID_ARG;
     }
     json_object *root = NULL;
@@ -698,9 +702,8 @@ static int check_keys(json_object *obj, const opt_rule *rules, size_t n, const c
         if (!r) {
             char allowed[256];
             allowed_keys(allowed, sizeof allowed, rules, n);
-            if (err && errlen)
-                snprintf(err, errlen, "%s: unknown key '%.64s' (allowed: %s)", where, key,
-                         allowed);
+            set_err(err, errlen, "%s: unknown key '%.64s' (allowed: %s)", where, key,
+                    allowed);
             return HEXRUN_E_INVALID_ARG;
         }
         char sub[160];
@@ -709,8 +712,7 @@ static int check_keys(json_object *obj, const opt_rule *rules, size_t n, const c
         if (fits < 0)
             return HEXRUN_E_INVALID_ARG;
         if (!fits) {
-            if (err && errlen)
-                snprintf(err, errlen, "%s: '%s' must be %s", where, key, type_text(r->type));
+            set_err(err, errlen, "%s: '%s' must be %s", where, key, type_text(r->type));
             return HEXRUN_E_INVALID_ARG;
         }
     }
@@ -721,7 +723,7 @@ static int check_notifications(json_object *v, const char *where, char *err, siz
 {
     const size_t nrules = sizeof notification_rules / sizeof *notification_rules;
     if (!json_object_is_type(v, json_type_array)) {
-        set_err(err, errlen, "%s: must be an array of notification objects%s", where, "");
+        set_err(err, errlen, "%s: must be an array of notification objects", where);
         return HEXRUN_E_INVALID_ARG;
     }
     for (size_t i = 0; i < json_object_array_length(v); i++) {
@@ -729,14 +731,14 @@ static int check_notifications(json_object *v, const char *where, char *err, siz
         char sub[128];
         snprintf(sub, sizeof sub, "%.90s[%zu]", where, i);
         if (!json_object_is_type(it, json_type_object)) {
-            set_err(err, errlen, "%s: must be an object%s", sub, "");
+            set_err(err, errlen, "%s: must be an object", sub);
             return HEXRUN_E_INVALID_ARG;
         }
         if (check_keys(it, notification_rules, nrules, sub, err, errlen))
             return HEXRUN_E_INVALID_ARG;
         if (!field(it, "type") || !field(it, "includeSuccessScreenshot")) {
-            set_err(err, errlen, "%s: 'type' and 'includeSuccessScreenshot' are required%s",
-                    sub, "");
+            set_err(err, errlen, "%s: 'type' and 'includeSuccessScreenshot' are required",
+                    sub);
             return HEXRUN_E_INVALID_ARG;
         }
     }
@@ -749,15 +751,14 @@ static int check_combinations(json_object *root, char *err, size_t errlen)
     if (!field(root, "inputParams"))
         return HEXRUN_OK;
     if (field(root, "viewId")) {
-        set_err(err, errlen, "options: 'viewId' cannot be combined with 'inputParams'%s%s",
-                "", "");
+        set_err(err, errlen, "options: 'viewId' cannot be combined with 'inputParams'");
         return HEXRUN_E_INVALID_ARG;
     }
     json_object *upr = field(root, "updatePublishedResults");
     if (upr && json_object_get_boolean(upr)) {
         set_err(err, errlen,
                 "options: 'updatePublishedResults' cannot be true together with "
-                "'inputParams'%s%s", "", "");
+                "'inputParams'");
         return HEXRUN_E_INVALID_ARG;
     }
     return HEXRUN_OK;
@@ -772,7 +773,7 @@ int hexrun__hex_run_options(const char *options_json, char **out_body, int *out_
     char perr[160];
     json_object *root = parse_object(text, strlen(text), perr, sizeof perr);
     if (!root) {
-        set_err(err, errlen, "options: %s%s", perr, "");
+        set_err(err, errlen, "options: %s", perr);
         return HEXRUN_E_INVALID_ARG;
     }
     int rc = check_keys(root, run_rules, sizeof run_rules / sizeof *run_rules, "options",
@@ -786,7 +787,7 @@ int hexrun__hex_run_options(const char *options_json, char **out_body, int *out_
             root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         *out_body = body ? strdup(body) : NULL;
         if (!*out_body) {
-            set_err(err, errlen, "out of memory%s%s", "", "");
+            set_err(err, errlen, "out of memory");
             rc = HEXRUN_E_NOMEM;
         }
     }
