@@ -139,6 +139,12 @@ int hexrun__http_new(const hexrun__http_opts *opts, hexrun__log *log, hexrun__ht
         return rc;
     }
     curl_multi_setopt(http->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    /* Hundreds of jobs must not mean hundreds of sockets to one API host: further
+     * attempts wait inside curl for a free connection (and count as not sent if their
+     * timeout ends there). */
+    curl_multi_setopt(http->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                      (long)HEXRUN__HTTP_MAX_CONNECTIONS);
+    curl_multi_setopt(http->multi, CURLMOPT_MAXCONNECTS, (long)HEXRUN__HTTP_MAX_CONNECTIONS);
     if (http->insecure)
         hexrun__log_write(log, HEXRUN_LOG_WARN,
                           "event=tls_insecure detail=\"certificate verification is off\"");

@@ -21,6 +21,9 @@
 
 typedef struct hexrun__http hexrun__http;
 
+/* Connections kept open to the API host at most; more attempts in flight queue. */
+#define HEXRUN__HTTP_MAX_CONNECTIONS 16
+
 typedef struct hexrun__http_opts {
     const char *base_url;        /* e.g. "https://app.hex.tech"; "/api" is appended */
     const char *token;           /* sent as "Authorization: Bearer <token>" */

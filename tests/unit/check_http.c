@@ -398,6 +398,26 @@ START_TEST(concurrent_attempts_all_complete)
 }
 END_TEST
 
+START_TEST(many_attempts_share_a_bounded_pool)
+{
+    enum { N = 60 };
+    static result many[N];
+    memset(many, 0, sizeof many);
+    for (int i = 0; i < N; i++) {
+        hexrun__http_req req = {.method = "GET", .path = "/v1/ok", .done = on_done,
+                                .ud = &many[i]};
+        ck_assert_int_eq(hexrun__http_start(http, &req), HEXRUN_OK);
+    }
+    int64_t deadline = now_ms() + 8000;
+    while (hexrun__http_run(http, 100) > 0 && now_ms() < deadline)
+        ;
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(many[i].status, 200);
+    ck_assert_int_eq(atomic_load(&srv.requests), N);
+    ck_assert_int_le(atomic_load(&srv.connections), HEXRUN__HTTP_MAX_CONNECTIONS);
+}
+END_TEST
+
 START_TEST(oversize_body_with_length_is_refused)
 {
     perform("GET", "/v1/big", NULL);
@@ -678,6 +698,7 @@ int main(void)
     tcase_add_test(tc, base_url_trailing_slash_and_user_agent_option);
     tcase_add_test(tc, keep_alive_reuses_one_connection);
     tcase_add_test(tc, concurrent_attempts_all_complete);
+    tcase_add_test(tc, many_attempts_share_a_bounded_pool);
     tcase_add_test(tc, oversize_body_with_length_is_refused);
     tcase_add_test(tc, oversize_chunked_body_is_cut_while_receiving);
     tcase_add_test(tc, body_of_exactly_the_cap_is_accepted);
