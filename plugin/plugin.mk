@@ -4,7 +4,7 @@ PLUGIN_PIC_OBJ := $(PLUGIN_SRC:%.c=$(B)/pic/%.o)
 PLUGIN_PKGS := libcurl json-c
 PLUGIN_CFLAGS = $(HR_CFLAGS) -fPIC -fvisibility=hidden -pthread -DHEXRUN_BUILDING \
                 $(shell pkg-config --cflags $(PLUGIN_PKGS)) $(SAN_FLAGS)
-PLUGIN_LIBS = $(shell pkg-config --libs $(PLUGIN_PKGS)) -pthread
+PLUGIN_LIBS = $(shell pkg-config --libs $(PLUGIN_PKGS)) -pthread -lm
 
 LIB_REAL := $(B)/libhexrun.so.$(VERSION)
 LIB_SONAME := libhexrun.so.$(ABI_MAJOR)

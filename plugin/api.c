@@ -1,0 +1,991 @@
+/*
+ * api.c - the public entry points: argument checks, the client, the job verbs and the
+ * direct calls. Everything that talks to Hex goes through the engine (engine.h).
+ */
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "engine.h"
+#include "errors.h"
+#include "hex.h"
+#include "hexrun.h"
+#include "http.h"
+#include "job.h"
+#include "log.h"
+
+#define MAX_PAGES 10000
+#define ID_MAX 128
+
+struct hexrun_client {
+    pid_t pid;
+    hexrun_config *cfg;
+    hexrun__log *log;
+    hexrun__jobs jobs;
+    hexrun__engine *engine;
+    int shutting_down; /* under jobs.mu */
+    int waiters;       /* threads blocked in a wait; shutdown waits for them to leave */
+};
+
+uint32_t hexrun_abi_version(void)
+{
+    return HEXRUN_ABI_VERSION;
+}
+
+const char *hexrun_version(void)
+{
+    return HEXRUN_VERSION_STRING;
+}
+
+/* A missing case is a compile error, so a new code cannot lack a message. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic error "-Wswitch-enum"
+const char *hexrun_strerror(int code)
+{
+    switch ((enum hexrun_error)code) {
+    case HEXRUN_OK: return "success";
+    case HEXRUN_E_INVALID_ARG: return "invalid argument";
+    case HEXRUN_E_NOMEM: return "out of memory";
+    case HEXRUN_E_CONFIG: return "invalid configuration";
+    case HEXRUN_E_NO_SUCH_JOB: return "no such job";
+    case HEXRUN_E_TIMEOUT: return "timed out";
+    case HEXRUN_E_TRANSPORT: return "network failure";
+    case HEXRUN_E_TLS: return "TLS failure";
+    case HEXRUN_E_AUTH: return "authentication failed (401)";
+    case HEXRUN_E_FORBIDDEN: return "forbidden (403)";
+    case HEXRUN_E_NOT_FOUND: return "not found (404)";
+    case HEXRUN_E_INVALID_REQUEST: return "request refused by Hex (400/422)";
+    case HEXRUN_E_RATE_LIMITED: return "rate limited (429)";
+    case HEXRUN_E_UNAVAILABLE: return "Hex unavailable (5xx)";
+    case HEXRUN_E_HTTP: return "unexpected HTTP status";
+    case HEXRUN_E_PROTOCOL: return "unreadable response";
+    case HEXRUN_E_TOO_LARGE: return "response too large";
+    case HEXRUN_E_OUTCOME_UNKNOWN: return "run outcome unknown";
+    case HEXRUN_E_STATE: return "not valid in the job's state";
+    case HEXRUN_E_FORKED: return "client belongs to another process (fork)";
+    case HEXRUN_E_SHUTDOWN: return "client is shutting down";
+    case HEXRUN_E_BUFFER: return "buffer too small";
+    case HEXRUN_E_IO: return "local file error";
+    case HEXRUN_E_INTERNAL: return "internal error";
+    }
+    return "unknown error";
+}
+#pragma GCC diagnostic pop
+
+const char *hexrun_last_error(void)
+{
+    return hexrun__error_get();
+}
+
+void hexrun_free(void *ptr)
+{
+    free(ptr);
+}
+
+int hexrun_plugin_info(char **out)
+{
+    hexrun__error_clear();
+    if (!out)
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG, "hexrun_plugin_info: out is NULL");
+    hexrun__buf b = HEXRUN__BUF_INIT;
+    hexrun__buf_appendf(&b,
+                        "{\"name\":\"hexrun\",\"version\":\"%s\",\"abi\":{\"major\":%d,"
+                        "\"minor\":%d},\"capabilities\":[\"submit\",\"poll\",\"wait\","
+                        "\"wait_any\",\"cancel\",\"attach\",\"job_info\",\"stats\","
+                        "\"runs_list\",\"projects\",\"users\",\"groups\",\"connections\","
+                        "\"collections\",\"request\"],\"config_keys\":[",
+                        HEXRUN_VERSION_STRING, HEXRUN_ABI_MAJOR, HEXRUN_ABI_MINOR);
+    for (size_t i = 0; hexrun__config_keys[i]; i++) {
+        hexrun__buf_appends(&b, i ? "," : "");
+        hexrun__buf_append_json_str(&b, hexrun__config_keys[i]);
+    }
+    hexrun__buf_appends(&b, "]}");
+    *out = hexrun__buf_steal(&b);
+    return *out ? HEXRUN_OK : hexrun__error_set(HEXRUN_E_NOMEM, "out of memory");
+}
+
+/* ---- client ---- */
+
+/* The prologue of every call on a client. */
+static int client_check(const hexrun_client *client, const char *fn)
+{
+    hexrun__error_clear();
+    if (!client)
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: client is NULL", fn);
+    if (client->pid != getpid())
+        return hexrun__error_set(HEXRUN_E_FORKED,
+                                 "%s: this client was created by process %ld; create a new "
+                                 "client after fork()",
+                                 fn, (long)client->pid);
+    return HEXRUN_OK;
+}
+
+static void client_free(hexrun_client *c)
+{
+    hexrun__log_free(c->log);
+    hexrun_config_free(c->cfg);
+    free(c);
+}
+
+static int client_make(hexrun_client *c, const hexrun_config *cfg)
+{
+    char err[1024] = "";
+    if (!(c->cfg = hexrun__config_copy(cfg)))
+        return hexrun__error_set(HEXRUN_E_NOMEM, "hexrun_init: out of memory");
+    int rc = hexrun__config_resolve(c->cfg, err, sizeof err);
+    if (rc != HEXRUN_OK)
+        return hexrun__error_set(rc, "hexrun_init: %s", err);
+    const char *secrets[] = {c->cfg->token, NULL};
+    if (!(c->log = hexrun__log_new((int)c->cfg->log_level, c->cfg->log_fn,
+                                   c->cfg->log_user_data, secrets)))
+        return hexrun__error_set(HEXRUN_E_NOMEM, "hexrun_init: out of memory");
+    if (hexrun__jobs_init(&c->jobs))
+        return hexrun__error_set(HEXRUN_E_INTERNAL, "hexrun_init: cannot create a mutex");
+    rc = hexrun__engine_new(c->cfg, &c->jobs, c->log, &c->engine, err, sizeof err);
+    if (rc != HEXRUN_OK) {
+        hexrun__jobs_destroy(&c->jobs);
+        return hexrun__error_set(rc, "hexrun_init: %s", err);
+    }
+    if (c->cfg->insecure_skip_verify)
+        hexrun__log_write(c->log, HEXRUN_LOG_WARN,
+                          "event=insecure_skip_verify TLS certificates are NOT verified");
+    return HEXRUN_OK;
+}
+
+int hexrun_init(const hexrun_config *cfg, hexrun_client **out)
+{
+    hexrun__error_clear();
+    if (!cfg || !out)
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG, "hexrun_init: cfg and out must not "
+                                                       "be NULL");
+    hexrun_client *c = calloc(1, sizeof *c);
+    if (!c)
+        return hexrun__error_set(HEXRUN_E_NOMEM, "hexrun_init: out of memory");
+    c->pid = getpid();
+    int rc = client_make(c, cfg);
+    if (rc != HEXRUN_OK) {
+        client_free(c);
+        return rc;
+    }
+    *out = c;
+    return HEXRUN_OK;
+}
+
+int hexrun_shutdown(hexrun_client *client, uint32_t flags)
+{
+    hexrun__error_clear();
+    if (!client)
+        return HEXRUN_OK;
+    int rc = client_check(client, "hexrun_shutdown");
+    if (rc != HEXRUN_OK)
+        return rc;
+    if (flags & ~(uint32_t)(HEXRUN_SHUTDOWN_CANCEL_LIVE | HEXRUN_SHUTDOWN_DETACH))
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG, "hexrun_shutdown: unknown flags 0x%x",
+                                 (unsigned)flags);
+    int cancel = (flags & HEXRUN_SHUTDOWN_CANCEL_LIVE) ||
+                 (client->cfg->cancel_on_free && !(flags & HEXRUN_SHUTDOWN_DETACH));
+    pthread_mutex_lock(&client->jobs.mu);
+    client->shutting_down = 1;
+    pthread_cond_broadcast(&client->jobs.cv);
+    pthread_mutex_unlock(&client->jobs.mu);
+    rc = hexrun__engine_stop(client->engine, cancel, client->cfg->timeout_ms);
+    pthread_mutex_lock(&client->jobs.mu);
+    while (client->waiters > 0)
+        pthread_cond_wait(&client->jobs.cv, &client->jobs.mu);
+    pthread_mutex_unlock(&client->jobs.mu);
+    hexrun__jobs_destroy(&client->jobs);
+    client_free(client);
+    if (rc != HEXRUN_OK)
+        hexrun__error_set(rc, "hexrun_shutdown: a CancelRun failed: %s", hexrun_strerror(rc));
+    return rc;
+}
+
+int hexrun_stats(hexrun_client *client, char **out)
+{
+    int rc = client_check(client, "hexrun_stats");
+    if (rc != HEXRUN_OK)
+        return rc;
+    if (!out)
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG, "hexrun_stats: out is NULL");
+    pthread_mutex_lock(&client->jobs.mu);
+    *out = hexrun__engine_stats_json(client->engine);
+    pthread_mutex_unlock(&client->jobs.mu);
+    return *out ? HEXRUN_OK : hexrun__error_set(HEXRUN_E_NOMEM, "out of memory");
+}
+
+/* ---- jobs ---- */
+
+static int check_uuid(const char *fn, const char *what, const char *id)
+{
+    if (!id)
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: %s is NULL", fn, what);
+    if (!hexrun__hex_is_uuid(id))
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG,
+                                 "%s: %s '%.80s' is not a UUID "
+                                 "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+                                 fn, what, id);
+    return HEXRUN_OK;
+}
+
+static int check_key(const char *key)
+{
+    if (!key)
+        return HEXRUN_OK;
+    size_t len = strlen(key);
+    if (len == 0 || len > HEXRUN__IDEMPOTENCY_KEY_MAX)
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG,
+                                 "hexrun_submit: idempotency_key must be 1 to %d bytes (got "
+                                 "%zu)",
+                                 HEXRUN__IDEMPOTENCY_KEY_MAX, len);
+    return HEXRUN_OK;
+}
+
+/* Add a job and queue its first op, or find the job of a known idempotency key. */
+static int job_create(hexrun_client *c, int32_t state, const char *project_id,
+                      const char *run_id, const char *body, int dry_run, const char *key,
+                      int64_t *out_job)
+{
+    pthread_mutex_lock(&c->jobs.mu);
+    hexrun__job *job = key ? hexrun__jobs_find_key(&c->jobs, key) : NULL;
+    int rc = HEXRUN_OK;
+    if (c->shutting_down) {
+        rc = hexrun__error_set(HEXRUN_E_SHUTDOWN, "the client is shutting down");
+    } else if (job) {
+        *out_job = job->id;
+        pthread_mutex_unlock(&c->jobs.mu);
+        return HEXRUN_OK;
+    } else if (!(job = hexrun__jobs_add(&c->jobs, state, project_id, run_id, body, dry_run,
+                                        key))) {
+        rc = hexrun__error_set(HEXRUN_E_NOMEM, "out of memory");
+    } else {
+        rc = state == HEXRUN_STATE_QUEUED ? hexrun__engine_queue_submit(c->engine, job->id)
+                                          : hexrun__engine_queue_poll(c->engine, job->id);
+        if (rc != HEXRUN_OK) {
+            hexrun__jobs_release(&c->jobs, job->id);
+            hexrun__error_set(rc, "out of memory");
+        } else {
+            *out_job = job->id;
+        }
+    }
+    pthread_mutex_unlock(&c->jobs.mu);
+    if (rc == HEXRUN_OK && (rc = hexrun__engine_kick(c->engine)) != HEXRUN_OK)
+        hexrun__error_set(rc, "the engine thread could not be started");
+    return rc;
+}
+
+int hexrun_submit(hexrun_client *client, const char *project_id, const char *options_json,
+                  const char *idempotency_key, int64_t *out_job)
+{
+    int rc = client_check(client, "hexrun_submit");
+    if (rc == HEXRUN_OK && !out_job)
+        rc = hexrun__error_set(HEXRUN_E_INVALID_ARG, "hexrun_submit: out_job is NULL");
+    if (rc == HEXRUN_OK)
+        rc = check_uuid("hexrun_submit", "project_id", project_id);
+    if (rc == HEXRUN_OK)
+        rc = check_key(idempotency_key);
+    if (rc != HEXRUN_OK)
+        return rc;
+    char *body = NULL, err[512] = "";
+    int dry_run = 0;
+    rc = hexrun__hex_run_options(options_json, &body, &dry_run, err, sizeof err);
+    if (rc != HEXRUN_OK)
+        return hexrun__error_set(rc, "hexrun_submit: options_json: %s", err);
+    rc = job_create(client, HEXRUN_STATE_QUEUED, project_id, NULL, body, dry_run,
+                    idempotency_key, out_job);
+    free(body);
+    return rc;
+}
+
+int hexrun_attach(hexrun_client *client, const char *project_id, const char *run_id,
+                  int64_t *out_job)
+{
+    int rc = client_check(client, "hexrun_attach");
+    if (rc == HEXRUN_OK && !out_job)
+        rc = hexrun__error_set(HEXRUN_E_INVALID_ARG, "hexrun_attach: out_job is NULL");
+    if (rc == HEXRUN_OK)
+        rc = check_uuid("hexrun_attach", "project_id", project_id);
+    if (rc == HEXRUN_OK)
+        rc = check_uuid("hexrun_attach", "run_id", run_id);
+    if (rc != HEXRUN_OK)
+        return rc;
+    return job_create(client, HEXRUN_STATE_PENDING, project_id, run_id, NULL, 0, NULL, out_job);
+}
+
+static int no_such_job(const char *fn, int64_t job)
+{
+    return hexrun__error_set(HEXRUN_E_NO_SUCH_JOB, "%s: no job %lld in this client (unknown "
+                                                   "or released)",
+                             fn, (long long)job);
+}
+
+int hexrun_poll(hexrun_client *client, int64_t job, int32_t *out_state)
+{
+    int rc = client_check(client, "hexrun_poll");
+    if (rc != HEXRUN_OK)
+        return rc;
+    if (!out_state)
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG, "hexrun_poll: out_state is NULL");
+    pthread_mutex_lock(&client->jobs.mu);
+    const hexrun__job *j = hexrun__jobs_find(&client->jobs, job);
+    if (j)
+        *out_state = j->state;
+    pthread_mutex_unlock(&client->jobs.mu);
+    return j ? HEXRUN_OK : no_such_job("hexrun_poll", job);
+}
+
+static struct timespec deadline_after(int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+/* The first terminal job of the list: 1 found, 0 none, -1 an unknown id (in *bad). */
+static int first_terminal(hexrun_client *c, const int64_t *jobs, uint32_t n, int64_t *out_job,
+                          int32_t *out_state, int64_t *bad)
+{
+    int found = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const hexrun__job *j = hexrun__jobs_find(&c->jobs, jobs[i]);
+        if (!j) {
+            *bad = jobs[i];
+            return -1;
+        }
+        if (!found && hexrun_state_is_terminal(j->state) == 1) {
+            *out_job = j->id;
+            *out_state = j->state;
+            found = 1;
+        }
+    }
+    return found;
+}
+
+static int wait_jobs(hexrun_client *c, const char *fn, const int64_t *jobs, uint32_t n,
+                     int64_t timeout_ms, int64_t *out_job, int32_t *out_state)
+{
+    struct timespec deadline = deadline_after(timeout_ms > 0 ? timeout_ms : 0);
+    int64_t job = -1, bad = 0;
+    int32_t state = -1;
+    int rc = HEXRUN_E_TIMEOUT;
+    pthread_mutex_lock(&c->jobs.mu);
+    c->waiters++;
+    for (;;) {
+        int found = first_terminal(c, jobs, n, &job, &state, &bad);
+        if (found != 0) {
+            rc = found > 0 ? HEXRUN_OK : HEXRUN_E_NO_SUCH_JOB;
+            break;
+        }
+        if (c->shutting_down) {
+            rc = HEXRUN_E_SHUTDOWN;
+            break;
+        }
+        if (timeout_ms == 0 ||
+            (timeout_ms > 0 && pthread_cond_timedwait(&c->jobs.cv, &c->jobs.mu, &deadline)))
+            break;
+        if (timeout_ms < 0)
+            pthread_cond_wait(&c->jobs.cv, &c->jobs.mu);
+    }
+    if (n == 1 && rc != HEXRUN_E_NO_SUCH_JOB) {
+        const hexrun__job *j = hexrun__jobs_find(&c->jobs, jobs[0]);
+        state = j ? j->state : state;
+    }
+    if (--c->waiters == 0 && c->shutting_down)
+        pthread_cond_broadcast(&c->jobs.cv);
+    pthread_mutex_unlock(&c->jobs.mu);
+    if (out_job)
+        *out_job = job;
+    if (out_state)
+        *out_state = state;
+    if (rc == HEXRUN_E_NO_SUCH_JOB)
+        return no_such_job(fn, bad);
+    if (rc == HEXRUN_E_TIMEOUT)
+        return hexrun__error_set(rc, "%s: no job became terminal within %lld ms", fn,
+                                 (long long)timeout_ms);
+    if (rc == HEXRUN_E_SHUTDOWN)
+        return hexrun__error_set(rc, "%s: the client is shutting down", fn);
+    return rc;
+}
+
+int hexrun_wait(hexrun_client *client, int64_t job, int64_t timeout_ms, int32_t *out_state)
+{
+    int rc = client_check(client, "hexrun_wait");
+    if (rc != HEXRUN_OK)
+        return rc;
+    return wait_jobs(client, "hexrun_wait", &job, 1, timeout_ms, NULL, out_state);
+}
+
+int hexrun_wait_any(hexrun_client *client, const int64_t *jobs, uint32_t n_jobs,
+                    int64_t timeout_ms, int64_t *out_job, int32_t *out_state)
+{
+    int rc = client_check(client, "hexrun_wait_any");
+    if (rc != HEXRUN_OK)
+        return rc;
+    if (!jobs || n_jobs < 1 || n_jobs > 65536)
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG,
+                                 "hexrun_wait_any: jobs must be an array of 1 to 65536 ids");
+    return wait_jobs(client, "hexrun_wait_any", jobs, n_jobs, timeout_ms, out_job, out_state);
+}
+
+/* Decide what a cancel does (table mutex held): 1 = queue a CancelRun, 0 = nothing more. */
+static int cancel_locked(hexrun_client *c, hexrun__job *j, int *rc)
+{
+    *rc = HEXRUN_OK;
+    if (hexrun_state_is_terminal(j->state) == 1) {
+        *rc = hexrun__error_set(HEXRUN_E_STATE, "hexrun_cancel: job %lld is already %s",
+                                (long long)j->id, hexrun_state_name(j->state));
+        return 0;
+    }
+    if (j->state == HEXRUN_STATE_QUEUED) {
+        hexrun__job_set_state(&c->jobs, j, HEXRUN_STATE_KILLED);
+        hexrun__log_write(c->log, HEXRUN_LOG_INFO, "event=cancelled job=%lld queued=1",
+                          (long long)j->id);
+        return 0;
+    }
+    /* Without a run id yet, the engine cancels as soon as RunProject answers. */
+    j->cancel_requested = 1;
+    if (!j->run_id[0] || j->cancel_sent)
+        return 0;
+    j->cancel_sent = 1;
+    return 1;
+}
+
+int hexrun_cancel(hexrun_client *client, int64_t job)
+{
+    int rc = client_check(client, "hexrun_cancel");
+    if (rc != HEXRUN_OK)
+        return rc;
+    pthread_mutex_lock(&client->jobs.mu);
+    hexrun__job *j = hexrun__jobs_find(&client->jobs, job);
+    int send = 0;
+    if (!j)
+        rc = no_such_job("hexrun_cancel", job);
+    else if (client->shutting_down)
+        rc = hexrun__error_set(HEXRUN_E_SHUTDOWN, "the client is shutting down");
+    else
+        send = cancel_locked(client, j, &rc);
+    if (send && (rc = hexrun__engine_queue_cancel(client->engine, job)) != HEXRUN_OK) {
+        j->cancel_sent = 0;
+        hexrun__error_set(rc, "out of memory");
+    }
+    pthread_mutex_unlock(&client->jobs.mu);
+    if (send && rc == HEXRUN_OK)
+        rc = hexrun__engine_kick(client->engine);
+    return rc;
+}
+
+int hexrun_job_info(hexrun_client *client, int64_t job, char **out)
+{
+    int rc = client_check(client, "hexrun_job_info");
+    if (rc != HEXRUN_OK)
+        return rc;
+    if (!out)
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG, "hexrun_job_info: out is NULL");
+    pthread_mutex_lock(&client->jobs.mu);
+    const hexrun__job *j = hexrun__jobs_find(&client->jobs, job);
+    *out = j ? hexrun__job_to_json(&client->jobs, j) : NULL;
+    pthread_mutex_unlock(&client->jobs.mu);
+    if (!j)
+        return no_such_job("hexrun_job_info", job);
+    return *out ? HEXRUN_OK : hexrun__error_set(HEXRUN_E_NOMEM, "out of memory");
+}
+
+int hexrun_job_release(hexrun_client *client, int64_t job)
+{
+    int rc = client_check(client, "hexrun_job_release");
+    if (rc != HEXRUN_OK)
+        return rc;
+    pthread_mutex_lock(&client->jobs.mu);
+    int gone = hexrun__jobs_release(&client->jobs, job);
+    pthread_mutex_unlock(&client->jobs.mu);
+    return gone ? no_such_job("hexrun_job_release", job) : HEXRUN_OK;
+}
+
+/* ---- direct calls ---- */
+
+/* One request through the engine; blocks until it is final. On success *out (may be
+ * NULL) receives the body; on failure last_error holds the redacted detail. */
+static int direct_call(hexrun_client *c, hexrun__direct *d, int32_t *out_status, char **out,
+                       int keep_body_on_error)
+{
+    pthread_mutex_lock(&c->jobs.mu);
+    int rc = c->shutting_down ? HEXRUN_E_SHUTDOWN : hexrun__engine_queue_direct(c->engine, d);
+    pthread_mutex_unlock(&c->jobs.mu);
+    if (rc == HEXRUN_OK)
+        rc = hexrun__engine_kick(c->engine);
+    if (rc != HEXRUN_OK)
+        return hexrun__error_set(rc, "%s: %s", d->endpoint, hexrun_strerror(rc));
+    pthread_mutex_lock(&c->jobs.mu);
+    /* The engine finishes every queued direct call, also when it stops. */
+    while (!d->done)
+        pthread_cond_wait(&c->jobs.cv, &c->jobs.mu);
+    pthread_mutex_unlock(&c->jobs.mu);
+    if (out_status)
+        *out_status = d->status;
+    if (d->code == HEXRUN_OK || keep_body_on_error) {
+        if (out)
+            *out = d->response;
+        else
+            free(d->response);
+    } else {
+        free(d->response);
+    }
+    if (d->code != HEXRUN_OK)
+        return hexrun__error_set(d->code, "%s", d->message);
+    return HEXRUN_OK;
+}
+
+static int direct_simple(hexrun_client *c, const char *endpoint, const char *method,
+                         const char *path, const char *query, const char *body, char **out)
+{
+    hexrun__direct d = {.endpoint = endpoint, .method = method, .path = path, .query = query,
+                        .body = body};
+    return direct_call(c, &d, NULL, out, 0);
+}
+
+/* A path from a format and one escaped id (format holds one %s). */
+static int id_path(const char *fn, const char *what, const char *id, int uuid, const char *fmt,
+                   char *path, size_t pathlen)
+{
+    if (!id || !id[0] || strlen(id) >= ID_MAX)
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: %s must be 1 to %d bytes", fn,
+                                 what, ID_MAX - 1);
+    if (uuid && check_uuid(fn, what, id) != HEXRUN_OK)
+        return HEXRUN_E_INVALID_ARG;
+    char esc[3 * ID_MAX];
+    if (hexrun__http_escape(id, esc, sizeof esc) < 0)
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: %s cannot be encoded", fn, what);
+    snprintf(path, pathlen, fmt, esc);
+    return HEXRUN_OK;
+}
+
+static int check_out(const char *fn, char **out)
+{
+    if (!out)
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: out is NULL", fn);
+    *out = NULL;
+    return HEXRUN_OK;
+}
+
+static int check_body(const char *fn, const char *body, int want_object)
+{
+    if (!body)
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: body_json is NULL", fn);
+    char err[512];
+    if (hexrun__hex_validate_json(body, want_object, err, sizeof err) != HEXRUN_OK)
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: body_json: %s", fn, err);
+    return HEXRUN_OK;
+}
+
+static int query_ok(const char *q)
+{
+    for (; q && *q; q++)
+        if (!isalnum((unsigned char)*q) && !strchr("-._~=&%+,:", *q))
+            return 0;
+    return 1;
+}
+
+/* Fetch every page: `next` turns a page into the query of the following one. */
+typedef int (*next_query_fn)(const char *base_query, const char *body, char **next_query);
+
+static int list_pages(hexrun_client *c, const char *endpoint, const char *path,
+                      const char *query, const char *array_key, next_query_fn next, char **out)
+{
+    hexrun__hex_pages *pages = hexrun__hex_pages_new(array_key);
+    if (!pages)
+        return hexrun__error_set(HEXRUN_E_NOMEM, "out of memory");
+    char *q = query ? strdup(query) : NULL;
+    int rc = query && !q ? hexrun__error_set(HEXRUN_E_NOMEM, "out of memory") : HEXRUN_OK;
+    for (int n = 0; rc == HEXRUN_OK; n++) {
+        char *body = NULL, err[512];
+        if (n == MAX_PAGES) {
+            rc = hexrun__error_set(HEXRUN_E_PROTOCOL, "%s: more than %d pages", endpoint,
+                                   MAX_PAGES);
+            break;
+        }
+        rc = direct_simple(c, endpoint, "GET", path, q, NULL, &body);
+        if (rc == HEXRUN_OK && hexrun__hex_pages_add(pages, body, strlen(body), err,
+                                                     sizeof err) != HEXRUN_OK)
+            rc = hexrun__error_set(HEXRUN_E_PROTOCOL, "%s: page %d: %s", endpoint, n + 1, err);
+        char *nq = NULL;
+        if (rc == HEXRUN_OK)
+            rc = next(query, body, &nq);
+        free(body);
+        free(q);
+        q = nq;
+        if (rc == HEXRUN_OK && !q)
+            break;
+    }
+    free(q);
+    if (rc == HEXRUN_OK && !(*out = hexrun__hex_pages_render(pages)))
+        rc = hexrun__error_set(HEXRUN_E_NOMEM, "out of memory");
+    hexrun__hex_pages_free(pages);
+    return rc;
+}
+
+static int next_cursor(const char *base_query, const char *body, char **next_query)
+{
+    char *after = NULL, err[512];
+    *next_query = NULL;
+    if (hexrun__hex_cursor_after(body, strlen(body), &after, err, sizeof err) != HEXRUN_OK)
+        return hexrun__error_set(HEXRUN_E_PROTOCOL, "pagination: %s", err);
+    if (!after)
+        return HEXRUN_OK;
+    char esc[1024];
+    int ok = hexrun__http_escape(after, esc, sizeof esc) >= 0;
+    free(after);
+    if (!ok)
+        return hexrun__error_set(HEXRUN_E_PROTOCOL, "pagination: cursor too long");
+    hexrun__buf b = HEXRUN__BUF_INIT;
+    if (base_query && base_query[0])
+        hexrun__buf_appendf(&b, "%s&", base_query);
+    hexrun__buf_appendf(&b, "after=%s", esc);
+    *next_query = hexrun__buf_steal(&b);
+    return *next_query ? HEXRUN_OK : hexrun__error_set(HEXRUN_E_NOMEM, "out of memory");
+}
+
+static int cursor_list(hexrun_client *c, const char *fn, const char *endpoint,
+                       const char *path, const char *query, uint32_t flags, char **out)
+{
+    int rc = client_check(c, fn);
+    if (rc == HEXRUN_OK)
+        rc = check_out(fn, out);
+    if (rc != HEXRUN_OK)
+        return rc;
+    if (!query_ok(query))
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG,
+                                 "%s: query may hold only letters, digits and -._~=&%%+,:",
+                                 fn);
+    if (flags > HEXRUN_LIST_ALL_PAGES)
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: unknown flags 0x%x", fn,
+                                 (unsigned)flags);
+    if (flags == HEXRUN_LIST_ONE_PAGE)
+        return direct_simple(c, endpoint, "GET", path, query && query[0] ? query : NULL, NULL,
+                             out);
+    return list_pages(c, endpoint, path, query && query[0] ? query : NULL, "values",
+                      next_cursor, out);
+}
+
+static int get_by_id(hexrun_client *c, const char *fn, const char *endpoint, const char *what,
+                     const char *id, int uuid, const char *fmt, char **out)
+{
+    char path[512];
+    int rc = client_check(c, fn);
+    if (rc == HEXRUN_OK)
+        rc = check_out(fn, out);
+    if (rc == HEXRUN_OK)
+        rc = id_path(fn, what, id, uuid, fmt, path, sizeof path);
+    if (rc != HEXRUN_OK)
+        return rc;
+    return direct_simple(c, endpoint, "GET", path, NULL, NULL, out);
+}
+
+static int send_body(hexrun_client *c, const char *fn, const char *endpoint,
+                     const char *method, const char *what, const char *id, const char *fmt,
+                     const char *body, char **out)
+{
+    char path[512];
+    int rc = client_check(c, fn);
+    if (rc == HEXRUN_OK && out)
+        *out = NULL;
+    if (rc == HEXRUN_OK && body)
+        rc = check_body(fn, body, 1);
+    if (rc == HEXRUN_OK && id)
+        rc = id_path(fn, what, id, 0, fmt, path, sizeof path);
+    else if (rc == HEXRUN_OK)
+        snprintf(path, sizeof path, "%s", fmt);
+    if (rc != HEXRUN_OK)
+        return rc;
+    return direct_simple(c, endpoint, method, path, NULL, body, out);
+}
+
+static const char *const run_statuses[] = {"PENDING", "RUNNING", "COMPLETED", "ERRORED",
+                                           "KILLED", "UNABLE_TO_ALLOCATE_KERNEL", NULL};
+static const char *const run_triggers[] = {"API", "SCHEDULED", "APP_REFRESH", "ALL", NULL};
+
+static int one_of(const char *v, const char *const *allowed)
+{
+    for (; *allowed; allowed++)
+        if (strcmp(v, *allowed) == 0)
+            return 1;
+    return 0;
+}
+
+static int next_offset(const char *base_query, const char *body, char **next_query)
+{
+    int64_t off = -1;
+    char err[512];
+    *next_query = NULL;
+    if (hexrun__hex_offset_next(body, strlen(body), &off, err, sizeof err) != HEXRUN_OK)
+        return hexrun__error_set(HEXRUN_E_PROTOCOL, "GetProjectRuns nextPage: %s", err);
+    if (off < 0)
+        return HEXRUN_OK;
+    /* base_query ends with "offset=N": replace it. */
+    const char *at = strstr(base_query, "offset=");
+    hexrun__buf b = HEXRUN__BUF_INIT;
+    hexrun__buf_append(&b, base_query, (size_t)(at - base_query));
+    hexrun__buf_appendf(&b, "offset=%lld", (long long)off);
+    *next_query = hexrun__buf_steal(&b);
+    return *next_query ? HEXRUN_OK : hexrun__error_set(HEXRUN_E_NOMEM, "out of memory");
+}
+
+static int runs_query(const char *status, const char *trigger, int32_t limit, int32_t offset,
+                      char *q, size_t qlen)
+{
+    const char *fn = "hexrun_runs_list";
+    if (status && !one_of(status, run_statuses))
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG,
+                                 "%s: status '%.40s' is not one of PENDING, RUNNING, "
+                                 "COMPLETED, ERRORED, KILLED, UNABLE_TO_ALLOCATE_KERNEL",
+                                 fn, status);
+    if (trigger && !one_of(trigger, run_triggers))
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG,
+                                 "%s: trigger '%.40s' is not one of API, SCHEDULED, "
+                                 "APP_REFRESH, ALL",
+                                 fn, trigger);
+    if (limit < 0 || limit > 100 || offset < 0)
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG,
+                                 "%s: limit must be 0 (default) or 1..100 and offset >= 0", fn);
+    int n = 0;
+    if (status)
+        n += snprintf(q + n, qlen - (size_t)n, "statusFilter=%s&", status);
+    if (trigger)
+        n += snprintf(q + n, qlen - (size_t)n, "runTriggerFilter=%s&", trigger);
+    if (limit)
+        n += snprintf(q + n, qlen - (size_t)n, "limit=%d&", (int)limit);
+    snprintf(q + n, qlen - (size_t)n, "offset=%d", (int)offset);
+    return HEXRUN_OK;
+}
+
+int hexrun_runs_list(hexrun_client *client, const char *project_id, const char *status,
+                     const char *trigger, int32_t limit, int32_t offset, uint32_t flags,
+                     char **out)
+{
+    const char *fn = "hexrun_runs_list";
+    char path[256], q[256];
+    int rc = client_check(client, fn);
+    if (rc == HEXRUN_OK)
+        rc = check_out(fn, out);
+    if (rc == HEXRUN_OK)
+        rc = id_path(fn, "project_id", project_id, 1, "/v1/projects/%s/runs", path,
+                     sizeof path);
+    if (rc == HEXRUN_OK)
+        rc = runs_query(status, trigger, limit, offset, q, sizeof q);
+    if (rc == HEXRUN_OK && flags > HEXRUN_LIST_ALL_PAGES)
+        rc = hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: unknown flags 0x%x", fn,
+                               (unsigned)flags);
+    if (rc != HEXRUN_OK)
+        return rc;
+    if (flags == HEXRUN_LIST_ONE_PAGE)
+        return direct_simple(client, "GetProjectRuns", "GET", path, q, NULL, out);
+    return list_pages(client, "GetProjectRuns", path, q, "runs", next_offset, out);
+}
+
+int hexrun_run_get(hexrun_client *client, const char *project_id, const char *run_id,
+                   char **out)
+{
+    const char *fn = "hexrun_run_get";
+    char pid[256], path[512];
+    int rc = client_check(client, fn);
+    if (rc == HEXRUN_OK)
+        rc = check_out(fn, out);
+    if (rc == HEXRUN_OK)
+        rc = id_path(fn, "project_id", project_id, 1, "%s", pid, sizeof pid);
+    if (rc == HEXRUN_OK)
+        rc = check_uuid(fn, "run_id", run_id);
+    if (rc != HEXRUN_OK)
+        return rc;
+    snprintf(path, sizeof path, "/v1/projects/%s/runs/%s", pid, run_id);
+    return direct_simple(client, "GetRunStatus", "GET", path, NULL, NULL, out);
+}
+
+int hexrun_projects_list(hexrun_client *client, const char *query, uint32_t flags, char **out)
+{
+    return cursor_list(client, "hexrun_projects_list", "ListProjects", "/v1/projects", query,
+                       flags, out);
+}
+
+int hexrun_project_get(hexrun_client *client, const char *project_id, char **out)
+{
+    return get_by_id(client, "hexrun_project_get", "GetProject", "project_id", project_id, 1,
+                     "/v1/projects/%s", out);
+}
+
+int hexrun_user_me(hexrun_client *client, char **out)
+{
+    int rc = client_check(client, "hexrun_user_me");
+    if (rc == HEXRUN_OK)
+        rc = check_out("hexrun_user_me", out);
+    if (rc != HEXRUN_OK)
+        return rc;
+    return direct_simple(client, "Me", "GET", "/v1/users/me", NULL, NULL, out);
+}
+
+int hexrun_users_list(hexrun_client *client, const char *query, uint32_t flags, char **out)
+{
+    return cursor_list(client, "hexrun_users_list", "ListUsers", "/v1/users", query, flags,
+                       out);
+}
+
+int hexrun_user_deactivate(hexrun_client *client, const char *user_id, char **out)
+{
+    const char *fn = "hexrun_user_deactivate";
+    if (!user_id) {
+        int rc = client_check(client, fn);
+        return rc ? rc : hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: user_id is NULL", fn);
+    }
+    return send_body(client, fn, "DeactivateUser", "POST", "user_id", user_id,
+                     "/v1/users/%s/deactivate", NULL, out);
+}
+
+int hexrun_groups_list(hexrun_client *client, const char *query, uint32_t flags, char **out)
+{
+    return cursor_list(client, "hexrun_groups_list", "ListGroups", "/v1/groups", query, flags,
+                       out);
+}
+
+int hexrun_group_get(hexrun_client *client, const char *group_id, char **out)
+{
+    return get_by_id(client, "hexrun_group_get", "GetGroup", "group_id", group_id, 0,
+                     "/v1/groups/%s", out);
+}
+
+int hexrun_group_create(hexrun_client *client, const char *body_json, char **out)
+{
+    const char *fn = "hexrun_group_create";
+    int rc = client_check(client, fn);
+    if (rc == HEXRUN_OK)
+        rc = check_body(fn, body_json, 1);
+    if (rc != HEXRUN_OK)
+        return rc;
+    return send_body(client, fn, "CreateGroup", "POST", NULL, NULL, "/v1/groups", body_json,
+                     out);
+}
+
+int hexrun_group_edit(hexrun_client *client, const char *group_id, const char *body_json,
+                      char **out)
+{
+    const char *fn = "hexrun_group_edit";
+    int rc = client_check(client, fn);
+    if (rc == HEXRUN_OK)
+        rc = check_body(fn, body_json, 1);
+    if (rc == HEXRUN_OK && !group_id)
+        rc = hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: group_id is NULL", fn);
+    if (rc != HEXRUN_OK)
+        return rc;
+    return send_body(client, fn, "EditGroup", "PATCH", "group_id", group_id, "/v1/groups/%s",
+                     body_json, out);
+}
+
+int hexrun_group_delete(hexrun_client *client, const char *group_id)
+{
+    const char *fn = "hexrun_group_delete";
+    int rc = client_check(client, fn);
+    if (rc == HEXRUN_OK && !group_id)
+        rc = hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: group_id is NULL", fn);
+    if (rc != HEXRUN_OK)
+        return rc;
+    return send_body(client, fn, "DeleteGroup", "DELETE", "group_id", group_id,
+                     "/v1/groups/%s", NULL, NULL);
+}
+
+int hexrun_connections_list(hexrun_client *client, const char *query, uint32_t flags,
+                            char **out)
+{
+    return cursor_list(client, "hexrun_connections_list", "ListDataConnections",
+                       "/v1/data-connections", query, flags, out);
+}
+
+int hexrun_connection_get(hexrun_client *client, const char *connection_id, char **out)
+{
+    return get_by_id(client, "hexrun_connection_get", "GetDataConnection", "connection_id",
+                     connection_id, 0, "/v1/data-connections/%s", out);
+}
+
+int hexrun_connection_create(hexrun_client *client, const char *body_json, char **out)
+{
+    const char *fn = "hexrun_connection_create";
+    int rc = client_check(client, fn);
+    if (rc == HEXRUN_OK)
+        rc = check_body(fn, body_json, 1);
+    if (rc != HEXRUN_OK)
+        return rc;
+    return send_body(client, fn, "CreateDataConnection", "POST", NULL, NULL,
+                     "/v1/data-connections", body_json, out);
+}
+
+int hexrun_connection_edit(hexrun_client *client, const char *connection_id,
+                           const char *body_json, char **out)
+{
+    const char *fn = "hexrun_connection_edit";
+    int rc = client_check(client, fn);
+    if (rc == HEXRUN_OK)
+        rc = check_body(fn, body_json, 1);
+    if (rc == HEXRUN_OK && !connection_id)
+        rc = hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: connection_id is NULL", fn);
+    if (rc != HEXRUN_OK)
+        return rc;
+    return send_body(client, fn, "EditDataConnection", "PATCH", "connection_id",
+                     connection_id, "/v1/data-connections/%s", body_json, out);
+}
+
+int hexrun_collections_list(hexrun_client *client, const char *query, uint32_t flags,
+                            char **out)
+{
+    return cursor_list(client, "hexrun_collections_list", "ListCollections", "/v1/collections",
+                       query, flags, out);
+}
+
+int hexrun_collection_get(hexrun_client *client, const char *collection_id, char **out)
+{
+    return get_by_id(client, "hexrun_collection_get", "GetCollection", "collection_id",
+                     collection_id, 0, "/v1/collections/%s", out);
+}
+
+static int request_path_ok(const char *path)
+{
+    if (strncmp(path, "/v1/", 4) != 0)
+        return 0;
+    for (const char *p = path; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '#')
+            return 0;
+    return 1;
+}
+
+int hexrun_request(hexrun_client *client, const char *method, const char *path,
+                   const char *body_json, int32_t *out_status, char **out)
+{
+    const char *fn = "hexrun_request";
+    static const char *const methods[] = {"GET", "POST", "PATCH", "PUT", "DELETE", NULL};
+    int rc = client_check(client, fn);
+    if (rc != HEXRUN_OK)
+        return rc;
+    if (out)
+        *out = NULL;
+    if (out_status)
+        *out_status = 0;
+    if (!method || !one_of(method, methods))
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG,
+                                 "%s: method must be GET, POST, PATCH, PUT or DELETE", fn);
+    if (!path || !request_path_ok(path))
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG,
+                                 "%s: path must start with /v1/ and hold no spaces, control "
+                                 "characters or '#'",
+                                 fn);
+    if (body_json && check_body(fn, body_json, 0) != HEXRUN_OK)
+        return HEXRUN_E_INVALID_ARG;
+    hexrun__direct d = {.endpoint = "request", .method = method, .path = path,
+                        .body = body_json};
+    return direct_call(client, &d, out_status, out, 1);
+}

@@ -1,0 +1,422 @@
+/* config.c - validated string key/value configuration; see config.h. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "errors.h"
+
+#define DEFAULT_BASE_URL "https://app.hex.tech"
+#define TOKEN_FILE_MAX 4096
+
+typedef enum { KEY_STR, KEY_URL, KEY_TOKEN, KEY_INT, KEY_BOOL, KEY_LEVEL } key_type;
+
+typedef struct {
+    const char *name;
+    key_type type;
+    size_t offset;
+    int64_t min, max; /* KEY_INT only */
+} key_desc;
+
+#define STR_KEY(n, t) {#n, t, offsetof(struct hexrun_config, n), 0, 0}
+#define INT_KEY(n, lo, hi) {#n, KEY_INT, offsetof(struct hexrun_config, n), lo, hi}
+#define FLAG_KEY(n, t) {#n, t, offsetof(struct hexrun_config, n), 0, 0}
+
+static const key_desc keys[] = {
+    STR_KEY(base_url, KEY_URL),
+    STR_KEY(token, KEY_TOKEN),
+    STR_KEY(token_file, KEY_STR),
+    INT_KEY(timeout_ms, 1, 3600000),
+    INT_KEY(connect_timeout_ms, 1, 600000),
+    INT_KEY(max_retries, 0, 100),
+    INT_KEY(retry_base_ms, 1, 600000),
+    INT_KEY(retry_max_ms, 1, 3600000),
+    INT_KEY(poll_min_ms, 1, 3600000),
+    INT_KEY(poll_max_ms, 1, 3600000),
+    STR_KEY(ca_file, KEY_STR),
+    FLAG_KEY(insecure_skip_verify, KEY_BOOL),
+    STR_KEY(proxy, KEY_STR),
+    STR_KEY(user_agent, KEY_STR),
+    FLAG_KEY(log_level, KEY_LEVEL),
+    INT_KEY(max_response_bytes, 1024, 1073741824),
+    /* 0 turns a bucket off (e.g. when a proxy in front of Hex enforces the limits). */
+    INT_KEY(run_budget_per_min, 0, 1000000),
+    INT_KEY(run_budget_per_hour, 0, 60000000),
+    INT_KEY(api_budget_per_min, 0, 1000000),
+    INT_KEY(api_budget_per_hour, 0, 60000000),
+    FLAG_KEY(cancel_on_free, KEY_BOOL),
+    STR_KEY(budget_path, KEY_STR),
+    STR_KEY(journal_path, KEY_STR),
+};
+#define N_KEYS (sizeof keys / sizeof keys[0])
+
+const char *const hexrun__config_keys[] = {
+    "base_url", "token", "token_file", "timeout_ms", "connect_timeout_ms", "max_retries",
+    "retry_base_ms", "retry_max_ms", "poll_min_ms", "poll_max_ms", "ca_file",
+    "insecure_skip_verify", "proxy", "user_agent", "log_level", "max_response_bytes",
+    "run_budget_per_min", "run_budget_per_hour", "api_budget_per_min", "api_budget_per_hour",
+    "cancel_on_free", "budget_path", "journal_path", NULL};
+
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+static char **str_field(hexrun_config *cfg, const key_desc *k)
+{
+    return (char **)((char *)cfg + k->offset);
+}
+
+static int64_t *int_field(hexrun_config *cfg, const key_desc *k)
+{
+    return (int64_t *)((char *)cfg + k->offset);
+}
+
+static const key_desc *key_find(const char *name)
+{
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (strcmp(keys[i].name, name) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+int hexrun_config_new(hexrun_config **out)
+{
+    hexrun__error_clear();
+    if (!out)
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG, "hexrun_config_new: out is NULL");
+    hexrun_config *cfg = calloc(1, sizeof *cfg);
+    if (!cfg)
+        return hexrun__error_set(HEXRUN_E_NOMEM, "hexrun_config_new: out of memory");
+    cfg->timeout_ms = 30000;
+    cfg->connect_timeout_ms = 10000;
+    cfg->max_retries = 5;
+    cfg->retry_base_ms = 500;
+    cfg->retry_max_ms = 30000;
+    cfg->poll_min_ms = 1000;
+    cfg->poll_max_ms = 30000;
+    cfg->max_response_bytes = 16 * 1024 * 1024;
+    cfg->run_budget_per_min = 20;
+    cfg->run_budget_per_hour = 60;
+    cfg->api_budget_per_min = 30;
+    cfg->api_budget_per_hour = 1800;
+    cfg->log_level = HEXRUN_LOG_WARN;
+    *out = cfg;
+    return HEXRUN_OK;
+}
+
+void hexrun_config_free(hexrun_config *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (keys[i].type == KEY_STR || keys[i].type == KEY_URL || keys[i].type == KEY_TOKEN)
+            free(*str_field(cfg, &keys[i]));
+    free(cfg);
+}
+
+static int parse_int(const char *value, int64_t *out)
+{
+    if (!value[0] || isspace((unsigned char)value[0]))
+        return -1;
+    errno = 0;
+    char *end;
+    long long v = strtoll(value, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_bool(const char *value, int64_t *out)
+{
+    static const char *const yes[] = {"true", "1", "yes", "on"};
+    static const char *const no[] = {"false", "0", "no", "off"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(value, yes[i]) == 0)
+            return (*out = 1), 0;
+        if (strcasecmp(value, no[i]) == 0)
+            return (*out = 0), 0;
+    }
+    return -1;
+}
+
+static int parse_level(const char *value, int64_t *out)
+{
+    for (int64_t i = 0; i < 4; i++)
+        if (strcasecmp(value, level_names[i]) == 0 ||
+            (value[0] == '0' + i && value[1] == '\0'))
+            return (*out = i), 0;
+    return -1;
+}
+
+static int has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 1;
+    return 0;
+}
+
+static int url_ok(const char *v)
+{
+    size_t scheme = strncmp(v, "https://", 8) == 0 ? 8 : strncmp(v, "http://", 7) == 0 ? 7 : 0;
+    if (!scheme || !v[scheme] || v[scheme] == '/')
+        return 0;
+    for (const char *p = v; *p; p++)
+        if (isspace((unsigned char)*p) || *p == '?' || *p == '#')
+            return 0;
+    return 1;
+}
+
+static int token_ok(const char *v)
+{
+    if (!v[0])
+        return 0;
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+            return 0;
+    return 1;
+}
+
+static int set_string(hexrun_config *cfg, const key_desc *k, const char *value)
+{
+    char *copy = strdup(value);
+    if (!copy)
+        return hexrun__error_set(HEXRUN_E_NOMEM, "config key '%s': out of memory", k->name);
+    /* One trailing slash is common in copied URLs; "/api" is appended later. */
+    size_t len = strlen(copy);
+    if (k->type == KEY_URL && len > 0 && copy[len - 1] == '/')
+        copy[len - 1] = '\0';
+    char **field = str_field(cfg, k);
+    free(*field);
+    *field = copy;
+    return HEXRUN_OK;
+}
+
+static int set_checked_string(hexrun_config *cfg, const key_desc *k, const char *value)
+{
+    if (k->type == KEY_URL && !url_ok(value))
+        return hexrun__error_set(HEXRUN_E_CONFIG,
+                                 "config key 'base_url': expected an http:// or https:// URL "
+                                 "with a host and no query, e.g. https://app.hex.tech");
+    /* Never echo the value: it may be most of a token. */
+    if (k->type == KEY_TOKEN && !token_ok(value))
+        return hexrun__error_set(HEXRUN_E_CONFIG,
+                                 "config key 'token': expected a non-empty token without "
+                                 "spaces or control characters");
+    if (k->type == KEY_STR && has_control(value))
+        return hexrun__error_set(HEXRUN_E_CONFIG,
+                                 "config key '%s': control characters are not allowed",
+                                 k->name);
+    return set_string(cfg, k, value);
+}
+
+static int set_number(hexrun_config *cfg, const key_desc *k, const char *value)
+{
+    int64_t v;
+    switch (k->type) {
+    case KEY_BOOL:
+        if (parse_bool(value, &v))
+            return hexrun__error_set(HEXRUN_E_CONFIG,
+                                     "config key '%s': '%.64s' is not a boolean; allowed: "
+                                     "true, false, 1, 0, yes, no, on, off",
+                                     k->name, value);
+        break;
+    case KEY_LEVEL:
+        if (parse_level(value, &v))
+            return hexrun__error_set(HEXRUN_E_CONFIG,
+                                     "config key 'log_level': '%.64s' is not a level; "
+                                     "allowed: error, warn, info, debug (or 0-3)",
+                                     value);
+        break;
+    default:
+        if (parse_int(value, &v) || v < k->min || v > k->max)
+            return hexrun__error_set(HEXRUN_E_CONFIG,
+                                     "config key '%s': '%.64s' is not allowed; expected an "
+                                     "integer from %lld to %lld",
+                                     k->name, value, (long long)k->min, (long long)k->max);
+        break;
+    }
+    *int_field(cfg, k) = v;
+    return HEXRUN_OK;
+}
+
+int hexrun_config_set(hexrun_config *cfg, const char *key, const char *value)
+{
+    hexrun__error_clear();
+    if (!cfg || !key || !value)
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG,
+                                 "hexrun_config_set: cfg, key and value must not be NULL");
+    const key_desc *k = key_find(key);
+    if (!k)
+        return hexrun__error_set(HEXRUN_E_CONFIG,
+                                 "unknown config key '%.64s'; see hexrun_plugin_info() "
+                                 "config_keys for the allowed keys",
+                                 key);
+    if (k->type == KEY_STR || k->type == KEY_URL || k->type == KEY_TOKEN)
+        return set_checked_string(cfg, k, value);
+    return set_number(cfg, k, value);
+}
+
+static int format_value(const hexrun_config *cfg, const key_desc *k, char **out)
+{
+    char num[32];
+    const char *text = num;
+    hexrun_config *c = (hexrun_config *)cfg; /* read only */
+    switch (k->type) {
+    case KEY_TOKEN:
+        text = *str_field(c, k) ? "<redacted>" : "";
+        break;
+    case KEY_STR:
+    case KEY_URL:
+        text = *str_field(c, k) ? *str_field(c, k) : "";
+        break;
+    case KEY_BOOL:
+        text = *int_field(c, k) ? "true" : "false";
+        break;
+    case KEY_LEVEL:
+        text = level_names[*int_field(c, k)];
+        break;
+    case KEY_INT:
+        snprintf(num, sizeof num, "%lld", (long long)*int_field(c, k));
+        break;
+    }
+    *out = strdup(text);
+    return *out ? HEXRUN_OK : hexrun__error_set(HEXRUN_E_NOMEM, "out of memory");
+}
+
+int hexrun_config_get(const hexrun_config *cfg, const char *key, char **out)
+{
+    hexrun__error_clear();
+    if (!cfg || !key || !out)
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG,
+                                 "hexrun_config_get: cfg, key and out must not be NULL");
+    const key_desc *k = key_find(key);
+    if (!k)
+        return hexrun__error_set(HEXRUN_E_CONFIG, "unknown config key '%.64s'", key);
+    return format_value(cfg, k, out);
+}
+
+int hexrun_config_set_log(hexrun_config *cfg, hexrun_log_fn fn, void *user_data)
+{
+    hexrun__error_clear();
+    if (!cfg)
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG, "hexrun_config_set_log: cfg is NULL");
+    cfg->log_fn = fn;
+    cfg->log_user_data = user_data;
+    return HEXRUN_OK;
+}
+
+hexrun_config *hexrun__config_copy(const hexrun_config *cfg)
+{
+    hexrun_config *c = malloc(sizeof *c);
+    if (!c)
+        return NULL;
+    *c = *cfg;
+    int failed = 0;
+    for (size_t i = 0; i < N_KEYS; i++) {
+        if (keys[i].type != KEY_STR && keys[i].type != KEY_URL && keys[i].type != KEY_TOKEN)
+            continue;
+        char **f = str_field(c, &keys[i]);
+        if (*f && !failed && !(*f = strdup(*f)))
+            failed = 1;
+        else if (*f && failed)
+            *f = NULL;
+    }
+    if (failed) {
+        hexrun_config_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static int read_token_file(hexrun_config *cfg, char *err, size_t errlen)
+{
+    FILE *f = fopen(cfg->token_file, "r");
+    if (!f) {
+        snprintf(err, errlen, "config key 'token_file': cannot open '%s': %s", cfg->token_file,
+                 strerror(errno));
+        return HEXRUN_E_IO;
+    }
+    char buf[TOKEN_FILE_MAX + 1];
+    size_t n = fread(buf, 1, TOKEN_FILE_MAX + 1, f);
+    fclose(f);
+    if (n > TOKEN_FILE_MAX) {
+        snprintf(err, errlen, "config key 'token_file': '%s' is larger than %d bytes",
+                 cfg->token_file, TOKEN_FILE_MAX);
+        return HEXRUN_E_CONFIG;
+    }
+    buf[n] = '\0';
+    while (n > 0 && isspace((unsigned char)buf[n - 1]))
+        buf[--n] = '\0';
+    if (!token_ok(buf)) {
+        snprintf(err, errlen,
+                 "config key 'token_file': '%s' does not hold one token (empty, or spaces "
+                 "or control characters inside)",
+                 cfg->token_file);
+        return HEXRUN_E_CONFIG;
+    }
+    if (!(cfg->token = strdup(buf)))
+        return HEXRUN_E_NOMEM;
+    return HEXRUN_OK;
+}
+
+static int resolve_token(hexrun_config *cfg, char *err, size_t errlen)
+{
+    if (cfg->token)
+        return HEXRUN_OK;
+    if (cfg->token_file)
+        return read_token_file(cfg, err, errlen);
+    const char *env = getenv("HEX_API_TOKEN");
+    if (!env || !env[0]) {
+        snprintf(err, errlen, "no token: set config key 'token' or 'token_file', or the "
+                              "HEX_API_TOKEN environment variable");
+        return HEXRUN_E_CONFIG;
+    }
+    if (!token_ok(env)) {
+        snprintf(err, errlen, "HEX_API_TOKEN holds spaces or control characters");
+        return HEXRUN_E_CONFIG;
+    }
+    return (cfg->token = strdup(env)) ? HEXRUN_OK : HEXRUN_E_NOMEM;
+}
+
+static int resolve_base_url(hexrun_config *cfg, char *err, size_t errlen)
+{
+    if (cfg->base_url)
+        return HEXRUN_OK;
+    const char *env = getenv("HEX_API_BASE_URL");
+    if (env && env[0]) {
+        if (!url_ok(env)) {
+            snprintf(err, errlen, "HEX_API_BASE_URL: expected an http:// or https:// URL "
+                                  "with a host and no query");
+            return HEXRUN_E_CONFIG;
+        }
+        return set_string(cfg, &keys[0], env) == HEXRUN_OK ? HEXRUN_OK : HEXRUN_E_NOMEM;
+    }
+    return (cfg->base_url = strdup(DEFAULT_BASE_URL)) ? HEXRUN_OK : HEXRUN_E_NOMEM;
+}
+
+int hexrun__config_resolve(hexrun_config *cfg, char *err, size_t errlen)
+{
+    if (cfg->poll_min_ms > cfg->poll_max_ms) {
+        snprintf(err, errlen, "config keys 'poll_min_ms' (%lld) and 'poll_max_ms' (%lld): "
+                              "poll_min_ms must not exceed poll_max_ms",
+                 (long long)cfg->poll_min_ms, (long long)cfg->poll_max_ms);
+        return HEXRUN_E_CONFIG;
+    }
+    if (cfg->retry_base_ms > cfg->retry_max_ms) {
+        snprintf(err, errlen, "config keys 'retry_base_ms' (%lld) and 'retry_max_ms' (%lld): "
+                              "retry_base_ms must not exceed retry_max_ms",
+                 (long long)cfg->retry_base_ms, (long long)cfg->retry_max_ms);
+        return HEXRUN_E_CONFIG;
+    }
+    int rc = resolve_base_url(cfg, err, errlen);
+    if (rc == HEXRUN_OK)
+        rc = resolve_token(cfg, err, errlen);
+    if (rc == HEXRUN_E_NOMEM)
+        snprintf(err, errlen, "out of memory");
+    return rc;
+}

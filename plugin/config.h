@@ -1,0 +1,57 @@
+/*
+ * config.h - the validated string key/value configuration behind hexrun_config
+ * (internal). Every key is checked when it is set, so hexrun_init only has to resolve the
+ * environment fallbacks and the token file.
+ */
+#ifndef HEXRUN_CONFIG_H
+#define HEXRUN_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hexrun.h"
+
+struct hexrun_config {
+    char *base_url;      /* NULL = HEX_API_BASE_URL, else https://app.hex.tech */
+    char *token;         /* NULL = token_file, else HEX_API_TOKEN */
+    char *token_file;
+    char *ca_file;
+    char *proxy;
+    char *user_agent;
+    char *budget_path;   /* stored for the shared budget; not used yet */
+    char *journal_path;  /* stored for the submit journal; not used yet */
+    int64_t timeout_ms;
+    int64_t connect_timeout_ms;
+    int64_t max_retries;
+    int64_t retry_base_ms;
+    int64_t retry_max_ms;
+    int64_t poll_min_ms;
+    int64_t poll_max_ms;
+    int64_t max_response_bytes;
+    int64_t run_budget_per_min;
+    int64_t run_budget_per_hour;
+    int64_t api_budget_per_min;
+    int64_t api_budget_per_hour;
+    int64_t log_level;
+    int64_t insecure_skip_verify;
+    int64_t cancel_on_free;
+    hexrun_log_fn log_fn;
+    void *log_user_data;
+};
+
+/* The keys, NULL-terminated, in documentation order (for hexrun_plugin_info). */
+extern const char *const hexrun__config_keys[];
+
+/* A deep copy of cfg; NULL on NOMEM. */
+hexrun_config *hexrun__config_copy(const hexrun_config *cfg);
+
+/*
+ * hexrun__config_resolve - fill what hexrun_init needs from the environment and files:
+ * base_url from HEX_API_BASE_URL (then the default), the token from token_file or
+ * HEX_API_TOKEN, and the cross-key checks (poll_min_ms <= poll_max_ms, ...).
+ * Works on a copy made by hexrun__config_copy. Returns HEXRUN_OK, HEXRUN_E_CONFIG,
+ * HEXRUN_E_IO or HEXRUN_E_NOMEM with a message in err.
+ */
+int hexrun__config_resolve(hexrun_config *cfg, char *err, size_t errlen);
+
+#endif

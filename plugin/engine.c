@@ -1,0 +1,726 @@
+/* engine.c - the engine thread: scheduler, budgets, retries; see engine.h. */
+#include "engine.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "budget.h"
+#include "buf.h"
+#include "http.h"
+
+/* The engine never sleeps longer than this, so a lost wakeup costs little. */
+#define MAX_SLEEP_MS 1000
+#define MAX_STATS 64
+
+typedef enum { OP_SUBMIT, OP_POLL, OP_CANCEL, OP_DIRECT } op_kind;
+
+typedef struct op {
+    op_kind kind;
+    int64_t job;
+    hexrun__direct *direct;
+    int attempt;            /* attempts made for the current request */
+    int64_t due_ms;
+    int64_t interval_ms;    /* OP_POLL: the current poll interval */
+    int32_t last_state;     /* OP_POLL: state at the previous answer */
+    const char *method;
+    char *path;
+    char *body;             /* OP_SUBMIT: the RunProject body */
+    hexrun__engine *engine;
+    struct op *next;
+} op;
+
+typedef struct stat_row {
+    const char *endpoint;
+    int status;
+    uint64_t count;
+} stat_row;
+
+struct hexrun__engine {
+    const hexrun_config *cfg;
+    hexrun__jobs *jobs;
+    hexrun__log *log;
+    hexrun__http *http;
+    pthread_t thread;
+    int started;
+    int stopping;           /* under jobs->mu */
+    int64_t drain_deadline_ms; /* under jobs->mu, set with stopping */
+    int cancel_error;       /* first cancel failure while draining */
+    op *incoming;           /* queued by host threads, under jobs->mu */
+    op *pending;            /* engine thread only */
+    hexrun__budget run_budget, api_budget;
+    uint64_t rng;
+    /* counters, under jobs->mu */
+    stat_row stats[MAX_STATS];
+    size_t n_stats;
+    uint64_t retries, rate_limited, transport_errors, bytes_sent, bytes_received;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int hexrun__engine_new(const hexrun_config *cfg, hexrun__jobs *jobs, hexrun__log *log,
+                       hexrun__engine **out, char *err, size_t errlen)
+{
+    hexrun__engine *e = calloc(1, sizeof *e);
+    if (!e) {
+        snprintf(err, errlen, "out of memory");
+        return HEXRUN_E_NOMEM;
+    }
+    hexrun__http_opts opts = {
+        .base_url = cfg->base_url, .token = cfg->token, .timeout_ms = cfg->timeout_ms,
+        .connect_timeout_ms = cfg->connect_timeout_ms, .ca_file = cfg->ca_file,
+        .insecure_skip_verify = (int)cfg->insecure_skip_verify, .proxy = cfg->proxy,
+        .user_agent = cfg->user_agent, .max_response_bytes = cfg->max_response_bytes};
+    int rc = hexrun__http_new(&opts, log, &e->http);
+    if (rc != HEXRUN_OK) {
+        snprintf(err, errlen, "cannot set up the HTTP transport for base_url: %s",
+                 hexrun_strerror(rc));
+        free(e);
+        return rc;
+    }
+    e->cfg = cfg;
+    e->jobs = jobs;
+    e->log = log;
+    int64_t now = now_ms();
+    hexrun__budget_init(&e->run_budget, cfg->run_budget_per_min, cfg->run_budget_per_hour, now);
+    hexrun__budget_init(&e->api_budget, cfg->api_budget_per_min, cfg->api_budget_per_hour, now);
+    e->rng = (uint64_t)now ^ (uint64_t)(uintptr_t)e;
+    *out = e;
+    return HEXRUN_OK;
+}
+
+/* ---- queueing (host threads, table mutex held) ---- */
+
+static int queue_op(hexrun__engine *e, op_kind kind, int64_t job, hexrun__direct *d)
+{
+    op *o = calloc(1, sizeof *o);
+    if (!o)
+        return HEXRUN_E_NOMEM;
+    o->kind = kind;
+    o->job = job;
+    o->direct = d;
+    o->engine = e;
+    o->interval_ms = e->cfg->poll_min_ms;
+    o->last_state = -1;
+    o->next = e->incoming;
+    e->incoming = o;
+    return HEXRUN_OK;
+}
+
+int hexrun__engine_queue_submit(hexrun__engine *e, int64_t job)
+{
+    return queue_op(e, OP_SUBMIT, job, NULL);
+}
+
+int hexrun__engine_queue_poll(hexrun__engine *e, int64_t job)
+{
+    return queue_op(e, OP_POLL, job, NULL);
+}
+
+int hexrun__engine_queue_cancel(hexrun__engine *e, int64_t job)
+{
+    return queue_op(e, OP_CANCEL, job, NULL);
+}
+
+int hexrun__engine_queue_direct(hexrun__engine *e, hexrun__direct *d)
+{
+    return queue_op(e, OP_DIRECT, 0, d);
+}
+
+/* ---- stats (table mutex held) ---- */
+
+static const char *op_endpoint(const op *o)
+{
+    switch (o->kind) {
+    case OP_SUBMIT:
+        return "RunProject";
+    case OP_POLL:
+        return "GetRunStatus";
+    case OP_CANCEL:
+        return "CancelRun";
+    case OP_DIRECT:
+        return o->direct->endpoint;
+    }
+    return "?";
+}
+
+static void stats_count(hexrun__engine *e, const op *o, const hexrun__http_resp *r)
+{
+    const char *ep = op_endpoint(o);
+    e->bytes_sent += r->bytes_sent;
+    e->bytes_received += r->bytes_received;
+    if (r->status == 429)
+        e->rate_limited++;
+    if (r->error != HEXRUN_OK)
+        e->transport_errors++;
+    for (size_t i = 0; i < e->n_stats; i++) {
+        if (e->stats[i].status == r->status && strcmp(e->stats[i].endpoint, ep) == 0) {
+            e->stats[i].count++;
+            return;
+        }
+    }
+    if (e->n_stats < MAX_STATS)
+        e->stats[e->n_stats++] = (stat_row){ep, r->status, 1};
+}
+
+static void stats_endpoints(const hexrun__engine *e, hexrun__buf *b)
+{
+    hexrun__buf_appends(b, "\"requests\":{");
+    int first_ep = 1;
+    for (size_t i = 0; i < e->n_stats; i++) {
+        int seen = 0;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = strcmp(e->stats[j].endpoint, e->stats[i].endpoint) == 0;
+        if (seen)
+            continue;
+        hexrun__buf_appends(b, first_ep ? "" : ",");
+        first_ep = 0;
+        hexrun__buf_append_json_str(b, e->stats[i].endpoint);
+        hexrun__buf_appends(b, ":{");
+        int first = 1;
+        for (size_t j = i; j < e->n_stats; j++) {
+            if (strcmp(e->stats[j].endpoint, e->stats[i].endpoint) != 0)
+                continue;
+            /* Status 0: the attempt ended without an HTTP answer. */
+            hexrun__buf_appendf(b, "%s\"%d\":%llu", first ? "" : ",", e->stats[j].status,
+                                (unsigned long long)e->stats[j].count);
+            first = 0;
+        }
+        hexrun__buf_appends(b, "}");
+    }
+    hexrun__buf_appends(b, "}");
+}
+
+char *hexrun__engine_stats_json(const hexrun__engine *e)
+{
+    hexrun__buf b = HEXRUN__BUF_INIT;
+    hexrun__buf_appends(&b, "{");
+    stats_endpoints(e, &b);
+    hexrun__buf_appendf(&b,
+                        ",\"retries\":%llu,\"rate_limited\":%llu,\"transport_errors\":%llu,"
+                        "\"bytes_sent\":%llu,\"bytes_received\":%llu,\"jobs\":{",
+                        (unsigned long long)e->retries, (unsigned long long)e->rate_limited,
+                        (unsigned long long)e->transport_errors,
+                        (unsigned long long)e->bytes_sent,
+                        (unsigned long long)e->bytes_received);
+    for (int32_t s = 0; hexrun_state_is_terminal(s) >= 0; s++) {
+        size_t n = 0;
+        for (size_t i = 0; i < e->jobs->n; i++)
+            n += e->jobs->items[i]->state == s;
+        hexrun__buf_appendf(&b, "%s\"%s\":%zu", s ? "," : "", hexrun_state_name(s), n);
+    }
+    hexrun__buf_appends(&b, "}}");
+    return hexrun__buf_steal(&b);
+}
+
+/* ---- starting attempts (engine thread) ---- */
+
+static void op_free(op *o)
+{
+    if (!o)
+        return;
+    free(o->path);
+    free(o->body);
+    free(o);
+}
+
+static char *run_path(const hexrun__job *job, int with_run)
+{
+    char pid[3 * HEXRUN__HEX_ID_MAX], rid[3 * HEXRUN__HEX_ID_MAX];
+    if (hexrun__http_escape(job->project_id, pid, sizeof pid) < 0 ||
+        hexrun__http_escape(job->run_id, rid, sizeof rid) < 0)
+        return NULL;
+    hexrun__buf b = HEXRUN__BUF_INIT;
+    hexrun__buf_appendf(&b, "/v1/projects/%s/runs", pid);
+    if (with_run)
+        hexrun__buf_appendf(&b, "/%s", rid);
+    return hexrun__buf_steal(&b);
+}
+
+/* Fill method/path/body of a job op from the job. Returns 1 to send, 0 to drop the op
+ * (job released, finished, or its request is no longer wanted), -1 on NOMEM. */
+static int op_prepare_job(hexrun__engine *e, op *o)
+{
+    hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
+    if (!job || hexrun_state_is_terminal(job->state) == 1)
+        return 0;
+    free(o->path);
+    o->path = NULL;
+    switch (o->kind) {
+    case OP_SUBMIT:
+        if (job->state != HEXRUN_STATE_QUEUED && job->state != HEXRUN_STATE_SUBMITTING)
+            return 0;
+        hexrun__job_set_state(e->jobs, job, HEXRUN_STATE_SUBMITTING);
+        o->method = "POST";
+        if (!o->body && !(o->body = strdup(job->run_body ? job->run_body : "{}")))
+            return -1;
+        o->path = run_path(job, 0);
+        break;
+    case OP_POLL:
+        o->method = "GET";
+        o->path = run_path(job, 1);
+        break;
+    case OP_CANCEL:
+        o->method = "DELETE";
+        o->path = run_path(job, 1);
+        break;
+    case OP_DIRECT:
+        return 0;
+    }
+    job->attempts = o->attempt + 1;
+    return o->path ? 1 : -1;
+}
+
+static void on_done(const hexrun__http_resp *resp, void *ud);
+
+static void direct_finish(hexrun__engine *e, op *o, int code, const char *message)
+{
+    hexrun__direct *d = o->direct;
+    d->code = code;
+    d->attempts = o->attempt;
+    snprintf(d->message, sizeof d->message, "%s", message);
+    d->done = 1;
+    pthread_cond_broadcast(&e->jobs->cv);
+}
+
+/* Returns 1 when the op went out, 0 when it was dropped or finished. */
+static int op_start(hexrun__engine *e, op *o)
+{
+    pthread_mutex_lock(&e->jobs->mu);
+    int ready = o->kind == OP_DIRECT ? 1 : op_prepare_job(e, o);
+    if (ready < 0 && o->kind == OP_DIRECT)
+        direct_finish(e, o, HEXRUN_E_NOMEM, "out of memory");
+    pthread_mutex_unlock(&e->jobs->mu);
+    if (ready <= 0)
+        return 0;
+    hexrun__http_req req = {
+        .method = o->kind == OP_DIRECT ? o->direct->method : o->method,
+        .path = o->kind == OP_DIRECT ? o->direct->path : o->path,
+        .query = o->kind == OP_DIRECT ? o->direct->query : NULL,
+        .body = o->kind == OP_DIRECT ? o->direct->body : o->body,
+        .done = on_done,
+        .ud = o};
+    o->attempt++;
+    hexrun__log_write(e->log, HEXRUN_LOG_DEBUG, "event=attempt endpoint=%s job=%lld attempt=%d",
+                      op_endpoint(o), (long long)o->job, o->attempt);
+    int rc = hexrun__http_start(e->http, &req);
+    if (rc == HEXRUN_OK)
+        return 1;
+    pthread_mutex_lock(&e->jobs->mu);
+    if (o->kind == OP_DIRECT) {
+        direct_finish(e, o, rc, "the request could not be started (bad method or path)");
+    } else {
+        hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
+        if (job) {
+            hexrun__job_set_error(job, rc, 0, "the request could not be started", "");
+            hexrun__job_set_state(e->jobs, job, o->kind == OP_SUBMIT
+                                                    ? HEXRUN_STATE_SUBMIT_FAILED
+                                                    : HEXRUN_STATE_LOST);
+        }
+    }
+    pthread_mutex_unlock(&e->jobs->mu);
+    return 0;
+}
+
+static void pending_add(hexrun__engine *e, op *o)
+{
+    o->next = e->pending;
+    e->pending = o;
+}
+
+/* Start every due op the budget allows; return the ms until the next one is due. */
+static int64_t run_due_ops(hexrun__engine *e, int64_t now)
+{
+    int64_t next = MAX_SLEEP_MS;
+    op **pp = &e->pending;
+    while (*pp) {
+        op *o = *pp;
+        int64_t wait = o->due_ms - now;
+        if (wait <= 0) {
+            hexrun__budget *b = o->kind == OP_SUBMIT ? &e->run_budget : &e->api_budget;
+            wait = hexrun__budget_take(b, now);
+        }
+        if (wait > 0) {
+            if (wait < next)
+                next = wait;
+            pp = &o->next;
+            continue;
+        }
+        *pp = o->next;
+        if (!op_start(e, o))
+            op_free(o);
+    }
+    return next;
+}
+
+/* ---- results (engine thread, from hexrun__http_run) ---- */
+
+static void reschedule(hexrun__engine *e, op *o, int64_t delay_ms)
+{
+    o->due_ms = now_ms() + delay_ms;
+    pending_add(e, o);
+}
+
+/* A redacted one-line description of a failed request. */
+static void describe_failure(hexrun__engine *e, const op *o, const hexrun__http_resp *r,
+                             int code, char *trace_id, char *out, size_t outlen)
+{
+    char raw[1536];
+    trace_id[0] = '\0';
+    if (r->error != HEXRUN_OK) {
+        snprintf(raw, sizeof raw, "%s: %s (%s) after %d attempt%s", op_endpoint(o),
+                 hexrun_strerror(code), r->error_text, o->attempt, o->attempt == 1 ? "" : "s");
+    } else {
+        hexrun__hex_error he;
+        hexrun__hex_parse_error(r->body, r->body_len, &he);
+        snprintf(trace_id, HEXRUN__HEX_ID_MAX, "%s", he.trace_id);
+        snprintf(raw, sizeof raw, "%s: HTTP %d after %d attempt%s: %s%s%s%s", op_endpoint(o),
+                 r->status, o->attempt, o->attempt == 1 ? "" : "s",
+                 he.message[0] ? he.message : hexrun_strerror(code),
+                 he.trace_id[0] ? " (trace id " : "", he.trace_id, he.trace_id[0] ? ")" : "");
+    }
+    hexrun__log_redact(e->log, raw, out, outlen);
+}
+
+static void job_fail(hexrun__engine *e, const op *o, hexrun__job *job, int code,
+                     const hexrun__http_resp *r, int32_t state)
+{
+    char msg[1536], trace[HEXRUN__HEX_ID_MAX];
+    describe_failure(e, o, r, code, trace, msg, sizeof msg);
+    char full[2048];
+    snprintf(full, sizeof full, "%s%s",
+             code == HEXRUN_E_OUTCOME_UNKNOWN
+                 ? "RunProject outcome unknown: the request may have reached Hex, so it is "
+                   "not repeated (a run may exist; check the project's runs): "
+                 : "",
+             msg);
+    hexrun__job_set_error(job, code, r->status, full, trace);
+    hexrun__log_write(e->log, HEXRUN_LOG_WARN, "event=request_failed job=%lld %s",
+                      (long long)job->id, full);
+    if (state >= 0 && hexrun__job_set_state(e->jobs, job, state) > 0)
+        hexrun__log_write(e->log, HEXRUN_LOG_INFO, "event=state job=%lld state=%s",
+                          (long long)job->id, hexrun_state_name(state));
+}
+
+static void job_update_from_run(hexrun__engine *e, hexrun__job *job, const hexrun__hex_run *run)
+{
+    if (run->run_id[0])
+        snprintf(job->run_id, sizeof job->run_id, "%s", run->run_id);
+    if (run->run_url[0])
+        snprintf(job->run_url, sizeof job->run_url, "%s", run->run_url);
+    snprintf(job->hex_status, sizeof job->hex_status, "%s", run->status);
+    snprintf(job->start_time, sizeof job->start_time, "%s", run->start_time);
+    snprintf(job->end_time, sizeof job->end_time, "%s", run->end_time);
+    job->elapsed_ms = run->elapsed_ms;
+    if (run->state == HEXRUN_STATE_UNKNOWN)
+        hexrun__log_write(e->log, HEXRUN_LOG_WARN,
+                          "event=unknown_status job=%lld status=%.40s (treated as live)",
+                          (long long)job->id, run->status);
+    if (hexrun__job_set_state(e->jobs, job, run->state) > 0)
+        hexrun__log_write(e->log, HEXRUN_LOG_INFO, "event=state job=%lld run=%s state=%s",
+                          (long long)job->id, job->run_id, hexrun_state_name(run->state));
+}
+
+/* Queue the follow-up op of a job (engine thread, table mutex held). */
+static void follow_up(hexrun__engine *e, op_kind kind, int64_t job, int64_t delay_ms)
+{
+    op *o = calloc(1, sizeof *o);
+    if (!o)
+        return;
+    o->kind = kind;
+    o->job = job;
+    o->engine = e;
+    o->interval_ms = e->cfg->poll_min_ms;
+    o->last_state = -1;
+    o->due_ms = now_ms() + delay_ms;
+    pending_add(e, o);
+}
+
+static void cancel_if_requested(hexrun__engine *e, hexrun__job *job)
+{
+    if (job->cancel_requested && !job->cancel_sent && job->run_id[0] &&
+        hexrun_state_is_terminal(job->state) == 0) {
+        job->cancel_sent = 1;
+        follow_up(e, OP_CANCEL, job->id, 0);
+    }
+}
+
+/* Returns 1 when the op was consumed (freed or requeued). */
+static int submit_succeeded(hexrun__engine *e, op *o, hexrun__job *job,
+                            const hexrun__http_resp *r)
+{
+    hexrun__hex_run run;
+    char err[512];
+    if (hexrun__hex_parse_run_created(r->body, r->body_len, &run, err, sizeof err) != HEXRUN_OK) {
+        char msg[700];
+        snprintf(msg, sizeof msg,
+                 "RunProject: HTTP %d but the answer could not be read (%s); a run may "
+                 "exist, so it is not repeated",
+                 r->status, err);
+        char red[700];
+        hexrun__log_redact(e->log, msg, red, sizeof red);
+        hexrun__job_set_error(job, HEXRUN_E_PROTOCOL, r->status, red, "");
+        hexrun__job_set_state(e->jobs, job, HEXRUN_STATE_SUBMIT_UNKNOWN);
+        return 0;
+    }
+    snprintf(job->run_id, sizeof job->run_id, "%s", run.run_id);
+    snprintf(job->run_url, sizeof job->run_url, "%s", run.run_url);
+    int32_t state = job->dry_run ? HEXRUN_STATE_COMPLETED : HEXRUN_STATE_PENDING;
+    hexrun__job_set_state(e->jobs, job, state);
+    hexrun__log_write(e->log, HEXRUN_LOG_INFO, "event=submitted job=%lld run=%s dry_run=%d",
+                      (long long)job->id, job->run_id, job->dry_run);
+    if (!job->dry_run) {
+        follow_up(e, OP_POLL, job->id, e->cfg->poll_min_ms);
+        cancel_if_requested(e, job);
+    }
+    (void)o;
+    return 0;
+}
+
+static int poll_succeeded(hexrun__engine *e, op *o, hexrun__job *job, const hexrun__http_resp *r)
+{
+    hexrun__hex_run run;
+    char err[512];
+    if (hexrun__hex_parse_run(r->body, r->body_len, &run, err, sizeof err) != HEXRUN_OK) {
+        char msg[700];
+        snprintf(msg, sizeof msg, "GetRunStatus: the answer could not be read: %s", err);
+        hexrun__job_set_error(job, HEXRUN_E_PROTOCOL, r->status, msg, "");
+    } else {
+        job->polls++;
+        job_update_from_run(e, job, &run);
+    }
+    if (hexrun_state_is_terminal(job->state) == 1)
+        return 0;
+    /* Poll soon after a change, back off while nothing changes. */
+    if (job->state != o->last_state)
+        o->interval_ms = e->cfg->poll_min_ms;
+    else if ((o->interval_ms *= 2) > e->cfg->poll_max_ms)
+        o->interval_ms = e->cfg->poll_max_ms;
+    o->last_state = job->state;
+    o->attempt = 0;
+    reschedule(e, o, o->interval_ms);
+    return 1;
+}
+
+static int poll_failed(hexrun__engine *e, op *o, hexrun__job *job, int code,
+                       const hexrun__http_resp *r)
+{
+    /* 401/403/404: this client can no longer see the run; anything else may pass. */
+    int gone = code == HEXRUN_E_NOT_FOUND || code == HEXRUN_E_AUTH ||
+               code == HEXRUN_E_FORBIDDEN;
+    job_fail(e, o, job, code, r, gone ? HEXRUN_STATE_LOST : -1);
+    if (gone)
+        return 0;
+    o->attempt = 0;
+    reschedule(e, o, e->cfg->poll_max_ms);
+    return 1;
+}
+
+static int job_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code)
+{
+    hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
+    if (!job)
+        return 0;
+    hexrun__retry_kind kind = hexrun__retry_kind_of(o->method);
+    switch (o->kind) {
+    case OP_SUBMIT:
+        if (code == HEXRUN_OK)
+            return submit_succeeded(e, o, job, r);
+        if (hexrun__retry_outcome_unknown(kind, r))
+            job_fail(e, o, job, HEXRUN_E_OUTCOME_UNKNOWN, r, HEXRUN_STATE_SUBMIT_UNKNOWN);
+        else
+            job_fail(e, o, job, code, r, HEXRUN_STATE_SUBMIT_FAILED);
+        return 0;
+    case OP_POLL:
+        return code == HEXRUN_OK ? poll_succeeded(e, o, job, r) : poll_failed(e, o, job, code, r);
+    case OP_CANCEL:
+        if (code == HEXRUN_OK) {
+            if (hexrun__job_set_state(e->jobs, job, HEXRUN_STATE_KILLED) > 0)
+                hexrun__log_write(e->log, HEXRUN_LOG_INFO, "event=cancelled job=%lld run=%s",
+                                  (long long)job->id, job->run_id);
+        } else {
+            job_fail(e, o, job, code, r, -1);
+            if (!e->cancel_error)
+                e->cancel_error = code;
+        }
+        return 0;
+    case OP_DIRECT:
+        break;
+    }
+    return 0;
+}
+
+static void direct_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code)
+{
+    hexrun__direct *d = o->direct;
+    d->status = r->status;
+    if (r->error == HEXRUN_OK)
+        d->response = strdup(r->body);
+    char msg[1536] = "", trace[HEXRUN__HEX_ID_MAX];
+    if (code != HEXRUN_OK)
+        describe_failure(e, o, r, code, trace, msg, sizeof msg);
+    if (r->error == HEXRUN_OK && !d->response)
+        code = HEXRUN_E_NOMEM;
+    direct_finish(e, o, code, msg);
+}
+
+/* Returns 1 when the attempt will be repeated (o requeued). */
+static int maybe_retry(hexrun__engine *e, op *o, const hexrun__http_resp *r)
+{
+    const char *method = o->kind == OP_DIRECT ? o->direct->method : o->method;
+    if (e->stopping || o->attempt > e->cfg->max_retries ||
+        !hexrun__retry_should(hexrun__retry_kind_of(method), r))
+        return 0;
+    int64_t after = hexrun__retry_after_parse(r->retry_after, time(NULL));
+    if (after >= 0 && (r->status == 429 || r->status == 503))
+        hexrun__budget_pause(o->kind == OP_SUBMIT ? &e->run_budget : &e->api_budget, now_ms(),
+                             after);
+    int64_t delay = hexrun__retry_backoff_ms(o->attempt, e->cfg->retry_base_ms,
+                                             e->cfg->retry_max_ms, after, &e->rng);
+    hexrun__log_write(e->log, HEXRUN_LOG_DEBUG,
+                      "event=retry endpoint=%s job=%lld attempt=%d status=%d delay_ms=%lld",
+                      op_endpoint(o), (long long)o->job, o->attempt, r->status,
+                      (long long)delay);
+    e->retries++;
+    reschedule(e, o, delay);
+    return 1;
+}
+
+static void on_done(const hexrun__http_resp *resp, void *ud)
+{
+    op *o = ud;
+    hexrun__engine *e = o->engine;
+    pthread_mutex_lock(&e->jobs->mu);
+    stats_count(e, o, resp);
+    int consumed = maybe_retry(e, o, resp);
+    if (!consumed) {
+        int code = resp->error != HEXRUN_OK ? resp->error
+                                            : hexrun__http_error_from_status(resp->status);
+        if (o->kind == OP_DIRECT)
+            direct_result(e, o, resp, code);
+        else
+            consumed = job_result(e, o, resp, code);
+    }
+    pthread_mutex_unlock(&e->jobs->mu);
+    if (!consumed)
+        op_free(o);
+}
+
+/* ---- the thread ---- */
+
+/* Move queued ops into pending (table mutex held). While stopping, only cancels run. */
+static void take_incoming(hexrun__engine *e)
+{
+    op *o = e->incoming;
+    e->incoming = NULL;
+    while (o) {
+        op *next = o->next;
+        o->due_ms = 0;
+        pending_add(e, o);
+        o = next;
+    }
+}
+
+static void drop_pending(hexrun__engine *e, int keep_cancels)
+{
+    op **pp = &e->pending;
+    while (*pp) {
+        op *o = *pp;
+        if (keep_cancels && o->kind == OP_CANCEL) {
+            pp = &o->next;
+            continue;
+        }
+        *pp = o->next;
+        if (o->kind == OP_DIRECT)
+            direct_finish(e, o, HEXRUN_E_SHUTDOWN, "the client is shutting down");
+        op_free(o);
+    }
+}
+
+static void *engine_main(void *arg)
+{
+    hexrun__engine *e = arg;
+    for (;;) {
+        pthread_mutex_lock(&e->jobs->mu);
+        take_incoming(e);
+        int stopping = e->stopping;
+        int64_t deadline = e->drain_deadline_ms;
+        if (stopping)
+            drop_pending(e, 1);
+        pthread_mutex_unlock(&e->jobs->mu);
+        /* The drain is bounded: at the deadline whatever is in flight is aborted. */
+        if (stopping && ((!e->pending && hexrun__http_in_flight(e->http) == 0) ||
+                         now_ms() >= deadline))
+            break;
+        int64_t sleep = run_due_ops(e, now_ms());
+        hexrun__http_run(e->http, (int)(sleep < 0 ? 0 : sleep));
+    }
+    return NULL;
+}
+
+int hexrun__engine_kick(hexrun__engine *e)
+{
+    pthread_mutex_lock(&e->jobs->mu);
+    int rc = HEXRUN_OK;
+    if (!e->started) {
+        if (pthread_create(&e->thread, NULL, engine_main, e) == 0)
+            e->started = 1;
+        else
+            rc = HEXRUN_E_INTERNAL;
+    }
+    pthread_mutex_unlock(&e->jobs->mu);
+    hexrun__http_wakeup(e->http);
+    return rc;
+}
+
+static void queue_cancels(hexrun__engine *e)
+{
+    for (size_t i = 0; i < e->jobs->n; i++) {
+        hexrun__job *job = e->jobs->items[i];
+        if (job->state == HEXRUN_STATE_QUEUED) {
+            hexrun__job_set_state(e->jobs, job, HEXRUN_STATE_KILLED);
+        } else if (hexrun_state_is_terminal(job->state) == 0 && job->run_id[0] &&
+                   !job->cancel_sent) {
+            job->cancel_sent = 1;
+            queue_op(e, OP_CANCEL, job->id, NULL);
+        }
+    }
+}
+
+int hexrun__engine_stop(hexrun__engine *e, int cancel_live, int64_t drain_ms)
+{
+    if (!e)
+        return HEXRUN_OK;
+    pthread_mutex_lock(&e->jobs->mu);
+    if (cancel_live)
+        queue_cancels(e);
+    int need_thread = e->incoming != NULL;
+    pthread_mutex_unlock(&e->jobs->mu);
+    if (need_thread)
+        hexrun__engine_kick(e);
+    pthread_mutex_lock(&e->jobs->mu);
+    e->stopping = 1;
+    e->drain_deadline_ms = now_ms() + drain_ms;
+    int started = e->started;
+    pthread_mutex_unlock(&e->jobs->mu);
+    if (started) {
+        hexrun__http_wakeup(e->http);
+        pthread_join(e->thread, NULL);
+    }
+    /* Aborted attempts come back through on_done and finish their direct calls. */
+    hexrun__http_free(e->http);
+    pthread_mutex_lock(&e->jobs->mu);
+    take_incoming(e);
+    drop_pending(e, 0);
+    pthread_mutex_unlock(&e->jobs->mu);
+    int rc = e->cancel_error;
+    free(e);
+    return rc;
+}

@@ -1,0 +1,65 @@
+/*
+ * engine.h - one engine thread per client (internal): it alone drives the transport, and
+ * runs a scheduler of submits, polls, cancels and direct calls with budgets and retries.
+ *
+ * Host threads never touch the transport. They change jobs and queue work under the job
+ * table's mutex (the one lock of a client), then kick the engine, which starts its thread
+ * on first use and wakes it. Results come back into the job table, with a broadcast on
+ * its condition variable.
+ */
+#ifndef HEXRUN_ENGINE_H
+#define HEXRUN_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "hex.h"
+#include "job.h"
+#include "log.h"
+
+typedef struct hexrun__engine hexrun__engine;
+
+/* A blocking request of a host thread (the direct calls), filled in by the engine. */
+typedef struct hexrun__direct {
+    const char *endpoint;     /* operationId, for stats and messages */
+    const char *method;
+    const char *path;         /* relative to <base_url>/api */
+    const char *query;        /* NULL or without '?' */
+    const char *body;         /* NULL or JSON */
+    int done;                 /* set (under the table mutex) when the fields below are final */
+    int code;                 /* HEXRUN_OK for 2xx, else the error */
+    int status;               /* HTTP status, 0 when none */
+    int attempts;
+    char *response;           /* malloc'd body ("" when empty); NULL on failure w/o body */
+    char message[1536];       /* redacted error text, "" on success */
+} hexrun__direct;
+
+/* A stopped engine for a resolved configuration (see hexrun__config_resolve). The
+ * configuration, jobs and log are borrowed and must outlive the engine. */
+int hexrun__engine_new(const hexrun_config *cfg, hexrun__jobs *jobs, hexrun__log *log,
+                       hexrun__engine **out, char *err, size_t errlen);
+
+/*
+ * hexrun__engine_stop - stop the engine thread and free the engine. With cancel_live,
+ * first sends CancelRun for every live run with a run id and waits for the answers, for
+ * at most drain_ms. Every direct call still waiting is finished with HEXRUN_E_SHUTDOWN.
+ * Returns HEXRUN_OK or the first cancel error. Call without the table mutex.
+ */
+int hexrun__engine_stop(hexrun__engine *e, int cancel_live, int64_t drain_ms);
+
+/* Queue work. Called WITH the table mutex held; then call hexrun__engine_kick without
+ * it. Return HEXRUN_OK or HEXRUN_E_NOMEM (nothing queued). */
+int hexrun__engine_queue_submit(hexrun__engine *e, int64_t job);
+int hexrun__engine_queue_poll(hexrun__engine *e, int64_t job);
+int hexrun__engine_queue_cancel(hexrun__engine *e, int64_t job);
+int hexrun__engine_queue_direct(hexrun__engine *e, hexrun__direct *d);
+
+/* Start the engine thread if needed and wake it. Without the table mutex. Returns
+ * HEXRUN_OK or HEXRUN_E_INTERNAL when the thread cannot start. */
+int hexrun__engine_kick(hexrun__engine *e);
+
+/* The counters of hexrun_stats as JSON (malloc'd). Called WITH the table mutex held. */
+char *hexrun__engine_stats_json(const hexrun__engine *e);
+
+#endif

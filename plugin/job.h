@@ -1,0 +1,98 @@
+/*
+ * job.h - the job table of a client and the job state machine (internal).
+ *
+ * One mutex guards the whole table, and one condition variable is broadcast on every
+ * change that a waiter may care about (a state change, a direct call finishing, shutdown).
+ * Host threads and the engine thread take the mutex briefly; nothing blocks under it.
+ * Ids start at 1, grow by one and are never reused, so a stale id is always unknown.
+ */
+#ifndef HEXRUN_JOB_H
+#define HEXRUN_JOB_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hex.h"
+#include "hexrun.h"
+
+#define HEXRUN__IDEMPOTENCY_KEY_MAX 256
+
+typedef struct hexrun__job_error {
+    int code;               /* HEXRUN_OK when there is none */
+    int http_status;        /* 0 when none */
+    char message[1024];     /* redacted */
+    char trace_id[HEXRUN__HEX_ID_MAX];
+} hexrun__job_error;
+
+typedef struct hexrun__job {
+    int64_t id;
+    int32_t state;
+    char project_id[HEXRUN__HEX_ID_MAX];
+    char run_id[HEXRUN__HEX_ID_MAX];           /* "" until Hex answered RunProject */
+    char run_url[HEXRUN__HEX_URL_MAX];
+    char hex_status[HEXRUN__HEX_SHORT_MAX];    /* "" until Hex reported one */
+    char start_time[HEXRUN__HEX_SHORT_MAX];
+    char end_time[HEXRUN__HEX_SHORT_MAX];
+    char submitted_at[HEXRUN__HEX_SHORT_MAX];  /* ISO-8601 UTC, set when created */
+    int64_t elapsed_ms;                        /* -1 until Hex reported it */
+    char *idempotency_key;                     /* NULL when none */
+    char *run_body;                            /* RunProject body; NULL for an attach */
+    int dry_run;
+    int attempts;                              /* HTTP attempts of the current request */
+    int polls;                                 /* GetRunStatus answers received */
+    int cancel_requested;                      /* cancel once the run id is known */
+    int cancel_sent;
+    hexrun__job_error last_error;
+} hexrun__job;
+
+typedef struct hexrun__jobs {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    hexrun__job **items;   /* sorted by id (ids only grow) */
+    size_t n, cap;
+    int64_t next_id;
+} hexrun__jobs;
+
+int hexrun__jobs_init(hexrun__jobs *t);
+void hexrun__jobs_destroy(hexrun__jobs *t);
+
+/* The rest is called with t->mu held. */
+
+/* A new job in `state` (QUEUED for a submit, PENDING for an attach), added to the table.
+ * Copies the strings. Returns NULL on NOMEM. */
+hexrun__job *hexrun__jobs_add(hexrun__jobs *t, int32_t state, const char *project_id,
+                              const char *run_id, const char *run_body, int dry_run,
+                              const char *idempotency_key);
+
+hexrun__job *hexrun__jobs_find(const hexrun__jobs *t, int64_t id);
+
+/* The job made with this idempotency key, or NULL. */
+hexrun__job *hexrun__jobs_find_key(const hexrun__jobs *t, const char *key);
+
+/* Remove and free a job. Returns 0, or -1 when the id is unknown. */
+int hexrun__jobs_release(hexrun__jobs *t, int64_t id);
+
+/* Number of QUEUED jobs with a smaller id (the job's place in the submit queue). */
+size_t hexrun__jobs_queue_position(const hexrun__jobs *t, const hexrun__job *job);
+
+/*
+ * hexrun__job_set_state - move a job to `state` if the state machine allows it:
+ * a terminal state is final, QUEUED only leads to SUBMITTING or KILLED, and
+ * SUBMITTING only to PENDING/RUNNING/terminal states. Returns 1 when the state changed,
+ * 0 when it was already that state, -1 when the transition is refused.
+ * Broadcasts t->cv on a change.
+ */
+int hexrun__job_set_state(hexrun__jobs *t, hexrun__job *job, int32_t state);
+
+/* Record an error on the job (message already redacted). */
+void hexrun__job_set_error(hexrun__job *job, int code, int http_status, const char *message,
+                           const char *trace_id);
+
+/* 1 if the transition from -> to is allowed (see hexrun__job_set_state). */
+int hexrun__job_transition_ok(int32_t from, int32_t to);
+
+/* The job as the JSON object of hexrun_job_info (malloc'd), or NULL on NOMEM. */
+char *hexrun__job_to_json(const hexrun__jobs *t, const hexrun__job *job);
+
+#endif
