@@ -1,0 +1,255 @@
+/* Unit suite: configuration keys, validation messages, env fallbacks, plugin info. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "hexrun.h"
+
+static hexrun_config *cfg;
+
+static void setup(void)
+{
+    unsetenv("HEX_API_TOKEN");
+    unsetenv("HEX_API_BASE_URL");
+    ck_assert_int_eq(hexrun_config_new(&cfg), HEXRUN_OK);
+}
+
+static void teardown(void)
+{
+    hexrun_config_free(cfg);
+}
+
+static char *get(const char *key)
+{
+    char *v = NULL;
+    ck_assert_int_eq(hexrun_config_get(cfg, key, &v), HEXRUN_OK);
+    return v;
+}
+
+static void assert_value(const char *key, const char *want)
+{
+    char *v = get(key);
+    ck_assert_str_eq(v, want);
+    hexrun_free(v);
+}
+
+START_TEST(defaults_match_hex_limits)
+{
+    assert_value("timeout_ms", "30000");
+    assert_value("max_retries", "5");
+    assert_value("run_budget_per_min", "20");
+    assert_value("run_budget_per_hour", "60");
+    assert_value("api_budget_per_min", "30");
+    assert_value("api_budget_per_hour", "1800");
+    assert_value("log_level", "warn");
+    assert_value("cancel_on_free", "false");
+    assert_value("base_url", "");
+}
+END_TEST
+
+START_TEST(every_documented_key_is_accepted)
+{
+    static const struct { const char *k, *v; } ok[] = {
+        {"base_url", "http://127.0.0.1:8080/"}, {"token", "hxtok_x"},
+        {"token_file", "/tmp/t"}, {"timeout_ms", "1000"}, {"connect_timeout_ms", "500"},
+        {"max_retries", "0"}, {"retry_base_ms", "10"}, {"retry_max_ms", "100"},
+        {"poll_min_ms", "5"}, {"poll_max_ms", "50"}, {"ca_file", "/etc/ssl/ca.pem"},
+        {"insecure_skip_verify", "yes"}, {"proxy", ""}, {"user_agent", "me/1"},
+        {"log_level", "DEBUG"}, {"max_response_bytes", "2048"},
+        {"run_budget_per_min", "0"}, {"run_budget_per_hour", "100"},
+        {"api_budget_per_min", "5"}, {"api_budget_per_hour", "9"},
+        {"cancel_on_free", "on"}, {"budget_path", "/tmp/b"}, {"journal_path", "/tmp/j"}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        ck_assert_msg(hexrun_config_set(cfg, ok[i].k, ok[i].v) == HEXRUN_OK, "%s: %s", ok[i].k,
+                      hexrun_last_error());
+    for (size_t i = 0; hexrun__config_keys[i]; i++) {
+        char *v = get(hexrun__config_keys[i]);
+        hexrun_free(v);
+    }
+    assert_value("base_url", "http://127.0.0.1:8080");
+    assert_value("insecure_skip_verify", "true");
+    assert_value("log_level", "debug");
+    assert_value("journal_path", "/tmp/j");
+}
+END_TEST
+
+START_TEST(unknown_key_names_the_key)
+{
+    ck_assert_int_eq(hexrun_config_set(cfg, "timeout", "5"), HEXRUN_E_CONFIG);
+    ck_assert_ptr_nonnull(strstr(hexrun_last_error(), "unknown config key 'timeout'"));
+    char *v = NULL;
+    ck_assert_int_eq(hexrun_config_get(cfg, "nope", &v), HEXRUN_E_CONFIG);
+    ck_assert_ptr_null(v);
+}
+END_TEST
+
+START_TEST(bad_values_name_key_and_range_and_leave_config_unchanged)
+{
+    static const struct { const char *k, *v, *needle; } bad[] = {
+        {"timeout_ms", "abc", "from 1 to 3600000"}, {"timeout_ms", "0", "'timeout_ms'"},
+        {"timeout_ms", "10 ", "integer"}, {"max_retries", "-1", "from 0 to 100"},
+        {"max_retries", "99999999999999999999", "max_retries"},
+        {"insecure_skip_verify", "maybe", "true, false"},
+        {"log_level", "loud", "error, warn, info, debug"},
+        {"base_url", "ftp://x", "http:// or https://"},
+        {"base_url", "https://", "base_url"}, {"base_url", "https://h/?q", "no query"},
+        {"token", "", "'token'"}, {"token", "a b", "without spaces"},
+        {"user_agent", "a\r\nX: y", "control characters"},
+        {"max_response_bytes", "10", "from 1024"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(hexrun_config_set(cfg, bad[i].k, bad[i].v), HEXRUN_E_CONFIG);
+        ck_assert_msg(strstr(hexrun_last_error(), bad[i].needle) != NULL, "%s=%s: %s",
+                      bad[i].k, bad[i].v, hexrun_last_error());
+    }
+    assert_value("timeout_ms", "30000");
+    assert_value("max_retries", "5");
+    assert_value("base_url", "");
+}
+END_TEST
+
+START_TEST(token_is_never_echoed)
+{
+    ck_assert_int_eq(hexrun_config_set(cfg, "token", "secret value"), HEXRUN_E_CONFIG);
+    ck_assert_ptr_null(strstr(hexrun_last_error(), "secret"));
+    ck_assert_int_eq(hexrun_config_set(cfg, "token", "hxtok_secret"), HEXRUN_OK);
+    assert_value("token", "<redacted>");
+}
+END_TEST
+
+START_TEST(null_arguments_are_rejected)
+{
+    ck_assert_int_eq(hexrun_config_set(NULL, "token", "x"), HEXRUN_E_INVALID_ARG);
+    ck_assert_int_eq(hexrun_config_set(cfg, NULL, "x"), HEXRUN_E_INVALID_ARG);
+    ck_assert_int_eq(hexrun_config_set(cfg, "token", NULL), HEXRUN_E_INVALID_ARG);
+    ck_assert_int_eq(hexrun_config_new(NULL), HEXRUN_E_INVALID_ARG);
+    ck_assert_int_eq(hexrun_config_set_log(NULL, NULL, NULL), HEXRUN_E_INVALID_ARG);
+    hexrun_config_free(NULL);
+}
+END_TEST
+
+static int resolve(hexrun_config **copy)
+{
+    char err[512] = "";
+    *copy = hexrun__config_copy(cfg);
+    ck_assert_ptr_nonnull(*copy);
+    return hexrun__config_resolve(*copy, err, sizeof err);
+}
+
+START_TEST(missing_token_fails_and_env_fallbacks_apply)
+{
+    hexrun_config *c;
+    ck_assert_int_eq(resolve(&c), HEXRUN_E_CONFIG);
+    hexrun_config_free(c);
+    setenv("HEX_API_TOKEN", "hxtok_env", 1);
+    setenv("HEX_API_BASE_URL", "http://127.0.0.1:9/", 1);
+    ck_assert_int_eq(resolve(&c), HEXRUN_OK);
+    ck_assert_str_eq(c->token, "hxtok_env");
+    ck_assert_str_eq(c->base_url, "http://127.0.0.1:9");
+    hexrun_config_free(c);
+    /* Keys win over the environment. */
+    hexrun_config_set(cfg, "token", "hxtok_key");
+    hexrun_config_set(cfg, "base_url", "https://eu.hex.tech");
+    ck_assert_int_eq(resolve(&c), HEXRUN_OK);
+    ck_assert_str_eq(c->token, "hxtok_key");
+    ck_assert_str_eq(c->base_url, "https://eu.hex.tech");
+    hexrun_config_free(c);
+}
+END_TEST
+
+START_TEST(default_base_url_is_hex)
+{
+    hexrun_config *c;
+    hexrun_config_set(cfg, "token", "t");
+    ck_assert_int_eq(resolve(&c), HEXRUN_OK);
+    ck_assert_str_eq(c->base_url, "https://app.hex.tech");
+    hexrun_config_free(c);
+}
+END_TEST
+
+START_TEST(token_file_is_read_and_trimmed)
+{
+    char path[] = "/tmp/hexrun-tokenXXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "hxtok_file\n", 11), 11);
+    close(fd);
+    hexrun_config *c;
+    hexrun_config_set(cfg, "token_file", path);
+    ck_assert_int_eq(resolve(&c), HEXRUN_OK);
+    ck_assert_str_eq(c->token, "hxtok_file");
+    hexrun_config_free(c);
+    unlink(path);
+    ck_assert_int_eq(resolve(&c), HEXRUN_E_IO);
+    hexrun_config_free(c);
+}
+END_TEST
+
+START_TEST(cross_key_checks)
+{
+    hexrun_config *c;
+    hexrun_config_set(cfg, "token", "t");
+    hexrun_config_set(cfg, "poll_min_ms", "5000");
+    hexrun_config_set(cfg, "poll_max_ms", "100");
+    ck_assert_int_eq(resolve(&c), HEXRUN_E_CONFIG);
+    hexrun_config_free(c);
+    ck_assert_int_eq(hexrun_init(cfg, &(hexrun_client *){NULL}), HEXRUN_E_CONFIG);
+    ck_assert_ptr_nonnull(strstr(hexrun_last_error(), "poll_min_ms"));
+}
+END_TEST
+
+START_TEST(init_without_token_names_the_fix)
+{
+    hexrun_client *client = NULL;
+    ck_assert_int_eq(hexrun_init(cfg, &client), HEXRUN_E_CONFIG);
+    ck_assert_ptr_null(client);
+    ck_assert_ptr_nonnull(strstr(hexrun_last_error(), "HEX_API_TOKEN"));
+    hexrun_config_set(cfg, "token", "t");
+    hexrun_config_set(cfg, "base_url", "http://127.0.0.1:1");
+    ck_assert_int_eq(hexrun_init(cfg, &client), HEXRUN_OK);
+    ck_assert_int_eq(hexrun_shutdown(client, 0), HEXRUN_OK);
+}
+END_TEST
+
+START_TEST(plugin_info_lists_every_key)
+{
+    char *info = NULL;
+    ck_assert_int_eq(hexrun_plugin_info(&info), HEXRUN_OK);
+    ck_assert_ptr_nonnull(strstr(info, "\"name\":\"hexrun\""));
+    ck_assert_ptr_nonnull(strstr(info, "\"major\":1"));
+    for (size_t i = 0; hexrun__config_keys[i]; i++) {
+        char quoted[64];
+        snprintf(quoted, sizeof quoted, "\"%s\"", hexrun__config_keys[i]);
+        ck_assert_ptr_nonnull(strstr(info, quoted));
+    }
+    hexrun_free(info);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("config");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, defaults_match_hex_limits);
+    tcase_add_test(tc, every_documented_key_is_accepted);
+    tcase_add_test(tc, unknown_key_names_the_key);
+    tcase_add_test(tc, bad_values_name_key_and_range_and_leave_config_unchanged);
+    tcase_add_test(tc, token_is_never_echoed);
+    tcase_add_test(tc, null_arguments_are_rejected);
+    tcase_add_test(tc, missing_token_fails_and_env_fallbacks_apply);
+    tcase_add_test(tc, default_base_url_is_hex);
+    tcase_add_test(tc, token_file_is_read_and_trimmed);
+    tcase_add_test(tc, cross_key_checks);
+    tcase_add_test(tc, init_without_token_names_the_fix);
+    tcase_add_test(tc, plugin_info_lists_every_key);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_FORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
