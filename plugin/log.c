@@ -75,22 +75,46 @@ static int hex_value(int c)
     return -1;
 }
 
-/* Length of the match of `secret` at p, where each byte may appear raw, percent-encoded
- * (either case) or, for a space, as '+': a token echoed inside a URL is still found. */
+/* The value of n hex digits at p, or -1. */
+static int hex_digits(const char *p, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        int d = hex_value(p[i]);
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* How many bytes at p encode the byte c: raw, percent-encoded (either case), '+' for a
+ * space, or a JSON escape ("\/", "\u00XX"). 0 when they do not. */
+static size_t match_byte(const char *p, unsigned char c)
+{
+    if ((unsigned char)*p == c)
+        return 1;
+    if (*p == '%' && hex_digits(p + 1, 2) == c)
+        return 3;
+    if (*p == '+' && c == ' ')
+        return 1;
+    if (*p == '\\' && p[1] == (char)c && c == '/')
+        return 2;
+    if (*p == '\\' && p[1] == 'u' && hex_digits(p + 2, 4) == c)
+        return 6;
+    return 0;
+}
+
+/* Length of the match of `secret` at p, each byte in any encoding match_byte knows: a
+ * token echoed inside a URL or a JSON string is still found. */
 static size_t match_secret(const char *p, const char *secret)
 {
     const char *start = p;
     for (const unsigned char *s = (const unsigned char *)secret; *s; s++) {
-        if ((unsigned char)*p == *s) {
-            p++;
-        } else if (*p == '%' && hex_value(p[1]) >= 0 && hex_value(p[2]) >= 0 &&
-                   hex_value(p[1]) * 16 + hex_value(p[2]) == *s) {
-            p += 3;
-        } else if (*p == '+' && *s == ' ') {
-            p++;
-        } else {
+        size_t m = match_byte(p, *s);
+        if (!m)
             return 0;
-        }
+        p += m;
     }
     return (size_t)(p - start);
 }

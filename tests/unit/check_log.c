@@ -33,6 +33,14 @@ START_TEST(percent_encoded_token_is_redacted)
 }
 END_TEST
 
+START_TEST(json_escaped_token_is_redacted)
+{
+    ck_assert_str_eq(redacted("{\"t\":\"hxtok_s3cr3t\\/+= value\"}"), "{\"t\":\"<redacted>\"}");
+    ck_assert_str_eq(redacted("{\"t\":\"hxtok_s3cr3t\\u002f\\u002B=\\u0020value\"}"),
+                     "{\"t\":\"<redacted>\"}");
+}
+END_TEST
+
 START_TEST(token_inside_echoed_server_body_is_redacted)
 {
     const char *body = "Hex said 401: {\"reason\":\"bad token '" TOKEN "'\",\"traceId\":\"t1\"}";
@@ -163,6 +171,7 @@ int main(void)
     TCase *tc = tcase_create("redaction");
     tcase_add_test(tc, plain_token_is_redacted_everywhere);
     tcase_add_test(tc, percent_encoded_token_is_redacted);
+    tcase_add_test(tc, json_escaped_token_is_redacted);
     tcase_add_test(tc, token_inside_echoed_server_body_is_redacted);
     tcase_add_test(tc, authorization_values_are_redacted_in_every_form);
     tcase_add_test(tc, redact_follows_snprintf_rules);
