@@ -3,7 +3,7 @@
  *
  * Every line the plugin emits, and every error text it hands to a host
  * (hexrun_last_error, job info last_error), passes through redaction: each registered
- * secret (the token), in plain or percent-encoded form, and the value of any
+ * secret (the token), raw, percent-encoded or JSON-escaped, and the value of any
  * "Authorization:" header or "Bearer xxx" credential becomes "<redacted>".
  */
 #ifndef HEXRUN_LOG_H
@@ -43,7 +43,7 @@ void hexrun__log_write(hexrun__log *log, int level, const char *fmt, ...)
 /*
  * hexrun__redact - copy `in` into out (snprintf rules: always NUL-terminated when
  * outlen > 0, truncated when too long) with every secret in `secrets` (NULL-terminated,
- * may be NULL), its percent-encoded form, and Authorization/Bearer credentials replaced
+ * may be NULL), its percent-encoded and JSON-escaped forms, and Authorization/Bearer credentials replaced
  * by HEXRUN__REDACTED. Returns the length the full result needs (without the NUL).
  */
 size_t hexrun__redact(const char *in, const char *const *secrets, char *out, size_t outlen);
