@@ -141,7 +141,8 @@ int64_t hexrun__retry_after_parse(const char *value, time_t now);
 /*
  * hexrun__retry_backoff_ms - the delay before retry number `attempt` (1 = first retry).
  * With retry_after_ms >= 0 that value wins as it is (the server knows when it will
- * accept again; the parser already caps it at 24 h). Otherwise full jitter: uniform in [0, min(max_ms, base_ms * 2^(attempt-1))].
+ * accept again; the parser already caps it at 24 h). Otherwise full jitter: uniform in
+ * [0, min(max_ms, base_ms * 2^(attempt-1))].
  * rng_state: the caller's xorshift state (any value; 0 is replaced by a constant).
  */
 int64_t hexrun__retry_backoff_ms(int attempt, int64_t base_ms, int64_t max_ms,

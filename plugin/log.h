@@ -44,7 +44,8 @@ void hexrun__log_write(hexrun__log *log, int level, const char *fmt, ...)
  * hexrun__redact - copy `in` into out (snprintf rules: always NUL-terminated when
  * outlen > 0, truncated when too long) with every secret in `secrets` (NULL-terminated,
  * may be NULL), its percent-encoded and JSON-escaped forms, and Authorization/Bearer
- * credentials replaced by HEXRUN__REDACTED. Returns the length the full result needs (without the NUL).
+ * credentials replaced by HEXRUN__REDACTED. Returns the length the full result needs
+ * (without the NUL).
  */
 size_t hexrun__redact(const char *in, const char *const *secrets, char *out, size_t outlen);
 
