@@ -488,6 +488,9 @@ static int poll_succeeded(hexrun__engine *e, op *o, hexrun__job *job, const hexr
 {
     hexrun__hex_run run;
     char err[512];
+    /* A cancel may have finished the job while this poll was in flight. */
+    if (hexrun_state_is_terminal(job->state) == 1)
+        return 0;
     if (hexrun__hex_parse_run(r->body, r->body_len, &run, err, sizeof err) != HEXRUN_OK) {
         char msg[700];
         snprintf(msg, sizeof msg, "GetRunStatus: the answer could not be read: %s", err);

@@ -27,3 +27,21 @@ $(LIB_INTERNAL): $(PLUGIN_PIC_OBJ)
 .PHONY: plugin
 plugin: $(LIB_REAL)
 ALL_TARGETS += plugin
+
+# pkg-config file, regenerated each time so that it follows PREFIX/LIBDIR/INCLUDEDIR.
+.PHONY: $(B)/hexrun.pc
+$(B)/hexrun.pc:
+	@mkdir -p $(B)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+	  'Name: hexrun' 'Description: trigger, poll, wait on and cancel Hex project runs' \
+	  'Version: $(VERSION)' 'Libs: -L$${libdir} -lhexrun' 'Cflags: -I$${includedir}' > $@
+ALL_TARGETS += $(B)/hexrun.pc
+
+.PHONY: install
+install: $(LIB_REAL) $(B)/hexrun.pc
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 0755 $(LIB_REAL) $(DESTDIR)$(LIBDIR)/
+	ln -sf libhexrun.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
+	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libhexrun.so
+	install -m 0644 include/hexrun.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 0644 $(B)/hexrun.pc $(DESTDIR)$(LIBDIR)/pkgconfig/

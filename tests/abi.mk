@@ -1,0 +1,31 @@
+# ABI checks: the exported symbols match tests/abi/exports.txt, the header compiles on its
+# own as C99 -pedantic and as C++, and abidiff finds no change against the committed
+# baseline (tests/abi/libhexrun.abi, made by `make abi-baseline` when the ABI grows).
+ABI_BASELINE := tests/abi/libhexrun.abi
+
+.PHONY: check-abi check-abi-exports check-abi-header check-abi-diff abi-baseline
+check-abi-exports: $(LIB_REAL)
+	@nm -D --defined-only $(B)/$(LIB_SONAME) | awk '{print $$3}' | sort > $(B)/exports.txt
+	@diff -u tests/abi/exports.txt $(B)/exports.txt || \
+	  { echo "exported symbols differ from tests/abi/exports.txt"; exit 1; }
+	@echo "abi: $$(wc -l < tests/abi/exports.txt) exported symbols as listed"
+
+check-abi-header: include/hexrun.h
+	@mkdir -p $(B)/tests/abi
+	@printf '#include "hexrun.h"\nint main(void){return hexrun_abi_version()==0;}\n' \
+	  > $(B)/tests/abi/header.c
+	$(CC) -std=c99 -pedantic -Wall -Wextra -Werror -Iinclude -fsyntax-only $(B)/tests/abi/header.c
+	$(CXX) -std=c++11 -pedantic -Wall -Wextra -Werror -Iinclude -fsyntax-only -x c++ \
+	  $(B)/tests/abi/header.c
+
+check-abi-diff: $(LIB_REAL)
+	@abidw --no-corpus-path --drop-private-types --headers-dir include $(B)/$(LIB_SONAME) > $(B)/libhexrun.abi
+	@abidiff --headers-dir2 include $(ABI_BASELINE) $(B)/$(LIB_SONAME) || \
+	  { echo "ABI differs from $(ABI_BASELINE)"; exit 1; }
+	@echo "abi: abidiff clean against $(ABI_BASELINE)"
+
+abi-baseline: $(LIB_REAL)
+	abidw --no-corpus-path --drop-private-types --headers-dir include $(B)/$(LIB_SONAME) > $(ABI_BASELINE)
+
+check-abi: check-abi-exports check-abi-header check-abi-diff
+CHECK_TARGETS += check-abi
