@@ -109,8 +109,13 @@ static void report_job(cli *c, int64_t job, int32_t state)
         char dur[32];
         out_duration(ms, dur, sizeof dur);
         const char *run_id = out_str(info, "run_id"), *url = out_str(info, "run_url");
-        printf("%s  run %s  elapsed %s  %s\n", c->api.state_name(state), run_id ? run_id : "-",
-               dur, url ? url : "");
+        if (run_id)
+            printf("%s  run %s  elapsed %s  %s\n", c->api.state_name(state), run_id, dur,
+                   url ? url : "");
+        else
+            printf("%s  (%s)\n", c->api.state_name(state),
+                   state == HEXRUN_STATE_SUBMIT_UNKNOWN ? "Hex may have started a run"
+                                                        : "no run was started");
         fflush(stdout);
     }
     const char *msg = out_str2(info, "last_error", "message");
