@@ -1,0 +1,63 @@
+/*
+ * api_common.h - helpers shared by the API suites: one hexsim per test case (started by
+ * tests/support/simproc), clients of the built libhexrun.so.1 pointed at it, and small
+ * JSON readers for the answers (tests may use json-c; the plugin's layers do not apply).
+ */
+#ifndef HEXRUN_API_COMMON_H
+#define HEXRUN_API_COMMON_H
+
+#include <check.h>
+#include <json-c/json.h>
+#include <stdint.h>
+
+#include "hexrun.h"
+#include "simproc.h"
+
+#define P_OK "11111111-1111-4111-8111-111111111111"
+#define P_ERR "22222222-2222-4222-8222-222222222222"
+#define P_KERNEL "33333333-3333-4333-8333-333333333333"
+#define P_SLOW "44444444-4444-4444-8444-444444444444"
+#define P_UNPUB "55555555-5555-4555-8555-555555555555"
+#define P_MIX "66666666-6666-4666-8666-666666666666"
+#define TOKEN_ADMIN "hxtok_admin"
+#define TOKEN_LIMITED "hxtok_limited"
+
+extern hexsim_proc api_sim;
+
+/* Unchecked fixture (once per test case, in the parent): start / stop hexsim with
+ * --time-scale 20. */
+void api_sim_start(void);
+void api_sim_stop(void);
+/* Checked fixture: reset hexsim (runs, counters, faults) and its time scale. */
+void api_sim_reset(void);
+
+/* POST/GET/DELETE on /__sim/...; fails the test unless 2xx. Returns parsed JSON (put it). */
+json_object *api_sim_call(const char *method, const char *path, const char *body);
+
+/* A client for the sim with fast polling and retries; extra NULL-terminated key/value
+ * pairs override the defaults. */
+hexrun_client *api_client(const char *token, const char *const *kv);
+
+/* Runs hexsim created for a project (from /__sim/runs). */
+int api_runs_created(const char *project_id);
+/* Requests hexsim saw for an endpoint with a status ("201"), from /__sim/counters. */
+int api_requests(const char *endpoint, const char *status);
+/* Submit faults: body {"faults":[...]} */
+void api_fault(const char *faults_json);
+
+/* Parse a JSON string returned by hexrun (fails the test if it does not parse). */
+json_object *api_json(const char *text);
+const char *api_str(json_object *o, const char *key);
+int64_t api_int(json_object *o, const char *key);
+json_object *api_get(json_object *o, const char *key);
+
+/* Wait until the job reaches `state` (or any terminal state), polling every 5 ms. */
+int32_t api_wait_state(hexrun_client *c, int64_t job, int32_t state, int64_t timeout_ms);
+
+/* The job's info as parsed JSON. */
+json_object *api_job_info(hexrun_client *c, int64_t job);
+
+/* Run a Check suite in fork mode; the exit status of main. */
+int api_run_suite(Suite *s);
+
+#endif

@@ -1,0 +1,206 @@
+/* API suite: retries of 5xx, 429 and transport errors, and the RunProject rule: a POST
+ * that may have reached Hex is never sent again. Faults come from hexsim's /__sim/faults. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api_common.h"
+
+static hexrun_client *c;
+
+static void setup(void)
+{
+    api_sim_reset();
+    c = api_client(TOKEN_ADMIN, NULL);
+}
+
+static void teardown(void)
+{
+    hexrun_shutdown(c, HEXRUN_SHUTDOWN_DETACH);
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int32_t submit_and_wait(hexrun_client *client, const char *project, int64_t *job)
+{
+    int32_t state = -1;
+    ck_assert_int_eq(hexrun_submit(client, project, NULL, NULL, job), HEXRUN_OK);
+    ck_assert_int_eq(hexrun_wait(client, *job, 20000, &state), HEXRUN_OK);
+    return state;
+}
+
+START_TEST(get_5xx_is_retried_then_succeeds)
+{
+    api_fault("{\"faults\":[{\"endpoint\":\"Me\",\"kind\":\"status\",\"status\":503,"
+              "\"count\":2}]}");
+    char *out = NULL;
+    ck_assert_msg(hexrun_user_me(c, &out) == HEXRUN_OK, "%s", hexrun_last_error());
+    hexrun_free(out);
+    ck_assert_int_eq(api_requests("Me", "503"), 2);
+    ck_assert_int_eq(api_requests("Me", "200"), 1);
+    char *stats = NULL;
+    hexrun_stats(c, &stats);
+    json_object *s = api_json(stats);
+    ck_assert_int_eq(api_int(s, "retries"), 2);
+    json_object_put(s);
+    hexrun_free(stats);
+}
+END_TEST
+
+START_TEST(retry_after_of_a_429_is_honoured)
+{
+    api_fault("{\"faults\":[{\"endpoint\":\"ListUsers\",\"kind\":\"status\",\"status\":429,"
+              "\"retry_after\":\"1\",\"count\":1}]}");
+    char *out = NULL;
+    int64_t t0 = mono_ms();
+    ck_assert_msg(hexrun_users_list(c, NULL, 0, &out) == HEXRUN_OK, "%s", hexrun_last_error());
+    ck_assert_int_ge(mono_ms() - t0, 950);
+    hexrun_free(out);
+    ck_assert_int_eq(api_requests("ListUsers", "429"), 1);
+    ck_assert_int_eq(api_requests("ListUsers", "200"), 1);
+}
+END_TEST
+
+START_TEST(retries_exhausted_say_how_many_attempts)
+{
+    hexrun_client *few = api_client(TOKEN_ADMIN, (const char *[]){"max_retries", "2", NULL});
+    api_fault("{\"faults\":[{\"endpoint\":\"Me\",\"kind\":\"status\",\"status\":500,"
+              "\"count\":100}]}");
+    char *out = NULL;
+    ck_assert_int_eq(hexrun_user_me(few, &out), HEXRUN_E_UNAVAILABLE);
+    ck_assert_ptr_nonnull(strstr(hexrun_last_error(), "HTTP 500 after 3 attempts"));
+    ck_assert_int_eq(api_requests("Me", "500"), 3);
+    hexrun_shutdown(few, 0);
+}
+END_TEST
+
+START_TEST(run_project_503_and_429_are_retried)
+{
+    api_fault("{\"faults\":[{\"endpoint\":\"RunProject\",\"kind\":\"status\",\"status\":503,"
+              "\"count\":1},{\"endpoint\":\"RunProject\",\"kind\":\"status\",\"status\":429,"
+              "\"retry_after\":\"0\",\"count\":1}]}");
+    int64_t job = -1;
+    ck_assert_int_eq(submit_and_wait(c, P_OK, &job), HEXRUN_STATE_COMPLETED);
+    ck_assert_int_eq(api_runs_created(P_OK), 1);
+    ck_assert_int_eq(api_requests("RunProject", "503"), 1);
+    ck_assert_int_eq(api_requests("RunProject", "429"), 1);
+    ck_assert_int_eq(api_requests("RunProject", "201"), 1);
+}
+END_TEST
+
+START_TEST(run_project_500_is_not_retried)
+{
+    api_fault("{\"faults\":[{\"endpoint\":\"RunProject\",\"kind\":\"status\",\"status\":500,"
+              "\"count\":1}]}");
+    int64_t job = -1;
+    ck_assert_int_eq(submit_and_wait(c, P_OK, &job), HEXRUN_STATE_SUBMIT_FAILED);
+    json_object *info = api_job_info(c, job);
+    ck_assert_int_eq(api_int(api_get(info, "last_error"), "code"), HEXRUN_E_UNAVAILABLE);
+    json_object_put(info);
+    ck_assert_int_eq(api_requests("RunProject", "500"), 1);
+    ck_assert_int_eq(api_requests("RunProject", "201"), 0);
+}
+END_TEST
+
+START_TEST(run_project_dropped_after_processing_is_not_repeated)
+{
+    api_fault("{\"faults\":[{\"endpoint\":\"RunProject\",\"kind\":\"drop_after\","
+              "\"count\":1}]}");
+    int64_t job = -1;
+    ck_assert_int_eq(submit_and_wait(c, P_OK, &job), HEXRUN_STATE_SUBMIT_UNKNOWN);
+    json_object *info = api_job_info(c, job);
+    json_object *e = api_get(info, "last_error");
+    ck_assert_int_eq(api_int(e, "code"), HEXRUN_E_OUTCOME_UNKNOWN);
+    ck_assert_ptr_nonnull(strstr(api_str(e, "message"), "outcome unknown"));
+    ck_assert_ptr_nonnull(strstr(api_str(e, "message"), "after 1 attempt"));
+    json_object_put(info);
+    /* hexsim made exactly one run, and saw exactly one RunProject. */
+    ck_assert_int_eq(api_runs_created(P_OK), 1);
+    json_object *runs = api_sim_call("GET", "/__sim/runs", NULL);
+    ck_assert_uint_eq(json_object_array_length(api_get(runs, "runs")), 1);
+    json_object_put(runs);
+}
+END_TEST
+
+START_TEST(run_project_timeout_is_outcome_unknown)
+{
+    hexrun_client *quick = api_client(TOKEN_ADMIN, (const char *[]){"timeout_ms", "300", NULL});
+    api_fault("{\"faults\":[{\"endpoint\":\"RunProject\",\"kind\":\"delay\",\"delay_ms\":1500,"
+              "\"count\":1}]}");
+    int64_t job = -1;
+    ck_assert_int_eq(submit_and_wait(quick, P_OK, &job), HEXRUN_STATE_SUBMIT_UNKNOWN);
+    hexrun_shutdown(quick, 0);
+    ck_assert_int_le(api_runs_created(P_OK), 1);
+    ck_assert_int_le(api_requests("RunProject", "201"), 1);
+}
+END_TEST
+
+START_TEST(polls_survive_5xx_and_drops)
+{
+    api_fault("{\"faults\":[{\"endpoint\":\"GetRunStatus\",\"kind\":\"status\",\"status\":502,"
+              "\"count\":2},{\"endpoint\":\"GetRunStatus\",\"kind\":\"drop_before\","
+              "\"count\":1}]}");
+    int64_t job = -1;
+    ck_assert_int_eq(submit_and_wait(c, P_OK, &job), HEXRUN_STATE_COMPLETED);
+    ck_assert_int_eq(api_requests("GetRunStatus", "502"), 2);
+}
+END_TEST
+
+START_TEST(connect_refused_is_retried_then_fails)
+{
+    /* A port nobody listens on: hexsim's, after stopping a second sim. */
+    hexsim_proc other;
+    ck_assert_int_eq(hexsim_proc_start(&other, NULL), 0);
+    char url[64];
+    snprintf(url, sizeof url, "%s", other.base_url);
+    hexsim_proc_stop(&other);
+    hexrun_client *dead = api_client(TOKEN_ADMIN, (const char *[]){"base_url", url,
+                                                                   "max_retries", "2", NULL});
+    int64_t job = -1;
+    ck_assert_int_eq(submit_and_wait(dead, P_OK, &job), HEXRUN_STATE_SUBMIT_FAILED);
+    json_object *info = api_job_info(dead, job);
+    ck_assert_int_eq(api_int(api_get(info, "last_error"), "code"), HEXRUN_E_TRANSPORT);
+    ck_assert_int_eq(api_int(info, "attempts"), 3);
+    ck_assert_ptr_nonnull(strstr(api_str(api_get(info, "last_error"), "message"),
+                                 "after 3 attempts"));
+    json_object_put(info);
+    hexrun_shutdown(dead, 0);
+}
+END_TEST
+
+START_TEST(malformed_status_is_a_protocol_error_then_recovers)
+{
+    api_fault("{\"faults\":[{\"endpoint\":\"GetRunStatus\",\"kind\":\"malformed\","
+              "\"count\":1}]}");
+    int64_t job = -1;
+    ck_assert_int_eq(submit_and_wait(c, P_OK, &job), HEXRUN_STATE_COMPLETED);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("api_retry");
+    TCase *tc = tcase_create("retry");
+    tcase_add_unchecked_fixture(tc, api_sim_start, api_sim_stop);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, get_5xx_is_retried_then_succeeds);
+    tcase_add_test(tc, retry_after_of_a_429_is_honoured);
+    tcase_add_test(tc, retries_exhausted_say_how_many_attempts);
+    tcase_add_test(tc, run_project_503_and_429_are_retried);
+    tcase_add_test(tc, run_project_500_is_not_retried);
+    tcase_add_test(tc, run_project_dropped_after_processing_is_not_repeated);
+    tcase_add_test(tc, run_project_timeout_is_outcome_unknown);
+    tcase_add_test(tc, polls_survive_5xx_and_drops);
+    tcase_add_test(tc, connect_refused_is_retried_then_fails);
+    tcase_add_test(tc, malformed_status_is_a_protocol_error_then_recovers);
+    suite_add_tcase(s, tc);
+    return api_run_suite(s);
+}
