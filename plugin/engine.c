@@ -257,6 +257,11 @@ static int op_prepare_job(hexrun__engine *e, op *o)
     case OP_SUBMIT:
         if (job->state != HEXRUN_STATE_QUEUED && job->state != HEXRUN_STATE_SUBMITTING)
             return 0;
+        /* A retry is only scheduled when no run was made, so a cancel can end it here. */
+        if (job->cancel_requested) {
+            hexrun__job_set_state(e->jobs, job, HEXRUN_STATE_KILLED);
+            return 0;
+        }
         hexrun__job_set_state(e->jobs, job, HEXRUN_STATE_SUBMITTING);
         o->method = "POST";
         if (!o->body && !(o->body = strdup(job->run_body ? job->run_body : "{}")))
