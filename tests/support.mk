@@ -1,0 +1,9 @@
+# Test helpers shared by the C suites (api, e2e, bench): start, call and stop hexsim.
+SIMPROC_LIB := $(B)/tests/libsimproc.a
+
+$(B)/tests/support/simproc.o: tests/support/simproc.c tests/support/simproc.h
+	@mkdir -p $(dir $@)
+	$(CC) $(HR_CFLAGS) $(SAN_FLAGS) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(SIMPROC_LIB): $(B)/tests/support/simproc.o
+	rm -f $@ && ar rcs $@ $^
