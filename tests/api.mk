@@ -6,6 +6,8 @@ API_BIN := $(API_SRC:tests/api/%.c=$(B)/tests/api/%)
 API_COMMON := tests/api/api_common.c tests/api/api_common.h
 API_PKGS := check json-c
 HEXSIM_BIN ?= $(B)/hexsim
+# tests/support.mk sets it too, but is read after this file and prerequisites expand now.
+SIMPROC_LIB ?= $(B)/tests/libsimproc.a
 
 $(B)/tests/api/%: tests/api/%.c $(API_COMMON) $(LIB_REAL) $(SIMPROC_LIB) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)

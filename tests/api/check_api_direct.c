@@ -20,11 +20,13 @@ static void teardown(void)
     hexrun_shutdown(c, HEXRUN_SHUTDOWN_DETACH);
 }
 
-static json_object *ok_json(int rc, char *out)
+/* Takes &out: the call that fills it is an argument too, evaluated in no fixed order. */
+static json_object *ok_json(int rc, char **out)
 {
     ck_assert_msg(rc == HEXRUN_OK, "rc=%d %s", rc, hexrun_last_error());
-    json_object *o = api_json(out);
-    hexrun_free(out);
+    json_object *o = api_json(*out);
+    hexrun_free(*out);
+    *out = NULL;
     return o;
 }
 
@@ -42,20 +44,20 @@ START_TEST(runs_one_page_and_all_pages)
     char *out = NULL;
     json_object *page = ok_json(hexrun_runs_list(c, P_OK, NULL, "ALL", 3, 0,
                                                  HEXRUN_LIST_ONE_PAGE, &out),
-                                out);
+                                &out);
     ck_assert_uint_eq(array_len(page, "runs"), 3);
     ck_assert_ptr_nonnull(api_str(page, "nextPage"));
     json_object_put(page);
     json_object *all = ok_json(hexrun_runs_list(c, P_OK, NULL, NULL, 3, 0,
                                                 HEXRUN_LIST_ALL_PAGES, &out),
-                               out);
+                               &out);
     ck_assert_uint_eq(array_len(all, "runs"), 7);
     ck_assert_ptr_null(api_str(all, "nextPage"));
     json_object_put(all);
     ck_assert_int_eq(api_requests("GetProjectRuns", "200"), 4);
     json_object *rest = ok_json(hexrun_runs_list(c, P_OK, NULL, NULL, 3, 5,
                                                  HEXRUN_LIST_ALL_PAGES, &out),
-                                out);
+                                &out);
     ck_assert_uint_eq(array_len(rest, "runs"), 2);
     json_object_put(rest);
 }
@@ -79,11 +81,11 @@ START_TEST(runs_filters_are_checked_and_applied)
     ck_assert_int_eq(hexrun_wait(c, job, 20000, &state), HEXRUN_OK);
     json_object *errored = ok_json(hexrun_runs_list(c, P_ERR, "ERRORED", "API", 0, 0,
                                                     HEXRUN_LIST_ALL_PAGES, &out),
-                                   out);
+                                   &out);
     ck_assert_uint_eq(array_len(errored, "runs"), 1);
     json_object_put(errored);
     json_object *running = ok_json(hexrun_runs_list(c, P_ERR, "RUNNING", NULL, 0, 0, 0, &out),
-                                   out);
+                                   &out);
     ck_assert_uint_eq(array_len(running, "runs"), 0);
     json_object_put(running);
 }
@@ -96,7 +98,7 @@ START_TEST(run_get_returns_hex_json)
     const char *run_id = json_object_get_string(
         json_object_array_get_idx(api_get(made, "runIds"), 0));
     char *out = NULL;
-    json_object *run = ok_json(hexrun_run_get(c, P_OK, run_id, &out), out);
+    json_object *run = ok_json(hexrun_run_get(c, P_OK, run_id, &out), &out);
     ck_assert_str_eq(api_str(run, "runId"), run_id);
     ck_assert_ptr_nonnull(api_str(run, "status"));
     json_object_put(run);
@@ -108,15 +110,15 @@ START_TEST(projects_list_all_pages_and_get)
 {
     char *out = NULL;
     json_object *all = ok_json(hexrun_projects_list(c, "limit=2", HEXRUN_LIST_ALL_PAGES, &out),
-                               out);
+                               &out);
     ck_assert_uint_ge(array_len(all, "values"), 6);
     ck_assert(json_object_is_type(api_get(api_get(all, "pagination"), "after"),
                                   json_type_null));
     json_object_put(all);
-    json_object *one = ok_json(hexrun_projects_list(c, "limit=2", 0, &out), out);
+    json_object *one = ok_json(hexrun_projects_list(c, "limit=2", 0, &out), &out);
     ck_assert_uint_eq(array_len(one, "values"), 2);
     json_object_put(one);
-    json_object *p = ok_json(hexrun_project_get(c, P_OK, &out), out);
+    json_object *p = ok_json(hexrun_project_get(c, P_OK, &out), &out);
     ck_assert_ptr_nonnull(strstr(json_object_to_json_string(p), P_OK));
     json_object_put(p);
     ck_assert_int_eq(hexrun_projects_list(c, "limit=2 x", 0, &out), HEXRUN_E_INVALID_ARG);
@@ -126,11 +128,11 @@ END_TEST
 START_TEST(users_me_list_and_deactivate)
 {
     char *out = NULL;
-    json_object *me = ok_json(hexrun_user_me(c, &out), out);
+    json_object *me = ok_json(hexrun_user_me(c, &out), &out);
     ck_assert_ptr_nonnull(api_str(me, "email"));
     json_object_put(me);
     json_object *users = ok_json(hexrun_users_list(c, "limit=1", HEXRUN_LIST_ALL_PAGES, &out),
-                                 out);
+                                 &out);
     ck_assert_uint_ge(array_len(users, "values"), 3);
     /* Deactivate someone other than the token's own user. */
     json_object *last = json_object_array_get_idx(api_get(users, "values"),
@@ -147,19 +149,19 @@ END_TEST
 START_TEST(groups_round_trip)
 {
     char *out = NULL;
-    json_object *made = ok_json(hexrun_group_create(c, "{\"name\":\"hexrun-test\"}", &out), out);
+    json_object *made = ok_json(hexrun_group_create(c, "{\"name\":\"hexrun-test\"}", &out), &out);
     char id[128];
     snprintf(id, sizeof id, "%s", api_str(made, "id"));
     json_object_put(made);
-    json_object *got = ok_json(hexrun_group_get(c, id, &out), out);
+    json_object *got = ok_json(hexrun_group_get(c, id, &out), &out);
     ck_assert_str_eq(api_str(got, "name"), "hexrun-test");
     json_object_put(got);
-    json_object *edited = ok_json(hexrun_group_edit(c, id, "{\"name\":\"renamed\"}", &out), out);
+    json_object *edited = ok_json(hexrun_group_edit(c, id, "{\"name\":\"renamed\"}", &out), &out);
     json_object_put(edited);
-    got = ok_json(hexrun_group_get(c, id, &out), out);
+    got = ok_json(hexrun_group_get(c, id, &out), &out);
     ck_assert_str_eq(api_str(got, "name"), "renamed");
     json_object_put(got);
-    json_object *all = ok_json(hexrun_groups_list(c, NULL, HEXRUN_LIST_ALL_PAGES, &out), out);
+    json_object *all = ok_json(hexrun_groups_list(c, NULL, HEXRUN_LIST_ALL_PAGES, &out), &out);
     ck_assert_ptr_nonnull(strstr(json_object_to_json_string(all), id));
     ck_assert_uint_ge(array_len(all, "values"), 3);
     json_object_put(all);
@@ -175,7 +177,7 @@ START_TEST(connections_round_trip)
 {
     char *out = NULL;
     json_object *all = ok_json(hexrun_connections_list(c, NULL, HEXRUN_LIST_ALL_PAGES, &out),
-                               out);
+                               &out);
     ck_assert_uint_ge(array_len(all, "values"), 2);
     json_object_put(all);
     json_object *made = ok_json(
@@ -185,15 +187,15 @@ START_TEST(connections_round_trip)
                                  "\"port\":5432,\"database\":\"d\",\"username\":\"u\","
                                  "\"password\":\"pw-secret\"}}}",
                                  &out),
-        out);
+        &out);
     char id[128];
     snprintf(id, sizeof id, "%s", api_str(made, "id"));
     ck_assert_ptr_null(strstr(json_object_to_json_string(made), "pw-secret"));
     json_object_put(made);
     json_object_put(ok_json(hexrun_connection_edit(c, id, "{\"description\":\"nightly\"}",
                                                    &out),
-                            out));
-    json_object *got = ok_json(hexrun_connection_get(c, id, &out), out);
+                            &out));
+    json_object *got = ok_json(hexrun_connection_get(c, id, &out), &out);
     ck_assert_str_eq(api_str(got, "name"), "warehouse");
     json_object_put(got);
 }
@@ -203,13 +205,13 @@ START_TEST(collections_list_and_get)
 {
     char *out = NULL;
     json_object *all = ok_json(hexrun_collections_list(c, "limit=1", HEXRUN_LIST_ALL_PAGES, &out),
-                               out);
+                               &out);
     ck_assert_uint_ge(array_len(all, "values"), 2);
     char id[128];
     snprintf(id, sizeof id, "%s", api_str(json_object_array_get_idx(api_get(all, "values"), 0),
                                           "id"));
     json_object_put(all);
-    json_object *got = ok_json(hexrun_collection_get(c, id, &out), out);
+    json_object *got = ok_json(hexrun_collection_get(c, id, &out), &out);
     ck_assert_str_eq(api_str(got, "id"), id);
     json_object_put(got);
 }
