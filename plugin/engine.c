@@ -334,27 +334,34 @@ static int op_start(hexrun__engine *e, op *o)
     return 0;
 }
 
+/* Pending ops stay sorted by due time, first come first served among equals, so that
+ * work waiting for budget is served in order and none starves. */
 static void pending_add(hexrun__engine *e, op *o)
 {
-    o->next = e->pending;
-    e->pending = o;
+    op **pp = &e->pending;
+    while (*pp && (*pp)->due_ms <= o->due_ms)
+        pp = &(*pp)->next;
+    o->next = *pp;
+    *pp = o;
 }
 
 /* Start every due op the budget allows; return the ms until the next one is due. */
 static int64_t run_due_ops(hexrun__engine *e, int64_t now)
 {
     int64_t next = MAX_SLEEP_MS;
+    int run_blocked = 0, api_blocked = 0;
     op **pp = &e->pending;
-    while (*pp) {
+    while (*pp && (*pp)->due_ms <= now) {
         op *o = *pp;
-        int64_t wait = o->due_ms - now;
-        if (wait <= 0) {
-            hexrun__budget *b = o->kind == OP_SUBMIT ? &e->run_budget : &e->api_budget;
-            wait = hexrun__budget_take(b, now);
-        }
-        if (wait > 0) {
-            if (wait < next)
+        int is_run = o->kind == OP_SUBMIT;
+        int64_t wait = 0;
+        /* Once a bucket is empty, later ops of it wait too (they keep their place). */
+        if (!(is_run ? run_blocked : api_blocked))
+            wait = hexrun__budget_take(is_run ? &e->run_budget : &e->api_budget, now);
+        if (wait > 0 || (is_run ? run_blocked : api_blocked)) {
+            if (wait > 0 && wait < next)
                 next = wait;
+            *(is_run ? &run_blocked : &api_blocked) = 1;
             pp = &o->next;
             continue;
         }
@@ -362,6 +369,8 @@ static int64_t run_due_ops(hexrun__engine *e, int64_t now)
         if (!op_start(e, o))
             op_free(o);
     }
+    if (*pp && (*pp)->due_ms - now < next)
+        next = (*pp)->due_ms - now;
     return next;
 }
 
@@ -626,13 +635,19 @@ static void on_done(const hexrun__http_resp *resp, void *ud)
 /* Move queued ops into pending (table mutex held). While stopping, only cancels run. */
 static void take_incoming(hexrun__engine *e)
 {
-    op *o = e->incoming;
+    /* incoming is newest first; pending_add keeps arrival order among equal due times. */
+    op *reversed = NULL;
+    for (op *o = e->incoming, *next; o; o = next) {
+        next = o->next;
+        o->next = reversed;
+        reversed = o;
+    }
     e->incoming = NULL;
-    while (o) {
-        op *next = o->next;
-        o->due_ms = 0;
+    int64_t now = now_ms();
+    for (op *o = reversed, *next; o; o = next) {
+        next = o->next;
+        o->due_ms = now;
         pending_add(e, o);
-        o = next;
     }
 }
 

@@ -128,6 +128,27 @@ START_TEST(cancel_of_a_queued_job_sends_nothing)
 }
 END_TEST
 
+START_TEST(run_budget_holds_submits_in_order)
+{
+    hexrun_client *slow = api_client(TOKEN_ADMIN, (const char *[]){"run_budget_per_min", "2",
+                                                                   NULL});
+    int64_t jobs[4];
+    int32_t state = -1;
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(hexrun_submit(slow, P_OK, NULL, NULL, &jobs[i]), HEXRUN_OK);
+    ck_assert_int_eq(hexrun_wait(slow, jobs[0], 20000, &state), HEXRUN_OK);
+    ck_assert_int_eq(hexrun_wait(slow, jobs[1], 20000, &state), HEXRUN_OK);
+    for (int i = 2; i < 4; i++) {
+        json_object *info = api_job_info(slow, jobs[i]);
+        ck_assert_str_eq(api_str(info, "state"), "QUEUED");
+        ck_assert_int_eq(api_int(info, "queue_position"), i - 2);
+        json_object_put(info);
+    }
+    ck_assert_int_eq(api_runs_created(P_OK), 2);
+    hexrun_shutdown(slow, 0);
+}
+END_TEST
+
 START_TEST(cancel_of_a_pending_job)
 {
     json_object_put(api_sim_call("POST", "/__sim/time_scale", "{\"scale\":1}"));
@@ -293,6 +314,7 @@ int main(void)
     tcase_add_test(tc, dry_run_completes_without_a_run);
     tcase_add_test(tc, bad_arguments_are_refused_before_sending);
     tcase_add_test(tc, cancel_of_a_queued_job_sends_nothing);
+    tcase_add_test(tc, run_budget_holds_submits_in_order);
     tcase_add_test(tc, cancel_of_a_pending_job);
     tcase_add_test(tc, cancel_of_a_running_job);
     tcase_add_test(tc, cancel_right_after_submit_kills_the_run);
