@@ -2,6 +2,7 @@
 #include "engine.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -467,8 +468,7 @@ static void cancel_if_requested(hexrun__engine *e, hexrun__job *job)
 }
 
 /* Returns 1 when the op was consumed (freed or requeued). */
-static int submit_succeeded(hexrun__engine *e, op *o, hexrun__job *job,
-                            const hexrun__http_resp *r)
+static int submit_succeeded(hexrun__engine *e, hexrun__job *job, const hexrun__http_resp *r)
 {
     hexrun__hex_run run;
     char err[512];
@@ -494,7 +494,6 @@ static int submit_succeeded(hexrun__engine *e, op *o, hexrun__job *job,
         follow_up(e, OP_POLL, job->id, e->cfg->poll_min_ms);
         cancel_if_requested(e, job);
     }
-    (void)o;
     return 0;
 }
 
@@ -549,7 +548,7 @@ static int job_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int 
     switch (o->kind) {
     case OP_SUBMIT:
         if (code == HEXRUN_OK)
-            return submit_succeeded(e, o, job, r);
+            return submit_succeeded(e, job, r);
         if (hexrun__retry_outcome_unknown(kind, r))
             job_fail(e, o, job, HEXRUN_E_OUTCOME_UNKNOWN, r, HEXRUN_STATE_SUBMIT_UNKNOWN);
         else
@@ -693,10 +692,15 @@ int hexrun__engine_kick(hexrun__engine *e)
     pthread_mutex_lock(&e->jobs->mu);
     int rc = HEXRUN_OK;
     if (!e->started) {
+        /* The host's signals (SIGINT in Python above all) stay with the host's threads. */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
         if (pthread_create(&e->thread, NULL, engine_main, e) == 0)
             e->started = 1;
         else
             rc = HEXRUN_E_INTERNAL;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
     pthread_mutex_unlock(&e->jobs->mu);
     hexrun__http_wakeup(e->http);
