@@ -964,6 +964,18 @@ static int request_path_ok(const char *path)
     return 1;
 }
 
+/* A RunProject sent through hexrun_request (either path generation) counts against the
+ * run budget like hexrun_submit. */
+static int is_run_project(const char *method, const char *path)
+{
+    size_t len = strcspn(path, "?");
+    int current = strncmp(path, "/v1/projects/", 13) == 0 && len > 5 &&
+                  strncmp(path + len - 5, "/runs", 5) == 0;
+    int legacy = strncmp(path, "/v1/project/", 12) == 0 && len > 4 &&
+                 strncmp(path + len - 4, "/run", 4) == 0;
+    return strcmp(method, "POST") == 0 && (current || legacy);
+}
+
 int hexrun_request(hexrun_client *client, const char *method, const char *path,
                    const char *body_json, int32_t *out_status, char **out)
 {
@@ -987,6 +999,6 @@ int hexrun_request(hexrun_client *client, const char *method, const char *path,
     if (body_json && check_body(fn, body_json, 0) != HEXRUN_OK)
         return HEXRUN_E_INVALID_ARG;
     hexrun__direct d = {.endpoint = "request", .method = method, .path = path,
-                        .body = body_json};
+                        .body = body_json, .run_bucket = is_run_project(method, path)};
     return direct_call(client, &d, out_status, out, 1);
 }

@@ -335,6 +335,11 @@ static int op_start(hexrun__engine *e, op *o)
     return 0;
 }
 
+static int op_uses_run_budget(const op *o)
+{
+    return o->kind == OP_SUBMIT || (o->kind == OP_DIRECT && o->direct->run_bucket);
+}
+
 /* Pending ops stay sorted by due time, first come first served among equals, so that
  * work waiting for budget is served in order and none starves. */
 static void pending_add(hexrun__engine *e, op *o)
@@ -354,7 +359,7 @@ static int64_t run_due_ops(hexrun__engine *e, int64_t now)
     op **pp = &e->pending;
     while (*pp && (*pp)->due_ms <= now) {
         op *o = *pp;
-        int is_run = o->kind == OP_SUBMIT;
+        int is_run = op_uses_run_budget(o);
         int64_t wait = 0;
         /* Once a bucket is empty, later ops of it wait too (they keep their place). */
         if (!(is_run ? run_blocked : api_blocked))
@@ -596,7 +601,7 @@ static int maybe_retry(hexrun__engine *e, op *o, const hexrun__http_resp *r)
         return 0;
     int64_t after = hexrun__retry_after_parse(r->retry_after, time(NULL));
     if (after >= 0 && (r->status == 429 || r->status == 503))
-        hexrun__budget_pause(o->kind == OP_SUBMIT ? &e->run_budget : &e->api_budget, now_ms(),
+        hexrun__budget_pause(op_uses_run_budget(o) ? &e->run_budget : &e->api_budget, now_ms(),
                              after);
     int64_t delay = hexrun__retry_backoff_ms(o->attempt, e->cfg->retry_base_ms,
                                              e->cfg->retry_max_ms, after, &e->rng);

@@ -27,6 +27,7 @@ typedef struct hexrun__direct {
     const char *path;         /* relative to <base_url>/api */
     const char *query;        /* NULL or without '?' */
     const char *body;         /* NULL or JSON */
+    int run_bucket;           /* 1: a RunProject, paid from the run budget */
     int done;                 /* set (under the table mutex) when the fields below are final */
     int code;                 /* HEXRUN_OK for 2xx, else the error */
     int status;               /* HTTP status, 0 when none */
