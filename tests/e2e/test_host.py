@@ -349,7 +349,8 @@ def test_users_list_and_deactivate(sim):
     assert rc == 0
     users = json_lines(out)
     assert len(users) >= 3 and all("email" in u for u in users)
-    victim = users[-1]["id"]
+    _, _, me = sim.call("GET", "/v1/users/me", token="hxtok_admin")
+    victim = next(u["id"] for u in users if u["id"] != me.get("id"))
     rc, out, err = host("users", "deactivate", victim, "--json", sim=sim)
     assert rc == 0, err
     rc, _, err = host("users", "deactivate", "no-such-user", sim=sim)
