@@ -16,7 +16,12 @@
 #define MAX_SLEEP_MS 1000
 #define MAX_STATS 64
 
-typedef enum { OP_SUBMIT, OP_POLL, OP_CANCEL, OP_DIRECT } op_kind;
+/* OP_PROJECT_POLL: one GetProjectRuns answering the due polls of several runs of one
+ * project (Hex's limits make one request per run too dear). */
+typedef enum { OP_SUBMIT, OP_POLL, OP_CANCEL, OP_DIRECT, OP_PROJECT_POLL } op_kind;
+
+/* Runs of a project per GetProjectRuns page (Hex's maximum). */
+#define PROJECT_POLL_LIMIT "limit=100"
 
 typedef struct op {
     op_kind kind;
@@ -26,6 +31,9 @@ typedef struct op {
     int64_t due_ms;
     int64_t interval_ms;    /* OP_POLL: the current poll interval */
     int32_t last_state;     /* OP_POLL: state at the previous answer */
+    int solo;               /* OP_POLL: always alone (the run was not on the project's page) */
+    struct op *group;       /* OP_PROJECT_POLL: the poll ops it answers */
+    char project_id[HEXRUN__HEX_ID_MAX]; /* OP_PROJECT_POLL */
     const char *method;
     char *path;
     char *body;             /* OP_SUBMIT: the RunProject body */
@@ -148,6 +156,8 @@ static const char *op_endpoint(const op *o)
         return "CancelRun";
     case OP_DIRECT:
         return o->direct->endpoint;
+    case OP_PROJECT_POLL:
+        return "GetProjectRuns";
     }
     return "?";
 }
@@ -227,6 +237,10 @@ static void op_free(op *o)
 {
     if (!o)
         return;
+    for (op *g = o->group, *next; g; g = next) {
+        next = g->next;
+        op_free(g);
+    }
     free(o->path);
     free(o->body);
     free(o);
@@ -249,6 +263,16 @@ static char *run_path(const hexrun__job *job, int with_run)
  * (job released, finished, or its request is no longer wanted), -1 on NOMEM. */
 static int op_prepare_job(hexrun__engine *e, op *o)
 {
+    if (o->kind == OP_PROJECT_POLL) {
+        char pid[3 * HEXRUN__HEX_ID_MAX];
+        hexrun__buf b = HEXRUN__BUF_INIT;
+        if (hexrun__http_escape(o->project_id, pid, sizeof pid) < 0)
+            return 0;
+        hexrun__buf_appendf(&b, "/v1/projects/%s/runs", pid);
+        free(o->path);
+        o->method = "GET";
+        return (o->path = hexrun__buf_steal(&b)) ? 1 : -1;
+    }
     hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
     if (!job || hexrun_state_is_terminal(job->state) == 1)
         return 0;
@@ -278,6 +302,7 @@ static int op_prepare_job(hexrun__engine *e, op *o)
         o->path = run_path(job, 1);
         break;
     case OP_DIRECT:
+    case OP_PROJECT_POLL:
         return 0;
     }
     job->attempts = o->attempt + 1;
@@ -285,6 +310,7 @@ static int op_prepare_job(hexrun__engine *e, op *o)
 }
 
 static void on_done(const hexrun__http_resp *resp, void *ud);
+static void project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code);
 
 static void direct_finish(hexrun__engine *e, op *o, int code, const char *message)
 {
@@ -303,13 +329,17 @@ static int op_start(hexrun__engine *e, op *o)
     int ready = o->kind == OP_DIRECT ? 1 : op_prepare_job(e, o);
     if (ready < 0 && o->kind == OP_DIRECT)
         direct_finish(e, o, HEXRUN_E_NOMEM, "out of memory");
+    if (ready <= 0 && o->kind == OP_PROJECT_POLL)
+        project_poll_result(e, o, NULL, HEXRUN_E_NOMEM);
     pthread_mutex_unlock(&e->jobs->mu);
     if (ready <= 0)
         return 0;
     hexrun__http_req req = {
         .method = o->kind == OP_DIRECT ? o->direct->method : o->method,
         .path = o->kind == OP_DIRECT ? o->direct->path : o->path,
-        .query = o->kind == OP_DIRECT ? o->direct->query : NULL,
+        .query = o->kind == OP_DIRECT         ? o->direct->query
+                 : o->kind == OP_PROJECT_POLL ? PROJECT_POLL_LIMIT
+                                              : NULL,
         .body = o->kind == OP_DIRECT ? o->direct->body : o->body,
         .done = on_done,
         .ud = o};
@@ -322,6 +352,8 @@ static int op_start(hexrun__engine *e, op *o)
     pthread_mutex_lock(&e->jobs->mu);
     if (o->kind == OP_DIRECT) {
         direct_finish(e, o, rc, "the request could not be started (bad method or path)");
+    } else if (o->kind == OP_PROJECT_POLL) {
+        project_poll_result(e, o, NULL, rc);
     } else {
         hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
         if (job) {
@@ -502,20 +534,16 @@ static int submit_succeeded(hexrun__engine *e, hexrun__job *job, const hexrun__h
     return 0;
 }
 
-static int poll_succeeded(hexrun__engine *e, op *o, hexrun__job *job, const hexrun__http_resp *r)
+/* Apply a run's status (NULL when the answer was unreadable) and plan the next poll.
+ * Returns 1 when o was requeued. */
+static int poll_apply(hexrun__engine *e, op *o, hexrun__job *job, const hexrun__hex_run *run)
 {
-    hexrun__hex_run run;
-    char err[512];
     /* A cancel may have finished the job while this poll was in flight. */
     if (hexrun_state_is_terminal(job->state) == 1)
         return 0;
-    if (hexrun__hex_parse_run(r->body, r->body_len, &run, err, sizeof err) != HEXRUN_OK) {
-        char msg[700];
-        snprintf(msg, sizeof msg, "GetRunStatus: the answer could not be read: %s", err);
-        hexrun__job_set_error(job, HEXRUN_E_PROTOCOL, r->status, msg, "");
-    } else {
+    if (run) {
         job->polls++;
-        job_update_from_run(e, job, &run);
+        job_update_from_run(e, job, run);
     }
     if (hexrun_state_is_terminal(job->state) == 1)
         return 0;
@@ -528,6 +556,117 @@ static int poll_succeeded(hexrun__engine *e, op *o, hexrun__job *job, const hexr
     o->attempt = 0;
     reschedule(e, o, o->interval_ms);
     return 1;
+}
+
+static int poll_succeeded(hexrun__engine *e, op *o, hexrun__job *job, const hexrun__http_resp *r)
+{
+    hexrun__hex_run run;
+    char err[512];
+    if (hexrun__hex_parse_run(r->body, r->body_len, &run, err, sizeof err) == HEXRUN_OK)
+        return poll_apply(e, o, job, &run);
+    char msg[700];
+    snprintf(msg, sizeof msg, "GetRunStatus: the answer could not be read: %s", err);
+    hexrun__job_set_error(job, HEXRUN_E_PROTOCOL, r->status, msg, "");
+    return poll_apply(e, o, job, NULL);
+}
+
+static const hexrun__hex_run *run_find(const hexrun__hex_run *runs, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(runs[i].run_id, id) == 0)
+            return &runs[i];
+    return NULL;
+}
+
+/* Hand each grouped poll its run from the page. A run not on the page (or every run, when
+ * the page failed) is polled alone from now on, so nothing depends on the page. */
+static void project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code)
+{
+    hexrun__hex_run *runs = NULL;
+    size_t n = 0;
+    char err[512];
+    int ok = code == HEXRUN_OK && hexrun__hex_parse_runs_page(r->body, r->body_len, &runs, &n,
+                                                              NULL, err, sizeof err) == HEXRUN_OK;
+    op *p = o->group;
+    o->group = NULL;
+    while (p) {
+        op *next = p->next;
+        hexrun__job *job = hexrun__jobs_find(e->jobs, p->job);
+        const hexrun__hex_run *run = ok && job ? run_find(runs, n, job->run_id) : NULL;
+        if (!job) {
+            op_free(p);
+        } else if (run) {
+            if (!poll_apply(e, p, job, run))
+                op_free(p);
+        } else {
+            p->solo = 1;
+            reschedule(e, p, 0);
+        }
+        p = next;
+    }
+    free(runs);
+}
+
+/* The project of a poll op that may join a group, or NULL (table mutex held). */
+static const char *poll_project(const hexrun__engine *e, const op *o)
+{
+    if (o->kind != OP_POLL || o->solo)
+        return NULL;
+    const hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
+    return job && job->run_id[0] && hexrun_state_is_terminal(job->state) == 0 ? job->project_id
+                                                                                : NULL;
+}
+
+static size_t polls_of_project(const hexrun__engine *e, const char *project)
+{
+    size_t n = 0;
+    for (const op *o = e->pending; o; o = o->next) {
+        const char *p = poll_project(e, o);
+        n += p && strcmp(p, project) == 0;
+    }
+    return n;
+}
+
+/* Move every groupable poll of `project` (due or not: riding along is free) into one
+ * OP_PROJECT_POLL due now. */
+static void group_project(hexrun__engine *e, const char *project, int64_t now)
+{
+    op *g = calloc(1, sizeof *g);
+    if (!g)
+        return;
+    g->kind = OP_PROJECT_POLL;
+    g->engine = e;
+    snprintf(g->project_id, sizeof g->project_id, "%s", project);
+    op **pp = &e->pending;
+    while (*pp) {
+        op *o = *pp;
+        const char *p = poll_project(e, o);
+        if (p && strcmp(p, g->project_id) == 0) {
+            *pp = o->next;
+            o->next = g->group;
+            g->group = o;
+        } else {
+            pp = &o->next;
+        }
+    }
+    g->due_ms = now;
+    pending_add(e, g);
+}
+
+/* Group the due polls of every project that has two or more runs to poll. */
+static void coalesce_polls(hexrun__engine *e, int64_t now)
+{
+    pthread_mutex_lock(&e->jobs->mu);
+    for (op *o = e->pending; o && o->due_ms <= now;) {
+        const char *p = poll_project(e, o);
+        if (p && polls_of_project(e, p) >= 2) {
+            group_project(e, p, now);
+            o = e->pending; /* the list changed; grouped ops are gone from it */
+            continue;
+        }
+        o = o->next;
+    }
+    pthread_mutex_unlock(&e->jobs->mu);
 }
 
 static int poll_failed(hexrun__engine *e, op *o, hexrun__job *job, int code,
@@ -573,6 +712,7 @@ static int job_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int 
         }
         return 0;
     case OP_DIRECT:
+    case OP_PROJECT_POLL:
         break;
     }
     return 0;
@@ -626,6 +766,8 @@ static void on_done(const hexrun__http_resp *resp, void *ud)
                                             : hexrun__http_error_from_status(resp->status);
         if (o->kind == OP_DIRECT)
             direct_result(e, o, resp, code);
+        else if (o->kind == OP_PROJECT_POLL)
+            project_poll_result(e, o, resp, code);
         else
             consumed = job_result(e, o, resp, code);
     }
@@ -686,6 +828,7 @@ static void *engine_main(void *arg)
         if (stopping && ((!e->pending && hexrun__http_in_flight(e->http) == 0) ||
                          now_ms() >= deadline))
             break;
+        coalesce_polls(e, now_ms());
         int64_t sleep = run_due_ops(e, now_ms());
         hexrun__http_run(e->http, (int)(sleep < 0 ? 0 : sleep));
     }

@@ -286,6 +286,25 @@ START_TEST(a_forked_child_gets_forked)
 }
 END_TEST
 
+START_TEST(polls_of_one_project_share_one_request)
+{
+    int64_t jobs[4];
+    for (int i = 0; i < 4; i++)
+        jobs[i] = submit(P_OK, NULL);
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(wait_terminal(jobs[i]), HEXRUN_STATE_COMPLETED);
+    /* One GetProjectRuns answers every live run of the project; each run was polled. */
+    int pages = api_requests("GetProjectRuns", "200");
+    ck_assert_int_ge(pages, 1);
+    for (int i = 0; i < 4; i++) {
+        json_object *info = api_job_info(c, jobs[i]);
+        ck_assert_int_ge(api_int(info, "polls"), 1);
+        json_object_put(info);
+    }
+    ck_assert_int_lt(api_requests("GetRunStatus", "200"), 4 * pages);
+}
+END_TEST
+
 START_TEST(stats_count_requests_by_endpoint_and_status)
 {
     int64_t job = submit(P_OK, NULL);
@@ -325,6 +344,7 @@ int main(void)
     tcase_add_test(tc, released_jobs_are_unknown);
     tcase_add_test(tc, shutdown_cancel_live_kills_running_runs);
     tcase_add_test(tc, a_forked_child_gets_forked);
+    tcase_add_test(tc, polls_of_one_project_share_one_request);
     tcase_add_test(tc, stats_count_requests_by_endpoint_and_status);
     suite_add_tcase(s, tc);
     return api_run_suite(s);
