@@ -1,0 +1,212 @@
+/*
+ * hexsim.h - shared types of hexsim, the local simulation of the Hex API.
+ *
+ * hexsim is an independent implementation of the API that libhexrun talks to; it shares no
+ * code with the plugin, so that one can catch the other's mistakes. See docs/hexsim.md.
+ *
+ * All state lives in one `hs_world` guarded by one mutex: requests are short (no request
+ * holds the lock while sleeping or writing to the network), and run states are derived
+ * from timestamps when read, so no timer thread exists.
+ */
+#ifndef HEXSIM_H
+#define HEXSIM_H
+
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HS_ID_LEN 37 /* a UUID and its NUL */
+
+/* ---- the simulated clock (hexsim time runs `scale` times faster than real time) ---- */
+int64_t hs_real_ms(void);              /* wall clock, unix ms */
+int64_t hs_sim_ms(void);               /* simulated wall clock, unix ms */
+double hs_time_scale(void);
+void hs_set_time_scale(double scale);  /* keeps hexsim time continuous */
+int64_t hs_sim_to_real_ms(int64_t sim_ms);
+void hs_iso8601(int64_t unix_ms, char out[32]);
+
+/* ---- responses ---- */
+typedef struct hs_resp {
+    int status;
+    char *body;          /* malloc'd JSON text, or NULL for an empty body */
+    char retry_after[24];
+    char content_type[40];
+} hs_resp;
+
+void hs_resp_json(hs_resp *r, int status, json_object *doc); /* takes doc */
+void hs_resp_text(hs_resp *r, int status, const char *text);
+/* Error family of runs, groups, connections, collections: {reason, details?, traceId}. */
+void hs_err_reason(hs_resp *r, int status, const char *reason, const char *details);
+/* Error family of projects/{id} and users: {code, message, traceId}. */
+void hs_err_code(hs_resp *r, int status, const char *message);
+void hs_trace_id(char out[HS_ID_LEN]);
+
+/* ---- requests ---- */
+typedef struct hs_req {
+    const char *method;
+    const char *path;       /* without the query string */
+    const char *token;      /* bearer token or NULL */
+    const char *body;
+    size_t body_len;
+    const char *host_url;   /* "http://127.0.0.1:PORT" for absolute URLs */
+    struct MHD_Connection *conn;
+    const char *segs[8];    /* path split on '/' (segs[0] == "v1" for the API) */
+    int nsegs;
+} hs_req;
+
+const char *hs_query(const hs_req *q, const char *name);
+/* Parses the JSON body; NULL body gives an empty object. On failure answers 400. */
+json_object *hs_body_json(const hs_req *q, hs_resp *r);
+/* Integer query parameter in [lo, hi] (def when absent); answers 400 when out of range. */
+int hs_query_int(const hs_req *q, hs_resp *r, const char *name, long lo, long hi, long def,
+                 long *out);
+
+/* ---- the world ---- */
+typedef struct hs_dist {
+    int64_t min_ms, max_ms; /* uniform, in hexsim time */
+} hs_dist;
+
+typedef struct hs_project {
+    char id[HS_ID_LEN];
+    json_object *doc;        /* ProjectApiResource */
+    int published;
+    int version;
+    json_object *inputs;     /* array of input names */
+    hs_dist pending, running;
+    double p_completed, p_errored, p_kernel;
+    size_t *runs;            /* indices into world.runs, oldest first */
+    size_t nruns, caprun;
+    uint64_t created_count;  /* RunProject calls that created a run */
+} hs_project;
+
+typedef enum { RUN_PENDING, RUN_RUNNING, RUN_COMPLETED, RUN_ERRORED, RUN_KILLED,
+               RUN_KERNEL } hs_status;
+
+typedef struct hs_run {
+    char id[HS_ID_LEN];
+    uint32_t project;          /* index into world.projects */
+    uint8_t outcome;           /* terminal status when not killed */
+    uint8_t trigger;           /* 0 API, 1 SCHEDULED, 2 APP_REFRESH */
+    int64_t created_sim;       /* hexsim ms */
+    int64_t created_real;      /* unix ms */
+    int32_t pending_ms, running_ms;
+    int64_t killed_sim;        /* -1 unless cancelled */
+    int64_t killed_real;
+} hs_run;
+
+typedef struct hs_token {
+    char *token;
+    int all_projects;
+    json_object *projects;     /* array of project ids when !all_projects */
+    char user_id[HS_ID_LEN];
+    int revoked;
+    /* rate-limit windows: [0] run bucket, [1] default bucket */
+    int64_t min_window[2], hour_window[2];
+    int min_count[2], hour_count[2];
+} hs_token;
+
+typedef struct hs_fault {
+    char endpoint[48];
+    char kind[16];
+    int status;
+    char retry_after[24];
+    int delay_ms;
+    long bytes;
+    int count;          /* remaining; -1 = unlimited (probability) */
+    double probability;
+} hs_fault;
+
+typedef struct hs_counter {
+    char endpoint[48];
+    int status;
+    uint64_t n;
+} hs_counter;
+
+typedef struct hs_limits {
+    int enabled;
+    int run_per_min, run_per_hour, api_per_min, api_per_hour;
+} hs_limits;
+
+typedef struct hs_world {
+    pthread_mutex_t mu;
+    json_object *scenario;       /* as loaded, for reset */
+    hs_project *projects;
+    size_t nprojects;
+    hs_run *runs;
+    size_t nruns, capruns;
+    hs_token *tokens;
+    size_t ntokens;
+    json_object *users, *groups, *connections, *collections; /* arrays of resources */
+    char org_id[HS_ID_LEN];
+    hs_fault faults[64];
+    size_t nfaults;
+    hs_counter counters[256];
+    size_t ncounters;
+    uint64_t total_requests;
+    hs_limits limits;
+    int max_concurrent_runs;     /* 0 = no cap */
+    uint64_t rng;
+    uint64_t seed;
+    size_t max_body;
+} hs_world;
+
+extern hs_world hs_w;
+
+int hs_world_load(json_object *scenario, char *err, size_t errlen); /* takes scenario */
+void hs_world_reset(void);
+/* Fills p from a scenario project entry (id, title, published, inputs, timeline, ...). */
+int hs_project_from_json(hs_project *p, json_object *src, char *err, size_t errlen);
+uint64_t hs_rand(void);          /* under hs_w.mu */
+double hs_rand01(void);          /* under hs_w.mu */
+void hs_new_id(char out[HS_ID_LEN]);
+hs_token *hs_find_token(const char *token);
+hs_project *hs_find_project(const char *id);
+int hs_token_sees(const hs_token *t, const hs_project *p);
+void hs_count(const char *endpoint, int status);
+
+/* Rate limit check for a token; 0 when allowed (and counted), else fills a 429. */
+int hs_rate_check(hs_token *t, int run_bucket, hs_resp *r);
+
+/* Handlers of the Hex API (runs.c, admin.c): called with the token already checked and
+ * the request counted against its rate limit; wildcard path segments are in q->segs. */
+typedef void (*hs_handler)(hs_req *q, hs_resp *r, hs_token *t);
+void hs_h_run_project(hs_req *q, hs_resp *r, hs_token *t);
+void hs_h_run_status(hs_req *q, hs_resp *r, hs_token *t);
+void hs_h_project_runs(hs_req *q, hs_resp *r, hs_token *t);
+void hs_h_cancel_run(hs_req *q, hs_resp *r, hs_token *t);
+void hs_h_list_projects(hs_req *q, hs_resp *r, hs_token *t);
+void hs_h_get_project(hs_req *q, hs_resp *r, hs_token *t);
+void hs_h_create_project(hs_req *q, hs_resp *r, hs_token *t);
+void hs_h_me(hs_req *q, hs_resp *r, hs_token *t);
+void hs_h_list_users(hs_req *q, hs_resp *r, hs_token *t);
+void hs_h_deactivate_user(hs_req *q, hs_resp *r, hs_token *t);
+void hs_h_list_groups(hs_req *q, hs_resp *r, hs_token *t);
+void hs_h_get_group(hs_req *q, hs_resp *r, hs_token *t);
+void hs_h_create_group(hs_req *q, hs_resp *r, hs_token *t);
+void hs_h_edit_group(hs_req *q, hs_resp *r, hs_token *t);
+void hs_h_delete_group(hs_req *q, hs_resp *r, hs_token *t);
+void hs_h_list_connections(hs_req *q, hs_resp *r, hs_token *t);
+void hs_h_get_connection(hs_req *q, hs_resp *r, hs_token *t);
+void hs_h_create_connection(hs_req *q, hs_resp *r, hs_token *t);
+void hs_h_edit_connection(hs_req *q, hs_resp *r, hs_token *t);
+void hs_h_list_collections(hs_req *q, hs_resp *r, hs_token *t);
+void hs_h_get_collection(hs_req *q, hs_resp *r, hs_token *t);
+void hs_h_create_collection(hs_req *q, hs_resp *r, hs_token *t);
+void hs_h_edit_collection(hs_req *q, hs_resp *r, hs_token *t);
+
+/* The control API (control.c); returns 1 when the path was under /__sim/. */
+int hs_control_route(hs_req *q, hs_resp *r);
+
+/* Run helpers shared by the control API. */
+hs_run *hs_run_create(hs_project *p, int trigger);
+hs_status hs_run_status(const hs_run *run, int64_t now_sim);
+const char *hs_status_name(hs_status s);
+json_object *hs_run_json(const hs_run *run, const char *host_url, int64_t now_sim);
+json_object *hs_run_transitions(const hs_run *run, int64_t now_sim);
+
+/* Fault selection for one request to `endpoint`; copies the chosen fault into out. */
+int hs_fault_pick(const char *endpoint, hs_fault *out);
+int hs_faults_add(json_object *list, char *err, size_t errlen);
+
+#endif
