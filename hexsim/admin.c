@@ -80,7 +80,7 @@ static json_object *same_view(json_object *item)
 
 /* Answers one page of `items` (borrowed, under hs_w.mu); returns -1 after a 400. */
 static int cursor_page(hs_req *q, hs_resp *r, json_object **items, size_t n,
-                       const list_spec *spec, item_view view, int code_family)
+                       const list_spec *spec, item_view view)
 {
     long limit;
     const char *sort_by = hs_query(q, "sortBy"), *dir = hs_query(q, "sortDirection");
@@ -96,10 +96,7 @@ static int cursor_page(hs_req *q, hs_resp *r, json_object **items, size_t n,
     else if ((after && a < 0) || (before && b < 0) || (after && before))
         why = "after and before take a cursor from a previous page, and not both";
     if (why) {
-        if (code_family)
-            hs_err_code(r, 400, why);
-        else
-            hs_err_reason(r, 400, why, NULL);
+        hs_err_for(q, r, 400, why);
         return -1;
     }
     g_sort_field = sort_field(sort_by);
@@ -132,13 +129,13 @@ static json_object **items_of(json_object *arr, size_t *n)
 }
 
 static void list_array(hs_req *q, hs_resp *r, json_object **arr, const list_spec *spec,
-                       item_view view, int code_family)
+                       item_view view)
 {
     size_t n;
     pthread_mutex_lock(&hs_w.mu);
     json_object **items = items_of(*arr, &n);
     if (items)
-        cursor_page(q, r, items, n, spec, view, code_family);
+        cursor_page(q, r, items, n, spec, view);
     else
         hs_err_reason(r, 500, "out of memory", NULL);
     pthread_mutex_unlock(&hs_w.mu);
@@ -211,7 +208,7 @@ void hs_h_list_projects(hs_req *q, hs_resp *r, hs_token *t)
         if (hs_token_sees(t, &hs_w.projects[i]))
             items[n++] = hs_w.projects[i].doc;
     if (items)
-        cursor_page(q, r, items, n, &spec, same_view, 0);
+        cursor_page(q, r, items, n, &spec, same_view);
     pthread_mutex_unlock(&hs_w.mu);
     free(items);
 }
@@ -313,7 +310,7 @@ void hs_h_list_users(hs_req *q, hs_resp *r, hs_token *t)
         items[k++] = u;
     }
     if (items)
-        cursor_page(q, r, items, k, &spec, user_view, 1);
+        cursor_page(q, r, items, k, &spec, user_view);
     pthread_mutex_unlock(&hs_w.mu);
     free(items);
 }
@@ -351,7 +348,7 @@ void hs_h_list_groups(hs_req *q, hs_resp *r, hs_token *t)
     static const char *const sorts[] = {"CREATED_AT", "NAME", NULL};
     static const list_spec spec = {500, sorts, 1};
     (void)t;
-    list_array(q, r, &hs_w.groups, &spec, group_view, 0);
+    list_array(q, r, &hs_w.groups, &spec, group_view);
 }
 
 void hs_h_get_group(hs_req *q, hs_resp *r, hs_token *t)
@@ -503,7 +500,7 @@ void hs_h_list_connections(hs_req *q, hs_resp *r, hs_token *t)
     static const char *const sorts[] = {"CREATED_AT", "NAME", NULL};
     static const list_spec spec = {100, sorts, 1};
     (void)t;
-    list_array(q, r, &hs_w.connections, &spec, connection_summary, 0);
+    list_array(q, r, &hs_w.connections, &spec, connection_summary);
 }
 
 void hs_h_get_connection(hs_req *q, hs_resp *r, hs_token *t)
@@ -608,7 +605,7 @@ void hs_h_list_collections(hs_req *q, hs_resp *r, hs_token *t)
     static const char *const sorts[] = {"NAME", NULL};
     static const list_spec spec = {100, sorts, 0};
     (void)t;
-    list_array(q, r, &hs_w.collections, &spec, same_view, 0);
+    list_array(q, r, &hs_w.collections, &spec, same_view);
 }
 
 void hs_h_get_collection(hs_req *q, hs_resp *r, hs_token *t)

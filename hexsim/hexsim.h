@@ -53,8 +53,11 @@ typedef struct hs_req {
     struct MHD_Connection *conn;
     const char *segs[8];    /* path split on '/' (segs[0] == "v1" for the API) */
     int nsegs;
+    int code_family;        /* errors of this operation use {code, message} */
 } hs_req;
 
+/* A 4xx in the error family of the request's operation. */
+void hs_err_for(const hs_req *q, hs_resp *r, int status, const char *message);
 const char *hs_query(const hs_req *q, const char *name);
 /* Parses the JSON body; NULL body gives an empty object. On failure answers 400. */
 json_object *hs_body_json(const hs_req *q, hs_resp *r);

@@ -76,7 +76,7 @@ int hs_query_int(const hs_req *q, hs_resp *r, const char *name, long lo, long hi
     if (!*v || *end || n < lo || n > hi) {
         char why[160];
         snprintf(why, sizeof(why), "%s must be an integer from %ld to %ld", name, lo, hi);
-        hs_err_reason(r, 400, why, NULL);
+        hs_err_for(q, r, 400, why);
         return -1;
     }
     *out = n;
@@ -97,7 +97,7 @@ json_object *hs_body_json(const hs_req *q, hs_resp *r)
         snprintf(why, sizeof(why), "The request body is not valid JSON: %s",
                  doc ? "unexpected data after the document" : json_tokener_error_desc(jerr));
         json_object_put(doc);
-        hs_err_reason(r, 400, why, NULL);
+        hs_err_for(q, r, 400, why);
         return NULL;
     }
     return doc;
@@ -143,14 +143,6 @@ static const route *find_route(const hs_req *q, int *path_known)
     return NULL;
 }
 
-static void family_error(hs_resp *r, err_family fam, int status, const char *msg)
-{
-    if (fam == FAM_CODE)
-        hs_err_code(r, status, msg);
-    else
-        hs_err_reason(r, status, msg, NULL);
-}
-
 static const char *bearer(struct MHD_Connection *conn)
 {
     const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
@@ -168,7 +160,7 @@ static int gate(hs_req *q, hs_resp *r, const route *rt, hs_fault *fault, hs_toke
         if (fault->status == 429)
             hs_err_reason(r, 429, "Rate limit exceeded (injected)", NULL);
         else
-            family_error(r, rt->family, fault->status, "Injected failure");
+            hs_err_for(q, r, fault->status, "Injected failure");
         snprintf(r->retry_after, sizeof(r->retry_after), "%s", fault->retry_after);
         return 1;
     }
@@ -177,7 +169,7 @@ static int gate(hs_req *q, hs_resp *r, const route *rt, hs_fault *fault, hs_toke
     int limited = *tok && hs_rate_check(*tok, rt->run_bucket, r) != 0;
     pthread_mutex_unlock(&hs_w.mu);
     if (!*tok) {
-        family_error(r, rt->family, 401,
+        hs_err_for(q, r, 401,
                      q->token ? "The API token is not valid" : "An API token is required");
         return 1;
     }
@@ -199,6 +191,7 @@ static const char *serve_api(hs_req *q, hs_resp *r, hs_fault *fault)
                       path_known ? "Method not allowed on this path" : "No such endpoint", NULL);
         return "unknown";
     }
+    q->code_family = rt->family == FAM_CODE;
     pthread_mutex_lock(&hs_w.mu);
     if (!hs_fault_pick(rt->op, fault))
         fault->kind[0] = '\0';

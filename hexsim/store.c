@@ -169,6 +169,14 @@ void hs_err_code(hs_resp *r, int status, const char *message)
     hs_resp_json(r, status, o);
 }
 
+void hs_err_for(const hs_req *q, hs_resp *r, int status, const char *message)
+{
+    if (q->code_family)
+        hs_err_code(r, status, message);
+    else
+        hs_err_reason(r, status, message, NULL);
+}
+
 /* ---- scenario loading ---- */
 
 static int64_t obj_int(json_object *o, const char *key, int64_t def)
