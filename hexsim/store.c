@@ -204,8 +204,8 @@ static hs_dist parse_dist(json_object *timeline, const char *key, int64_t def_ms
     json_object *d;
     hs_dist out = {def_ms, def_ms};
     if (timeline && json_object_object_get_ex(timeline, key, &d)) {
-        out.min_ms = obj_int(d, "min_ms", def_ms);
-        out.max_ms = obj_int(d, "max_ms", out.min_ms);
+        out.min_ms = obj_int(d, "min", def_ms);
+        out.max_ms = obj_int(d, "max", out.min_ms);
         if (out.max_ms < out.min_ms)
             out.max_ms = out.min_ms;
     }
