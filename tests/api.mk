@@ -18,7 +18,8 @@ $(B)/tests/api/%: tests/api/%.c $(API_COMMON) $(LIB_REAL) $(SIMPROC_LIB) | $(DEP
 
 .PHONY: check-api
 check-api: $(API_BIN) $(HEXSIM_BIN)
-	@set -e; for t in $(API_BIN); do echo "== $$t"; CK_DEFAULT_TIMEOUT=60 $$t; done
+	@failed=0; for t in $(API_BIN); do echo "== $$t"; CK_DEFAULT_TIMEOUT=60 $$t || failed=1; done; \
+	  exit $$failed
 CHECK_TARGETS += check-api
 
 # ThreadSanitizer: the library and the threads suite built apart, in $(B)/tsan.
