@@ -162,6 +162,8 @@ END_TEST
 
 START_TEST(cancel_of_a_running_job)
 {
+    /* Real time, so the run is surely still RUNNING when the cancel goes out. */
+    json_object_put(api_sim_call("POST", "/__sim/time_scale", "{\"scale\":1}"));
     int64_t job = submit(P_SLOW, NULL);
     ck_assert_int_eq(api_wait_state(c, job, HEXRUN_STATE_RUNNING, 10000), HEXRUN_STATE_RUNNING);
     ck_assert_int_eq(hexrun_cancel(c, job), HEXRUN_OK);
@@ -228,17 +230,23 @@ END_TEST
 
 START_TEST(wait_any_and_timeouts)
 {
-    int64_t jobs[2] = {submit(P_SLOW, NULL), submit(P_OK, NULL)};
-    int64_t done = -1;
+    /* With one RunProject a minute the second submit stays QUEUED: never terminal here. */
+    hexrun_client *slow = api_client(TOKEN_ADMIN, (const char *[]){"run_budget_per_min", "1",
+                                                                   NULL});
+    int64_t jobs[2], done = -1;
     int32_t state = -1;
-    ck_assert_int_eq(hexrun_wait(c, jobs[0], 50, &state), HEXRUN_E_TIMEOUT);
-    ck_assert_int_eq(hexrun_state_is_terminal(state), 0);
-    ck_assert_int_eq(hexrun_wait_any(c, jobs, 2, 20000, &done, &state), HEXRUN_OK);
+    ck_assert_int_eq(hexrun_submit(slow, P_OK, NULL, NULL, &jobs[1]), HEXRUN_OK);
+    ck_assert_int_eq(hexrun_submit(slow, P_OK, NULL, NULL, &jobs[0]), HEXRUN_OK);
+    ck_assert_int_eq(hexrun_wait(slow, jobs[0], 50, &state), HEXRUN_E_TIMEOUT);
+    ck_assert_int_eq(state, HEXRUN_STATE_QUEUED);
+    ck_assert_ptr_nonnull(strstr(hexrun_last_error(), "within 50 ms"));
+    ck_assert_int_eq(hexrun_wait_any(slow, jobs, 2, 20000, &done, &state), HEXRUN_OK);
     ck_assert_int_eq(done, jobs[1]);
     ck_assert_int_eq(state, HEXRUN_STATE_COMPLETED);
     int64_t bad[2] = {jobs[0], 12345};
-    ck_assert_int_eq(hexrun_wait_any(c, bad, 2, 10, &done, &state), HEXRUN_E_NO_SUCH_JOB);
-    ck_assert_int_eq(hexrun_wait_any(c, jobs, 0, 10, &done, &state), HEXRUN_E_INVALID_ARG);
+    ck_assert_int_eq(hexrun_wait_any(slow, bad, 2, 10, &done, &state), HEXRUN_E_NO_SUCH_JOB);
+    ck_assert_int_eq(hexrun_wait_any(slow, jobs, 0, 10, &done, &state), HEXRUN_E_INVALID_ARG);
+    hexrun_shutdown(slow, 0);
 }
 END_TEST
 
@@ -259,6 +267,8 @@ END_TEST
 
 START_TEST(shutdown_cancel_live_kills_running_runs)
 {
+    /* Real time, so the run is surely still RUNNING when the cancel goes out. */
+    json_object_put(api_sim_call("POST", "/__sim/time_scale", "{\"scale\":1}"));
     hexrun_client *d = api_client(TOKEN_ADMIN, NULL);
     int64_t job = -1;
     ck_assert_int_eq(hexrun_submit(d, P_SLOW, NULL, NULL, &job), HEXRUN_OK);
