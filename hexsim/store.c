@@ -277,6 +277,8 @@ int hs_project_from_json(hs_project *p, json_object *src, char *err, size_t errl
         p->p_kernel = obj_double(outcomes, "UNABLE_TO_ALLOCATE_KERNEL", 0);
     }
     p->doc = project_doc(src, p->id, hs_sim_ms());
+    if (!p->published) /* never published: Hex reports no publish time */
+        json_object_object_add(p->doc, "lastPublishedAt", NULL);
     return 0;
 }
 
