@@ -29,3 +29,19 @@ abi-baseline: $(LIB_REAL)
 
 check-abi: check-abi-exports check-abi-header check-abi-diff
 CHECK_TARGETS += check-abi
+
+# Install into a scratch DESTDIR and build the README example from there with pkg-config,
+# as a packager or a host would.
+.PHONY: check-install
+check-install: $(LIB_REAL)
+	@rm -rf $(B)/install-test
+	@$(MAKE) --no-print-directory install PREFIX=/opt/hexrun DESTDIR=$(abspath $(B)/install-test) >/dev/null
+	@root=$(abspath $(B)/install-test); \
+	  test -L $$root/opt/hexrun/lib/$(LIB_SONAME) && test -L $$root/opt/hexrun/lib/libhexrun.so; \
+	  PKG_CONFIG_SYSROOT_DIR=$$root PKG_CONFIG_PATH=$$root/opt/hexrun/lib/pkgconfig \
+	  $(CC) tests/examples/example.c -o $(B)/install-test/example \
+	    $$(PKG_CONFIG_SYSROOT_DIR=$$root PKG_CONFIG_PATH=$$root/opt/hexrun/lib/pkgconfig \
+	       pkg-config --cflags --libs hexrun); \
+	  readelf -d $(B)/install-test/example | grep -q 'NEEDED.*\[$(LIB_SONAME)\]'
+	@echo "install: library, SONAME links, header and hexrun.pc usable from DESTDIR"
+CHECK_TARGETS += check-install
