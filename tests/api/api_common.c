@@ -38,6 +38,7 @@ void api_sim_reset(void)
 {
     json_object_put(api_sim_call("POST", "/__sim/reset", "{}"));
     json_object_put(api_sim_call("POST", "/__sim/time_scale", "{\"scale\":20}"));
+    json_object_put(api_sim_call("POST", "/__sim/limits", "{\"enabled\":false}"));
 }
 
 hexrun_client *api_client(const char *token, const char *const *kv)

@@ -184,6 +184,33 @@ START_TEST(malformed_status_is_a_protocol_error_then_recovers)
 }
 END_TEST
 
+START_TEST(run_budget_keeps_submits_under_hex_limits)
+{
+    json_object_put(api_sim_call("POST", "/__sim/limits",
+                                 "{\"enabled\":true,\"run_per_min\":3,\"run_per_hour\":60,"
+                                 "\"api_per_min\":1000,\"api_per_hour\":100000}"));
+    hexrun_client *b = api_client(TOKEN_ADMIN, (const char *[]){"run_budget_per_min", "3",
+                                                                "run_budget_per_hour", "60",
+                                                                NULL});
+    int64_t jobs[5];
+    int32_t state;
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(hexrun_submit(b, P_OK, NULL, NULL, &jobs[i]), HEXRUN_OK);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(hexrun_wait(b, jobs[i], 20000, &state), HEXRUN_OK);
+        ck_assert_int_eq(state, HEXRUN_STATE_COMPLETED);
+    }
+    for (int i = 3; i < 5; i++) {
+        ck_assert_int_eq(hexrun_poll(b, jobs[i], &state), HEXRUN_OK);
+        ck_assert_int_eq(state, HEXRUN_STATE_QUEUED);
+    }
+    /* The budget waited; Hex never had to refuse. */
+    ck_assert_int_eq(api_requests("RunProject", "201"), 3);
+    ck_assert_int_eq(api_requests("RunProject", "429"), 0);
+    hexrun_shutdown(b, 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("api_retry");
@@ -201,6 +228,7 @@ int main(void)
     tcase_add_test(tc, polls_survive_5xx_and_drops);
     tcase_add_test(tc, connect_refused_is_retried_then_fails);
     tcase_add_test(tc, malformed_status_is_a_protocol_error_then_recovers);
+    tcase_add_test(tc, run_budget_keeps_submits_under_hex_limits);
     suite_add_tcase(s, tc);
     return api_run_suite(s);
 }
