@@ -49,7 +49,7 @@ step() {
 
 # Picks from the scenario: a published project with inputs that completes (the main run),
 # values for its inputs, and the slowest published project (the run to cancel).
-# Output: the run project, the cancel project, then one NAME:=JSON parameter per line.
+# Output: the run project, the cancel project, then one --param value per line.
 mapfile -t picked < <(python3 - "$SCENARIO" <<'PY'
 import json, sys
 doc = json.load(open(sys.argv[1]))
@@ -60,18 +60,14 @@ def inputs(p):
         raw = [dict(v, name=k) if isinstance(v, dict) else {"name": k, "type": v}
                for k, v in raw.items()]
     return raw
+def timeline(p):
+    return p.get("timeline") or {}
 def outcome_ok(p):
-    o = p.get("outcomes") or p.get("outcome") or {"COMPLETED": 1}
-    if isinstance(o, str):
-        return o == "COMPLETED"
+    o = timeline(p).get("outcomes") or {"COMPLETED": 1}
     return set(k for k, v in o.items() if v) <= {"COMPLETED"}
 def longest(p):
-    t = p.get("running_s") or p.get("running") or p.get("durations") or 0
-    if isinstance(t, dict):
-        t = max(v if isinstance(v, (int, float)) else max(v) for v in t.values())
-    if isinstance(t, list):
-        t = max(t)
-    return t
+    r = timeline(p).get("running_ms") or {}
+    return r.get("max", 0) if isinstance(r, dict) else r
 def value(i):
     if "default" in i:
         v = i["default"]
@@ -79,7 +75,7 @@ def value(i):
         v = i["options"][0]
     else:
         v = {"number": 7, "boolean": True}.get(str(i.get("type")).lower(), "demo")
-    return f"{i['name']}:={json.dumps(v)}"
+    return f"{i['name']}={v}" if isinstance(v, str) else f"{i['name']}:={json.dumps(v)}"
 pid = lambda p: p.get("id") or p.get("projectId")
 with_inputs = [p for p in projects if inputs(p) and outcome_ok(p)]
 main = min(with_inputs, key=longest) if with_inputs else projects[0]
