@@ -62,9 +62,13 @@ class HexSim:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        errors = self.proc.stderr.read().decode(errors="replace")
         for stream in (self.proc.stdout, self.proc.stderr):
             stream.close()
         self.proc = None
+        # A sanitizer build of hexsim (make hexsim-asan) reports here; make it a failure.
+        if "Sanitizer" in errors or "runtime error:" in errors:
+            raise HexSimError("hexsim reported a sanitizer error:\n" + errors[-4000:])
 
     def __enter__(self):
         return self.start()
