@@ -8,7 +8,7 @@ docs-diagram: | $(DEPS_STAMP)
 	dot -Tsvg docs/architecture.dot -o docs/architecture.svg
 DOCS_TARGETS += docs-reference docs-diagram
 
-check-docs:
+check-docs: | $(DEPS_STAMP)
 	@python3 docs/gen_reference.py --check include/hexrun.h
 	@python3 docs/gen_reference.py include/hexrun.h $(B)/reference.md.new
 	@cmp -s $(B)/reference.md.new docs/reference.md || \
