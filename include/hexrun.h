@@ -315,7 +315,8 @@ HEXRUN_API int hexrun_poll(hexrun_client *client, int64_t job, int32_t *out_stat
 
 /**
  * hexrun_wait - block until the job is terminal or timeout_ms has passed.
- * @timeout_ms: < 0 waits without limit; 0 is the same as hexrun_poll.
+ * @timeout_ms: < 0 waits without limit; 0 checks once without blocking (a live job gives
+ *   HEXRUN_E_TIMEOUT with its state filled in).
  * @out_state: receives the state when the call returns (NULL allowed).
  * Returns HEXRUN_OK when terminal, HEXRUN_E_TIMEOUT, HEXRUN_E_NO_SUCH_JOB,
  * HEXRUN_E_SHUTDOWN or HEXRUN_E_FORKED. Since 1.0.
