@@ -38,7 +38,7 @@ double cli_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-enum { G_PLUGIN = -100, G_BASE_URL, G_TOKEN_FILE, G_LOG_LEVEL, G_JSON, G_QUIET, G_HELP };
+enum { G_PLUGIN = -100, G_BASE_URL, G_TOKEN_FILE, G_LOG_LEVEL, G_CONFIG, G_JSON, G_QUIET, G_HELP };
 
 static const opt_spec global_opts[] = {
     {"plugin", "PATH", G_PLUGIN, "the plugin to load (default: $HEXRUN_PLUGIN, then "
@@ -48,6 +48,8 @@ static const opt_spec global_opts[] = {
     {"token-file", "FILE", G_TOKEN_FILE, "read the API token from FILE (default: "
                                          "$HEX_API_TOKEN)"},
     {"log-level", "LEVEL", G_LOG_LEVEL, "plugin log level on stderr: error, warn, info, debug"},
+    {"config", "KEY=VALUE", G_CONFIG, "any plugin configuration key (docs/config.md), e.g. "
+                                      "run_budget_per_min=600; repeatable"},
     {"json", NULL, G_JSON, "machine output: one JSON object per line"},
     {"quiet", NULL, G_QUIET, "print only results and errors (no progress)"},
     {"help", NULL, G_HELP, "show this help"},
@@ -62,9 +64,16 @@ static const opt_spec *find_opt(const opt_spec *specs, const char *name, size_t 
     return NULL;
 }
 
-static void apply_global(cli *c, int id, const char *arg)
+static int apply_global(cli *c, int id, const char *arg)
 {
     switch (id) {
+    case G_CONFIG:
+        if (!strchr(arg, '=') || arg[0] == '=')
+            return cli_usage_error(c, "--config '%s': expected KEY=VALUE", arg);
+        if (c->nconfig == CLI_MAX_CONFIG)
+            return cli_usage_error(c, "too many --config options");
+        c->config[c->nconfig++] = arg;
+        break;
     case G_PLUGIN: c->plugin_path = arg; break;
     case G_BASE_URL: c->base_url = arg; break;
     case G_TOKEN_FILE: c->token_file = arg; break;
@@ -73,6 +82,7 @@ static void apply_global(cli *c, int id, const char *arg)
     case G_QUIET: c->quiet = 1; break;
     default: break;
     }
+    return 0;
 }
 
 /* One "--name[=value]" at argv[*i]; may consume the next argument as the value. */
@@ -99,7 +109,7 @@ static int parse_long(cli *c, int argc, char **argv, int *i, parsed *out, int *h
     if (o->id == G_HELP)
         *help = 1;
     else if (o->id < 0)
-        apply_global(c, o->id, arg);
+        return apply_global(c, o->id, arg);
     else if (out->nopt == CLI_MAX_OPTS)
         return cli_usage_error(c, "too many options");
     else {
@@ -241,6 +251,14 @@ static int configure(cli *c, hexrun_config *cfg)
         int rc = c->api.config_set(cfg, keys[i].key, keys[i].value);
         if (rc != HEXRUN_OK)
             return cli_api_error(c, "configuration", rc);
+    }
+    for (int i = 0; i < c->nconfig; i++) {
+        const char *eq = strchr(c->config[i], '=');
+        char key[128];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - c->config[i]), c->config[i]);
+        int rc = c->api.config_set(cfg, key, eq + 1);
+        if (rc != HEXRUN_OK)
+            return cli_api_error(c, "--config", rc);
     }
     return 0;
 }

@@ -55,9 +55,13 @@ typedef struct cmd_def {
     int (*run)(cli *c, const parsed *p);
 } cmd_def;
 
+#define CLI_MAX_CONFIG 32
+
 struct cli {
     const cmd_def *cmd;
     const char *plugin_path, *base_url, *token_file, *log_level;
+    const char *config[CLI_MAX_CONFIG]; /* "key=value" for hexrun_config_set */
+    int nconfig;
     int json, quiet;
     hexrun_api api;
     hexrun_client *client;

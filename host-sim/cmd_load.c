@@ -176,6 +176,12 @@ static double percentile(const double *sorted, long n, double p)
     return sorted[i < 0 ? 0 : i];
 }
 
+static json_object *latency(const load_run *lr, double p)
+{
+    return lr->nlatency ? json_object_new_double(percentile(lr->latency_ms, lr->nlatency, p))
+                        : NULL;
+}
+
 /* Sums every count under a "429" key anywhere in the stats (their shape may grow). */
 static long count_429(json_object *o)
 {
@@ -205,14 +211,16 @@ static json_object *build_report(cli *c, load_run *lr, double wall_s)
         stats = json_tokener_parse(text);
     c->api.free(text);
     qsort(lr->latency_ms, (size_t)lr->nlatency, sizeof *lr->latency_ms, cmp_double);
+    /* A negative latency means Hex's clock is not this host's (hexsim with --time-scale):
+     * the figure would be meaningless, so none is reported. */
+    if (lr->nlatency > 0 && lr->latency_ms[0] < -1000)
+        lr->nlatency = 0;
     json_object_object_add(r, "jobs", json_object_new_int64(lr->jobs));
     json_object_object_add(r, "concurrency", json_object_new_int64(lr->concurrency));
     json_object_object_add(r, "end_states", states);
     json_object_object_add(r, "rate_limited_429", json_object_new_int64(count_429(stats)));
-    json_object_object_add(r, "detect_latency_p50_ms",
-                           json_object_new_double(percentile(lr->latency_ms, lr->nlatency, 50)));
-    json_object_object_add(r, "detect_latency_p95_ms",
-                           json_object_new_double(percentile(lr->latency_ms, lr->nlatency, 95)));
+    json_object_object_add(r, "detect_latency_p50_ms", latency(lr, 50));
+    json_object_object_add(r, "detect_latency_p95_ms", latency(lr, 95));
     json_object_object_add(r, "wall_s", json_object_new_double(wall_s));
     json_object_object_add(r, "cpu_s", json_object_new_double(
         (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
@@ -246,9 +254,14 @@ static void print_report(json_object *r)
     print_requests(v);
     printf("429 answers:   %lld\n",
            (long long)json_object_get_int64(json_object_object_get(r, "rate_limited_429")));
-    printf("detection:     p50 %.0f ms, p95 %.0f ms (end_time -> seen terminal)\n",
-           json_object_get_double(json_object_object_get(r, "detect_latency_p50_ms")),
-           json_object_get_double(json_object_object_get(r, "detect_latency_p95_ms")));
+    json_object *p50 = json_object_object_get(r, "detect_latency_p50_ms");
+    if (p50)
+        printf("detection:     p50 %.0f ms, p95 %.0f ms (end_time -> seen terminal)\n",
+               json_object_get_double(p50),
+               json_object_get_double(json_object_object_get(r, "detect_latency_p95_ms")));
+    else
+        printf("detection:     n/a (the server's clock is not this host's, e.g. a time-scaled "
+               "hexsim)\n");
     printf("wall time:     %.2f s\ncpu time:      %.2f s\npeak rss:      %lld kB\n",
            json_object_get_double(json_object_object_get(r, "wall_s")),
            json_object_get_double(json_object_object_get(r, "cpu_s")),

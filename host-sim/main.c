@@ -26,8 +26,8 @@ static void print_main_help(FILE *f)
         fprintf(f, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
     fprintf(f,
             "\nCommon options (any command): --plugin PATH, --base-url URL, --token-file FILE,\n"
-            "  --log-level LEVEL, --json, --quiet, --help. `hexrun-host COMMAND --help` shows\n"
-            "  a command's own options.\n"
+            "  --log-level LEVEL, --config KEY=VALUE, --json, --quiet, --help.\n"
+            "  `hexrun-host COMMAND --help` shows a command's own options.\n"
             "\nEnvironment: HEX_API_TOKEN (the API token), HEX_API_BASE_URL (default\n"
             "  https://app.hex.tech), HEXRUN_PLUGIN (the plugin file).\n"
             "\nExit codes:\n"
@@ -51,7 +51,8 @@ static const cmd_def *find_command(const char *name)
 /* Common options that take a value when written without '=' (so the value is skipped). */
 static int takes_value(const char *arg)
 {
-    static const char *const names[] = {"--plugin", "--base-url", "--token-file", "--log-level"};
+    static const char *const names[] = {"--plugin", "--base-url", "--token-file", "--log-level",
+                                        "--config"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(arg, names[i]) == 0)
             return 1;
