@@ -188,6 +188,31 @@ def test_run_wait_prints_plain_progress_lines_off_a_terminal(sim):
     assert out.startswith("COMPLETED  run ")
 
 
+def test_run_wait_redraws_one_progress_line_on_a_terminal(sim):
+    import pty
+    master, slave = pty.openpty()
+    p = subprocess.Popen([HOST, "run", P_OK, "--wait"], env=host_env(sim),
+                         stdout=subprocess.PIPE, stderr=slave, text=True)
+    os.close(slave)
+    out, _ = p.communicate(timeout=TIMEOUT)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal closes with the process
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    assert p.returncode == 0
+    text = seen.decode(errors="replace")
+    assert text.count("\r\x1b[K") >= 2  # redrawn in place, not one line per tick
+    assert "COMPLETED" in text and "/runs/" in text
+    assert "state=" not in text
+    assert out.startswith("COMPLETED")
+
+
 def test_run_without_wait_prints_the_run_and_status_and_wait_follow_it(sim):
     rc, out, err = host("run", P_OK, "--json", sim=sim)
     assert rc == 0, err
