@@ -178,6 +178,23 @@ const cmd_def cmd_runs_def = {
 
 /* ---------------------------------------------------------------- projects ---- */
 
+/* "HH:MM ZONE", prefixed by the weekday or the day of the month when there is one. */
+static void schedule_when(json_object *detail, char *buf, size_t size)
+{
+    json_object *h = NULL, *m = NULL, *day = NULL;
+    json_object_object_get_ex(detail, "hour", &h);
+    json_object_object_get_ex(detail, "minute", &m);
+    json_object_object_get_ex(detail, "day", &day);
+    const char *dow = out_str(detail, "dayOfWeek"), *tz = out_str(detail, "timezone");
+    char prefix[32] = "";
+    if (dow)
+        snprintf(prefix, sizeof prefix, "%s ", dow);
+    else if (day)
+        snprintf(prefix, sizeof prefix, "day %d ", json_object_get_int(day));
+    snprintf(buf, size, " %s%02d:%02d %s", prefix, h ? json_object_get_int(h) : 0,
+             m ? json_object_get_int(m) : 0, tz ? tz : "");
+}
+
 static void schedule_text(json_object *s, char *buf, size_t size)
 {
     static const char *const kinds[] = {"hourly", "daily", "weekly", "monthly"};
@@ -187,18 +204,9 @@ static void schedule_text(json_object *s, char *buf, size_t size)
     for (size_t i = 0; i < 4 && !detail; i++)
         if (json_object_object_get_ex(s, kinds[i], &v) && json_object_is_type(v, json_type_object))
             detail = v;
-    char when[64] = "";
-    if (detail) {
-        json_object *h = NULL, *m = NULL, *x = NULL;
-        json_object_object_get_ex(detail, "hour", &h);
-        json_object_object_get_ex(detail, "minute", &m);
-        const char *dow = out_str(detail, "dayOfWeek");
-        int has_day = json_object_object_get_ex(detail, "day", &x);
-        snprintf(when, sizeof when, " %s%s%.0d%s%02d:%02d %s", dow ? dow : "", dow ? " " : "",
-                 has_day ? json_object_get_int(x) : 0, has_day ? " " : "",
-                 h ? json_object_get_int(h) : 0, m ? json_object_get_int(m) : 0,
-                 out_str(detail, "timezone") ? out_str(detail, "timezone") : "");
-    }
+    char when[80] = "";
+    if (detail)
+        schedule_when(detail, when, sizeof when);
     snprintf(buf, size, "%s%s (%s)", cadence ? cadence : "?", when,
              enabled ? "enabled" : "disabled");
 }
@@ -210,7 +218,7 @@ static void project_row(json_object *proj, const char **cells, char s[][96])
     if (json_object_object_get_ex(proj, "schedules", &scheds) &&
         json_object_is_type(scheds, json_type_array)) {
         for (size_t i = 0; i < json_object_array_length(scheds); i++) {
-            char one[64];
+            char one[96];
             schedule_text(json_object_array_get_idx(scheds, i), one, sizeof one);
             size_t len = strlen(s[0]);
             snprintf(s[0] + len, 96 - len, "%s%s", len ? "; " : "", one);
