@@ -5,7 +5,7 @@ E2E_CHECK_BIN := $(E2E_CHECK_SRC:tests/e2e/%.c=$(B)/tests/e2e/%)
 
 $(B)/tests/e2e/%: tests/e2e/%.c $(HOST_LIB) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(HR_CFLAGS) -Wno-missing-prototypes -Ihost-sim -pthread $(SAN_FLAGS) \
+	$(CC) $(HR_CFLAGS) -Wno-missing-prototypes -Itests/support -Ihost-sim -pthread $(SAN_FLAGS) \
 	  $(shell pkg-config --cflags check $(HOST_PKGS)) $(CPPFLAGS) $(CFLAGS) \
 	  $< -o $@ $(HOST_LIB) $(shell pkg-config --libs check) $(HOST_LIBS) $(SAN_FLAGS) $(LDFLAGS)
 

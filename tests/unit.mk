@@ -6,7 +6,7 @@ CHECK_PKGS := check
 
 $(B)/tests/unit/%: tests/unit/%.c $(LIB_INTERNAL) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(HR_CFLAGS) -Wno-missing-prototypes -Iplugin -pthread $(SAN_FLAGS) \
+	$(CC) $(HR_CFLAGS) -Wno-missing-prototypes -Itests/support -Iplugin -pthread $(SAN_FLAGS) \
 	  $(shell pkg-config --cflags $(CHECK_PKGS) $(PLUGIN_PKGS)) $(CPPFLAGS) $(CFLAGS) \
 	  $< -o $@ $(LIB_INTERNAL) $(shell pkg-config --libs $(CHECK_PKGS)) $(PLUGIN_LIBS) \
 	  $(SAN_FLAGS) $(LDFLAGS)

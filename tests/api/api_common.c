@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "api_common.h"
+#include "ck_run.h"
 
 hexsim_proc api_sim;
 
@@ -137,10 +138,5 @@ json_object *api_job_info(hexrun_client *c, int64_t job)
 
 int api_run_suite(Suite *s)
 {
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_FORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_run(s);
 }

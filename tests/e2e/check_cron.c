@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "ck_run.h"
 
 static time_t iso(const char *s)
 {
@@ -281,9 +282,5 @@ static Suite *host_pure_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(host_pure_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ck_run(host_pure_suite());
 }

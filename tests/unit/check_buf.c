@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "ck_run.h"
 
 START_TEST(appends_grow_and_stay_terminated)
 {
@@ -70,10 +71,5 @@ int main(void)
     tcase_add_test(tc, json_strings_are_escaped);
     tcase_add_test(tc, failure_is_sticky_and_steal_gives_null);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_FORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_run(s);
 }

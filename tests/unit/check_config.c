@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "hexrun.h"
+#include "ck_run.h"
 
 static hexrun_config *cfg;
 
@@ -246,10 +247,5 @@ int main(void)
     tcase_add_test(tc, init_without_token_names_the_fix);
     tcase_add_test(tc, plugin_info_lists_every_key);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_FORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_run(s);
 }

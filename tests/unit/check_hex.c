@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hex.h"
+#include "ck_run.h"
 
 #define P_OK "11111111-1111-4111-8111-111111111111"
 #define RUN1 "aaaaaaaa-0000-4000-8000-000000000001"
@@ -567,10 +568,5 @@ int main(void)
     tcase_add_test(opts, validate_json_checks_documents);
     tcase_add_test(opts, uuid_shape_is_checked);
     suite_add_tcase(s, opts);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_FORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_run(s);
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "ck_run.h"
 
 #define TOKEN "tok-abc123"
 #define BIG_BYTES 100000
@@ -715,10 +716,5 @@ int main(void)
     tcase_add_test(tc, free_aborts_attempts_in_flight);
     tcase_add_test(tc, debug_log_has_one_line_per_attempt_without_token);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_FORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_run(s);
 }

@@ -6,6 +6,7 @@
 #include "budget.h"
 #include "hexrun.h"
 #include "job.h"
+#include "ck_run.h"
 
 #define P_OK "11111111-1111-4111-8111-111111111111"
 
@@ -170,10 +171,5 @@ int main(void)
     tcase_add_test(tc, budget_hour_bucket_limits_too);
     tcase_add_test(tc, budget_zero_is_unlimited_and_pause_holds);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_FORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_run(s);
 }

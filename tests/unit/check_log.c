@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "ck_run.h"
 
 #define TOKEN "hxtok_s3cr3t/+= value"
 
@@ -181,10 +182,5 @@ int main(void)
     tcase_add_test(tc, long_line_cut_never_leaves_part_of_a_token);
     tcase_add_test(tc, secrets_are_copied);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_FORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_run(s);
 }

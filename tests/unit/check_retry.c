@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "ck_run.h"
 
 static hexrun__http_resp status_resp(int status)
 {
@@ -226,10 +227,5 @@ int main(void)
     tcase_add_test(tc, statuses_map_to_error_codes);
     tcase_add_test(tc, path_segments_are_percent_encoded);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_FORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_run(s);
 }

@@ -5,6 +5,7 @@
 
 #include "hexrun.h"
 #include "job.h"
+#include "ck_run.h"
 
 START_TEST(state_names_are_fixed)
 {
@@ -99,10 +100,5 @@ int main(void)
     tcase_add_test(tc, every_error_code_has_its_own_message);
     tcase_add_test(tc, versions);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_FORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_run(s);
 }
