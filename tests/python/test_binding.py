@@ -1,0 +1,194 @@
+"""The hexrun Python package (ctypes) against the built libhexrun.so.1 and hexsim."""
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+os.environ.setdefault("HEXRUN_LIBRARY", os.path.join(ROOT, "build", "libhexrun.so.1"))
+
+import hexrun  # noqa: E402
+from hexsim import HexSim  # noqa: E402
+
+ADMIN = "hxtok_admin"
+P_OK = "11111111-1111-4111-8111-111111111111"
+P_ERR = "22222222-2222-4222-8222-222222222222"
+P_SLOW = "44444444-4444-4444-8444-444444444444"
+P_UNPUB = "55555555-5555-4555-8555-555555555555"
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with HexSim(args=["--time-scale", "20"]) as s:
+        yield s
+
+
+@pytest.fixture
+def client(sim):
+    with hexrun.Client(base_url=sim.base_url, token=ADMIN, poll_min_ms=50,
+                       poll_max_ms=200) as c:
+        yield c
+
+
+def test_version_and_plugin_info():
+    info = hexrun.plugin_info()
+    assert info["name"] == "hexrun" and info["abi"]["major"] == 1
+    assert hexrun.version() == info["version"]
+    assert "submit" in info["capabilities"] and "token" in info["config_keys"]
+
+
+def test_submit_wait_completed_with_info(client):
+    job = client.submit(P_OK, inputs={"region": "emea", "days": 3})
+    info = job.wait(timeout=30)
+    assert info.succeeded and info.hex_status == "COMPLETED"
+    assert re.fullmatch(r"[0-9a-f-]{36}", info.run_id)
+    assert info.run_url.startswith("http://") and info.elapsed_ms >= 3000
+    assert job.poll() == "COMPLETED"
+
+
+def test_failed_run_raises_with_its_url(client):
+    job = client.submit(P_ERR)
+    with pytest.raises(hexrun.RunFailed) as e:
+        job.wait(timeout=30)
+    assert e.value.info.state == "ERRORED"
+    assert e.value.info.run_url in str(e.value)
+    assert job.wait(timeout=1, raise_on_failure=False).state == "ERRORED"
+
+
+def test_refused_submit_carries_hex_reason(client):
+    info = client.submit(P_UNPUB).wait(timeout=10, raise_on_failure=False)
+    assert info.state == "SUBMIT_FAILED"
+    assert "published" in info.error_message and info.trace_id
+
+
+def test_cancel_and_attach(sim, client):
+    job = client.submit(P_SLOW)
+    while job.info.run_id is None:
+        time.sleep(0.02)
+    other = client.attach(P_SLOW, job.info.run_id)
+    job.cancel()
+    assert job.wait(timeout=30, raise_on_failure=False).state == "KILLED"
+    assert other.wait(timeout=30, raise_on_failure=False).state == "KILLED"
+    with pytest.raises(hexrun.StateError):
+        job.cancel()
+    assert client.wait_any([job, other], timeout=1) in (job, other)
+
+
+def test_wait_timeout_and_released_job(client):
+    job = client.submit(P_SLOW)
+    with pytest.raises(hexrun.Timeout):
+        job.wait(timeout=0.05)
+    job.cancel()
+    job.release()
+    with pytest.raises(hexrun.NoSuchJob):
+        job.poll()
+
+
+def test_wait_releases_the_gil(client):
+    job = client.submit(P_SLOW)
+    ticks = []
+    stop = threading.Event()
+
+    def count():
+        while not stop.is_set():
+            ticks.append(1)
+            time.sleep(0.001)
+
+    t = threading.Thread(target=count)
+    t.start()
+    with pytest.raises(hexrun.Timeout):
+        job.wait(timeout=0.5)
+    stop.set()
+    t.join()
+    job.cancel()
+    assert len(ticks) > 50, "another Python thread did not run during wait"
+
+
+def test_threads_share_one_client(client):
+    jobs, errors = [], []
+
+    def worker():
+        try:
+            for _ in range(5):
+                jobs.append(client.submit(P_OK))
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert all(j.wait(timeout=60).succeeded for j in jobs)
+    assert len({j.id for j in jobs}) == 20
+
+
+def test_lists_and_admin_calls(client):
+    assert any(p["id"] == P_OK for p in client.projects())
+    assert client.project(P_OK)["title"]
+    assert client.me()["org"]["id"]
+    users = list(client.users("limit=1"))  # one item per page: the iterator follows cursors
+    assert len(users) >= 3 and len({u["id"] for u in users}) == len(users)
+    group = client.create_group("python", user_ids=[users[0]["id"]])
+    assert client.group(group["id"])["name"] == "python"
+    assert client.edit_group(group["id"], name="renamed")["name"] == "renamed"
+    client.delete_group(group["id"])
+    with pytest.raises(hexrun.NotFound):
+        client.group(group["id"])
+    conns = list(client.connections())
+    assert client.connection(conns[0]["id"])["name"]
+    assert len(list(client.collections())) >= 2
+    runs = client.runs(P_OK, all_pages=True)
+    assert runs and all(r["projectId"] == P_OK for r in runs)
+    status, body = client.request("GET", "/v1/users/me")
+    assert status == 200 and body["org"]["id"]
+
+
+def test_errors_name_the_problem(sim):
+    with pytest.raises(hexrun.ConfigError, match="no_such_key"):
+        hexrun.Client(base_url=sim.base_url, token=ADMIN, no_such_key=1)
+    with pytest.raises(hexrun.ConfigError, match="timeout_ms"):
+        hexrun.Client(base_url=sim.base_url, token=ADMIN, timeout_ms="soon")
+    with hexrun.Client(base_url=sim.base_url, token="wrong") as bad:
+        with pytest.raises(hexrun.AuthError):
+            bad.me()
+    with hexrun.Client(base_url=sim.base_url, token=ADMIN) as c:
+        with pytest.raises(hexrun.InvalidArgument, match="project"):
+            c.submit("not-a-uuid")
+        with pytest.raises(hexrun.InvalidArgument):
+            c.submit(P_OK, bogusKey=1)
+        with pytest.raises(hexrun.NotFound):
+            c.project("99999999-9999-4999-8999-999999999999")
+
+
+def test_token_never_in_errors(sim):
+    secret = "hxtok_secret_value_123"
+    with hexrun.Client(base_url=sim.base_url, token=secret) as c:
+        with pytest.raises(hexrun.AuthError) as e:
+            c.me()
+    assert secret not in str(e.value)
+
+
+def test_header_parses_with_cffi():
+    import cffi
+
+    pre = subprocess.run(["cc", "-E", "-P", "-DHEXRUN_API=", os.path.join(ROOT, "include",
+                                                                          "hexrun.h")],
+                         check=True, capture_output=True, text=True).stdout
+    # cffi has its own fixed-width integer types; drop the C library's definitions.
+    decls = "\n".join(l for l in pre.splitlines()
+                      if not re.match(r"\s*typedef .*\b(u?int\d+_t|__\w+)\s*;", l)
+                      and "__" not in l)
+    ffi = cffi.FFI()
+    ffi.cdef(decls)
+    lib = ffi.dlopen(os.environ["HEXRUN_LIBRARY"])
+    assert lib.hexrun_abi_version() >> 16 == 1
+    assert ffi.string(lib.hexrun_state_name(lib.HEXRUN_STATE_KILLED)) == b"KILLED"
