@@ -4,11 +4,16 @@
     gen_reference.py HEADER OUT.md      write the reference
     gen_reference.py --check HEADER     fail when a function, error code, state or
                                         enumerator of the header has no doc comment
+    gen_reference.py --check-config HEADER CONFIG_MD LIBRARY
+                                        fail unless the config keys the library reports
+                                        (hexrun_plugin_info), the header lists and
+                                        CONFIG_MD documents are the same set
 
 The header is the single source of truth: a function is documented by the /** ... */ (or
 /* ... */ group) comment right above it, an enumerator by its trailing /**< ... */ comment.
 Stdlib only, so `make check` needs nothing beyond Python itself.
 """
+import json
 import re
 import sys
 
@@ -94,7 +99,38 @@ def render(funcs, enums, keys):
     return "\n".join(out)
 
 
+def library_config_keys(path):
+    import ctypes
+    lib = ctypes.CDLL(path)
+    lib.hexrun_plugin_info.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
+    lib.hexrun_free.argtypes = [ctypes.c_void_p]
+    out = ctypes.c_void_p()
+    if lib.hexrun_plugin_info(ctypes.byref(out)) != 0:
+        raise SystemExit("hexrun_plugin_info failed")
+    info = json.loads(ctypes.string_at(out.value).decode())
+    lib.hexrun_free(out)
+    return set(info["config_keys"])
+
+
+def check_config(header, config_md, library):
+    src = open(header, encoding="utf-8").read()
+    doc = open(config_md, encoding="utf-8").read()
+    sets = {"the header": set(config_keys(src)),
+            config_md: set(re.findall(r"^\| `([a-z0-9_]+)` \|", doc, re.M)),
+            "the library": library_config_keys(library)}
+    union = set().union(*sets.values())
+    problems = [f"{k} is missing from {where}" for where, keys in sets.items()
+                for k in sorted(union - keys)]
+    if problems:
+        print("config keys disagree: " + "; ".join(problems), file=sys.stderr)
+        return 1
+    print(f"config keys: {len(union)} keys, the same in the header, {config_md} and the library")
+    return 0
+
+
 def main(argv):
+    if len(argv) == 5 and argv[1] == "--check-config":
+        return check_config(argv[2], argv[3], argv[4])
     if len(argv) == 3 and argv[1] == "--check":
         src = open(argv[2], encoding="utf-8").read()
         funcs, enums = parse(src)
