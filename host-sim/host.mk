@@ -28,3 +28,10 @@ ALL_TARGETS += host
 .PHONY: demo
 demo: all
 	host-sim/demo.sh $(B)
+
+# `make install` also installs the host, beside the library it loads by SONAME.
+.PHONY: install-host
+install-host: $(B)/hexrun-host
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(B)/hexrun-host $(DESTDIR)$(BINDIR)/
+install: install-host
