@@ -19,7 +19,9 @@ static const char USAGE[] =
     "  --threads N       libmicrohttpd thread pool size (default 4)\n"
     "  --max-body BYTES  largest accepted request body; larger gets 413 (default 1048576)\n"
     "  --no-ipv6         serve 127.0.0.1 only\n"
-    "The first line on stdout is `listening on http://127.0.0.1:PORT`.\n";
+    "  --tls-cert FILE   serve HTTPS with this PEM certificate (chain) ...\n"
+    "  --tls-key FILE    ... and this PEM private key\n"
+    "The first line on stdout is `listening on http://127.0.0.1:PORT` (https with TLS).\n";
 
 typedef struct options {
     long port;
@@ -30,6 +32,7 @@ typedef struct options {
     long threads;
     long max_body;
     int ipv6;
+    const char *tls_cert, *tls_key;
 } options;
 
 static int parse_long(const char *flag, const char *v, long lo, long hi, long *out)
@@ -70,6 +73,10 @@ static int parse_args(int argc, char **argv, options *o)
             rc = parse_long(a, v, 1, 64, &o->threads), i++;
         } else if (!strcmp(a, "--max-body")) {
             rc = parse_long(a, v, 1024, 1L << 30, &o->max_body), i++;
+        } else if (!strcmp(a, "--tls-cert") && v) {
+            o->tls_cert = v, i++;
+        } else if (!strcmp(a, "--tls-key") && v) {
+            o->tls_key = v, i++;
         } else if (!strcmp(a, "--no-ipv6")) {
             o->ipv6 = 0;
         } else {
@@ -104,17 +111,50 @@ static int load_scenario(const options *o)
     return 0;
 }
 
-static struct MHD_Daemon *start_v6(unsigned port, unsigned threads)
+static struct MHD_Daemon *start_v6(unsigned port, unsigned threads, const hs_tls *tls)
 {
     struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port),
                                .sin6_addr = IN6ADDR_LOOPBACK_INIT};
-    return hs_server_start((struct sockaddr *)&sa6, threads, 1);
+    return hs_server_start((struct sockaddr *)&sa6, threads, 1, tls);
+}
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = f ? calloc(1, 1 << 20) : NULL;
+    if (buf && fread(buf, 1, (1 << 20) - 1, f) == 0) {
+        free(buf);
+        buf = NULL;
+    }
+    if (f)
+        fclose(f);
+    if (!buf)
+        fprintf(stderr, "hexsim: cannot read %s\n", path);
+    return buf;
+}
+
+/* Loads the PEM files named by --tls-cert and --tls-key; 0 with tls unused when absent. */
+static int load_tls(const options *o, hs_tls *tls, int *enabled)
+{
+    *enabled = o->tls_cert || o->tls_key;
+    if (!*enabled)
+        return 0;
+    if (!o->tls_cert || !o->tls_key) {
+        fprintf(stderr, "hexsim: --tls-cert and --tls-key go together\n");
+        return -1;
+    }
+    tls->cert_pem = read_file(o->tls_cert);
+    tls->key_pem = read_file(o->tls_key);
+    return tls->cert_pem && tls->key_pem ? 0 : -1;
 }
 
 int main(int argc, char **argv)
 {
     options o = {.time_scale = 0, .threads = 4, .max_body = 1 << 20, .ipv6 = 1, .seed = 0};
-    if (parse_args(argc, argv, &o) != 0 || load_scenario(&o) != 0)
+    hs_tls tls = {0};
+    int use_tls = 0;
+    if (parse_args(argc, argv, &o) != 0 || load_tls(&o, &tls, &use_tls) != 0 ||
+        load_scenario(&o) != 0)
         return 2;
     sigset_t stop;
     sigemptyset(&stop);
@@ -125,21 +165,24 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)o.port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct MHD_Daemon *v4 = hs_server_start((struct sockaddr *)&sa, (unsigned)o.threads, 0);
+    struct MHD_Daemon *v4 = hs_server_start((struct sockaddr *)&sa, (unsigned)o.threads, 0,
+                                            use_tls ? &tls : NULL);
     if (!v4) {
         fprintf(stderr, "hexsim: cannot listen on 127.0.0.1:%ld\n", o.port);
         return 1;
     }
     unsigned port = MHD_get_daemon_info(v4, MHD_DAEMON_INFO_BIND_PORT)->port;
-    struct MHD_Daemon *v6 = o.ipv6 ? start_v6(port, 2) : NULL;
+    struct MHD_Daemon *v6 = o.ipv6 ? start_v6(port, 2, use_tls ? &tls : NULL) : NULL;
     if (o.ipv6 && !v6)
         fprintf(stderr, "hexsim: ::1 is not available; serving 127.0.0.1 only\n");
-    printf("listening on http://127.0.0.1:%u\n", port);
+    printf("listening on %s://127.0.0.1:%u\n", use_tls ? "https" : "http", port);
     fflush(stdout);
     int sig;
     sigwait(&stop, &sig);
     if (v6)
         MHD_stop_daemon(v6);
     MHD_stop_daemon(v4);
+    free(tls.cert_pem);
+    free(tls.key_pem);
     return 0;
 }

@@ -398,16 +398,23 @@ static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
 }
 
-struct MHD_Daemon *hs_server_start(const struct sockaddr *addr, unsigned threads, int ipv6)
+struct MHD_Daemon *hs_server_start(const struct sockaddr *addr, unsigned threads, int ipv6,
+                                   const hs_tls *tls)
 {
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     if (ipv6)
         flags |= MHD_USE_IPv6;
+    if (tls)
+        flags |= MHD_USE_TLS;
+    /* Without TLS the certificate options are skipped by ending the list early. */
     return MHD_start_daemon(flags, 0, NULL, NULL, handle, NULL,
                             MHD_OPTION_SOCK_ADDR, addr,
                             MHD_OPTION_THREAD_POOL_SIZE, threads,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
                             MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
+                            tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END,
+                            tls ? tls->key_pem : NULL,
+                            MHD_OPTION_HTTPS_MEM_CERT, tls ? tls->cert_pem : NULL,
                             MHD_OPTION_END);
 }

@@ -8,7 +8,15 @@
 
 struct MHD_Daemon;
 
-/* Starts a daemon on addr (port 0 = any free port) with a pool of `threads` threads. */
-struct MHD_Daemon *hs_server_start(const struct sockaddr *addr, unsigned threads, int ipv6);
+/* PEM text of the certificate chain and key when hexsim serves HTTPS. */
+typedef struct hs_tls {
+    char *cert_pem;
+    char *key_pem;
+} hs_tls;
+
+/* Starts a daemon on addr (port 0 = any free port) with a pool of `threads` threads;
+ * tls NULL serves plain HTTP. */
+struct MHD_Daemon *hs_server_start(const struct sockaddr *addr, unsigned threads, int ipv6,
+                                   const hs_tls *tls);
 
 #endif

@@ -10,6 +10,7 @@ the repository root; HEXSIM_BIN and HEXSIM_SCENARIO override them.
 import http.client
 import json
 import os
+import re
 import select
 import subprocess
 import time
@@ -37,13 +38,13 @@ class HexSim:
         cmd = [self.binary, "--port", "0", "--scenario", self.scenario] + self.args
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         line = self._first_line()
-        prefix = "listening on http://127.0.0.1:"
-        if not line.startswith(prefix):
+        m = re.match(r"listening on (https?)://127\.0\.0\.1:(\d+)$", line.strip())
+        if not m:
             err = self.proc.stderr.read1(4096).decode(errors="replace") if self.proc.poll() is not None else ""
             self.stop()
             raise HexSimError(f"hexsim did not report a port: {line!r} {err}")
-        self.port = int(line[len(prefix):].strip())
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.port = int(m.group(2))
+        self.base_url = f"{m.group(1)}://127.0.0.1:{self.port}"
         return self
 
     def _first_line(self):
