@@ -250,8 +250,10 @@ enum hexrun_shutdown_flags {
  *
  * Wakes every hexrun_wait* on the client with HEXRUN_E_SHUTDOWN, then stops the engine.
  * With HEXRUN_SHUTDOWN_CANCEL_LIVE (or cancel_on_free=true and no DETACH flag) it first
- * sends CancelRun for every live run and drops queued submits. No call may use the client
- * after this one starts. In a forked child it frees nothing shared and returns
+ * sends CancelRun for every live run and drops queued submits. Cancels already requested
+ * with hexrun_cancel are waited for too (at most timeout_ms; not with DETACH), so a run the
+ * host asked to stop does not keep running. No call may use the client after this one
+ * starts. In a forked child it frees nothing shared and returns
  * HEXRUN_E_FORKED. Returns HEXRUN_OK or the first cancel error. Since 1.0.
  */
 HEXRUN_API int hexrun_shutdown(hexrun_client *client, uint32_t flags);

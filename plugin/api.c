@@ -194,8 +194,9 @@ int hexrun_shutdown(hexrun_client *client, uint32_t flags)
     client->shutting_down = 1;
     pthread_cond_broadcast(&client->jobs.cv);
     pthread_mutex_unlock(&client->jobs.mu);
-    /* Only cancels are worth waiting for; anything else in flight is aborted at once. */
-    rc = hexrun__engine_stop(client->engine, cancel, cancel ? client->cfg->timeout_ms : 0);
+    /* The engine waits (at most timeout_ms) only for cancels still in flight. */
+    rc = hexrun__engine_stop(client->engine, cancel,
+                             (flags & HEXRUN_SHUTDOWN_DETACH) ? 0 : client->cfg->timeout_ms);
     pthread_mutex_lock(&client->jobs.mu);
     while (client->waiters > 0)
         pthread_cond_wait(&client->jobs.cv, &client->jobs.mu);

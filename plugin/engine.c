@@ -869,6 +869,17 @@ static void queue_cancels(hexrun__engine *e)
     }
 }
 
+/* A cancel the host asked for (or shutdown queued) whose answer has not come back yet. */
+static int cancels_outstanding(const hexrun__engine *e)
+{
+    for (size_t i = 0; i < e->jobs->n; i++) {
+        const hexrun__job *job = e->jobs->items[i];
+        if (job->cancel_sent && hexrun_state_is_terminal(job->state) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 int hexrun__engine_stop(hexrun__engine *e, int cancel_live, int64_t drain_ms)
 {
     if (!e)
@@ -876,6 +887,10 @@ int hexrun__engine_stop(hexrun__engine *e, int cancel_live, int64_t drain_ms)
     pthread_mutex_lock(&e->jobs->mu);
     if (cancel_live)
         queue_cancels(e);
+    /* Only cancels are worth waiting for: a run the host asked to stop must not keep
+     * running in Hex because the client went away. Anything else is aborted at once. */
+    if (!cancels_outstanding(e))
+        drain_ms = 0;
     int need_thread = e->incoming != NULL;
     pthread_mutex_unlock(&e->jobs->mu);
     if (need_thread)

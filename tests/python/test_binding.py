@@ -192,3 +192,15 @@ def test_header_parses_with_cffi():
     lib = ffi.dlopen(os.environ["HEXRUN_LIBRARY"])
     assert lib.hexrun_abi_version() >> 16 == 1
     assert ffi.string(lib.hexrun_state_name(lib.HEXRUN_STATE_KILLED)) == b"KILLED"
+
+
+def test_a_requested_cancel_survives_close(sim):
+    """Closing the client right after cancel() must not leave the run going in Hex."""
+    with hexrun.Client(base_url=sim.base_url, token=ADMIN, poll_min_ms=20) as c:
+        job = c.submit(P_SLOW)
+        while job.info.run_id is None:
+            time.sleep(0.01)
+        run_id = job.info.run_id
+        job.cancel()
+    status, _, body = sim.call("GET", f"/v1/projects/{P_SLOW}/runs/{run_id}", token=ADMIN)
+    assert status == 200 and body["status"] == "KILLED"
