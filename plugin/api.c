@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -133,6 +134,18 @@ static void client_free(hexrun_client *c)
     free(c);
 }
 
+/* A token file that others can read leaks the token to every local user. */
+static void warn_open_token_file(hexrun_client *c)
+{
+    struct stat st;
+    const char *path = c->cfg->token_file;
+    if (path && stat(path, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)))
+        hexrun__log_write(c->log, HEXRUN_LOG_WARN,
+                          "event=token_file_permissions path=%s mode=%03o the token file is "
+                          "readable by group or others; chmod 600 it",
+                          path, (unsigned)(st.st_mode & 0777));
+}
+
 static int client_make(hexrun_client *c, const hexrun_config *cfg)
 {
     char err[1024] = "";
@@ -155,6 +168,7 @@ static int client_make(hexrun_client *c, const hexrun_config *cfg)
     if (c->cfg->insecure_skip_verify)
         hexrun__log_write(c->log, HEXRUN_LOG_WARN,
                           "event=insecure_skip_verify TLS certificates are NOT verified");
+    warn_open_token_file(c);
     return HEXRUN_OK;
 }
 

@@ -204,3 +204,15 @@ def test_a_requested_cancel_survives_close(sim):
         job.cancel()
     status, _, body = sim.call("GET", f"/v1/projects/{P_SLOW}/runs/{run_id}", token=ADMIN)
     assert status == 200 and body["status"] == "KILLED"
+
+
+def test_token_file_readable_by_others_warns(sim, tmp_path, capfd):
+    path = tmp_path / "token"
+    path.write_text(ADMIN + "\n")
+    for mode, warned in ((0o644, True), (0o600, False)):
+        os.chmod(path, mode)
+        with hexrun.Client(base_url=sim.base_url, token_file=str(path)) as c:
+            assert c.me()["org"]["id"]
+        err = capfd.readouterr().err
+        assert ("token_file_permissions" in err) == warned, err
+        assert ADMIN not in err
