@@ -48,7 +48,12 @@ $(PY_STAMP): mk/deps.sh python/requirements-test.txt
 .PHONY: deps
 deps: $(DEPS_STAMP)
 
-include $(sort $(wildcard plugin/*.mk hexsim/*.mk host-sim/*.mk tests/*.mk python/*.mk bench/*.mk docs/*.mk))
+# The library's and the test helpers' fragments come first: the others name their outputs
+# (LIB_REAL, SIMPROC_LIB, ...) in prerequisites, which make expands as it reads them.
+FIRST_FRAGMENTS := plugin/plugin.mk tests/support.mk
+include $(FIRST_FRAGMENTS)
+include $(filter-out $(FIRST_FRAGMENTS),$(sort $(wildcard plugin/*.mk hexsim/*.mk host-sim/*.mk \
+                                                          tests/*.mk python/*.mk bench/*.mk docs/*.mk)))
 
 .PHONY: all check bench docs clean
 all: $(ALL_TARGETS)
