@@ -465,8 +465,7 @@ static void job_update_from_run(hexrun__engine *e, hexrun__job *job, const hexru
 {
     if (run->run_id[0])
         snprintf(job->run_id, sizeof job->run_id, "%s", run->run_id);
-    if (run->run_url[0])
-        snprintf(job->run_url, sizeof job->run_url, "%s", run->run_url);
+    hexrun__job_set_run_url(job, run->run_url);
     snprintf(job->hex_status, sizeof job->hex_status, "%s", run->status);
     snprintf(job->start_time, sizeof job->start_time, "%s", run->start_time);
     snprintf(job->end_time, sizeof job->end_time, "%s", run->end_time);
@@ -522,7 +521,7 @@ static int submit_succeeded(hexrun__engine *e, hexrun__job *job, const hexrun__h
         return 0;
     }
     snprintf(job->run_id, sizeof job->run_id, "%s", run.run_id);
-    snprintf(job->run_url, sizeof job->run_url, "%s", run.run_url);
+    hexrun__job_set_run_url(job, run.run_url);
     int32_t state = job->dry_run ? HEXRUN_STATE_COMPLETED : HEXRUN_STATE_PENDING;
     hexrun__job_set_state(e->jobs, job, state);
     hexrun__log_write(e->log, HEXRUN_LOG_INFO, "event=submitted job=%lld run=%s dry_run=%d",

@@ -69,6 +69,8 @@ static void job_free(hexrun__job *job)
         return;
     free(job->idempotency_key);
     free(job->run_body);
+    free(job->run_url);
+    free(job->last_error.message);
     free(job);
 }
 
@@ -219,8 +221,21 @@ void hexrun__job_set_error(hexrun__job *job, int code, int http_status, const ch
 {
     job->last_error.code = code;
     job->last_error.http_status = http_status;
-    copy_str(job->last_error.message, sizeof job->last_error.message, message);
+    free(job->last_error.message);
+    /* Out of memory loses only the text; the code and status stay. */
+    job->last_error.message = message ? strdup(message) : NULL;
     copy_str(job->last_error.trace_id, sizeof job->last_error.trace_id, trace_id);
+}
+
+void hexrun__job_set_run_url(hexrun__job *job, const char *url)
+{
+    if (!url || !url[0] || (job->run_url && strcmp(job->run_url, url) == 0))
+        return;
+    char *copy = strdup(url);
+    if (!copy)
+        return; /* keep the previous URL */
+    free(job->run_url);
+    job->run_url = copy;
 }
 
 static void json_opt_str(hexrun__buf *b, const char *key, const char *value)

@@ -21,7 +21,7 @@
 typedef struct hexrun__job_error {
     int code;               /* HEXRUN_OK when there is none */
     int http_status;        /* 0 when none */
-    char message[1024];     /* redacted */
+    char *message;          /* redacted; NULL when none (heap: most jobs never fail) */
     char trace_id[HEXRUN__HEX_ID_MAX];
 } hexrun__job_error;
 
@@ -30,7 +30,7 @@ typedef struct hexrun__job {
     int32_t state;
     char project_id[HEXRUN__HEX_ID_MAX];
     char run_id[HEXRUN__HEX_ID_MAX];           /* "" until Hex answered RunProject */
-    char run_url[HEXRUN__HEX_URL_MAX];
+    char *run_url;                             /* NULL until Hex sent one */
     char hex_status[HEXRUN__HEX_SHORT_MAX];    /* "" until Hex reported one */
     char start_time[HEXRUN__HEX_SHORT_MAX];
     char end_time[HEXRUN__HEX_SHORT_MAX];
@@ -86,6 +86,9 @@ size_t hexrun__jobs_queue_position(const hexrun__jobs *t, const hexrun__job *job
 int hexrun__job_set_state(hexrun__jobs *t, hexrun__job *job, int32_t state);
 
 /* Record an error on the job (message already redacted). */
+/* Replaces the run URL when it differs (called on every poll answer). */
+void hexrun__job_set_run_url(hexrun__job *job, const char *url);
+
 void hexrun__job_set_error(hexrun__job *job, int code, int http_status, const char *message,
                            const char *trace_id);
 
