@@ -8,3 +8,8 @@ $(B)/bench/bench_jobs: bench/bench_jobs.c $(LIB_REAL) $(SIMPROC_LIB)
 bench-jobs: $(B)/bench/bench_jobs $(B)/hexsim
 	$(B)/bench/bench_jobs
 BENCH_TARGETS += bench-jobs
+
+.PHONY: bench-python
+bench-python: $(B)/hexsim $(LIB_REAL) $(PY_STAMP)
+	$(PY) bench/bench_poll.py
+BENCH_TARGETS += bench-python
