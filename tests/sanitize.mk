@@ -8,3 +8,11 @@ ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-
 asan check-asan:
 	$(MAKE) --no-print-directory B=$(ASAN_B) SAN_FLAGS="$(ASAN_FLAGS)" check-unit check-api
 CHECK_TARGETS += check-asan
+
+# valgrind over the unit and API suites (in-process: CK_FORK=no); any error or definite
+# leak fails. Not in `make check` (a few minutes).
+.PHONY: valgrind
+valgrind: $(UNIT_BIN) $(API_BIN) $(B)/hexsim
+	@set -e; for t in $(UNIT_BIN) $(API_BIN); do echo "== valgrind $$t"; \
+	  CK_FORK=no CK_DEFAULT_TIMEOUT=600 valgrind -q --leak-check=full \
+	    --errors-for-leak-kinds=definite,indirect --error-exitcode=9 $$t; done
