@@ -1,21 +1,32 @@
-# libFuzzer targets for the plugin's parsers (tests/fuzz/fuzz_<name>.c), built with clang
-# and ASan/UBSan from the plugin sources they exercise.
+# libFuzzer targets (tests/fuzz/fuzz_<name>.c), built with clang and ASan/UBSan from the
+# sources they exercise.
 #   make fuzz FUZZ_SECONDS=N   run every target for N seconds (default 60)
 #   make check-fuzz            a short run of every target (part of make check)
 # Seeds live in tests/fuzz/corpus/<target>/; new inputs go to build/fuzz/corpus/<target>/.
+# Results of the long runs: docs/fuzzing.md.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_CHECK_SECONDS ?= 5
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
-FUZZ_PLUGIN_SRC := plugin/buf.c plugin/log.c plugin/http.c plugin/hex.c
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Iplugin -Wall -Wextra -Werror \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
-$(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_PLUGIN_SRC) $(wildcard plugin/*.h) | $(DEPS_STAMP)
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags libcurl json-c) $< \
-	  $(FUZZ_PLUGIN_SRC) -o $@ $(shell pkg-config --libs libcurl json-c) -pthread
+# Sources linked into each target: the plugin's parsers unless a target names its own
+# in FUZZ_SRC_<target> (host-sim and hexsim share no code with the plugin).
+FUZZ_PLUGIN_SRC := plugin/buf.c plugin/log.c plugin/http.c plugin/hex.c
+FUZZ_SRC_fuzz_cron := host-sim/cron.c
+FUZZ_CFLAGS_fuzz_cron := -Ihost-sim
+fuzz_sources = $(or $(FUZZ_SRC_$(1)),$(FUZZ_PLUGIN_SRC))
+
+# $(1): target name.
+define fuzz_rule
+$(B)/fuzz/$(1): tests/fuzz/$(1).c $(call fuzz_sources,$(1)) $(wildcard plugin/*.h host-sim/*.h hexsim/*.h) | $(DEPS_STAMP)
+	@mkdir -p $$(dir $$@)
+	$$(FUZZ_CC) $$(FUZZ_FLAGS) $(FUZZ_CFLAGS_$(1)) $$(shell pkg-config --cflags libcurl json-c) $$< \
+	  $(call fuzz_sources,$(1)) -o $$@ $$(shell pkg-config --libs libcurl json-c) -pthread
+endef
+$(foreach t,$(FUZZ_SRC:tests/fuzz/%.c=%),$(eval $(call fuzz_rule,$(t))))
 
 # $(1): seconds per target.
 define run_fuzzers
