@@ -17,6 +17,8 @@ FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Iplugin -Wall -Wextra -We
 FUZZ_PLUGIN_SRC := plugin/buf.c plugin/log.c plugin/http.c plugin/hex.c
 FUZZ_SRC_fuzz_cron := host-sim/cron.c
 FUZZ_CFLAGS_fuzz_cron := -Ihost-sim
+FUZZ_SRC_fuzz_job_json := plugin/job.c plugin/buf.c
+FUZZ_SRC_fuzz_config := plugin/config.c plugin/errors.c
 fuzz_sources = $(or $(FUZZ_SRC_$(1)),$(FUZZ_PLUGIN_SRC))
 
 # $(1): target name.
