@@ -281,7 +281,9 @@ HEXRUN_API int hexrun_stats(hexrun_client *client, char **out);
  * hexrun_submit - queue a run of a project and return at once.
  *
  * The engine sends RunProject when the run budget allows (the job is QUEUED until then)
- * and never repeats a RunProject that may have reached Hex.
+ * and never repeats a RunProject that may have reached Hex: when its answer is lost, it
+ * lists the project's recent API runs and adopts the run that appeared since, if it can
+ * tell which one that is; otherwise the job ends SUBMIT_UNKNOWN with what it found.
  * @project_id: the project's UUID.
  * @options_json: NULL or a JSON object with RunProject body keys (inputParams, dryRun,
  *   updatePublishedResults, useCachedSqlResults, viewId, notifications, updateCache),

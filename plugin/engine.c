@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "adopt.h"
 #include "budget.h"
 #include "buf.h"
 #include "http.h"
@@ -17,8 +18,18 @@
 #define MAX_STATS 64
 
 /* OP_PROJECT_POLL: one GetProjectRuns answering the due polls of several runs of one
- * project (Hex's limits make one request per run too dear). */
-typedef enum { OP_SUBMIT, OP_POLL, OP_CANCEL, OP_DIRECT, OP_PROJECT_POLL } op_kind;
+ * project (Hex's limits make one request per run too dear). OP_ADOPT: one GetProjectRuns
+ * looking for the run of a RunProject whose answer was lost (adopt.h). */
+typedef enum { OP_SUBMIT, OP_POLL, OP_CANCEL, OP_DIRECT, OP_PROJECT_POLL, OP_ADOPT } op_kind;
+
+/* Lookups for an unanswered RunProject's run before it ends SUBMIT_UNKNOWN. The first
+ * waits poll_min_ms and each later one twice as long as the one before, so a run Hex was
+ * still creating gets time to show (31 poll_min_ms in all). */
+#define ADOPT_LOOKUPS 5
+/* API runs of a project listed per lookup. */
+#define ADOPT_QUERY "limit=100&runTriggerFilter=API"
+/* Most unanswered submits of one project resolved together. */
+#define ADOPT_MAX 64
 
 /* Runs of a project per GetProjectRuns page (Hex's maximum). */
 #define PROJECT_POLL_LIMIT "limit=100"
@@ -37,6 +48,7 @@ typedef struct op {
     const char *method;
     char *path;
     char *body;             /* OP_SUBMIT: the RunProject body */
+    int64_t sent_unix_ms;   /* OP_SUBMIT: when the last attempt went out (wall clock) */
     hexrun__engine *engine;
     struct op *next;
 } op;
@@ -71,6 +83,14 @@ static int64_t now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wall-clock ms: compared with the start times Hex reports. */
+static int64_t unix_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -157,6 +177,7 @@ static const char *op_endpoint(const op *o)
     case OP_DIRECT:
         return o->direct->endpoint;
     case OP_PROJECT_POLL:
+    case OP_ADOPT:
         return "GetProjectRuns";
     }
     return "?";
@@ -292,6 +313,14 @@ static int op_prepare_job(hexrun__engine *e, op *o)
         if (!o->body && !(o->body = strdup(job->run_body ? job->run_body : "{}")))
             return -1;
         o->path = run_path(job, 0);
+        o->sent_unix_ms = unix_ms();
+        break;
+    case OP_ADOPT:
+        if (!job->adopt_since_ms)
+            return 0; /* a lookup for another job of the project settled this one */
+        o->method = "GET";
+        o->path = run_path(job, 0);
+        job->adopt_lookups++;
         break;
     case OP_POLL:
         o->method = "GET";
@@ -311,6 +340,8 @@ static int op_prepare_job(hexrun__engine *e, op *o)
 
 static void on_done(const hexrun__http_resp *resp, void *ud);
 static void project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code);
+static void reschedule(hexrun__engine *e, op *o, int64_t delay_ms);
+static int adopt_must_wait(const hexrun__engine *e, const op *o);
 
 static void direct_finish(hexrun__engine *e, op *o, int code, const char *message)
 {
@@ -339,6 +370,7 @@ static int op_start(hexrun__engine *e, op *o)
         .path = o->kind == OP_DIRECT ? o->direct->path : o->path,
         .query = o->kind == OP_DIRECT         ? o->direct->query
                  : o->kind == OP_PROJECT_POLL ? PROJECT_POLL_LIMIT
+                 : o->kind == OP_ADOPT        ? ADOPT_QUERY
                                               : NULL,
         .body = o->kind == OP_DIRECT ? o->direct->body : o->body,
         .done = on_done,
@@ -358,9 +390,10 @@ static int op_start(hexrun__engine *e, op *o)
         hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
         if (job) {
             hexrun__job_set_error(job, rc, 0, "the request could not be started", "");
-            hexrun__job_set_state(e->jobs, job, o->kind == OP_SUBMIT
-                                                    ? HEXRUN_STATE_SUBMIT_FAILED
-                                                    : HEXRUN_STATE_LOST);
+            hexrun__job_set_state(e->jobs, job,
+                                  o->kind == OP_SUBMIT  ? HEXRUN_STATE_SUBMIT_FAILED
+                                  : o->kind == OP_ADOPT ? HEXRUN_STATE_SUBMIT_UNKNOWN
+                                                        : HEXRUN_STATE_LOST);
         }
     }
     pthread_mutex_unlock(&e->jobs->mu);
@@ -391,6 +424,11 @@ static int64_t run_due_ops(hexrun__engine *e, int64_t now)
     op **pp = &e->pending;
     while (*pp && (*pp)->due_ms <= now) {
         op *o = *pp;
+        if (o->kind == OP_ADOPT && adopt_must_wait(e, o)) {
+            *pp = o->next;
+            reschedule(e, o, e->cfg->poll_min_ms);
+            continue;
+        }
         int is_run = op_uses_run_budget(o);
         int64_t wait = 0;
         /* Once a bucket is empty, later ops of it wait too (they keep their place). */
@@ -450,7 +488,7 @@ static void job_fail(hexrun__engine *e, const op *o, hexrun__job *job, int code,
     snprintf(full, sizeof full, "%s%s",
              code == HEXRUN_E_OUTCOME_UNKNOWN
                  ? "RunProject outcome unknown: the request may have reached Hex, so it is "
-                   "not repeated (a run may exist; check the project's runs): "
+                   "not repeated: "
                  : "",
              msg);
     hexrun__job_set_error(job, code, r->status, full, trace);
@@ -504,11 +542,13 @@ static void cancel_if_requested(hexrun__engine *e, hexrun__job *job)
 }
 
 /* Returns 1 when the op was consumed (freed or requeued). */
-static int submit_succeeded(hexrun__engine *e, hexrun__job *job, const hexrun__http_resp *r)
+static int submit_succeeded(hexrun__engine *e, const op *o, hexrun__job *job,
+                            const hexrun__http_resp *r)
 {
     hexrun__hex_run run;
     char err[512];
     if (hexrun__hex_parse_run_created(r->body, r->body_len, &run, err, sizeof err) != HEXRUN_OK) {
+        /* Hex accepted the run but its id is unreadable: look for it like a lost answer. */
         char msg[700];
         snprintf(msg, sizeof msg,
                  "RunProject: HTTP %d but the answer could not be read (%s); a run may "
@@ -517,7 +557,9 @@ static int submit_succeeded(hexrun__engine *e, hexrun__job *job, const hexrun__h
         char red[700];
         hexrun__log_redact(e->log, msg, red, sizeof red);
         hexrun__job_set_error(job, HEXRUN_E_PROTOCOL, r->status, red, "");
-        hexrun__job_set_state(e->jobs, job, HEXRUN_STATE_SUBMIT_UNKNOWN);
+        job->adopt_since_ms = o->sent_unix_ms;
+        job->adopt_lookups = 0;
+        follow_up(e, OP_ADOPT, job->id, 0);
         return 0;
     }
     snprintf(job->run_id, sizeof job->run_id, "%s", run.run_id);
@@ -668,6 +710,145 @@ static void coalesce_polls(hexrun__engine *e, int64_t now)
     pthread_mutex_unlock(&e->jobs->mu);
 }
 
+/* ---- adopting the run of an unanswered RunProject (adopt.h) ---- */
+
+/* A run id some job of this client already tracks. */
+static int run_tracked(const char *run_id, void *ud)
+{
+    const hexrun__engine *e = ud;
+    for (size_t i = 0; i < e->jobs->n; i++)
+        if (strcmp(e->jobs->items[i]->run_id, run_id) == 0)
+            return 1;
+    return 0;
+}
+
+/* 1 while another job of the project has a RunProject in flight: until its answer names
+ * its run, that run would look like the one being looked for. */
+static int adopt_must_wait(const hexrun__engine *e, const op *o)
+{
+    pthread_mutex_lock(&e->jobs->mu);
+    const hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
+    int wait = 0;
+    for (size_t i = 0; job && i < e->jobs->n && !wait; i++) {
+        const hexrun__job *j = e->jobs->items[i];
+        wait = j != job && j->state == HEXRUN_STATE_SUBMITTING && !j->adopt_since_ms &&
+               strcmp(j->project_id, job->project_id) == 0;
+    }
+    pthread_mutex_unlock(&e->jobs->mu);
+    return wait;
+}
+
+/* The RunProject of job was sent but its answer is lost: look for its run instead of
+ * sending it again. A dry run starts nothing, so there is nothing to find. */
+static void adopt_begin(hexrun__engine *e, const op *o, hexrun__job *job,
+                        const hexrun__http_resp *r)
+{
+    if (job->dry_run) {
+        job_fail(e, o, job, r->error, r, HEXRUN_STATE_SUBMIT_FAILED);
+        return;
+    }
+    job_fail(e, o, job, HEXRUN_E_OUTCOME_UNKNOWN, r, -1);
+    job->adopt_since_ms = o->sent_unix_ms;
+    job->adopt_lookups = 0;
+    follow_up(e, OP_ADOPT, job->id, e->cfg->poll_min_ms);
+}
+
+static void adopt_run(hexrun__engine *e, hexrun__job *job, const hexrun__hex_run *run)
+{
+    job->adopt_since_ms = 0;
+    hexrun__job_set_error(job, HEXRUN_OK, 0, NULL, "");
+    job_update_from_run(e, job, run);
+    hexrun__log_write(e->log, HEXRUN_LOG_INFO,
+                      "event=adopted job=%lld run=%s (RunProject answer was lost; found the "
+                      "run in the project's runs)",
+                      (long long)job->id, job->run_id);
+    if (hexrun_state_is_terminal(job->state) == 0) {
+        follow_up(e, OP_POLL, job->id, e->cfg->poll_min_ms);
+        cancel_if_requested(e, job);
+    }
+}
+
+static int same_body(const hexrun__job *a, const hexrun__job *b)
+{
+    return strcmp(a->run_body ? a->run_body : "", b->run_body ? b->run_body : "") == 0;
+}
+
+/* Pair every unanswered submit of job's project with a run that may be its own: only when
+ * there are exactly as many such runs as submits, and the submits are interchangeable
+ * (one, or all with the same body). Returns 1 when job got its run; else describes what
+ * was found in evidence. */
+static int adopt_match(hexrun__engine *e, const hexrun__job *job, const hexrun__hex_run *runs,
+                       size_t n, char *evidence, size_t evlen)
+{
+    hexrun__job *waiting[ADOPT_MAX];
+    size_t nw = 0, idx[ADOPT_MAX];
+    int64_t since = job->adopt_since_ms;
+    int alike = 1;
+    for (size_t i = 0; i < e->jobs->n && nw < ADOPT_MAX; i++) {
+        hexrun__job *j = e->jobs->items[i];
+        if (!j->adopt_since_ms || strcmp(j->project_id, job->project_id) != 0)
+            continue;
+        waiting[nw++] = j;
+        alike &= same_body(waiting[0], j);
+        if (j->adopt_since_ms < since)
+            since = j->adopt_since_ms;
+    }
+    size_t nc = hexrun__adopt_candidates(runs, n, since, run_tracked, e, idx, ADOPT_MAX);
+    snprintf(evidence, evlen, "%zu API run(s) of the project appeared since then (%s%s%s) for "
+             "%zu unanswered RunProject(s)%s",
+             nc, nc > 0 ? runs[idx[0]].run_id : "none", nc > 1 ? ", " : "",
+             nc > 1 ? runs[idx[1]].run_id : "", nw, nc == nw && !alike ? " with different bodies" : "");
+    if (nc == 0 || nc != nw || !alike)
+        return 0;
+    for (size_t i = 0; i < nw; i++)
+        adopt_run(e, waiting[i], &runs[idx[i]]);
+    return 1;
+}
+
+static void adopt_give_up(hexrun__engine *e, hexrun__job *job, const char *evidence)
+{
+    char msg[2048];
+    snprintf(msg, sizeof msg, "%s; after %d lookup(s) of the project's runs: %s, so none was "
+             "adopted and none was started again",
+             job->last_error.message ? job->last_error.message : "RunProject outcome unknown",
+             job->adopt_lookups, evidence);
+    job->adopt_since_ms = 0;
+    hexrun__job_set_error(job, HEXRUN_E_OUTCOME_UNKNOWN, job->last_error.http_status, msg,
+                          job->last_error.trace_id);
+    hexrun__log_write(e->log, HEXRUN_LOG_WARN, "event=submit_unknown job=%lld %s",
+                      (long long)job->id, msg);
+    hexrun__job_set_state(e->jobs, job, HEXRUN_STATE_SUBMIT_UNKNOWN);
+}
+
+/* A lookup's answer. Returns 1 when o was requeued for another lookup. */
+static int adopt_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code)
+{
+    hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
+    if (!job || !job->adopt_since_ms)
+        return 0;
+    hexrun__hex_run *runs = NULL;
+    size_t n = 0;
+    char evidence[512], err[400];
+    if (code == HEXRUN_OK)
+        code = hexrun__hex_parse_runs_page(r->body, r->body_len, &runs, &n, NULL, err,
+                                           sizeof err);
+    else
+        snprintf(err, sizeof err, "%s", hexrun_strerror(code));
+    int done = code == HEXRUN_OK && adopt_match(e, job, runs, n, evidence, sizeof evidence);
+    free(runs);
+    if (code != HEXRUN_OK)
+        snprintf(evidence, sizeof evidence, "the last lookup failed: %s", err);
+    if (done)
+        return 0;
+    if (job->adopt_lookups >= ADOPT_LOOKUPS || e->stopping) {
+        adopt_give_up(e, job, evidence);
+        return 0;
+    }
+    o->attempt = 0;
+    reschedule(e, o, e->cfg->poll_min_ms << job->adopt_lookups);
+    return 1;
+}
+
 static int poll_failed(hexrun__engine *e, op *o, hexrun__job *job, int code,
                        const hexrun__http_resp *r)
 {
@@ -691,9 +872,9 @@ static int job_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int 
     switch (o->kind) {
     case OP_SUBMIT:
         if (code == HEXRUN_OK)
-            return submit_succeeded(e, job, r);
+            return submit_succeeded(e, o, job, r);
         if (hexrun__retry_outcome_unknown(kind, r))
-            job_fail(e, o, job, HEXRUN_E_OUTCOME_UNKNOWN, r, HEXRUN_STATE_SUBMIT_UNKNOWN);
+            adopt_begin(e, o, job, r);
         else
             job_fail(e, o, job, code, r, HEXRUN_STATE_SUBMIT_FAILED);
         return 0;
@@ -710,6 +891,8 @@ static int job_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int 
                 e->cancel_error = code;
         }
         return 0;
+    case OP_ADOPT:
+        return adopt_result(e, o, r, code);
     case OP_DIRECT:
     case OP_PROJECT_POLL:
         break;

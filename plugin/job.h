@@ -42,6 +42,10 @@ typedef struct hexrun__job {
     int attempts;                              /* HTTP attempts of the current request */
     int polls;                                 /* GetRunStatus answers received */
     int cancel_requested;                      /* cancel once the run id is known */
+    int64_t adopt_since_ms;                    /* > 0 while looking for the run that an
+                                                  unanswered RunProject sent at this unix
+                                                  ms may have created (adopt.h) */
+    int adopt_lookups;                         /* GetProjectRuns made for that */
     int cancel_sent;
     hexrun__job_error last_error;
 } hexrun__job;

@@ -109,36 +109,113 @@ START_TEST(run_project_500_is_not_retried)
 }
 END_TEST
 
-START_TEST(run_project_dropped_after_processing_is_not_repeated)
+/* The id of the only run hexsim holds (the caller frees nothing; copied to out). */
+static void only_sim_run(char *out, size_t len)
+{
+    json_object *runs = api_sim_call("GET", "/__sim/runs", NULL);
+    json_object *list = api_get(runs, "runs");
+    ck_assert_uint_eq(json_object_array_length(list), 1);
+    snprintf(out, len, "%s", api_str(json_object_array_get_idx(list, 0), "runId"));
+    json_object_put(runs);
+}
+
+static void assert_job_run(hexrun_client *client, int64_t job, const char *run_id)
+{
+    json_object *info = api_job_info(client, job);
+    ck_assert_str_eq(api_str(info, "run_id"), run_id);
+    ck_assert_ptr_null(api_get(info, "last_error"));
+    json_object_put(info);
+}
+
+START_TEST(run_project_dropped_after_processing_adopts_its_run)
 {
     api_fault("{\"faults\":[{\"endpoint\":\"RunProject\",\"kind\":\"drop_after\","
               "\"count\":1}]}");
+    int64_t job = -1;
+    ck_assert_int_eq(submit_and_wait(c, P_OK, &job), HEXRUN_STATE_COMPLETED);
+    /* hexsim made exactly one run and saw one RunProject; the job found and tracked it. */
+    ck_assert_int_eq(api_runs_created(P_OK), 1);
+    ck_assert_int_eq(api_requests("RunProject", "0"), 1);
+    ck_assert_int_ge(api_requests("GetProjectRuns", "200"), 1);
+    char run_id[64];
+    only_sim_run(run_id, sizeof run_id);
+    assert_job_run(c, job, run_id);
+}
+END_TEST
+
+START_TEST(identical_unanswered_submits_each_adopt_one_run)
+{
+    api_fault("{\"faults\":[{\"endpoint\":\"RunProject\",\"kind\":\"drop_after\","
+              "\"count\":3}]}");
+    int64_t jobs[3];
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(hexrun_submit(c, P_OK, NULL, NULL, &jobs[i]), HEXRUN_OK);
+    char ids[3][64];
+    for (int i = 0; i < 3; i++) {
+        int32_t state = -1;
+        ck_assert_int_eq(hexrun_wait(c, jobs[i], 20000, &state), HEXRUN_OK);
+        ck_assert_int_eq(state, HEXRUN_STATE_COMPLETED);
+        json_object *info = api_job_info(c, jobs[i]);
+        snprintf(ids[i], sizeof ids[i], "%s", api_str(info, "run_id"));
+        json_object_put(info);
+    }
+    ck_assert_int_eq(api_runs_created(P_OK), 3);
+    ck_assert_str_ne(ids[0], ids[1]);
+    ck_assert_str_ne(ids[1], ids[2]);
+    ck_assert_str_ne(ids[0], ids[2]);
+}
+END_TEST
+
+START_TEST(an_ambiguous_unanswered_submit_ends_submit_unknown_with_evidence)
+{
+    /* Someone else's API run appears in the project too: two candidates for one submit. */
+    api_fault("{\"faults\":[{\"endpoint\":\"RunProject\",\"kind\":\"drop_after\","
+              "\"count\":1}]}");
+    json_object_put(api_sim_call("POST", "/__sim/runs",
+                                 "{\"projectId\":\"" P_OK "\",\"count\":1}"));
     int64_t job = -1;
     ck_assert_int_eq(submit_and_wait(c, P_OK, &job), HEXRUN_STATE_SUBMIT_UNKNOWN);
     json_object *info = api_job_info(c, job);
     json_object *e = api_get(info, "last_error");
     ck_assert_int_eq(api_int(e, "code"), HEXRUN_E_OUTCOME_UNKNOWN);
-    ck_assert_ptr_nonnull(strstr(api_str(e, "message"), "outcome unknown"));
-    ck_assert_ptr_nonnull(strstr(api_str(e, "message"), "after 1 attempt"));
+    const char *msg = api_str(e, "message");
+    ck_assert_ptr_nonnull(strstr(msg, "outcome unknown"));
+    ck_assert_ptr_nonnull(strstr(msg, "after 5 lookup(s)"));
+    ck_assert_ptr_nonnull(strstr(msg, "2 API run(s)"));
     json_object_put(info);
-    /* hexsim made exactly one run, and saw exactly one RunProject. */
-    ck_assert_int_eq(api_runs_created(P_OK), 1);
-    json_object *runs = api_sim_call("GET", "/__sim/runs", NULL);
-    ck_assert_uint_eq(json_object_array_length(api_get(runs, "runs")), 1);
-    json_object_put(runs);
+    /* Nothing was sent again: still the one RunProject, and two runs in all. */
+    ck_assert_int_eq(api_requests("RunProject", "0"), 1);
+    ck_assert_int_eq(api_runs_created(P_OK), 2);
 }
 END_TEST
 
-START_TEST(run_project_timeout_is_outcome_unknown)
+START_TEST(run_project_timeout_adopts_the_run_hex_made_later)
 {
-    hexrun_client *quick = api_client(TOKEN_ADMIN, (const char *[]){"timeout_ms", "300", NULL});
+    /* Hex answers after the client gave up; the run shows up in a later lookup. */
+    hexrun_client *quick = api_client(TOKEN_ADMIN, (const char *[]){"timeout_ms", "300",
+                                                                    "poll_min_ms", "300", "poll_max_ms", "1000", NULL});
     api_fault("{\"faults\":[{\"endpoint\":\"RunProject\",\"kind\":\"delay\",\"delay_ms\":1500,"
               "\"count\":1}]}");
     int64_t job = -1;
-    ck_assert_int_eq(submit_and_wait(quick, P_OK, &job), HEXRUN_STATE_SUBMIT_UNKNOWN);
+    ck_assert_int_eq(submit_and_wait(quick, P_OK, &job), HEXRUN_STATE_COMPLETED);
+    ck_assert_int_eq(api_runs_created(P_OK), 1);
+    char run_id[64];
+    only_sim_run(run_id, sizeof run_id);
+    assert_job_run(quick, job, run_id);
     hexrun_shutdown(quick, 0);
-    ck_assert_int_le(api_runs_created(P_OK), 1);
-    ck_assert_int_le(api_requests("RunProject", "201"), 1);
+}
+END_TEST
+
+START_TEST(a_dry_run_without_answer_fails_cleanly)
+{
+    api_fault("{\"faults\":[{\"endpoint\":\"RunProject\",\"kind\":\"drop_after\","
+              "\"count\":1}]}");
+    int64_t job = -1;
+    int32_t state = -1;
+    ck_assert_int_eq(hexrun_submit(c, P_OK, "{\"dryRun\":true}", NULL, &job), HEXRUN_OK);
+    ck_assert_int_eq(hexrun_wait(c, job, 20000, &state), HEXRUN_OK);
+    ck_assert_int_eq(state, HEXRUN_STATE_SUBMIT_FAILED);
+    ck_assert_int_eq(api_requests("GetProjectRuns", "200"), 0);
 }
 END_TEST
 
@@ -223,8 +300,11 @@ int main(void)
     tcase_add_test(tc, retries_exhausted_say_how_many_attempts);
     tcase_add_test(tc, run_project_503_and_429_are_retried);
     tcase_add_test(tc, run_project_500_is_not_retried);
-    tcase_add_test(tc, run_project_dropped_after_processing_is_not_repeated);
-    tcase_add_test(tc, run_project_timeout_is_outcome_unknown);
+    tcase_add_test(tc, run_project_dropped_after_processing_adopts_its_run);
+    tcase_add_test(tc, identical_unanswered_submits_each_adopt_one_run);
+    tcase_add_test(tc, an_ambiguous_unanswered_submit_ends_submit_unknown_with_evidence);
+    tcase_add_test(tc, run_project_timeout_adopts_the_run_hex_made_later);
+    tcase_add_test(tc, a_dry_run_without_answer_fails_cleanly);
     tcase_add_test(tc, polls_survive_5xx_and_drops);
     tcase_add_test(tc, connect_refused_is_retried_then_fails);
     tcase_add_test(tc, malformed_status_is_a_protocol_error_then_recovers);
