@@ -165,8 +165,10 @@ static int url_ok(const char *v)
     size_t scheme = strncmp(v, "https://", 8) == 0 ? 8 : strncmp(v, "http://", 7) == 0 ? 7 : 0;
     if (!scheme || !v[scheme] || v[scheme] == '/')
         return 0;
+    /* Control characters would reach curl's URL parser and the logs (found by fuzzing). */
     for (const char *p = v; *p; p++)
-        if (isspace((unsigned char)*p) || *p == '?' || *p == '#')
+        if (isspace((unsigned char)*p) || (unsigned char)*p < 0x20 || *p == 0x7f ||
+            *p == '?' || *p == '#')
             return 0;
     return 1;
 }
@@ -186,10 +188,11 @@ static int set_string(hexrun_config *cfg, const key_desc *k, const char *value)
     char *copy = strdup(value);
     if (!copy)
         return hexrun__error_set(HEXRUN_E_NOMEM, "config key '%s': out of memory", k->name);
-    /* One trailing slash is common in copied URLs; "/api" is appended later. */
+    /* A trailing slash is common in copied URLs; "/api" is appended later. All of them go,
+     * so that setting the value read back changes nothing (url_ok keeps the host). */
     size_t len = strlen(copy);
-    if (k->type == KEY_URL && len > 0 && copy[len - 1] == '/')
-        copy[len - 1] = '\0';
+    while (k->type == KEY_URL && len > 0 && copy[len - 1] == '/')
+        copy[--len] = '\0';
     char **field = str_field(cfg, k);
     free(*field);
     *field = copy;
@@ -201,7 +204,8 @@ static int set_checked_string(hexrun_config *cfg, const key_desc *k, const char 
     if (k->type == KEY_URL && !url_ok(value))
         return hexrun__error_set(HEXRUN_E_CONFIG,
                                  "config key 'base_url': expected an http:// or https:// URL "
-                                 "with a host and no query, e.g. https://app.hex.tech");
+                                 "with a host, no query and no spaces or control characters, "
+                                 "e.g. https://app.hex.tech");
     /* Never echo the value: it may be most of a token. */
     if (k->type == KEY_TOKEN && !token_ok(value))
         return hexrun__error_set(HEXRUN_E_CONFIG,

@@ -99,6 +99,7 @@ START_TEST(bad_values_name_key_and_range_and_leave_config_unchanged)
         {"base_url", "https://", "base_url"}, {"base_url", "https://h/?q", "no query"},
         {"token", "", "'token'"}, {"token", "a b", "without spaces"},
         {"user_agent", "a\r\nX: y", "control characters"},
+        {"base_url", "https://h\x01st/x", "control characters"},
         {"max_response_bytes", "10", "from 1024"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ck_assert_int_eq(hexrun_config_set(cfg, bad[i].k, bad[i].v), HEXRUN_E_CONFIG);
@@ -108,6 +109,16 @@ START_TEST(bad_values_name_key_and_range_and_leave_config_unchanged)
     assert_value("timeout_ms", "30000");
     assert_value("max_retries", "5");
     assert_value("base_url", "");
+}
+END_TEST
+
+/* Found by fuzzing: "https://h//" read back as "https://h/", which set again changed. */
+START_TEST(base_url_read_back_sets_unchanged)
+{
+    ck_assert_int_eq(hexrun_config_set(cfg, "base_url", "https://h.example//"), HEXRUN_OK);
+    assert_value("base_url", "https://h.example");
+    ck_assert_int_eq(hexrun_config_set(cfg, "base_url", "https://h.example"), HEXRUN_OK);
+    assert_value("base_url", "https://h.example");
 }
 END_TEST
 
@@ -238,6 +249,7 @@ int main(void)
     tcase_add_test(tc, every_documented_key_is_accepted);
     tcase_add_test(tc, unknown_key_names_the_key);
     tcase_add_test(tc, bad_values_name_key_and_range_and_leave_config_unchanged);
+    tcase_add_test(tc, base_url_read_back_sets_unchanged);
     tcase_add_test(tc, token_is_never_echoed);
     tcase_add_test(tc, null_arguments_are_rejected);
     tcase_add_test(tc, missing_token_fails_and_env_fallbacks_apply);
