@@ -50,7 +50,9 @@ typedef struct hs_req {
     const char *body;
     size_t body_len;
     const char *host_url;   /* "http://127.0.0.1:PORT" for absolute URLs */
-    struct MHD_Connection *conn;
+    /* A decoded query parameter or NULL (server.c wires in libmicrohttpd). */
+    const char *(*arg)(void *ctx, const char *name);
+    void *arg_ctx;
     const char *segs[8];    /* path split on '/' (segs[0] == "v1" for the API) */
     int nsegs;
     int code_family;        /* errors of this operation use {code, message} */
@@ -64,6 +66,8 @@ json_object *hs_body_json(const hs_req *q, hs_resp *r);
 /* Integer query parameter in [lo, hi] (def when absent); answers 400 when out of range. */
 int hs_query_int(const hs_req *q, hs_resp *r, const char *name, long lo, long hi, long def,
                  long *out);
+/* Splits path in place on '/' into at most max segments; -1 when there are more. */
+int hs_split_path(char *path, const char **segs, int max);
 
 /* ---- the world ---- */
 typedef struct hs_dist {
@@ -211,5 +215,10 @@ json_object *hs_run_transitions(const hs_run *run, int64_t now_sim);
 /* Fault selection for one request to `endpoint`; copies the chosen fault into out. */
 int hs_fault_pick(const char *endpoint, hs_fault *out);
 int hs_faults_add(json_object *list, char *err, size_t errlen);
+
+/* Routes one API request (segs already split) through the fault, auth and rate-limit gates
+ * to its handler (request.c); returns the operation name for the counters. A picked fault
+ * is left in *fault for the response side. */
+const char *hs_serve_api(hs_req *q, hs_resp *r, hs_fault *fault);
 
 #endif

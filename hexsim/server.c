@@ -7,49 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef enum { FAM_REASON, FAM_CODE } err_family;
-
-typedef struct route {
-    const char *method;
-    const char *pattern; /* segments after an optional "/api"; "*" matches one segment */
-    const char *op;      /* the openapi operationId, used for counters and faults */
-    err_family family;
-    int run_bucket;      /* RunProject has its own rate limit */
-    hs_handler handler;
-} route;
-
-static const route ROUTES[] = {
-    {"POST", "v1/projects/*/runs", "RunProject", FAM_REASON, 1, hs_h_run_project},
-    {"POST", "v1/project/*/run", "RunProject", FAM_REASON, 1, hs_h_run_project},
-    {"GET", "v1/projects/*/runs/*", "GetRunStatus", FAM_REASON, 0, hs_h_run_status},
-    {"GET", "v1/project/*/run/*", "GetRunStatus", FAM_REASON, 0, hs_h_run_status},
-    {"GET", "v1/projects/*/runs", "GetProjectRuns", FAM_REASON, 0, hs_h_project_runs},
-    {"GET", "v1/project/*/runs", "GetProjectRuns", FAM_REASON, 0, hs_h_project_runs},
-    {"DELETE", "v1/projects/*/runs/*", "CancelRun", FAM_REASON, 0, hs_h_cancel_run},
-    {"DELETE", "v1/project/*/run/*", "CancelRun", FAM_REASON, 0, hs_h_cancel_run},
-    {"GET", "v1/projects", "ListProjects", FAM_REASON, 0, hs_h_list_projects},
-    {"POST", "v1/projects", "CreateProject", FAM_REASON, 0, hs_h_create_project},
-    {"GET", "v1/projects/*", "GetProject", FAM_CODE, 0, hs_h_get_project},
-    {"GET", "v1/users/me", "Me", FAM_CODE, 0, hs_h_me},
-    {"GET", "v1/users", "ListUsers", FAM_CODE, 0, hs_h_list_users},
-    {"POST", "v1/users/*/deactivate", "DeactivateUser", FAM_CODE, 0, hs_h_deactivate_user},
-    {"GET", "v1/groups", "ListGroups", FAM_REASON, 0, hs_h_list_groups},
-    {"POST", "v1/groups", "CreateGroup", FAM_REASON, 0, hs_h_create_group},
-    {"GET", "v1/groups/*", "GetGroup", FAM_REASON, 0, hs_h_get_group},
-    {"PATCH", "v1/groups/*", "EditGroup", FAM_REASON, 0, hs_h_edit_group},
-    {"DELETE", "v1/groups/*", "DeleteGroup", FAM_REASON, 0, hs_h_delete_group},
-    {"GET", "v1/data-connections", "ListDataConnections", FAM_REASON, 0, hs_h_list_connections},
-    {"POST", "v1/data-connections", "CreateDataConnection", FAM_REASON, 0,
-     hs_h_create_connection},
-    {"GET", "v1/data-connections/*", "GetDataConnection", FAM_REASON, 0, hs_h_get_connection},
-    {"PATCH", "v1/data-connections/*", "EditDataConnection", FAM_REASON, 0,
-     hs_h_edit_connection},
-    {"GET", "v1/collections", "ListCollections", FAM_REASON, 0, hs_h_list_collections},
-    {"POST", "v1/collections", "CreateCollection", FAM_REASON, 0, hs_h_create_collection},
-    {"GET", "v1/collections/*", "GetCollection", FAM_REASON, 0, hs_h_get_collection},
-    {"PATCH", "v1/collections/*", "EditCollection", FAM_REASON, 0, hs_h_edit_collection},
-};
-
 /* Per-connection state while the body arrives. */
 typedef struct upload {
     char *body;
@@ -57,90 +14,10 @@ typedef struct upload {
     int too_large;
 } upload;
 
-/* ---- request helpers used by the handlers ---- */
-
-const char *hs_query(const hs_req *q, const char *name)
+/* Query parameters as libmicrohttpd decoded them (hs_req.arg). */
+static const char *mhd_arg(void *conn, const char *name)
 {
-    return MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, name);
-}
-
-int hs_query_int(const hs_req *q, hs_resp *r, const char *name, long lo, long hi, long def,
-                 long *out)
-{
-    const char *v = hs_query(q, name);
-    char *end;
-    *out = def;
-    if (!v)
-        return 0;
-    long n = strtol(v, &end, 10);
-    if (!*v || *end || n < lo || n > hi) {
-        char why[160];
-        snprintf(why, sizeof(why), "%s must be an integer from %ld to %ld", name, lo, hi);
-        hs_err_for(q, r, 400, why);
-        return -1;
-    }
-    *out = n;
-    return 0;
-}
-
-json_object *hs_body_json(const hs_req *q, hs_resp *r)
-{
-    if (!q->body || q->body_len == 0)
-        return json_object_new_object();
-    json_tokener *tok = json_tokener_new();
-    json_object *doc = json_tokener_parse_ex(tok, q->body, (int)q->body_len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    int trailing = tok->char_offset < (int)q->body_len;
-    json_tokener_free(tok);
-    if (!doc || jerr != json_tokener_success || trailing) {
-        char why[200];
-        snprintf(why, sizeof(why), "The request body is not valid JSON: %s",
-                 doc ? "unexpected data after the document" : json_tokener_error_desc(jerr));
-        json_object_put(doc);
-        hs_err_for(q, r, 400, why);
-        return NULL;
-    }
-    return doc;
-}
-
-/* ---- routing ---- */
-
-static int split_path(char *path, const char **segs, int max)
-{
-    int n = 0;
-    for (char *save = NULL, *s = strtok_r(path, "/", &save); s; s = strtok_r(NULL, "/", &save)) {
-        if (n == max)
-            return -1;
-        segs[n++] = s;
-    }
-    return n;
-}
-
-static int pattern_matches(const char *pattern, const char *const *segs, int nsegs)
-{
-    char buf[64];
-    const char *ps[8];
-    snprintf(buf, sizeof(buf), "%s", pattern);
-    int n = split_path(buf, ps, 8);
-    if (n != nsegs)
-        return 0;
-    for (int i = 0; i < n; i++)
-        if (strcmp(ps[i], "*") != 0 && strcmp(ps[i], segs[i]) != 0)
-            return 0;
-    return 1;
-}
-
-static const route *find_route(const hs_req *q, int *path_known)
-{
-    *path_known = 0;
-    for (size_t i = 0; i < sizeof(ROUTES) / sizeof(ROUTES[0]); i++) {
-        if (!pattern_matches(ROUTES[i].pattern, q->segs, q->nsegs))
-            continue;
-        *path_known = 1;
-        if (strcmp(ROUTES[i].method, q->method) == 0)
-            return &ROUTES[i];
-    }
-    return NULL;
+    return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
 static const char *bearer(struct MHD_Connection *conn)
@@ -149,59 +26,6 @@ static const char *bearer(struct MHD_Connection *conn)
     if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
         return NULL;
     return auth + 7;
-}
-
-/* Fault, auth and rate-limit gates before the handler; 1 when the request was answered. */
-static int gate(hs_req *q, hs_resp *r, const route *rt, hs_fault *fault, hs_token **tok)
-{
-    if (fault->kind[0] && strcmp(fault->kind, "delay") == 0)
-        usleep((useconds_t)fault->delay_ms * 1000);
-    if (fault->kind[0] && strcmp(fault->kind, "status") == 0) {
-        if (fault->status == 429)
-            hs_err_reason(r, 429, "Rate limit exceeded (injected)", NULL);
-        else
-            hs_err_for(q, r, fault->status, "Injected failure");
-        snprintf(r->retry_after, sizeof(r->retry_after), "%s", fault->retry_after);
-        return 1;
-    }
-    pthread_mutex_lock(&hs_w.mu);
-    *tok = hs_find_token(q->token);
-    int limited = *tok && hs_rate_check(*tok, rt->run_bucket, r) != 0;
-    pthread_mutex_unlock(&hs_w.mu);
-    if (!*tok) {
-        hs_err_for(q, r, 401,
-                     q->token ? "The API token is not valid" : "An API token is required");
-        return 1;
-    }
-    if (limited) {
-        hs_err_reason(r, 429, rt->run_bucket ? "Too many RunProject requests for this token"
-                                             : "Too many requests for this token", NULL);
-        return 1;
-    }
-    return 0;
-}
-
-/* Routes one API request; returns the operation name for counters. */
-static const char *serve_api(hs_req *q, hs_resp *r, hs_fault *fault)
-{
-    int path_known;
-    const route *rt = find_route(q, &path_known);
-    if (!rt) {
-        hs_err_reason(r, path_known ? 405 : 404,
-                      path_known ? "Method not allowed on this path" : "No such endpoint", NULL);
-        return "unknown";
-    }
-    q->code_family = rt->family == FAM_CODE;
-    pthread_mutex_lock(&hs_w.mu);
-    if (!hs_fault_pick(rt->op, fault))
-        fault->kind[0] = '\0';
-    pthread_mutex_unlock(&hs_w.mu);
-    if (strcmp(fault->kind, "drop_before") == 0)
-        return rt->op;
-    hs_token *tok = NULL;
-    if (!gate(q, r, rt, fault, &tok))
-        rt->handler(q, r, tok);
-    return rt->op;
 }
 
 /* ---- responses with post-processing faults ---- */
@@ -349,7 +173,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         return rc == 0 ? MHD_YES : MHD_NO;
     }
     char path[1024], host[160];
-    hs_req q = {.method = method, .conn = conn, .body = up->body, .body_len = up->len};
+    hs_req q = {.method = method, .arg = mhd_arg, .arg_ctx = conn, .body = up->body,
+                .body_len = up->len};
     hs_resp r = {0};
     hs_fault fault = {0};
     host_url(conn, host, sizeof(host));
@@ -366,12 +191,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                                                       : (free(r.body), MHD_NO);
     } else {
         char *p = strncmp(path, "/api/", 5) == 0 ? path + 4 : path;
-        q.nsegs = split_path(p, q.segs, 8);
+        q.nsegs = hs_split_path(p, q.segs, 8);
         if (q.nsegs < 0) {
             q.nsegs = 0;
             hs_err_reason(&r, 404, "No such endpoint", NULL);
         } else {
-            op = serve_api(&q, &r, &fault);
+            op = hs_serve_api(&q, &r, &fault);
         }
     }
     int drop = !strcmp(fault.kind, "drop_before") || !strcmp(fault.kind, "drop_after");
