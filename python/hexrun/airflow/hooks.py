@@ -99,10 +99,11 @@ class HexHook(BaseHook):
     # ---- connection -> client settings ----
 
     @staticmethod
-    def settings_from_connection(conn) -> Tuple[str, str, Dict[str, str]]:
+    def settings_from_connection(conn, extras: Optional[Dict[str, Any]] = None
+                                 ) -> Tuple[str, str, Dict[str, str]]:
         """(base_url, token, hexrun config) from an Airflow Connection. Extras whose key is
         not a hexrun configuration key are rejected, so a typo does not pass silently."""
-        extras = dict(conn.extra_dejson or {})
+        extras = dict(conn.extra_dejson if extras is None else extras)
         base_url = base_url_from_host(conn.host or extras.pop("base_url", None), conn.schema)
         extras.pop("base_url", None)
         token = conn.password or extras.pop("token", None)
@@ -125,7 +126,9 @@ class HexHook(BaseHook):
     async def aget_conn(self) -> hexrun.Client:
         """get_conn for triggers: reads the connection without blocking the event loop."""
         conn = await self.aget_connection(self.hex_conn_id)
-        return shared_client(*self.settings_from_connection(conn))
+        # extra_dejson masks secrets synchronously, which Airflow refuses inside a loop.
+        extras = await conn.aextra_dejson() if hasattr(conn, "aextra_dejson") else None
+        return shared_client(*self.settings_from_connection(conn, extras))
 
     def test_connection(self) -> Tuple[bool, str]:
         """The connection test button: one GET /v1/users/me."""

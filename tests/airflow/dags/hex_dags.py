@@ -1,0 +1,94 @@
+"""DAGs the hexrun.airflow tests run through Airflow's own dag.test() / `airflow dags test`.
+
+Project ids are hexsim's test fixtures (hexsim/scenarios/test.json). Each DAG ends with
+`record`, which writes what downstream tasks see in XCom to $HEXRUN_AIRFLOW_OUT/<dag_id>.json,
+and failing tasks write their exception there through on_failure_callback.
+"""
+import json
+import os
+from datetime import datetime, timedelta
+
+from airflow.sdk import DAG, task
+
+from hexrun.airflow.operators import HexRunProjectOperator
+from hexrun.airflow.sensors import HexRunSensor
+
+P_OK = "11111111-1111-4111-8111-111111111111"
+P_SLOW = "44444444-4444-4444-8444-444444444444"
+START = datetime(2026, 1, 1)
+
+
+def _out(dag_id, what, value):
+    path = os.path.join(os.environ.get("HEXRUN_AIRFLOW_OUT", "/tmp"), f"{dag_id}.json")
+    data = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            data = json.load(f)
+    data[what] = value
+    with open(path, "w") as f:
+        json.dump(data, f)
+
+
+def record_failure(context):
+    ti = context["ti"]
+    _out(ti.dag_id, f"failure:{ti.task_id}:{ti.try_number}", str(context.get("exception")))
+
+
+@task
+def record(task_ids, **context):
+    """Pulls each task's XCom (return value and the per-key values) into the out file."""
+    ti = context["ti"]
+    for task_id in task_ids:
+        pulled = {"return_value": ti.xcom_pull(task_ids=task_id)}
+        for key in ("run_id", "run_url", "status", "elapsed"):
+            pulled[key] = ti.xcom_pull(task_ids=task_id, key=key)
+        _out(ti.dag_id, task_id, pulled)
+
+
+def _dag(dag_id, **kwargs):
+    return DAG(dag_id, schedule=None, start_date=START, catchup=False,
+               default_args={"on_failure_callback": record_failure}, **kwargs)
+
+
+with _dag("hex_success"):
+    run = HexRunProjectOperator(
+        task_id="run", project_id=P_OK, wait_seconds=0.2, timeout=60,
+        input_parameters={"region": "{{ dag_run.conf.get('region', 'emea') }}", "days": 3})
+    run >> record(["run"])
+
+with _dag("hex_fail"):
+    # The project comes from the run's conf, so one DAG covers every failing outcome.
+    HexRunProjectOperator(task_id="run", project_id="{{ dag_run.conf['project'] }}",
+                          wait_seconds=0.2, timeout=60)
+
+with _dag("hex_timeout"):
+    HexRunProjectOperator(task_id="run", project_id=P_SLOW, timeout=2, kill_on_timeout=True)
+
+with _dag("hex_kill"):
+    HexRunProjectOperator(task_id="run", project_id=P_SLOW, timeout=600)
+
+with _dag("hex_deferrable"):
+    run = HexRunProjectOperator(task_id="run", project_id=P_OK, deferrable=True,
+                                wait_seconds=0.2, timeout=60)
+    run >> record(["run"])
+
+with _dag("hex_deferrable_timeout"):
+    HexRunProjectOperator(task_id="run", project_id=P_SLOW, deferrable=True,
+                          wait_seconds=0.2, timeout=2, kill_on_timeout=True)
+
+with _dag("hex_retry"):
+    # Each attempt gives up after 0.5 s and leaves the run going (kill_on_timeout=False);
+    # the next attempt must find the same run through the idempotency key.
+    run = HexRunProjectOperator(task_id="run", project_id=P_OK, timeout=0.5,
+                                kill_on_timeout=False, retries=12,
+                                retry_delay=timedelta(seconds=0))
+    run >> record(["run"])
+
+with _dag("hex_sensor"):
+    start = HexRunProjectOperator(task_id="start", project_id=P_OK, synchronous=False)
+    run_id = "{{ ti.xcom_pull(task_ids='start', key='run_id') }}"
+    poke = HexRunSensor(task_id="poke", project_id=P_OK, run_id=run_id, poke_interval=0.2,
+                        timeout=60)
+    deferred = HexRunSensor(task_id="deferred", project_id=P_OK, run_id=run_id,
+                            deferrable=True, poke_interval=0.2, timeout=60)
+    start >> poke >> deferred >> record(["start", "poke", "deferred"])

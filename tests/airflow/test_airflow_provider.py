@@ -1,0 +1,235 @@
+"""hexrun.airflow against hexsim, with real DAG files (tests/airflow/dags/hex_dags.py) run
+through Airflow's own dag.test() and `airflow dags test`."""
+import asyncio
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import HERE, airflow_cli
+
+P_OK = "11111111-1111-4111-8111-111111111111"
+P_ERR = "22222222-2222-4222-8222-222222222222"
+P_KERNEL = "33333333-3333-4333-8333-333333333333"
+P_SLOW = "44444444-4444-4444-8444-444444444444"
+
+
+@pytest.fixture(scope="module")
+def dags(airflow_db, sim_session):
+    """The DAG objects, parsed by Airflow's DagBag from the test DAG folder."""
+    from airflow.dag_processing.dagbag import DagBag
+    bag = DagBag(dag_folder=os.path.join(HERE, "dags"))
+    assert not bag.import_errors, bag.import_errors
+    return bag.dags
+
+
+def run_dag(dags, dag_id, conf=None):
+    """One DagRun through dag.test(); returns (run state, {task_id: (state, try_number)})."""
+    dr = dags[dag_id].test(run_conf=conf)
+    tis = {ti.task_id: (str(ti.state), ti.try_number) for ti in dr.get_task_instances()}
+    return str(dr.state), tis
+
+
+def sim_runs(sim, project_id):
+    return [r for r in sim.runs()["runs"] if r["projectId"] == project_id]
+
+
+def assert_run_xcom(pulled, run):
+    """The operator's XComs, as a downstream task pulls them, describe hexsim's run."""
+    value = pulled["return_value"]
+    assert value["run_id"] == run["runId"] == pulled["run_id"]
+    assert value["run_url"] == run["runUrl"] == pulled["run_url"]
+    assert value["status"] == run["status"] == pulled["status"] == "COMPLETED"
+    assert value["elapsed"] == pulled["elapsed"] == pytest.approx(run["elapsedTime"] / 1000.0)
+
+
+# ---- the provider is installed ----
+
+def test_airflow_providers_list_shows_hexrun(airflow_db):
+    done = airflow_cli("providers", "list", "--output", "json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    providers = {p["package_name"]: p for p in json.loads(done.stdout)}
+    assert "hexrun" in providers, sorted(providers)
+    assert "Hex" in providers["hexrun"]["description"]
+
+
+def test_connection_type_hex_is_registered(airflow_db):
+    done = airflow_cli("providers", "hooks", "--output", "json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    hooks = {h["connection_type"]: h for h in json.loads(done.stdout)}
+    assert hooks["hex"]["class"] == "hexrun.airflow.hooks.HexHook"
+
+
+def test_hook_reads_hex_provider_connections():
+    from airflow.sdk import Connection
+    from hexrun.airflow.hooks import HexHook, base_url_from_host
+    assert base_url_from_host(None) == "https://app.hex.tech"
+    assert base_url_from_host("app.hex.tech") == "https://app.hex.tech"
+    assert base_url_from_host("https://eu.hex.tech/api/v1/") == "https://eu.hex.tech"
+    conn = Connection(conn_id="c", conn_type="hex", host="https://app.hex.tech",
+                      password="tok", extra=json.dumps({"timeout_ms": 5000, "ca_file": "/x"}))
+    assert HexHook.settings_from_connection(conn) == (
+        "https://app.hex.tech", "tok", {"timeout_ms": "5000", "ca_file": "/x"})
+    typo = Connection(conn_id="c", conn_type="hex", password="tok",
+                      extra=json.dumps({"timeout": 5}))
+    with pytest.raises(ValueError, match="unknown hexrun config keys in extras: timeout"):
+        HexHook.settings_from_connection(typo)
+    with pytest.raises(ValueError, match="token"):
+        HexHook.settings_from_connection(Connection(conn_id="c", conn_type="hex"))
+
+
+# ---- DAGs through dag.test() ----
+
+def test_success_pushes_run_xcoms(sim, dags, out):
+    state, tis = run_dag(dags, "hex_success", {"region": "apac"})
+    assert state == "success" and tis["run"] == ("success", 1)
+    [run] = sim_runs(sim, P_OK)
+    assert_run_xcom(out("hex_success")["run"], run)
+    assert sim.counters()["requests"]["RunProject"] == {"201": 1}
+
+
+@pytest.mark.parametrize("project_id,status", [(P_ERR, "ERRORED"),
+                                               (P_KERNEL, "UNABLE_TO_ALLOCATE_KERNEL")])
+def test_failed_run_fails_task_with_run_url(sim, dags, out, project_id, status):
+    state, tis = run_dag(dags, "hex_fail", {"project": project_id})
+    assert state == "failed" and tis["run"][0] == "failed"
+    [run] = sim_runs(sim, project_id)
+    assert run["status"] == status
+    message = out("hex_fail")["failure:run:1"]
+    assert f"ended {status}" in message and run["runUrl"] in message
+
+
+def test_timeout_cancels_the_run(sim, dags, out):
+    started = time.monotonic()
+    state, tis = run_dag(dags, "hex_timeout")
+    assert state == "failed" and tis["run"][0] == "failed"
+    [run] = sim_runs(sim, P_SLOW)
+    assert run["status"] == "KILLED"  # P_SLOW would otherwise run 30 s at time scale 20
+    message = out("hex_timeout")["failure:run:1"]
+    assert "did not end within 2 s" in message and "cancelled" in message
+    assert run["runUrl"] in message
+    assert time.monotonic() - started < 25
+
+
+def test_deferrable_run_fires_trigger(sim, dags, out, monkeypatch):
+    from hexrun.airflow import triggers
+    fired = []
+    original = triggers.HexRunTrigger.run
+
+    async def counting_run(self):
+        async for event in original(self):
+            fired.append(event.payload)
+            yield event
+    monkeypatch.setattr(triggers.HexRunTrigger, "run", counting_run)
+    state, tis = run_dag(dags, "hex_deferrable")
+    assert state == "success" and tis["run"][0] == "success"
+    [run] = sim_runs(sim, P_OK)
+    assert len(fired) == 1 and fired[0]["event"] == "done"
+    assert fired[0]["run_id"] == run["runId"]
+    assert_run_xcom(out("hex_deferrable")["run"], run)
+
+
+def test_deferred_timeout_cancels_the_run(sim, dags, out):
+    state, tis = run_dag(dags, "hex_deferrable_timeout")
+    assert state == "failed"
+    [run] = sim_runs(sim, P_SLOW)
+    assert run["status"] == "KILLED"
+    message = out("hex_deferrable_timeout")["failure:run:1"]
+    assert "cancelled" in message and run["runUrl"] in message
+
+
+def test_retry_reattaches_to_the_same_run(sim, dags, out):
+    # Slower hexsim time: each 0.5 s attempt times out while the run goes on (1-2 s).
+    sim.sim("POST", "/__sim/time_scale", {"scale": 4})
+    state, tis = run_dag(dags, "hex_retry")
+    assert state == "success"
+    task_state, tries = tis["run"]
+    assert task_state == "success" and tries >= 2
+    assert sim.runs()["created_per_project"][P_OK] == 1
+    [run] = sim_runs(sim, P_OK)
+    assert_run_xcom(out("hex_retry")["run"], run)
+
+
+def test_sensor_waits_on_run_id_from_xcom(sim, dags, out):
+    state, tis = run_dag(dags, "hex_sensor")
+    assert state == "success", tis
+    [run] = sim_runs(sim, P_OK)
+    seen = out("hex_sensor")
+    assert seen["start"]["run_id"] == run["runId"]
+    assert seen["start"]["status"] in ("PENDING", "RUNNING")  # synchronous=False
+    for task_id in ("poke", "deferred"):
+        value = seen[task_id]["return_value"]
+        assert value["run_id"] == run["runId"] and value["status"] == "COMPLETED"
+        assert value["run_url"] == run["runUrl"]
+
+
+# ---- on_kill: SIGTERM to `airflow dags test` while the task waits ----
+
+def test_sigterm_on_kill_cancels_the_run(sim, airflow_db, out):
+    exe = os.path.join(os.path.dirname(sys.executable), "airflow")
+    proc = subprocess.Popen([exe, "dags", "test", "hex_kill"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not sim_runs(sim, P_SLOW) or sim_runs(sim, P_SLOW)[0]["status"] != "RUNNING":
+            assert time.monotonic() < deadline and proc.poll() is None, "run never started"
+            time.sleep(0.1)
+        time.sleep(0.5)  # the task is inside its wait loop now
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    [run] = sim_runs(sim, P_SLOW)
+    assert run["status"] == "KILLED", output[-3000:]
+    assert "task killed: cancelling Hex run " + run["runId"] in output
+    assert "ended KILLED" in out("hex_kill")["failure:run:1"]
+
+
+# ---- 20 triggers in one event loop share one client ----
+
+def naive_poll_count(run, interval_ms=3000):
+    """Requests a per-run poller (Hex's provider: GetRunStatus every 3 s) would make for
+    this run: one right away, then one every interval until it sees the end."""
+    times = [t["at_ms"] for t in run["transitions"]]
+    return math.ceil((times[-1] - times[0]) / interval_ms) + 1
+
+
+def test_twenty_triggers_coalesce_polls(sim, airflow_db):
+    from hexrun.airflow import hooks
+    from hexrun.airflow.triggers import HexRunTrigger
+    # Real time: runs last 1.5-8 s, long enough that per-run polling costs several requests.
+    sim.sim("POST", "/__sim/time_scale", {"scale": 1})
+    run_ids = sim.sim("POST", "/__sim/runs", {"projectId": P_OK, "count": 20})["runIds"]
+    assert len(run_ids) == 20
+    clients_before = set(hooks._CLIENTS)
+
+    async def first_event(trigger):
+        return await trigger.run().__anext__()
+
+    async def all_events():
+        triggers = [HexRunTrigger(project_id=P_OK, run_id=r, hex_conn_id="hex_defaults",
+                                  poll_interval=0.2) for r in run_ids]
+        return await asyncio.wait_for(
+            asyncio.gather(*(first_event(t) for t in triggers)), timeout=120)
+
+    started = time.monotonic()
+    events = asyncio.run(all_events())
+    wall = time.monotonic() - started
+    assert [e.payload["status"] for e in events] == ["COMPLETED"] * 20
+    assert sorted(e.payload["run_id"] for e in events) == sorted(run_ids)
+    assert len(set(hooks._CLIENTS) - clients_before) == 1  # one shared client
+
+    runs = [r for r in sim_runs(sim, P_OK) if r["runId"] in run_ids]
+    naive = sum(naive_poll_count(r) for r in runs)
+    counters = sim.counters()
+    ours = counters["total"]
+    print(f"\n20 triggers: {ours} requests {counters['requests']} vs {naive} for per-run "
+          f"3 s polling; all done in {wall:.1f} s")
+    assert ours < naive / 2, (ours, naive, counters)
