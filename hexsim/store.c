@@ -519,6 +519,12 @@ int hs_faults_add(json_object *list, char *err, size_t errlen)
         snprintf(d->endpoint, sizeof(d->endpoint), "%s", obj_str(f, "endpoint", "*"));
         snprintf(d->kind, sizeof(d->kind), "%s", kind);
         d->status = (int)obj_int(f, "status", 503);
+        /* An error status only: 7 or 200 made answers no HTTP client expects (fuzzing). */
+        if (strcmp(kind, "status") == 0 && (d->status < 400 || d->status > 599)) {
+            hs_w.nfaults--;
+            snprintf(err, errlen, "faults[%zu]: status must be from 400 to 599", i);
+            return -1;
+        }
         if (json_object_object_get_ex(f, "retry_after", &v))
             snprintf(d->retry_after, sizeof(d->retry_after), "%s", json_object_get_string(v));
         d->delay_ms = (int)obj_int(f, "delay_ms", 100);

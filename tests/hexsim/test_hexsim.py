@@ -345,6 +345,11 @@ def test_probability_faults_are_deterministic_given_a_seed():
 def test_fault_control_errors_and_clear(sim):
     status, _, body = sim.call("POST", "/__sim/faults", body={"faults": [{"kind": "explode"}]})
     assert status == 400 and "explode" in body["error"]
+    for bad in (7, 200, 600):  # found by tests/fuzz/fuzz_hexsim.c
+        status, _, body = sim.call("POST", "/__sim/faults",
+                                   body={"faults": [{"kind": "status", "status": bad}]})
+        assert status == 400 and "400 to 599" in body["error"]
+    assert sim.call("GET", "/v1/users/me", token=ADMIN)[0] == 200
     fault(sim, endpoint="*", kind="status", status=500, count=5)
     sim.sim("DELETE", "/__sim/faults")
     assert sim.call("GET", "/v1/users/me", token=ADMIN)[0] == 200
