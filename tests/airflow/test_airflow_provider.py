@@ -192,6 +192,27 @@ def test_sigterm_on_kill_cancels_the_run(sim, airflow_db, out):
     assert "ended KILLED" in out("hex_kill")["failure:run:1"]
 
 
+# ---- a cancelled trigger cancels its run ----
+
+def test_cancelled_trigger_cancels_the_run(sim, airflow_db):
+    from hexrun.airflow.triggers import HexRunTrigger
+    [run_id] = sim.sim("POST", "/__sim/runs", {"projectId": P_SLOW, "count": 1})["runIds"]
+    trigger = HexRunTrigger(project_id=P_SLOW, run_id=run_id, poll_interval=0.05)
+
+    async def cancel_after_a_while():
+        task = asyncio.ensure_future(trigger.run().__anext__())
+        await asyncio.sleep(1.0)
+        assert not task.done()  # P_SLOW runs 30 s: the trigger is still waiting
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cancel_after_a_while())
+    [run] = sim_runs(sim, P_SLOW)
+    assert run["status"] == "KILLED"
+    assert sim.counters()["requests"]["CancelRun"] == {"204": 1}
+
+
 # ---- 20 triggers in one event loop share one client ----
 
 def naive_poll_count(run, interval_ms=3000):
