@@ -34,20 +34,24 @@ $(B)/fuzz/$(1): tests/fuzz/$(1).c $(call fuzz_sources,$(1)) $(wildcard plugin/*.
 endef
 $(foreach t,$(FUZZ_SRC:tests/fuzz/%.c=%),$(eval $(call fuzz_rule,$(t))))
 
-# $(1): seconds per target.
+# FUZZ_ONLY=<names> runs only those targets (e.g. FUZZ_ONLY="fuzz_cron fuzz_hexsim").
+FUZZ_RUN = $(if $(FUZZ_ONLY),$(addprefix $(B)/fuzz/,$(FUZZ_ONLY)),$(FUZZ_BIN))
+
+# $(1): seconds per target; $(2): 1 to print libFuzzer's final stats (executions, ...).
 define run_fuzzers
-	@set -e; for t in $(FUZZ_BIN); do n=$$(basename $$t); \
+	@set -e; for t in $(FUZZ_RUN); do n=$$(basename $$t); \
 	  mkdir -p $(B)/fuzz/corpus/$$n; echo "== $$n ($(1) s)"; \
-	  $$t -max_total_time=$(1) -timeout=10 -artifact_prefix=$(B)/fuzz/ -rss_limit_mb=2048 -print_final_stats=0 \
-	    $(B)/fuzz/corpus/$$n tests/fuzz/corpus/$$n 2>&1 | tail -n 2; \
+	  $$t -max_total_time=$(1) -timeout=10 -artifact_prefix=$(B)/fuzz/ -rss_limit_mb=2048 \
+	    -print_final_stats=$(2) $(B)/fuzz/corpus/$$n tests/fuzz/corpus/$$n 2>&1 | \
+	    grep -E '^(#[0-9]+ +DONE|Done|stat::|==[0-9]+==|SUMMARY)' | tail -n 8; \
 	  test $${PIPESTATUS[0]} -eq 0; done
 endef
 
 .PHONY: fuzz check-fuzz
 fuzz: $(FUZZ_BIN)
-	$(call run_fuzzers,$(FUZZ_SECONDS))
+	$(call run_fuzzers,$(FUZZ_SECONDS),1)
 
 check-fuzz: $(FUZZ_BIN)
-	$(call run_fuzzers,$(FUZZ_CHECK_SECONDS))
+	$(call run_fuzzers,$(FUZZ_CHECK_SECONDS),0)
 
 CHECK_TARGETS += check-fuzz
