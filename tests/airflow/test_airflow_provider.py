@@ -192,25 +192,45 @@ def test_sigterm_on_kill_cancels_the_run(sim, airflow_db, out):
     assert "ended KILLED" in out("hex_kill")["failure:run:1"]
 
 
-# ---- a cancelled trigger cancels its run ----
+# ---- triggers inside Airflow's own TriggerRunner (the triggerer's event loop) ----
 
-def test_cancelled_trigger_cancels_the_run(sim, airflow_db):
+def start_in_runner(runner, trigger_id, trigger):
+    """What TriggerRunner.create_triggers does for one trigger, minus the database."""
+    runner.triggers[trigger_id] = {"task": None, "is_watcher": False, "name": f"hex {trigger_id}",
+                                   "events": 0}
+    task = asyncio.ensure_future(runner.run_trigger(trigger_id, trigger))
+    runner.triggers[trigger_id]["task"] = task
+    return task
+
+
+@pytest.mark.parametrize("how,expected", [("user_kill", "KILLED"), ("shutdown", "RUNNING")])
+def test_trigger_cancel_by_user_kills_run_but_shutdown_does_not(sim, airflow_db, how,
+                                                                   expected, monkeypatch):
+    from airflow.jobs.triggerer_job_runner import TriggerRunner
     from hexrun.airflow.triggers import HexRunTrigger
     [run_id] = sim.sim("POST", "/__sim/runs", {"projectId": P_SLOW, "count": 1})["runIds"]
-    trigger = HexRunTrigger(project_id=P_SLOW, run_id=run_id, poll_interval=0.05)
+    # greenback lets sync code in triggers call async Airflow APIs; these triggers need none
+    monkeypatch.setenv("AIRFLOW_DISABLE_GREENBACK_PORTAL", "true")
 
-    async def cancel_after_a_while():
-        task = asyncio.ensure_future(trigger.run().__anext__())
+    async def scenario():
+        runner = TriggerRunner()
+        task = start_in_runner(runner, 1, HexRunTrigger(project_id=P_SLOW, run_id=run_id,
+                                                        poll_interval=0.05))
         await asyncio.sleep(1.0)
         assert not task.done()  # P_SLOW runs 30 s: the trigger is still waiting
-        task.cancel()
+        if how == "user_kill":  # mark failed / clear: the triggerer's cancel_triggers path
+            runner.to_cancel.append(1)
+            await runner.cancel_triggers()
+        else:  # triggerer stopping: the task is cancelled without the user-action message
+            task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
 
-    asyncio.run(cancel_after_a_while())
+    asyncio.run(scenario())
     [run] = sim_runs(sim, P_SLOW)
-    assert run["status"] == "KILLED"
-    assert sim.counters()["requests"]["CancelRun"] == {"204": 1}
+    assert run["status"] == expected
+    cancels = sim.counters()["requests"].get("CancelRun", {})
+    assert cancels == ({"204": 1} if expected == "KILLED" else {})
 
 
 # ---- 20 triggers in one event loop share one client ----
@@ -222,7 +242,8 @@ def naive_poll_count(run, interval_ms=3000):
     return math.ceil((times[-1] - times[0]) / interval_ms) + 1
 
 
-def test_twenty_triggers_coalesce_polls(sim, airflow_db):
+def test_twenty_triggers_in_one_triggerer_coalesce_polls(sim, airflow_db, monkeypatch):
+    from airflow.jobs.triggerer_job_runner import TriggerRunner
     from hexrun.airflow import hooks
     from hexrun.airflow.triggers import HexRunTrigger
     # Real time: runs last 1.5-8 s, long enough that per-run polling costs several requests.
@@ -231,15 +252,17 @@ def test_twenty_triggers_coalesce_polls(sim, airflow_db):
     assert len(run_ids) == 20
     clients_before = set(hooks._CLIENTS)
 
-    async def first_event(trigger):
-        return await trigger.run().__anext__()
-
     async def all_events():
-        triggers = [HexRunTrigger(project_id=P_OK, run_id=r, hex_conn_id="hex_defaults",
-                                  poll_interval=0.2) for r in run_ids]
-        return await asyncio.wait_for(
-            asyncio.gather(*(first_event(t) for t in triggers)), timeout=120)
+        # All 20 in one TriggerRunner, as one triggerer process runs its triggers.
+        runner = TriggerRunner()
+        tasks = [start_in_runner(runner, i, HexRunTrigger(
+                     project_id=P_OK, run_id=r, hex_conn_id="hex_defaults", poll_interval=0.2))
+                 for i, r in enumerate(run_ids)]
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=120)
+        return [entry.event for entry in runner.events]
 
+    # greenback lets sync code in triggers call async Airflow APIs; these triggers need none
+    monkeypatch.setenv("AIRFLOW_DISABLE_GREENBACK_PORTAL", "true")
     started = time.monotonic()
     events = asyncio.run(all_events())
     wall = time.monotonic() - started

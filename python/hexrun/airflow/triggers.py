@@ -15,6 +15,12 @@ import hexrun
 
 from .hooks import TERMINAL_STATES, HexHook, run_xcom
 
+# Airflow 3.3+ calls BaseTrigger.on_kill() when a user acts on the deferred task (mark
+# failed/success, clear), and only then: not when the triggerer shuts down or hands the
+# trigger to another triggerer, where the run must go on. Older Airflow 3 only cancels the
+# coroutine, so there the trigger cancels the run on CancelledError itself.
+TRIGGERER_CALLS_ON_KILL = hasattr(BaseTrigger, "on_kill")
+
 # How long a cancelled trigger waits for Hex to confirm the cancel before giving up; the
 # engine keeps trying after that, and the process-exit hook waits for it once more.
 CANCEL_CONFIRM_S = 10.0
@@ -24,8 +30,8 @@ class HexRunTrigger(BaseTrigger):
     """Fires one event when the run ends, or when `timeout_at` (unix seconds) passes.
 
     The event payload is the operator's XCom dict plus "event": "done" or "timeout".
-    When the trigger is cancelled (the task was killed, marked, or timed out while
-    deferred) and `cancel_on_kill` is true, the Hex run is cancelled too.
+    When a user kills the deferred task (on_kill) and `cancel_on_kill` is true, the Hex run
+    is cancelled too; a triggerer restart leaves it running for the next triggerer.
     """
 
     def __init__(self, project_id: str, run_id: str, hex_conn_id: str = "hex_default",
@@ -56,10 +62,31 @@ class HexRunTrigger(BaseTrigger):
             event = await self._wait(job)
             yield TriggerEvent(event)
         except asyncio.CancelledError:
-            if self.cancel_on_kill and job.poll() not in TERMINAL_STATES:
+            if (not TRIGGERER_CALLS_ON_KILL and self.cancel_on_kill
+                    and job.poll() not in TERMINAL_STATES):
                 self.log.info("trigger cancelled: cancelling Hex run %s", self.run_id)
                 release = await self._cancel(job)
             raise
+        finally:
+            if release:
+                job.release()
+
+    async def on_kill(self) -> None:
+        """Airflow 3.3+: the user killed the deferred task; cancel the Hex run."""
+        if not self.cancel_on_kill:
+            return
+        client = await HexHook(self.hex_conn_id).aget_conn()
+        job = client.attach(self.project_id, self.run_id)
+        release = True
+        try:
+            # An attached job is PENDING until the engine's first poll says what it is.
+            deadline = time.monotonic() + CANCEL_CONFIRM_S
+            while (job.info.hex_status is None and job.poll() not in TERMINAL_STATES
+                   and time.monotonic() < deadline):
+                await asyncio.sleep(0.05)
+            if job.poll() not in TERMINAL_STATES:
+                self.log.info("task killed: cancelling Hex run %s", self.run_id)
+                release = await self._cancel(job)
         finally:
             if release:
                 job.release()
