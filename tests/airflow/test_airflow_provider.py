@@ -205,12 +205,10 @@ def start_in_runner(runner, trigger_id, trigger):
 
 @pytest.mark.parametrize("how,expected", [("user_kill", "KILLED"), ("shutdown", "RUNNING")])
 def test_trigger_cancel_by_user_kills_run_but_shutdown_does_not(sim, airflow_db, how,
-                                                                   expected, monkeypatch):
+                                                                   expected):
     from airflow.jobs.triggerer_job_runner import TriggerRunner
     from hexrun.airflow.triggers import HexRunTrigger
     [run_id] = sim.sim("POST", "/__sim/runs", {"projectId": P_SLOW, "count": 1})["runIds"]
-    # greenback lets sync code in triggers call async Airflow APIs; these triggers need none
-    monkeypatch.setenv("AIRFLOW_DISABLE_GREENBACK_PORTAL", "true")
 
     async def scenario():
         runner = TriggerRunner()
@@ -242,7 +240,7 @@ def naive_poll_count(run, interval_ms=3000):
     return math.ceil((times[-1] - times[0]) / interval_ms) + 1
 
 
-def test_twenty_triggers_in_one_triggerer_coalesce_polls(sim, airflow_db, monkeypatch):
+def test_twenty_triggers_in_one_triggerer_coalesce_polls(sim, airflow_db):
     from airflow.jobs.triggerer_job_runner import TriggerRunner
     from hexrun.airflow import hooks
     from hexrun.airflow.triggers import HexRunTrigger
@@ -261,8 +259,6 @@ def test_twenty_triggers_in_one_triggerer_coalesce_polls(sim, airflow_db, monkey
         await asyncio.wait_for(asyncio.gather(*tasks), timeout=120)
         return [entry.event for entry in runner.events]
 
-    # greenback lets sync code in triggers call async Airflow APIs; these triggers need none
-    monkeypatch.setenv("AIRFLOW_DISABLE_GREENBACK_PORTAL", "true")
     started = time.monotonic()
     events = asyncio.run(all_events())
     wall = time.monotonic() - started
