@@ -4,6 +4,7 @@ import asyncio
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,6 +18,7 @@ P_OK = "11111111-1111-4111-8111-111111111111"
 P_ERR = "22222222-2222-4222-8222-222222222222"
 P_KERNEL = "33333333-3333-4333-8333-333333333333"
 P_SLOW = "44444444-4444-4444-8444-444444444444"
+P_UNPUB = "55555555-5555-4555-8555-555555555555"
 
 
 @pytest.fixture(scope="module")
@@ -71,10 +73,14 @@ def test_hook_reads_hex_provider_connections():
     assert base_url_from_host(None) == "https://app.hex.tech"
     assert base_url_from_host("app.hex.tech") == "https://app.hex.tech"
     assert base_url_from_host("https://eu.hex.tech/api/v1/") == "https://eu.hex.tech"
+    extra = {"timeout_ms": 5000, "ca_file": "/x", "journal_path": "/j", "budget_path": "/b",
+             "insecure_skip_verify": False}
     conn = Connection(conn_id="c", conn_type="hex", host="https://app.hex.tech",
-                      password="tok", extra=json.dumps({"timeout_ms": 5000, "ca_file": "/x"}))
+                      password="tok", extra=json.dumps(extra))
     assert HexHook.settings_from_connection(conn) == (
-        "https://app.hex.tech", "tok", {"timeout_ms": "5000", "ca_file": "/x"})
+        "https://app.hex.tech", "tok", {"timeout_ms": "5000", "ca_file": "/x",
+                                        "journal_path": "/j", "budget_path": "/b",
+                                        "insecure_skip_verify": "false"})
     typo = Connection(conn_id="c", conn_type="hex", password="tok",
                       extra=json.dumps({"timeout": 5}))
     with pytest.raises(ValueError, match="unknown hexrun config keys in extras: timeout"):
@@ -102,6 +108,26 @@ def test_failed_run_fails_task_with_run_url(sim, dags, out, project_id, status):
     assert run["status"] == status
     message = out("hex_fail")["failure:run:1"]
     assert f"ended {status}" in message and run["runUrl"] in message
+
+
+def test_refused_submit_fails_task_with_hex_reason(sim, dags, out):
+    state, tis = run_dag(dags, "hex_fail", {"project": P_UNPUB})
+    assert state == "failed" and sim_runs(sim, P_UNPUB) == []
+    message = out("hex_fail")["failure:run:1"]
+    assert "ended SUBMIT_FAILED" in message and "published" in message
+    assert re.search(r"\[trace id [0-9a-f-]{36}\]", message)
+
+
+def test_retry_after_failed_run_starts_a_new_run(sim, dags, out):
+    state, tis = run_dag(dags, "hex_fail_retry")
+    assert state == "failed" and tis["run"] == ("failed", 2)
+    runs = sim_runs(sim, P_ERR)
+    assert len(runs) == 2 and {r["status"] for r in runs} == {"ERRORED"}
+    seen = out("hex_fail_retry")
+    first, second = seen["retry:run:1"], seen["failure:run:2"]
+    ids = [r["runId"] for r in runs]
+    assert [i for i in ids if i in first] != [i for i in ids if i in second]
+    assert all(len([i for i in ids if i in m]) == 1 for m in (first, second))
 
 
 def test_timeout_cancels_the_run(sim, dags, out):

@@ -40,7 +40,11 @@ def default_idempotency_key(context) -> str:
 def failure_message(xcom: Dict[str, Any], error: Optional[str] = None) -> str:
     msg = (f"Hex run {xcom.get('run_id') or '(none)'} of project {xcom.get('project_id')} "
            f"ended {xcom.get('status')}: {xcom.get('run_url') or 'no run URL'}")
-    return msg + (f" ({error})" if error else "")
+    if error:
+        msg += f" ({error})"
+    if xcom.get("trace_id"):  # what Hex support asks for
+        msg += f" [trace id {xcom['trace_id']}]"
+    return msg
 
 
 class HexRunProjectOperator(BaseOperator):

@@ -29,9 +29,13 @@ def _out(dag_id, what, value):
         json.dump(data, f)
 
 
-def record_failure(context):
+def record_failure(context, what="failure"):
     ti = context["ti"]
-    _out(ti.dag_id, f"failure:{ti.task_id}:{ti.try_number}", str(context.get("exception")))
+    _out(ti.dag_id, f"{what}:{ti.task_id}:{ti.try_number}", str(context.get("exception")))
+
+
+def record_retry(context):
+    record_failure(context, "retry")
 
 
 @task
@@ -47,7 +51,8 @@ def record(task_ids, **context):
 
 def _dag(dag_id, **kwargs):
     return DAG(dag_id, schedule=None, start_date=START, catchup=False,
-               default_args={"on_failure_callback": record_failure}, **kwargs)
+               default_args={"on_failure_callback": record_failure,
+                             "on_retry_callback": record_retry}, **kwargs)
 
 
 with _dag("hex_success"):
@@ -60,6 +65,12 @@ with _dag("hex_fail"):
     # The project comes from the run's conf, so one DAG covers every failing outcome.
     HexRunProjectOperator(task_id="run", project_id="{{ dag_run.conf['project'] }}",
                           wait_seconds=0.2, timeout=60)
+
+with _dag("hex_fail_retry"):
+    # The first attempt's run ends ERRORED: the retry must start a new run, not re-attach.
+    HexRunProjectOperator(task_id="run", project_id="22222222-2222-4222-8222-222222222222",
+                          wait_seconds=0.2, timeout=60, retries=1,
+                          retry_delay=timedelta(seconds=0))
 
 with _dag("hex_timeout"):
     HexRunProjectOperator(task_id="run", project_id=P_SLOW, timeout=2, kill_on_timeout=True)
