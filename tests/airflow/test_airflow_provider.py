@@ -181,6 +181,15 @@ def test_retry_reattaches_to_the_same_run(sim, dags, out):
     assert_run_xcom(out("hex_retry")["run"], run)
 
 
+def test_mapped_instances_get_one_run_each(sim, dags, out):
+    state, tis = run_dag(dags, "hex_mapped")
+    assert state == "success"
+    runs = sim_runs(sim, P_OK)
+    assert len(runs) == 2 and {r["status"] for r in runs} == {"COMPLETED"}
+    pulled = out("hex_mapped")["run"]["return_value"]  # a mapped task's XCom is a list
+    assert sorted(v["run_id"] for v in pulled) == sorted(r["runId"] for r in runs)
+
+
 def test_sensor_waits_on_run_id_from_xcom(sim, dags, out):
     state, tis = run_dag(dags, "hex_sensor")
     assert state == "success", tis

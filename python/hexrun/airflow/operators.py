@@ -167,9 +167,9 @@ class HexRunProjectOperator(BaseOperator):
         return self._wait(context, deadline)
 
     def _defer(self, deadline: float) -> None:
+        # The job is not released: while this process lives, its client keeps knowing the
+        # idempotency key, so a retry here re-attaches (elsewhere that takes journal_path).
         info = self._job.info
-        self._job.release()
-        self._job = None
         remaining = max(deadline - time.monotonic(), 0.0)
         self.defer(
             trigger=HexRunTrigger(project_id=self.project_id, run_id=info.run_id,

@@ -95,6 +95,13 @@ with _dag("hex_retry"):
                                 retry_delay=timedelta(seconds=0))
     run >> record(["run"])
 
+with _dag("hex_mapped"):
+    # Two mapped instances: the map index is part of each one's idempotency key.
+    runs = HexRunProjectOperator.partial(task_id="run", project_id=P_OK, wait_seconds=0.2,
+                                         timeout=60).expand(
+        input_parameters=[{"region": "emea"}, {"region": "apac"}])
+    runs >> record(["run"])
+
 with _dag("hex_sensor"):
     start = HexRunProjectOperator(task_id="start", project_id=P_OK, synchronous=False)
     run_id = "{{ ti.xcom_pull(task_ids='start', key='run_id') }}"
