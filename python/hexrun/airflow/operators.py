@@ -122,14 +122,20 @@ class HexRunProjectOperator(BaseOperator):
                 options[key] = value
         return options
 
-    def _submit_once(self, client: hexrun.Client, key: str, deadline: float):
+    def _submit_once(self, client: hexrun.Client, key: str, deadline: float,
+                     need_status: bool = False):
         job = client.submit(self.project_id, inputs=self.input_parameters or None,
                             dry_run=self.dry_run, notifications=self.notifications,
                             idempotency_key=key, **self._run_options())
+
         # The engine sends RunProject when the rate budget allows; wait for Hex's answer.
-        info = wait_until(job, lambda i: i.run_id is not None or is_terminal(i),
-                          max(deadline - time.monotonic(), 0.0))
-        return job, info
+        # need_status: also wait for the first poll, because a run re-attached through the
+        # journal says PENDING until then, even when it has failed long ago.
+        def ready(i):
+            if is_terminal(i):
+                return True
+            return i.run_id is not None and (i.hex_status is not None or not need_status)
+        return job, wait_until(job, ready, max(deadline - time.monotonic(), 0.0))
 
     def _submit(self, client: hexrun.Client, context, deadline: float):
         """Submits (or re-attaches). For retries, a run of an earlier attempt that already
@@ -138,7 +144,8 @@ class HexRunProjectOperator(BaseOperator):
         try_number = max(int(getattr(context["ti"], "try_number", 1) or 1), 1)
         for attempt in range(1, try_number + 1):
             key = base if attempt == 1 else f"{base}:try{attempt}"
-            job, info = self._submit_once(client, key, deadline)
+            job, info = self._submit_once(client, key, deadline,
+                                          need_status=attempt < try_number)
             earlier_failed = info.state in FAILED_STATES and info.run_id is not None
             if attempt < try_number and earlier_failed:
                 self.log.info("earlier attempt's run %s ended %s; starting a new run",
