@@ -89,6 +89,20 @@ def test_hook_reads_hex_provider_connections():
         HexHook.settings_from_connection(Connection(conn_id="c", conn_type="hex"))
 
 
+def test_hook_methods_of_hex_provider(sim, airflow_db):
+    from hexrun.airflow.hooks import HexHook
+    hook = HexHook("hex_default")
+    assert hook.test_connection() == (True, "connected as ada@example.com")
+    job = hook.run_project(P_SLOW, inputs=None, idempotency_key="hook-test")
+    while job.info.run_id is None:
+        time.sleep(0.02)
+    run_id = job.info.run_id
+    assert hook.run_status(P_SLOW, run_id)["status"] in ("PENDING", "RUNNING")
+    assert hook.cancel_run(P_SLOW, run_id) == run_id
+    assert hook.run_status(P_SLOW, run_id)["status"] == "KILLED"
+    assert sim.counters()["requests"]["CancelRun"] == {"204": 1}
+
+
 # ---- DAGs through dag.test() ----
 
 def test_success_pushes_run_xcoms(sim, dags, out):
