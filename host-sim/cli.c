@@ -275,7 +275,10 @@ int cli_connect(cli *c)
         return cli_api_error(c, "configuration", rc);
     int code = configure(c, cfg);
     if (!code && (rc = c->api.init(cfg, &c->client)) != HEXRUN_OK)
-        code = cli_api_error(c, "cannot start the client (set HEX_API_TOKEN or --token-file)",
+        code = cli_api_error(c, rc == HEXRUN_E_CONFIG
+                                    ? "cannot start the client (is HEX_API_TOKEN or "
+                                      "--token-file set?)"
+                                    : "cannot start the client",
                              rc);
     c->api.config_free(cfg);
     return code;

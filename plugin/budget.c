@@ -54,6 +54,14 @@ int64_t hexrun__budget_take(hexrun__budget *b, int64_t now_ms)
     return 0;
 }
 
+void hexrun__budget_refund(hexrun__budget *b)
+{
+    if (b->minute.capacity > 0)
+        b->minute.tokens = fmin(b->minute.capacity, b->minute.tokens + 1.0);
+    if (b->hour.capacity > 0)
+        b->hour.tokens = fmin(b->hour.capacity, b->hour.tokens + 1.0);
+}
+
 void hexrun__budget_pause(hexrun__budget *b, int64_t now_ms, int64_t ms)
 {
     if (now_ms + ms > b->paused_until_ms)

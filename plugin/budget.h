@@ -27,6 +27,9 @@ void hexrun__budget_init(hexrun__budget *b, int64_t per_min, int64_t per_hour, i
  * takes nothing and returns the ms to wait before it may succeed (>= 1). */
 int64_t hexrun__budget_take(hexrun__budget *b, int64_t now_ms);
 
+/* Give back one request's worth taken by hexrun__budget_take that was not spent. */
+void hexrun__budget_refund(hexrun__budget *b);
+
 /* Hold the group until now_ms + ms (keeps the later of two pauses). */
 void hexrun__budget_pause(hexrun__budget *b, int64_t now_ms, int64_t ms);
 

@@ -19,7 +19,7 @@ struct hexrun_config {
     char *proxy;
     char *user_agent;
     char *budget_path;   /* stored for the shared budget; not used yet */
-    char *journal_path;  /* stored for the submit journal; not used yet */
+    char *journal_path;  /* the submit journal (journal.h); NULL = none */
     int64_t timeout_ms;
     int64_t connect_timeout_ms;
     int64_t max_retries;

@@ -12,6 +12,7 @@
 #include "budget.h"
 #include "buf.h"
 #include "http.h"
+#include "journal.h"
 
 /* The engine never sleeps longer than this, so a lost wakeup costs little. */
 #define MAX_SLEEP_MS 1000
@@ -53,6 +54,17 @@ typedef struct op {
     struct op *next;
 } op;
 
+/* A journal record waiting to be written by the engine thread outside the table mutex
+ * (an fsync must not stall hexrun_poll). */
+typedef struct journal_note {
+    char type;                 /* 'R', 'F' or 'U' (journal.h) */
+    char *key;
+    char project_id[HEXRUN__HEX_ID_MAX];
+    char run_id[HEXRUN__HEX_ID_MAX];
+    int64_t t_ms;
+    struct journal_note *next;
+} journal_note;
+
 typedef struct stat_row {
     const char *endpoint;
     int status;
@@ -72,6 +84,8 @@ struct hexrun__engine {
     op *incoming;           /* queued by host threads, under jobs->mu */
     op *pending;            /* engine thread only */
     hexrun__budget run_budget, api_budget;
+    hexrun__journal *journal;  /* NULL without journal_path; engine thread only */
+    journal_note *notes;       /* under jobs->mu */
     uint64_t rng;
     /* counters, under jobs->mu */
     stat_row stats[MAX_STATS];
@@ -117,6 +131,12 @@ int hexrun__engine_new(const hexrun_config *cfg, hexrun__jobs *jobs, hexrun__log
     e->cfg = cfg;
     e->jobs = jobs;
     e->log = log;
+    if (cfg->journal_path &&
+        (rc = hexrun__journal_open(cfg->journal_path, &e->journal, err, errlen)) != HEXRUN_OK) {
+        hexrun__http_free(e->http);
+        free(e);
+        return rc;
+    }
     int64_t now = now_ms();
     hexrun__budget_init(&e->run_budget, cfg->run_budget_per_min, cfg->run_budget_per_hour, now);
     hexrun__budget_init(&e->api_budget, cfg->api_budget_per_min, cfg->api_budget_per_hour, now);
@@ -342,6 +362,10 @@ static void on_done(const hexrun__http_resp *resp, void *ud);
 static void project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code);
 static void reschedule(hexrun__engine *e, op *o, int64_t delay_ms);
 static int adopt_must_wait(const hexrun__engine *e, const op *o);
+static int journal_step(hexrun__engine *e, op *o);
+static void journal_note_add(hexrun__engine *e, char type, const hexrun__job *job,
+                             int64_t t_ms);
+static void journal_flush(hexrun__engine *e);
 
 static void direct_finish(hexrun__engine *e, op *o, int code, const char *message)
 {
@@ -442,6 +466,10 @@ static int64_t run_due_ops(hexrun__engine *e, int64_t now)
             continue;
         }
         *pp = o->next;
+        if (o->kind == OP_SUBMIT && e->journal && !journal_step(e, o)) {
+            hexrun__budget_refund(&e->run_budget); /* no RunProject went out */
+            continue;
+        }
         if (!op_start(e, o))
             op_free(o);
     }
@@ -566,6 +594,8 @@ static int submit_succeeded(hexrun__engine *e, const op *o, hexrun__job *job,
     hexrun__job_set_run_url(job, run.run_url);
     int32_t state = job->dry_run ? HEXRUN_STATE_COMPLETED : HEXRUN_STATE_PENDING;
     hexrun__job_set_state(e->jobs, job, state);
+    /* A dry run makes no run: its key stays free for a real submit. */
+    journal_note_add(e, job->dry_run ? 'F' : 'R', job, unix_ms());
     hexrun__log_write(e->log, HEXRUN_LOG_INFO, "event=submitted job=%lld run=%s dry_run=%d",
                       (long long)job->id, job->run_id, job->dry_run);
     if (!job->dry_run) {
@@ -719,7 +749,7 @@ static int run_tracked(const char *run_id, void *ud)
     for (size_t i = 0; i < e->jobs->n; i++)
         if (strcmp(e->jobs->items[i]->run_id, run_id) == 0)
             return 1;
-    return 0;
+    return e->journal && hexrun__journal_knows_run(e->journal, run_id);
 }
 
 /* 1 while another job of the project has a RunProject in flight: until its answer names
@@ -762,6 +792,7 @@ static void adopt_run(hexrun__engine *e, hexrun__job *job, const hexrun__hex_run
                       "event=adopted job=%lld run=%s (RunProject answer was lost; found the "
                       "run in the project's runs)",
                       (long long)job->id, job->run_id);
+    journal_note_add(e, 'R', job, unix_ms());
     if (hexrun_state_is_terminal(job->state) == 0) {
         follow_up(e, OP_POLL, job->id, e->cfg->poll_min_ms);
         cancel_if_requested(e, job);
@@ -812,6 +843,7 @@ static void adopt_give_up(hexrun__engine *e, hexrun__job *job, const char *evide
              "adopted and none was started again",
              job->last_error.message ? job->last_error.message : "RunProject outcome unknown",
              job->adopt_lookups, evidence);
+    journal_note_add(e, 'U', job, job->adopt_since_ms);
     job->adopt_since_ms = 0;
     hexrun__job_set_error(job, HEXRUN_E_OUTCOME_UNKNOWN, job->last_error.http_status, msg,
                           job->last_error.trace_id);
@@ -849,6 +881,148 @@ static int adopt_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, in
     return 1;
 }
 
+/* ---- the submit journal (journal.h) ---- */
+
+/* An intent older than this cannot belong to a RunProject still in flight (every attempt
+ * timed out, every lookup done), whoever owns it. */
+static int64_t journal_stale_ms(const hexrun_config *cfg)
+{
+    return cfg->timeout_ms * (cfg->max_retries + 1) + 32 * cfg->poll_min_ms + 60000;
+}
+
+/* Queue the answer of a keyed submit for the journal (table mutex held). */
+static void journal_note_add(hexrun__engine *e, char type, const hexrun__job *job,
+                             int64_t t_ms)
+{
+    if (!e->journal || !job->idempotency_key)
+        return;
+    journal_note *n = calloc(1, sizeof *n);
+    if (!n || !(n->key = strdup(job->idempotency_key))) {
+        free(n);
+        hexrun__log_write(e->log, HEXRUN_LOG_ERROR,
+                          "event=journal_failed job=%lld out of memory", (long long)job->id);
+        return;
+    }
+    n->type = type;
+    n->t_ms = t_ms;
+    snprintf(n->project_id, sizeof n->project_id, "%s", job->project_id);
+    snprintf(n->run_id, sizeof n->run_id, "%s", job->run_id);
+    n->next = e->notes;
+    e->notes = n;
+}
+
+/* Write the queued answers, oldest first (engine thread, without the table mutex). */
+static void journal_flush(hexrun__engine *e)
+{
+    if (!e->journal)
+        return;
+    pthread_mutex_lock(&e->jobs->mu);
+    journal_note *list = NULL;
+    for (journal_note *n = e->notes, *next; n; n = next) {
+        next = n->next;
+        n->next = list;
+        list = n;
+    }
+    e->notes = NULL;
+    pthread_mutex_unlock(&e->jobs->mu);
+    for (journal_note *n = list, *next; n; n = next) {
+        next = n->next;
+        char err[600] = "";
+        int rc = n->type == 'R'   ? hexrun__journal_run(e->journal, n->key, n->project_id,
+                                                        n->run_id, n->t_ms, err, sizeof err)
+                 : n->type == 'F' ? hexrun__journal_failed(e->journal, n->key, n->project_id,
+                                                           n->t_ms, err, sizeof err)
+                                  : hexrun__journal_unknown(e->journal, n->key, n->project_id,
+                                                            n->t_ms, err, sizeof err);
+        if (rc != HEXRUN_OK)
+            hexrun__log_write(e->log, HEXRUN_LOG_ERROR, "event=journal_failed project=%s %s",
+                              n->project_id, err[0] ? err : hexrun_strerror(rc));
+        free(n->key);
+        free(n);
+    }
+}
+
+/* Act on the journal's verdict for a keyed submit that may not send RunProject (table
+ * mutex held). Returns 1 when o was requeued. */
+static int journal_verdict_apply(hexrun__engine *e, op *o, hexrun__job *job, int rc,
+                                 const hexrun__journal_claim *claim, const char *err)
+{
+    char msg[1024];
+    if (rc == HEXRUN_OK && claim->verdict == HEXRUN__JOURNAL_WAIT) {
+        reschedule(e, o, e->cfg->poll_min_ms); /* still QUEUED: asks the journal again */
+        return 1;
+    }
+    hexrun__job_set_state(e->jobs, job, HEXRUN_STATE_SUBMITTING); /* the way out of QUEUED */
+    if (rc != HEXRUN_OK) {
+        snprintf(msg, sizeof msg, "nothing was sent: %s", err[0] ? err : hexrun_strerror(rc));
+        hexrun__job_set_error(job, rc, 0, msg, "");
+        hexrun__job_set_state(e->jobs, job, HEXRUN_STATE_SUBMIT_FAILED);
+        return 0;
+    }
+    switch (claim->verdict) {
+    case HEXRUN__JOURNAL_ATTACH:
+        snprintf(job->run_id, sizeof job->run_id, "%s", claim->run_id);
+        hexrun__job_set_state(e->jobs, job, HEXRUN_STATE_PENDING);
+        hexrun__log_write(e->log, HEXRUN_LOG_INFO,
+                          "event=journal_attach job=%lld run=%s (idempotency key already "
+                          "recorded; no RunProject sent)",
+                          (long long)job->id, job->run_id);
+        follow_up(e, OP_POLL, job->id, 0);
+        cancel_if_requested(e, job);
+        return 0;
+    case HEXRUN__JOURNAL_ADOPT:
+        snprintf(msg, sizeof msg, "RunProject outcome unknown: an earlier RunProject with this "
+                 "idempotency key (journal_path) was sent and its answer never recorded");
+        hexrun__job_set_error(job, HEXRUN_E_OUTCOME_UNKNOWN, 0, msg, "");
+        job->adopt_since_ms = claim->since_ms;
+        job->adopt_lookups = 0;
+        follow_up(e, OP_ADOPT, job->id, 0);
+        return 0;
+    case HEXRUN__JOURNAL_CONFLICT:
+        snprintf(msg, sizeof msg, "the idempotency key already names a submit of project %s "
+                 "in journal_path; nothing was sent", claim->run_id);
+        hexrun__job_set_error(job, HEXRUN_E_INVALID_ARG, 0, msg, "");
+        hexrun__job_set_state(e->jobs, job, HEXRUN_STATE_SUBMIT_FAILED);
+        return 0;
+    case HEXRUN__JOURNAL_WAIT:
+    case HEXRUN__JOURNAL_GO:
+        break;
+    }
+    return 0;
+}
+
+/* Before a keyed submit's first RunProject: ask the journal (which records the intent when
+ * the key is free). Engine thread, without the table mutex. Returns 1 to send it, 0 when
+ * o was consumed (requeued, or the job attached, adopts or failed). */
+static int journal_step(hexrun__engine *e, op *o)
+{
+    char key[HEXRUN__IDEMPOTENCY_KEY_MAX + 1], project[HEXRUN__HEX_ID_MAX];
+    pthread_mutex_lock(&e->jobs->mu);
+    hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
+    int keyed = job && job->idempotency_key && job->state == HEXRUN_STATE_QUEUED &&
+                !job->cancel_requested;
+    if (keyed) {
+        snprintf(key, sizeof key, "%s", job->idempotency_key);
+        snprintf(project, sizeof project, "%s", job->project_id);
+    }
+    pthread_mutex_unlock(&e->jobs->mu);
+    if (!keyed)
+        return 1; /* op_start drops or ends it */
+    hexrun__journal_claim claim;
+    char err[600] = "";
+    int rc = hexrun__journal_begin(e->journal, key, project, unix_ms(),
+                                   journal_stale_ms(e->cfg), &claim, err, sizeof err);
+    if (rc == HEXRUN_OK && claim.verdict == HEXRUN__JOURNAL_GO)
+        return 1;
+    pthread_mutex_lock(&e->jobs->mu);
+    job = hexrun__jobs_find(e->jobs, o->job);
+    int requeued = job && journal_verdict_apply(e, o, job, rc, &claim, err);
+    pthread_mutex_unlock(&e->jobs->mu);
+    if (!requeued)
+        op_free(o);
+    return 0;
+}
+
 static int poll_failed(hexrun__engine *e, op *o, hexrun__job *job, int code,
                        const hexrun__http_resp *r)
 {
@@ -877,6 +1051,8 @@ static int job_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int 
             adopt_begin(e, o, job, r);
         else
             job_fail(e, o, job, code, r, HEXRUN_STATE_SUBMIT_FAILED);
+        if (job->state == HEXRUN_STATE_SUBMIT_FAILED)
+            journal_note_add(e, 'F', job, unix_ms());
         return 0;
     case OP_POLL:
         return code == HEXRUN_OK ? poll_succeeded(e, o, job, r) : poll_failed(e, o, job, code, r);
@@ -1013,6 +1189,7 @@ static void *engine_main(void *arg)
         coalesce_polls(e, now_ms());
         int64_t sleep = run_due_ops(e, now_ms());
         hexrun__http_run(e->http, (int)(sleep < 0 ? 0 : sleep));
+        journal_flush(e);
     }
     return NULL;
 }
@@ -1092,6 +1269,8 @@ int hexrun__engine_stop(hexrun__engine *e, int cancel_live, int64_t drain_ms)
     take_incoming(e);
     drop_pending(e, 0);
     pthread_mutex_unlock(&e->jobs->mu);
+    journal_flush(e);
+    hexrun__journal_close(e->journal);
     int rc = e->cancel_error;
     free(e);
     return rc;
