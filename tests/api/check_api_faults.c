@@ -393,6 +393,56 @@ START_TEST(connection_refused)
 }
 END_TEST
 
+/* RunProject's answer is dropped on a keep-alive connection the client already used.
+ * libcurl, seeing a reused connection die before any answer, may send the request again
+ * on a new one by itself: for RunProject that would start a second run behind the
+ * engine's back. Exactly one run may exist. */
+START_TEST(run_project_dropped_on_a_reused_connection)
+{
+    struct outcome o;
+    memset(&o, 0, sizeof o);
+    int64_t warm = -1, job = -1;
+    int32_t s = -1;
+    ck_assert_int_eq(hexrun_submit(c, P_OK, NULL, NULL, &warm), HEXRUN_OK);
+    ck_assert_int_eq(hexrun_wait(c, warm, WAIT_MS, &s), HEXRUN_OK);
+    add_fault(EP_RUN, "\"kind\":\"drop_after\"");
+    ck_assert_int_eq(hexrun_submit(c, P_ERR, NULL, NULL, &job), HEXRUN_OK);
+    o.wait_rc = hexrun_wait(c, job, WAIT_MS, &o.state);
+    observe(c, job, P_ERR, EP_RUN, &o);
+    o.faulted = api_requests("RunProject", "0");
+    struct expect e = {BIT(HEXRUN_STATE_ERRORED) | BIT(HEXRUN_STATE_SUBMIT_UNKNOWN), 0, 1, 0};
+    finish_case("RunProject", "drop_after, reused", &o, &e);
+}
+END_TEST
+
+/* The budget against Hex's fixed windows, in real time: hexsim allows 60 RunProjects a
+ * minute and the client's budget says 60 a minute. 62 dry-run submits at once: 60 go,
+ * the other two must wait for the next window, not be sent a second later into a 429. */
+START_TEST(run_budget_stays_inside_a_fixed_window)
+{
+    json_object_put(api_sim_call("POST", "/__sim/time_scale", "{\"scale\":1}"));
+    json_object_put(api_sim_call("POST", "/__sim/limits",
+                                 "{\"enabled\":true,\"run_per_min\":60,\"run_per_hour\":100000,"
+                                 "\"api_per_min\":100000,\"api_per_hour\":1000000}"));
+    hexrun_client *b = api_client(TOKEN_ADMIN, (const char *[]){"run_budget_per_min", "60",
+                                                                "run_budget_per_hour", "0",
+                                                                "max_retries", "0", NULL});
+    int64_t jobs[62];
+    for (int i = 0; i < 62; i++)
+        ck_assert_int_eq(hexrun_submit(b, P_OK, "{\"dryRun\":true}", NULL, &jobs[i]),
+                         HEXRUN_OK);
+    nanosleep(&(struct timespec){3, 0}, NULL); /* the bucket refills one every second */
+    int sent = api_requests("RunProject", "201"), limited = api_requests("RunProject", "429");
+    printf("| %-14s | %-18s | 201: %d, 429: %d in the first 3 s (Hex allows 60/min) | %s |\n",
+           "RunProject", "budget 60/min", sent, limited, limited ? "FAIL" : "ok");
+    fflush(stdout);
+    hexrun_shutdown(b, HEXRUN_SHUTDOWN_DETACH);
+    ck_assert_msg(limited == 0, "the budget sent %d RunProject(s) past the window's 60 (429)",
+                  limited);
+    ck_assert_int_eq(sent, 60);
+}
+END_TEST
+
 int main(void)
 {
     printf("| %-14s | %-18s | %-22s | %-28s | runs | att | verdict |\n", "endpoint", "fault",
@@ -407,6 +457,8 @@ int main(void)
     tcase_add_loop_test(tc, fault_matrix, 0, EP_COUNT * N_KINDS);
     tcase_add_test(tc, token_revoked_mid_run);
     tcase_add_test(tc, connection_refused);
+    tcase_add_test(tc, run_project_dropped_on_a_reused_connection);
+    tcase_add_test(tc, run_budget_stays_inside_a_fixed_window);
     suite_add_tcase(s, tc);
     return api_run_suite(s);
 }
