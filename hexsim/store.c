@@ -252,11 +252,41 @@ static json_object *project_doc(json_object *src, const char *id, int64_t now)
     return o;
 }
 
+/* [{"name": string, "type"?: string}, ...]: RunProject compares both as C strings. */
+static int inputs_ok(json_object *inputs)
+{
+    if (!json_object_is_type(inputs, json_type_array))
+        return 0;
+    for (size_t i = 0; i < json_object_array_length(inputs); i++) {
+        json_object *in = json_object_array_get_idx(inputs, i), *v;
+        if (!json_object_is_type(in, json_type_object) ||
+            !json_object_object_get_ex(in, "name", &v) || !json_object_is_type(v, json_type_string) ||
+            (json_object_object_get_ex(in, "type", &v) && !json_object_is_type(v, json_type_string)))
+            return 0;
+    }
+    return 1;
+}
+
+static int string_array_ok(json_object *a)
+{
+    for (size_t i = 0; i < json_object_array_length(a); i++)
+        if (!json_object_is_type(json_object_array_get_idx(a, i), json_type_string))
+            return 0;
+    return 1;
+}
+
 int hs_project_from_json(hs_project *p, json_object *src, char *err, size_t errlen)
 {
     const char *id = obj_str(src, "id", NULL);
+    json_object *in;
     if (!id || strlen(id) != 36) {
         snprintf(err, errlen, "scenario: every project needs a 36-character \"id\"");
+        return -1;
+    }
+    /* A malformed list crashed the next RunProject with inputParams (found by fuzzing). */
+    if (json_object_object_get_ex(src, "inputs", &in) && !inputs_ok(in)) {
+        snprintf(err, errlen, "scenario: project %s: \"inputs\" must be an array of "
+                 "{\"name\": string, \"type\": string}", id);
         return -1;
     }
     memset(p, 0, sizeof(*p));
@@ -284,6 +314,11 @@ int hs_project_from_json(hs_project *p, json_object *src, char *err, size_t errl
 
 static int load_tokens(json_object *list, char *err, size_t errlen)
 {
+    /* json-c asserts on the length of a non-array: refuse it (found by fuzzing). */
+    if (list && !json_object_is_type(list, json_type_array)) {
+        snprintf(err, errlen, "scenario: \"tokens\" must be an array");
+        return -1;
+    }
     size_t n = list ? json_object_array_length(list) : 0;
     hs_w.tokens = calloc(n ? n : 1, sizeof(hs_token));
     for (size_t i = 0; i < n; i++) {
@@ -296,6 +331,11 @@ static int load_tokens(json_object *list, char *err, size_t errlen)
         hs_token *dst = &hs_w.tokens[hs_w.ntokens++];
         dst->token = strdup(tok);
         snprintf(dst->user_id, sizeof(dst->user_id), "%s", obj_str(t, "user", ""));
+        if (json_object_object_get_ex(t, "projects", &projects) &&
+            json_object_is_type(projects, json_type_array) && !string_array_ok(projects)) {
+            snprintf(err, errlen, "scenario: tokens[%zu].projects must hold project ids", i);
+            return -1;
+        }
         if (json_object_object_get_ex(t, "projects", &projects) &&
             json_object_is_type(projects, json_type_array))
             dst->projects = json_object_get(projects);
@@ -359,6 +399,10 @@ static int world_build_locked(json_object *sc, char *err, size_t errlen)
         hs_w.limits.api_per_hour = (int)obj_int(limits, "api_per_hour", hs_w.limits.api_per_hour);
     }
     if (json_object_object_get_ex(sc, "projects", &projects)) {
+        if (!json_object_is_type(projects, json_type_array)) {
+            snprintf(err, errlen, "scenario: \"projects\" must be an array");
+            return -1;
+        }
         size_t n = json_object_array_length(projects);
         hs_w.projects = calloc(n ? n : 1, sizeof(hs_project));
         for (size_t i = 0; i < n; i++) {
@@ -386,11 +430,23 @@ int hs_world_load(json_object *scenario, char *err, size_t errlen)
     double ts = obj_double(scenario, "time_scale", 0);
     pthread_mutex_lock(&hs_w.mu);
     world_free_locked();
-    json_object_put(hs_w.scenario);
-    hs_w.scenario = scenario;
     int rc = world_build_locked(scenario, err, errlen);
+    if (rc == 0) {
+        json_object_put(hs_w.scenario);
+        hs_w.scenario = scenario;
+    } else {
+        /* A refused scenario left a half-built world (no users or groups arrays: the next
+         * POST /v1/groups aborted hexsim; found by fuzzing). Go back to the scenario that
+         * was loaded, as after /__sim/reset. */
+        json_object_put(scenario);
+        world_free_locked();
+        if (!hs_w.scenario)
+            hs_w.scenario = json_object_new_object();
+        char ignored[256];
+        world_build_locked(hs_w.scenario, ignored, sizeof(ignored));
+    }
     pthread_mutex_unlock(&hs_w.mu);
-    if (ts > 0)
+    if (rc == 0 && ts > 0)
         hs_set_time_scale(ts);
     return rc;
 }

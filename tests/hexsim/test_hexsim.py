@@ -369,6 +369,19 @@ def test_sim_reset_health_counters_and_scenario(sim):
     assert sim.call("GET", "/__sim/nope")[0] == 404
 
 
+def test_refused_scenario_keeps_the_loaded_world(sim):
+    # Found by tests/fuzz/fuzz_hexsim.c: each of these aborted or crashed hexsim, at once
+    # or at the next POST /v1/groups or RunProject.
+    bad = [{"tokens": 5}, {"projects": {"a": 1}}, {"tokens": [{"token": ADMIN}, {}]},
+           {"tokens": [{"token": ADMIN, "projects": [None]}]},
+           {"tokens": [{"token": ADMIN}], "projects": [{"id": P_OK, "inputs": [{"name": None}]}]}]
+    for scenario in bad:
+        status, _, body = sim.call("POST", "/__sim/scenario", body=scenario)
+        assert status == 400 and "scenario" in body["error"], (scenario, body)
+        assert sim.call("POST", "/v1/groups", token=ADMIN, body={"name": "g"})[0] == 201
+        run(sim)
+
+
 def test_transitions_give_real_times(sim):
     rid = run(sim)
     t0 = int(time.time() * 1000)
