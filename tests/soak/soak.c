@@ -481,6 +481,10 @@ int main(int argc, char **argv)
         sim_status_count("0", &total);
     printf("hexsim: %ld requests, %ld answered 429, %ld dropped on purpose\n", total, limited,
            dropped);
+    json_object *ctr = sim_call("GET", "/__sim/counters", NULL);
+    printf("hexsim RunProject answers: %s\n",
+           json_object_to_json_string(get(get(ctr, "requests"), "RunProject")));
+    json_object_put(ctr);
     if (limited)
         fail("hexsim answered 429 (rate limit hit)", limited);
     if (t.rss_kib[2] > t.rss_kib[1] + t.rss_kib[1] / 4 + 4096)
