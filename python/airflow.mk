@@ -26,3 +26,13 @@ check-airflow: airflow-pkg $(LIB_REAL) $(B)/hexsim
 	  HEXSIM_BIN=$(abspath $(B)/hexsim) timeout 400 \
 	  $(AIRFLOW_PY) -m pytest -q -p no:cacheprovider test_airflow_provider.py
 CHECK_TARGETS += check-airflow
+
+# The same provider in a real deployment (`airflow standalone`: scheduler, LocalExecutor,
+# triggerer, API server): 20 deferred tasks in one triggerer, and `airflow tasks clear`
+# killing a running and a deferred task. About 2 minutes of several processes, so it is
+# run on demand, not by `make check`.
+.PHONY: check-airflow-standalone
+check-airflow-standalone: airflow-pkg $(LIB_REAL) $(B)/hexsim
+	cd tests/airflow && HEXRUN_LIBRARY=$(abspath $(B)/$(LIB_SONAME)) \
+	  HEXSIM_BIN=$(abspath $(B)/hexsim) timeout 600 \
+	  $(AIRFLOW_PY) -m pytest -q -s -p no:cacheprovider test_standalone.py
