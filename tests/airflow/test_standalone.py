@@ -61,13 +61,25 @@ def deployment(tmp_path_factory):
         try:
             yield sim, env, home
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+            stop_group(proc)
             log.close()
+
+
+def stop_group(proc):
+    """SIGTERM to standalone's process group, then wait until every member is gone (its
+    scheduler and API server outlive standalone itself by a few seconds)."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        proc.poll()
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.5)
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 def cli(env, *args):
