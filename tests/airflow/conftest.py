@@ -61,6 +61,8 @@ def sim_session():
     with HexSim(args=["--time-scale", "20"]) as s:
         set_connection("hex_default", s.base_url, FAST_EXTRAS)
         set_connection("hex_defaults", s.base_url, {})
+        set_connection("hex_one_run_per_min", s.base_url,
+                       dict(FAST_EXTRAS, run_budget_per_min=1, run_budget_per_hour=1))
         yield s
 
 

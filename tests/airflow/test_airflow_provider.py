@@ -156,6 +156,16 @@ def test_timeout_cancels_the_run(sim, dags, out):
     assert time.monotonic() - started < 25
 
 
+def test_submit_waiting_for_budget_times_out_and_is_dropped(sim, dags, out):
+    state, tis = run_dag(dags, "hex_budget")
+    assert state == "failed" and tis["first"][0] == "success" and tis["second"][0] == "failed"
+    message = out("hex_budget")["failure:second:1"]
+    assert "did not accept the run" in message and "state QUEUED" in message
+    time.sleep(0.5)  # nothing may be sent after the drop
+    assert sim.counters()["requests"]["RunProject"] == {"201": 1}
+    assert len(sim_runs(sim, P_OK)) == 1
+
+
 def test_deferrable_run_fires_trigger(sim, dags, out, monkeypatch):
     from hexrun.airflow import triggers
     fired = []

@@ -135,7 +135,16 @@ class HexRunProjectOperator(BaseOperator):
             if is_terminal(i):
                 return True
             return i.run_id is not None and (i.hex_status is not None or not need_status)
-        return job, wait_until(job, ready, max(deadline - time.monotonic(), 0.0))
+        try:
+            return job, wait_until(job, ready, max(deadline - time.monotonic(), 0.0))
+        except hexrun.Timeout:
+            info = job.info
+            if self.kill_on_timeout and not is_terminal(info):
+                self._cancel(job)  # a QUEUED submit is dropped, a started run cancelled
+            raise AirflowException(
+                f"Hex did not accept the run of project {self.project_id} within "
+                f"{self.timeout} s (state {info.state}; the client's rate budget may be "
+                f"exhausted){', cancelled' if self.kill_on_timeout else ''}") from None
 
     def _submit(self, client: hexrun.Client, context, deadline: float):
         """Submits (or re-attaches). For retries, a run of an earlier attempt that already
@@ -146,8 +155,8 @@ class HexRunProjectOperator(BaseOperator):
             key = base if attempt == 1 else f"{base}:try{attempt}"
             job, info = self._submit_once(client, key, deadline,
                                           need_status=attempt < try_number)
-            earlier_failed = info.state in FAILED_STATES and info.run_id is not None
-            if attempt < try_number and earlier_failed:
+            # Also a refused submit: the user may have fixed the project before the retry.
+            if attempt < try_number and info.state in FAILED_STATES:
                 self.log.info("earlier attempt's run %s ended %s; starting a new run",
                               info.run_id, info.state)
                 job.release()

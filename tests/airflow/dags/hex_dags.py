@@ -72,6 +72,15 @@ with _dag("hex_fail_retry"):
                           wait_seconds=0.2, timeout=60, retries=1,
                           retry_delay=timedelta(seconds=0))
 
+with _dag("hex_budget"):
+    # A client allowed one RunProject a minute: the second submit waits for budget, past
+    # its timeout, and is dropped before it is ever sent.
+    first = HexRunProjectOperator(task_id="first", project_id=P_OK, synchronous=False,
+                                  hex_conn_id="hex_one_run_per_min")
+    second = HexRunProjectOperator(task_id="second", project_id=P_OK, timeout=1,
+                                   hex_conn_id="hex_one_run_per_min")
+    first >> second
+
 with _dag("hex_timeout"):
     HexRunProjectOperator(task_id="run", project_id=P_SLOW, timeout=2, kill_on_timeout=True)
 
