@@ -1,29 +1,44 @@
 /*
- * budget.h - a client's rate budget (internal): two token buckets (per minute and per
- * hour) for each of Hex's limit groups, so work waits for budget instead of earning 429s.
+ * budget.h - a client's rate budget (internal): for each of Hex's limit groups, a per
+ * minute and a per hour window, so work waits for budget instead of earning 429s.
+ *
+ * Each window is a sliding log: it remembers the send times of the last `limit` requests
+ * and allows another only when the oldest of them has left the window (plus 1/20 of it, for
+ * clock and network jitter). So no interval of the window's length ever holds more than
+ * `limit` requests, whatever windows Hex counts in (fixed or sliding), and nearly the full
+ * limit is usable. A limit above
+ * HEXRUN__BUDGET_LOG_MAX (never Hex's) falls back to a token bucket of half the limit,
+ * refilled at half the rate, which keeps the same guarantee.
  * Only the engine thread uses a budget, so it has no lock.
  */
 #ifndef HEXRUN_BUDGET_H
 #define HEXRUN_BUDGET_H
 
+#include <stddef.h>
 #include <stdint.h>
 
-typedef struct hexrun__bucket {
-    double capacity;      /* requests per window; 0 = no limit */
-    double tokens;
-    double per_ms;        /* refill rate */
+#define HEXRUN__BUDGET_LOG_MAX 2048
+
+typedef struct hexrun__window {
+    int64_t limit;        /* requests per window; 0 = no limit */
+    int64_t len_ms;
+    uint32_t head, count; /* the log: count send times from log[head], oldest first */
+    double tokens;        /* the fallback bucket (limit > HEXRUN__BUDGET_LOG_MAX) */
     int64_t last_ms;
-} hexrun__bucket;
+    int64_t log[HEXRUN__BUDGET_LOG_MAX];
+} hexrun__window;
 
 typedef struct hexrun__budget {
-    hexrun__bucket minute, hour;
+    hexrun__window minute, hour;
     int64_t paused_until_ms; /* a 429 or 503 with Retry-After stops the group until then */
 } hexrun__budget;
 
-/* per_min / per_hour: 0 turns that bucket off. Buckets start full. */
-void hexrun__budget_init(hexrun__budget *b, int64_t per_min, int64_t per_hour, int64_t now_ms);
+/* per_min / per_hour: 0 turns that window off. time_scale >= 1 shortens both windows by
+ * that factor (budget_time_scale: for a simulator whose clock runs faster). */
+void hexrun__budget_init(hexrun__budget *b, int64_t per_min, int64_t per_hour,
+                         int64_t time_scale, int64_t now_ms);
 
-/* Take one request's worth of budget if both buckets allow it now: returns 0. Otherwise
+/* Take one request's worth of budget if both windows allow it now: returns 0. Otherwise
  * takes nothing and returns the ms to wait before it may succeed (>= 1). */
 int64_t hexrun__budget_take(hexrun__budget *b, int64_t now_ms);
 
@@ -32,5 +47,30 @@ void hexrun__budget_refund(hexrun__budget *b);
 
 /* Hold the group until now_ms + ms (keeps the later of two pauses). */
 void hexrun__budget_pause(hexrun__budget *b, int64_t now_ms, int64_t ms);
+
+/*
+ * A shared budget: the buckets of a token live in a memory-mapped file (budget_path), so
+ * every process on the host that opens the same file with the same token draws from one
+ * budget. A process-shared robust mutex guards it: a process that dies while holding it
+ * does not block the others. The file is reset after a reboot (its clock is the boot's
+ * monotonic clock). Up to 32 tokens per file.
+ */
+typedef struct hexrun__shared_budget hexrun__shared_budget;
+
+enum { HEXRUN__BUDGET_RUN = 0, HEXRUN__BUDGET_API = 1 };
+
+/* limits: run per min, run per hour, api per min, api per hour (0 = off); time_scale as
+ * for hexrun__budget_init. The latest opener's limits apply to the token's budget. Returns HEXRUN_OK, HEXRUN_E_IO (err names
+ * the path and the problem) or HEXRUN_E_NOMEM. */
+int hexrun__shared_budget_open(const char *path, const char *token, const int64_t limits[4],
+                               int64_t time_scale, int64_t now_ms, hexrun__shared_budget **out, char *err,
+                               size_t errlen);
+void hexrun__shared_budget_close(hexrun__shared_budget *sb);
+
+/* As hexrun__budget_take / _refund / _pause, for group HEXRUN__BUDGET_RUN or _API. */
+int64_t hexrun__shared_budget_take(hexrun__shared_budget *sb, int group, int64_t now_ms);
+void hexrun__shared_budget_refund(hexrun__shared_budget *sb, int group);
+void hexrun__shared_budget_pause(hexrun__shared_budget *sb, int group, int64_t now_ms,
+                                 int64_t ms);
 
 #endif

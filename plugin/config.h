@@ -18,7 +18,7 @@ struct hexrun_config {
     char *ca_file;
     char *proxy;
     char *user_agent;
-    char *budget_path;   /* stored for the shared budget; not used yet */
+    char *budget_path;   /* the host-wide shared budget (budget.h); NULL = per client */
     char *journal_path;  /* the submit journal (journal.h); NULL = none */
     int64_t timeout_ms;
     int64_t connect_timeout_ms;
@@ -32,6 +32,7 @@ struct hexrun_config {
     int64_t run_budget_per_hour;
     int64_t api_budget_per_min;
     int64_t api_budget_per_hour;
+    int64_t budget_time_scale;
     int64_t log_level;
     int64_t insecure_skip_verify;
     int64_t cancel_on_free;

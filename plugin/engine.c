@@ -83,7 +83,8 @@ struct hexrun__engine {
     int cancel_error;       /* first cancel failure while draining */
     op *incoming;           /* queued by host threads, under jobs->mu */
     op *pending;            /* engine thread only */
-    hexrun__budget run_budget, api_budget;
+    hexrun__budget budget[2];  /* HEXRUN__BUDGET_RUN, HEXRUN__BUDGET_API */
+    hexrun__shared_budget *shared; /* budget_path: used instead of budget[] */
     hexrun__journal *journal;  /* NULL without journal_path; engine thread only */
     journal_note *notes;       /* under jobs->mu */
     uint64_t rng;
@@ -138,8 +139,21 @@ int hexrun__engine_new(const hexrun_config *cfg, hexrun__jobs *jobs, hexrun__log
         return rc;
     }
     int64_t now = now_ms();
-    hexrun__budget_init(&e->run_budget, cfg->run_budget_per_min, cfg->run_budget_per_hour, now);
-    hexrun__budget_init(&e->api_budget, cfg->api_budget_per_min, cfg->api_budget_per_hour, now);
+    hexrun__budget_init(&e->budget[HEXRUN__BUDGET_RUN], cfg->run_budget_per_min,
+                        cfg->run_budget_per_hour, cfg->budget_time_scale, now);
+    hexrun__budget_init(&e->budget[HEXRUN__BUDGET_API], cfg->api_budget_per_min,
+                        cfg->api_budget_per_hour, cfg->budget_time_scale, now);
+    const int64_t limits[4] = {cfg->run_budget_per_min, cfg->run_budget_per_hour,
+                               cfg->api_budget_per_min, cfg->api_budget_per_hour};
+    if (cfg->budget_path &&
+        (rc = hexrun__shared_budget_open(cfg->budget_path, cfg->token, limits,
+                                         cfg->budget_time_scale, now, &e->shared, err,
+                                         errlen)) != HEXRUN_OK) {
+        hexrun__journal_close(e->journal);
+        hexrun__http_free(e->http);
+        free(e);
+        return rc;
+    }
     e->rng = (uint64_t)now ^ (uint64_t)(uintptr_t)e;
     *out = e;
     return HEXRUN_OK;
@@ -429,6 +443,29 @@ static int op_uses_run_budget(const op *o)
     return o->kind == OP_SUBMIT || (o->kind == OP_DIRECT && o->direct->run_bucket);
 }
 
+/* The budget calls, on this client's buckets or the host-wide shared ones. */
+static int64_t budget_take(hexrun__engine *e, int group, int64_t now)
+{
+    return e->shared ? hexrun__shared_budget_take(e->shared, group, now)
+                     : hexrun__budget_take(&e->budget[group], now);
+}
+
+static void budget_refund(hexrun__engine *e, int group)
+{
+    if (e->shared)
+        hexrun__shared_budget_refund(e->shared, group);
+    else
+        hexrun__budget_refund(&e->budget[group]);
+}
+
+static void budget_pause(hexrun__engine *e, int group, int64_t now, int64_t ms)
+{
+    if (e->shared)
+        hexrun__shared_budget_pause(e->shared, group, now, ms);
+    else
+        hexrun__budget_pause(&e->budget[group], now, ms);
+}
+
 /* Pending ops stay sorted by due time, first come first served among equals, so that
  * work waiting for budget is served in order and none starves. */
 static void pending_add(hexrun__engine *e, op *o)
@@ -457,7 +494,7 @@ static int64_t run_due_ops(hexrun__engine *e, int64_t now)
         int64_t wait = 0;
         /* Once a bucket is empty, later ops of it wait too (they keep their place). */
         if (!(is_run ? run_blocked : api_blocked))
-            wait = hexrun__budget_take(is_run ? &e->run_budget : &e->api_budget, now);
+            wait = budget_take(e, is_run ? HEXRUN__BUDGET_RUN : HEXRUN__BUDGET_API, now);
         if (wait > 0 || (is_run ? run_blocked : api_blocked)) {
             if (wait > 0 && wait < next)
                 next = wait;
@@ -467,7 +504,7 @@ static int64_t run_due_ops(hexrun__engine *e, int64_t now)
         }
         *pp = o->next;
         if (o->kind == OP_SUBMIT && e->journal && !journal_step(e, o)) {
-            hexrun__budget_refund(&e->run_budget); /* no RunProject went out */
+            budget_refund(e, HEXRUN__BUDGET_RUN); /* no RunProject went out */
             continue;
         }
         if (!op_start(e, o))
@@ -786,7 +823,13 @@ static void adopt_begin(hexrun__engine *e, const op *o, hexrun__job *job,
 static void adopt_run(hexrun__engine *e, hexrun__job *job, const hexrun__hex_run *run)
 {
     job->adopt_since_ms = 0;
-    hexrun__job_set_error(job, HEXRUN_OK, 0, NULL, "");
+    /* Keep the story in last_error: the answer was lost and the run was found. */
+    char msg[2048];
+    snprintf(msg, sizeof msg, "%s; adopted run %s, found among the project's runs",
+             job->last_error.message ? job->last_error.message : "RunProject outcome unknown",
+             run->run_id);
+    hexrun__job_set_error(job, HEXRUN_E_OUTCOME_UNKNOWN, job->last_error.http_status, msg,
+                          job->last_error.trace_id);
     job_update_from_run(e, job, run);
     hexrun__log_write(e->log, HEXRUN_LOG_INFO,
                       "event=adopted job=%lld run=%s (RunProject answer was lost; found the "
@@ -1099,8 +1142,8 @@ static int maybe_retry(hexrun__engine *e, op *o, const hexrun__http_resp *r)
         return 0;
     int64_t after = hexrun__retry_after_parse(r->retry_after, time(NULL));
     if (after >= 0 && (r->status == 429 || r->status == 503))
-        hexrun__budget_pause(op_uses_run_budget(o) ? &e->run_budget : &e->api_budget, now_ms(),
-                             after);
+        budget_pause(e, op_uses_run_budget(o) ? HEXRUN__BUDGET_RUN : HEXRUN__BUDGET_API,
+                     now_ms(), after);
     int64_t delay = hexrun__retry_backoff_ms(o->attempt, e->cfg->retry_base_ms,
                                              e->cfg->retry_max_ms, after, &e->rng);
     hexrun__log_write(e->log, HEXRUN_LOG_DEBUG,
@@ -1271,6 +1314,7 @@ int hexrun__engine_stop(hexrun__engine *e, int cancel_live, int64_t drain_ms)
     pthread_mutex_unlock(&e->jobs->mu);
     journal_flush(e);
     hexrun__journal_close(e->journal);
+    hexrun__shared_budget_close(e->shared);
     int rc = e->cancel_error;
     free(e);
     return rc;

@@ -318,6 +318,11 @@ static void attempt_setopts(http_attempt *a, int64_t timeout_ms)
     }
     if (http->proxy)
         curl_easy_setopt(e, CURLOPT_PROXY, http->proxy);
+    /* libcurl re-sends a request by itself when a reused keep-alive connection dies before
+     * any answer. For POST and PATCH that could be a second Hex run, so they always get a
+     * connection of their own (a few per minute at most: the handshake is cheap). */
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT,
+                     hexrun__retry_kind_of(a->method) == HEXRUN__RETRY_NON_IDEMPOTENT ? 1L : 0L);
     if (strcmp(a->method, "GET") == 0)
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     else if (strcmp(a->method, "POST") != 0)

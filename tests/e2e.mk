@@ -26,5 +26,5 @@ $(FAKE_PLUGINS): tests/e2e/fake_plugin.c
 .PHONY: check-e2e
 check-e2e: $(HOST_BIN) $(FAKE_PLUGINS) $(LIB_REAL) $(B)/hexsim $(PY_STAMP)
 	cd tests/e2e && HEXRUN_BUILD=$(abspath $(B)) timeout 600 $(PY) -m pytest -q -x \
-	  -p no:cacheprovider test_host.py test_journal.py
+	  -p no:cacheprovider test_host.py test_journal.py test_budget.py
 CHECK_TARGETS += check-e2e

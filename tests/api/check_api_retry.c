@@ -119,11 +119,15 @@ static void only_sim_run(char *out, size_t len)
     json_object_put(runs);
 }
 
+/* The job tracks run_id, and its last_error tells that it was adopted. */
 static void assert_job_run(hexrun_client *client, int64_t job, const char *run_id)
 {
     json_object *info = api_job_info(client, job);
     ck_assert_str_eq(api_str(info, "run_id"), run_id);
-    ck_assert_ptr_null(api_get(info, "last_error"));
+    json_object *e = api_get(info, "last_error");
+    ck_assert_int_eq(api_int(e, "code"), HEXRUN_E_OUTCOME_UNKNOWN);
+    ck_assert_ptr_nonnull(strstr(api_str(e, "message"), "adopted run"));
+    ck_assert_ptr_nonnull(strstr(api_str(e, "message"), run_id));
     json_object_put(info);
 }
 

@@ -110,24 +110,26 @@ START_TEST(job_json_carries_error_and_trace_id)
 }
 END_TEST
 
-START_TEST(budget_allows_a_burst_then_waits)
+START_TEST(budget_allows_the_limit_then_waits_for_the_oldest_to_leave)
 {
     hexrun__budget b;
-    hexrun__budget_init(&b, 20, 60, 1000);
+    hexrun__budget_init(&b, 20, 60, 1, 1000);
     for (int i = 0; i < 20; i++)
-        ck_assert_int_eq(hexrun__budget_take(&b, 1000), 0);
-    int64_t wait = hexrun__budget_take(&b, 1000);
-    /* One request per 3 s comes back into the minute bucket. */
-    ck_assert_int_ge(wait, 2999);
-    ck_assert_int_le(wait, 3000);
-    ck_assert_int_eq(hexrun__budget_take(&b, 1000 + wait), 0);
+        ck_assert_int_eq(hexrun__budget_take(&b, 1000 + i), 0);
+    /* The 21st waits until the first of the 20 is a minute (and a 3 s margin) old. */
+    ck_assert_int_eq(hexrun__budget_take(&b, 1100), 63000 - 100);
+    ck_assert_int_eq(hexrun__budget_take(&b, 64000), 0);
+    ck_assert_int_eq(hexrun__budget_take(&b, 64000), 1);
+    /* A refund gives back the newest request only. */
+    hexrun__budget_refund(&b);
+    ck_assert_int_eq(hexrun__budget_take(&b, 64000), 0);
 }
 END_TEST
 
-START_TEST(budget_hour_bucket_limits_too)
+START_TEST(budget_hour_window_limits_too)
 {
     hexrun__budget b;
-    hexrun__budget_init(&b, 20, 30, 0);
+    hexrun__budget_init(&b, 20, 30, 1, 0);
     int64_t now = 0, taken = 0;
     while (now < 600000) {
         int64_t w = hexrun__budget_take(&b, now);
@@ -136,16 +138,52 @@ START_TEST(budget_hour_bucket_limits_too)
         else
             now += w;
     }
-    /* 30 at once, then one per 2 minutes of the hour bucket: 35 in ten minutes. */
-    ck_assert_int_ge(taken, 34);
-    ck_assert_int_le(taken, 36);
+    /* 20 at once, 10 a minute (+5%) later, then nothing until the hour (+5%) is over. */
+    ck_assert_int_eq(taken, 30);
+    ck_assert_int_eq(hexrun__budget_take(&b, 3600000 + 180000 - 1), 1); /* hour + 5% */
+}
+END_TEST
+
+/* Take as fast as allowed with random gaps; no window of the given length may ever hold
+ * more than limit sends, wherever it starts. */
+static void assert_never_over(int64_t per_min, int64_t scale)
+{
+    hexrun__budget b;
+    hexrun__budget_init(&b, per_min, 0, scale, 0);
+    int64_t len = 60000 / scale, n = 0, now = 0;
+    static int64_t sent[20000];
+    uint32_t rnd = 12345;
+    int64_t want = 3 * per_min < 20000 ? 3 * per_min : 20000;
+    while (n < want && now < 1000 * len) {
+        rnd = rnd * 1103515245u + 12345u; /* gaps of 0 to twice the average allowed pace */
+        now += (int64_t)((rnd >> 8) % (uint32_t)(2 * len / per_min + 1));
+        int64_t w = hexrun__budget_take(&b, now);
+        if (w == 0)
+            sent[n++] = now;
+        else
+            now += w;
+    }
+    ck_assert_int_eq(n, want);
+    for (int64_t i = 0, j = 0; i < n; i++) {
+        while (sent[i] - sent[j] >= len)
+            j++;
+        ck_assert_msg(i - j + 1 <= per_min, "%lld sends within %lld ms (limit %lld)",
+                      (long long)(i - j + 1), (long long)len, (long long)per_min);
+    }
+}
+
+START_TEST(budget_never_exceeds_its_limit_in_any_window)
+{
+    assert_never_over(20, 1);     /* Hex's RunProject minute, sliding log */
+    assert_never_over(30, 60);    /* a scaled clock: the minute lasts one second */
+    assert_never_over(5000, 1);   /* above the log: the half-rate bucket */
 }
 END_TEST
 
 START_TEST(budget_zero_is_unlimited_and_pause_holds)
 {
     hexrun__budget b;
-    hexrun__budget_init(&b, 0, 0, 0);
+    hexrun__budget_init(&b, 0, 0, 1, 0);
     for (int i = 0; i < 10000; i++)
         ck_assert_int_eq(hexrun__budget_take(&b, 0), 0);
     hexrun__budget_pause(&b, 100, 2000);
@@ -167,8 +205,9 @@ int main(void)
     tcase_add_test(tc, set_state_refuses_leaving_a_terminal_state);
     tcase_add_test(tc, queue_position_counts_earlier_queued_jobs);
     tcase_add_test(tc, job_json_carries_error_and_trace_id);
-    tcase_add_test(tc, budget_allows_a_burst_then_waits);
-    tcase_add_test(tc, budget_hour_bucket_limits_too);
+    tcase_add_test(tc, budget_allows_the_limit_then_waits_for_the_oldest_to_leave);
+    tcase_add_test(tc, budget_hour_window_limits_too);
+    tcase_add_test(tc, budget_never_exceeds_its_limit_in_any_window);
     tcase_add_test(tc, budget_zero_is_unlimited_and_pause_holds);
     suite_add_tcase(s, tc);
     return ck_run(s);
