@@ -106,6 +106,8 @@ def test_twenty_deferred_tasks_share_the_triggerers_client(deployment):
     trigger_dag(env, "hex_many")
     wait_for("20 completed runs", lambda: [r["status"] for r in runs(sim, P_OK)]
              == ["COMPLETED"] * 20, 240)
+    wait_for("the DAG run to succeed", lambda: '"state": "success"' in cli(
+        env, "dags", "list-runs", "hex_many", "--output", "json").replace('":"', '": "'), 180)
     trigger_logs = glob.glob(os.path.join(home, "logs", "dag_id=hex_many", "**",
                                           "*.log.trigger.*"), recursive=True)
     assert len(trigger_logs) == 20  # every task deferred to the triggerer
@@ -131,6 +133,10 @@ def test_clearing_running_and_deferred_tasks_cancels_their_runs(deployment):
         recursive=True), 60)
     first = [r["runId"] for r in runs(sim, P_SLOW)]
     cli(env, "tasks", "clear", "-y", "hex_kill_demo")  # a user action on both tasks
-    wait_for("both runs killed", lambda: all(
-        r["status"] == "KILLED" for r in runs(sim, P_SLOW) if r["runId"] in first), 90)
+    try:
+        wait_for("both runs killed", lambda: all(
+            r["status"] == "KILLED" for r in runs(sim, P_SLOW) if r["runId"] in first), 90)
+    finally:
+        print("\nruns:", [(r["runId"], r["status"]) for r in runs(sim, P_SLOW)],
+              "\ncounters:", sim.counters()["requests"])
     assert sim.counters()["requests"]["CancelRun"] == {"204": 2}

@@ -45,6 +45,8 @@ class HexRunTrigger(BaseTrigger):
         self.timeout_at = timeout_at
         self.kill_on_timeout = kill_on_timeout
         self.cancel_on_kill = cancel_on_kill
+        self._job: Optional[hexrun.Job] = None
+        self._cancel_requested = False
 
     def serialize(self) -> Tuple[str, Dict[str, Any]]:
         return ("hexrun.airflow.triggers.HexRunTrigger", {
@@ -56,40 +58,41 @@ class HexRunTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         client = await HexHook(self.hex_conn_id).aget_conn()
-        job = client.attach(self.project_id, self.run_id)
-        release = True
+        # Kept on the trigger: on_kill (Airflow 3.3+ calls it after cancelling run() when a
+        # user killed the task) cancels through it, and cleanup() releases it.
+        self._job = job = client.attach(self.project_id, self.run_id)
         try:
             event = await self._wait(job)
-            yield TriggerEvent(event)
         except asyncio.CancelledError:
-            if (not TRIGGERER_CALLS_ON_KILL and self.cancel_on_kill
-                    and job.poll() not in TERMINAL_STATES):
-                self.log.info("trigger cancelled: cancelling Hex run %s", self.run_id)
-                release = await self._cancel(job)
+            if not TRIGGERER_CALLS_ON_KILL and self.cancel_on_kill:
+                await self._request_cancel(job, "trigger cancelled")
             raise
-        finally:
-            if release:
-                job.release()
+        yield TriggerEvent(event)
 
     async def on_kill(self) -> None:
-        """Airflow 3.3+: the user killed the deferred task; cancel the Hex run."""
+        """Airflow 3.3+: the user killed the deferred task; cancel the Hex run.
+
+        The cancel is requested before the first await: Airflow 3.3's triggerer cancels
+        the trigger again at its next sync (about a second later), which interrupts on_kill.
+        The client's engine sends CancelRun on its own once asked, so nothing is lost."""
         if not self.cancel_on_kill:
             return
-        client = await HexHook(self.hex_conn_id).aget_conn()
-        job = client.attach(self.project_id, self.run_id)
-        release = True
-        try:
-            # An attached job is PENDING until the engine's first poll says what it is.
-            deadline = time.monotonic() + CANCEL_CONFIRM_S
-            while (job.info.hex_status is None and job.poll() not in TERMINAL_STATES
-                   and time.monotonic() < deadline):
-                await asyncio.sleep(0.05)
-            if job.poll() not in TERMINAL_STATES:
-                self.log.info("task killed: cancelling Hex run %s", self.run_id)
-                release = await self._cancel(job)
-        finally:
-            if release:
-                job.release()
+        job = self._job
+        if job is None:  # run() never started
+            client = await HexHook(self.hex_conn_id).aget_conn()
+            job = self._job = client.attach(self.project_id, self.run_id)
+        await self._request_cancel(job, "task killed")
+
+    async def cleanup(self) -> None:
+        """Releases the job, unless a cancel is still on its way (releasing could drop it;
+        the job then ends with the client, whose close waits for the cancel)."""
+        job = self._job
+        if job is None:
+            return
+        if self._cancel_requested and job.poll() not in TERMINAL_STATES:
+            return
+        self._job = None
+        job.release()
 
     async def _wait(self, job: hexrun.Job) -> Dict[str, Any]:
         """Sleeps on the event loop between cheap local state reads."""
@@ -99,25 +102,23 @@ class HexRunTrigger(BaseTrigger):
                             error_message=job.info.error_message)
             if self.timeout_at is not None and time.time() >= self.timeout_at:
                 if self.kill_on_timeout:
-                    self.log.info("timeout: cancelling Hex run %s", self.run_id)
-                    await self._cancel(job)
+                    await self._request_cancel(job, "timeout")
                 return dict(run_xcom(job.info), event="timeout",
                             error_message=job.info.error_message)
             await asyncio.sleep(self.poll_interval)
 
-    async def _cancel(self, job: hexrun.Job) -> bool:
-        """Asks for the cancel and waits a bounded time for Hex to confirm it. Returns
-        whether the job may be released (releasing earlier could drop the cancel)."""
+    async def _request_cancel(self, job: hexrun.Job, why: str) -> None:
+        """Asks for the cancel at once, then waits a bounded time for Hex to confirm it."""
+        state = job.poll()
+        if state in TERMINAL_STATES:
+            self.log.info("%s: Hex run %s already ended %s", why, self.run_id, state)
+            return
+        self.log.info("%s: cancelling Hex run %s", why, self.run_id)
         try:
             job.cancel()
         except hexrun.StateError:  # ended meanwhile
-            return True
+            return
+        self._cancel_requested = True
         deadline = time.monotonic() + CANCEL_CONFIRM_S
-        while time.monotonic() < deadline:
-            if job.poll() in TERMINAL_STATES:
-                return True
-            try:
-                await asyncio.sleep(0.1)
-            except asyncio.CancelledError:  # cancelled again: stop waiting, keep the cancel
-                return False
-        return False
+        while job.poll() not in TERMINAL_STATES and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)  # a second cancel may end this wait; the cancel stays
