@@ -18,7 +18,7 @@ def summarize(path):
     row["cov"], row["ft"], row["corp"], row["corp_size"] = lines[-1] if lines else ("?",) * 4
     m = re.search(r"Done \d+ runs in (\d+) second", text)
     row["seconds"] = int(m.group(1)) if m else None
-    row["crashes"] = len(re.findall(r"^==\d+== ERROR|^SUMMARY: ", text, re.M))
+    row["crashes"] = len(re.findall(r"^==\d+== ERROR", text, re.M))
     return row
 
 
