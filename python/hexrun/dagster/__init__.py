@@ -1,0 +1,19 @@
+"""hexrun.dagster: run Hex projects from Dagster through libhexrun (docs/dagster.md).
+
+    from dagster import Definitions, EnvVar, job
+    from hexrun.dagster import HexResource, build_hex_run_op, hex_project_asset
+
+    refresh = build_hex_run_op("refresh_sales", project_id="5a8591dd-...")
+    defs = Definitions(jobs=[job(name="nightly")(lambda: refresh())],
+                       assets=[hex_project_asset("5a8591dd-...", name="sales_report")],
+                       resources={"hex": HexResource(api_token=EnvVar("HEX_API_TOKEN"))})
+"""
+from .assets import hex_project_asset
+from .ops import build_hex_run_op, hex_run_op
+from .resources import HexResource
+from .run import (FAILED_STATES, HexRunRequest, default_idempotency_key, execute_hex_run,
+                  run_metadata)
+
+__all__ = ["HexResource", "build_hex_run_op", "hex_run_op", "hex_project_asset",
+           "HexRunRequest", "execute_hex_run", "run_metadata", "default_idempotency_key",
+           "FAILED_STATES"]
