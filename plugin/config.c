@@ -51,6 +51,7 @@ static const key_desc keys[] = {
     INT_KEY(api_budget_per_hour, 0, 60000000),
     INT_KEY(budget_time_scale, 1, 100000),
     FLAG_KEY(cancel_on_free, KEY_BOOL),
+    FLAG_KEY(coalesce, KEY_BOOL),
     STR_KEY(budget_path, KEY_STR),
     STR_KEY(journal_path, KEY_STR),
 };
@@ -61,7 +62,7 @@ const char *const hexrun__config_keys[] = {
     "retry_base_ms", "retry_max_ms", "poll_min_ms", "poll_max_ms", "ca_file",
     "insecure_skip_verify", "proxy", "user_agent", "log_level", "max_response_bytes",
     "run_budget_per_min", "run_budget_per_hour", "api_budget_per_min", "api_budget_per_hour",
-    "budget_time_scale", "cancel_on_free", "budget_path", "journal_path", NULL};
+    "budget_time_scale", "cancel_on_free", "coalesce", "budget_path", "journal_path", NULL};
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
@@ -104,6 +105,7 @@ int hexrun_config_new(hexrun_config **out)
     cfg->api_budget_per_min = 30;
     cfg->api_budget_per_hour = 1800;
     cfg->budget_time_scale = 1;
+    cfg->coalesce = 1;
     cfg->log_level = HEXRUN_LOG_WARN;
     *out = cfg;
     return HEXRUN_OK;

@@ -36,6 +36,7 @@ struct hexrun_config {
     int64_t log_level;
     int64_t insecure_skip_verify;
     int64_t cancel_on_free;
+    int64_t coalesce;
     hexrun_log_fn log_fn;
     void *log_user_data;
 };

@@ -32,8 +32,11 @@ typedef enum { OP_SUBMIT, OP_POLL, OP_CANCEL, OP_DIRECT, OP_PROJECT_POLL, OP_ADO
 /* Most unanswered submits of one project resolved together. */
 #define ADOPT_MAX 64
 
-/* Runs of a project per GetProjectRuns page (Hex's maximum). */
-#define PROJECT_POLL_LIMIT "limit=100"
+/* Runs of a project per GetProjectRuns page (Hex's maximum), and the pages one coalesced
+ * poll reads (while at least two of its runs are still missing, a page is cheaper than
+ * their GetRunStatus) before the rest fall back to GetRunStatus each. */
+#define PROJECT_POLL_LIMIT 100
+#define PROJECT_POLL_PAGES 20
 
 typedef struct op {
     op_kind kind;
@@ -46,6 +49,8 @@ typedef struct op {
     int solo;               /* OP_POLL: always alone (the run was not on the project's page) */
     struct op *group;       /* OP_PROJECT_POLL: the poll ops it answers */
     char project_id[HEXRUN__HEX_ID_MAX]; /* OP_PROJECT_POLL */
+    int64_t page_offset;    /* OP_PROJECT_POLL: the page being read */
+    int pages;              /* OP_PROJECT_POLL: pages read before this one */
     const char *method;
     char *path;
     char *body;             /* OP_SUBMIT: the RunProject body */
@@ -373,7 +378,7 @@ static int op_prepare_job(hexrun__engine *e, op *o)
 }
 
 static void on_done(const hexrun__http_resp *resp, void *ud);
-static void project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code);
+static int project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code);
 static void reschedule(hexrun__engine *e, op *o, int64_t delay_ms);
 static int adopt_must_wait(const hexrun__engine *e, const op *o);
 static int journal_step(hexrun__engine *e, op *o);
@@ -403,11 +408,14 @@ static int op_start(hexrun__engine *e, op *o)
     pthread_mutex_unlock(&e->jobs->mu);
     if (ready <= 0)
         return 0;
+    char page_query[64];
+    snprintf(page_query, sizeof page_query, "limit=%d&offset=%lld", PROJECT_POLL_LIMIT,
+             (long long)o->page_offset);
     hexrun__http_req req = {
         .method = o->kind == OP_DIRECT ? o->direct->method : o->method,
         .path = o->kind == OP_DIRECT ? o->direct->path : o->path,
         .query = o->kind == OP_DIRECT         ? o->direct->query
-                 : o->kind == OP_PROJECT_POLL ? PROJECT_POLL_LIMIT
+                 : o->kind == OP_PROJECT_POLL ? page_query
                  : o->kind == OP_ADOPT        ? ADOPT_QUERY
                                               : NULL,
         .body = o->kind == OP_DIRECT ? o->direct->body : o->body,
@@ -686,16 +694,20 @@ static const hexrun__hex_run *run_find(const hexrun__hex_run *runs, size_t n, co
     return NULL;
 }
 
-/* Hand each grouped poll its run from the page. A run not on the page (or every run, when
- * the page failed) is polled alone from now on, so nothing depends on the page. */
-static void project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code)
+/* Hand each grouped poll its run from the page. The runs not on it are looked for on the
+ * next page while that is cheaper than polling them one by one; after that (or when the
+ * page failed) each is polled alone from now on, so nothing depends on the pages.
+ * Returns 1 when o was requeued for the next page. */
+static int project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code)
 {
     hexrun__hex_run *runs = NULL;
-    size_t n = 0;
+    size_t n = 0, n_missing = 0;
+    int64_t next_offset = -1;
     char err[512];
-    int ok = code == HEXRUN_OK && hexrun__hex_parse_runs_page(r->body, r->body_len, &runs, &n,
-                                                              NULL, err, sizeof err) == HEXRUN_OK;
-    op *p = o->group;
+    int ok = code == HEXRUN_OK &&
+             hexrun__hex_parse_runs_page(r->body, r->body_len, &runs, &n, &next_offset, err,
+                                         sizeof err) == HEXRUN_OK;
+    op *p = o->group, *missing = NULL;
     o->group = NULL;
     while (p) {
         op *next = p->next;
@@ -707,12 +719,27 @@ static void project_poll_result(hexrun__engine *e, op *o, const hexrun__http_res
             if (!poll_apply(e, p, job, run))
                 op_free(p);
         } else {
-            p->solo = 1;
-            reschedule(e, p, 0);
+            p->next = missing;
+            missing = p;
+            n_missing++;
         }
         p = next;
     }
     free(runs);
+    if (ok && n_missing >= 2 && next_offset > o->page_offset && o->pages + 1 < PROJECT_POLL_PAGES) {
+        o->group = missing;
+        o->page_offset = next_offset;
+        o->pages++;
+        o->attempt = 0;
+        reschedule(e, o, 0);
+        return 1;
+    }
+    for (p = missing; p; p = missing) {
+        missing = p->next;
+        p->solo = 1;
+        reschedule(e, p, 0);
+    }
+    return 0;
 }
 
 /* The project of a poll op that may join a group, or NULL (table mutex held). */
@@ -1168,7 +1195,7 @@ static void on_done(const hexrun__http_resp *resp, void *ud)
         if (o->kind == OP_DIRECT)
             direct_result(e, o, resp, code);
         else if (o->kind == OP_PROJECT_POLL)
-            project_poll_result(e, o, resp, code);
+            consumed = project_poll_result(e, o, resp, code);
         else
             consumed = job_result(e, o, resp, code);
     }
@@ -1229,7 +1256,8 @@ static void *engine_main(void *arg)
         if (stopping && ((!e->pending && hexrun__http_in_flight(e->http) == 0) ||
                          now_ms() >= deadline))
             break;
-        coalesce_polls(e, now_ms());
+        if (e->cfg->coalesce)
+            coalesce_polls(e, now_ms());
         int64_t sleep = run_due_ops(e, now_ms());
         hexrun__http_run(e->http, (int)(sleep < 0 ? 0 : sleep));
         journal_flush(e);
