@@ -4,25 +4,27 @@
  *
  *   soak N [--window W] [--scale K] [--faults P]
  *
- * Rate limits: hexsim enforces Hex's limits times K (RunProject 20*K/min and 60*K/h, the
- * rest 30*K/min and 1800*K/h) in real-time windows, and the client's budget keys are the
- * same numbers 10% under. The windows stay one real minute and hour on purpose: the
- * budget's keys are per real minute and hour, so scaling hexsim's clock instead would let
- * a budget of 20*K/min burst far more than 20 into one 60/K-second hexsim window, and the
- * soak would measure that mismatch rather than the budget. Runs are fast
- * (tests/soak/scenario.json: tens to hundreds of ms) so the budget is what paces the soak.
+ * Rate limits: hexsim runs with --rate-limits (Hex's limits: RunProject 20/min and 60/h,
+ * the rest 30/min and 1800/h, per token, in fixed windows of hexsim time) and its clock K
+ * times faster (--time-scale K); the client's budget keys are Hex's numbers 5% under with
+ * budget_time_scale=K, so both sides count the same (scaled) minute and hour. Hex's 60
+ * runs an hour make 10,000 runs last 10,000 / 57 hexsim hours: about 630 s at K = 1000.
+ * K = 1000 keeps hexsim's minute 60 ms long, so the budget's margin (1/20 of a window,
+ * 3 ms) still covers the spread between send and arrival; at K = 3000 (1 ms margin) a few
+ * RunProjects land in the next fixed window and get 429: the clock, not the budget.
  *
  * Keeps W jobs live at once (hexrun_wait_any over the window; a finished job is recorded,
  * released and replaced). Every 20th job goes to the long project and is cancelled once it
  * runs, so CancelRun is exercised too. At the end it checks, and exits 1 on any failure:
- *  - zero lost: every job reached a terminal state within its deadline, none ended LOST;
+ *  - zero lost: every job reached a terminal state within 120 s of leaving the queue (and
+ *    something finished at least every 120 s), none ended LOST;
  *  - zero duplicated: the tracked run ids are distinct, each exists in hexsim, and every
  *    run hexsim made that no job tracks is covered by a SUBMIT_UNKNOWN job (at most one
  *    each), so no submit or idempotency key started two runs;
  *  - zero 429s in hexsim's counters (the soak injects no 429, so any is a real limit hit);
  *  - RSS (VmRSS) flat: end <= middle * 1.25 + 4 MiB (after the same work was released).
  * hexsim comes from $HEXSIM_BIN through tests/support/simproc, like the API suites, with
- * $HEXSIM_SCENARIO defaulting to tests/soak/scenario.json.
+ * their scenario (hexsim/scenarios/test.json).
  */
 #include <json-c/json.h>
 #include <stdio.h>
@@ -119,7 +121,7 @@ static json_object *get(json_object *o, const char *key)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-    *o = (struct options){.runs = 0, .window = 200, .scale = 200, .faults = 0.10};
+    *o = (struct options){.runs = 0, .window = 200, .scale = 1000, .faults = 0.10};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--window") == 0 && i + 1 < argc)
             o->window = atoi(argv[++i]);
@@ -149,7 +151,9 @@ static const struct {
     {"\"kind\":\"status\",\"status\":500", 3},
     {"\"kind\":\"status\",\"status\":502", 2},
     {"\"kind\":\"status\",\"status\":503", 3},
-    {"\"kind\":\"delay\",\"delay_ms\":50", 1},
+    /* hexsim sleeps before its rate check, so a delay moves the request's count later:
+     * keep it small next to a scaled minute (60 ms at K = 1000). */
+    {"\"kind\":\"delay\",\"delay_ms\":2", 1},
     {"\"kind\":\"drop_before\"", 2},
     {"\"kind\":\"drop_after\"", 2},
     {"\"kind\":\"truncate\"", 2},
@@ -178,28 +182,30 @@ static void arm_faults(double total)
     json_object_put(sim_call("POST", "/__sim/faults", body));
 }
 
-/* Hex's numbers times the clock scale, 10% under so that rounding never tips us over. */
-static void scaled(char *out, size_t len, long hex_number, int scale, long max)
+/* Hex's numbers a bit under, so that jitter between our clock and hexsim's never tips a
+ * window over. */
+static void under(char *out, size_t len, long hex_number)
 {
-    long v = (long)((double)hex_number * scale * 0.9);
-    snprintf(out, len, "%ld", v > max ? max : v);
+    snprintf(out, len, "%ld", (long)((double)hex_number * 0.95));
 }
 
 static hexrun_client *soak_client(int scale)
 {
-    char rpm[32], rph[32], apm[32], aph[32];
-    scaled(rpm, sizeof rpm, 20, scale, 1000000);
-    scaled(rph, sizeof rph, 60, scale, 60000000);
-    scaled(apm, sizeof apm, 30, scale, 1000000);
-    scaled(aph, sizeof aph, 1800, scale, 60000000);
+    char rpm[32], rph[32], apm[32], aph[32], ts[32];
+    under(rpm, sizeof rpm, 20);
+    under(rph, sizeof rph, 60);
+    under(apm, sizeof apm, 30);
+    under(aph, sizeof aph, 1800);
+    snprintf(ts, sizeof ts, "%d", scale);
     const char *kv[] = {"base_url", sim.base_url, "token", TOKEN, "poll_min_ms", "20",
                         "poll_max_ms", "200", "retry_base_ms", "10", "retry_max_ms", "500",
                         "timeout_ms", "2000", "max_retries", "6",
                         "max_response_bytes", "262144", "log_level", "error",
                         "run_budget_per_min", rpm, "run_budget_per_hour", rph,
-                        "api_budget_per_min", apm, "api_budget_per_hour", aph, NULL};
-    printf("client budget: run %s/min %s/h, api %s/min %s/h (Hex's limits x %d x 0.9)\n",
-           rpm, rph, apm, aph, scale);
+                        "api_budget_per_min", apm, "api_budget_per_hour", aph,
+                        "budget_time_scale", ts, NULL};
+    printf("client budget: run %s/min %s/h, api %s/min %s/h, budget_time_scale %s\n", rpm,
+           rph, apm, aph, ts);
     hexrun_config *cfg = NULL;
     hexrun_client *c = NULL;
     if (hexrun_config_new(&cfg) != HEXRUN_OK)
@@ -253,8 +259,11 @@ static void record(hexrun_client *c, struct slot *s, int32_t state, struct tally
     s->job = -1;
 }
 
-/* Cancel long runs once they are live, and give up on jobs past their deadline. */
-static long sweep(hexrun_client *c, struct slot *slots, int window, struct tally *t)
+/* Cancel long runs once they are live, and give up on jobs past their deadline (counted
+ * after the budget let them go), or on every live job when nothing finished for that long
+ * (stalled: even a queue that never drains is caught). */
+static long sweep(hexrun_client *c, struct slot *slots, int window, int stalled,
+                  struct tally *t)
 {
     long gone = 0;
     int64_t now = mono_ms();
@@ -268,9 +277,11 @@ static long sweep(hexrun_client *c, struct slot *slots, int window, struct tally
                 t->cancels_sent++;
             s->cancel_when_live = 0;
         }
-        if (now - s->start_ms > JOB_DEADLINE_MS) {
-            fprintf(stderr, "soak: job of submit %ld still %s after %d ms\n", s->index,
-                    hexrun_state_name(state), JOB_DEADLINE_MS);
+        if (state == HEXRUN_STATE_QUEUED) /* waiting for budget is not being stuck */
+            s->start_ms = now;
+        if (now - s->start_ms > JOB_DEADLINE_MS || stalled) {
+            fprintf(stderr, "soak: job of submit %ld still %s after %d ms%s\n", s->index,
+                    hexrun_state_name(state), JOB_DEADLINE_MS, stalled ? " (stalled)" : "");
             t->lost++;
             record(c, s, -1, t);
             gone++;
@@ -290,7 +301,7 @@ static void run_all(hexrun_client *c, const struct options *o, struct tally *t)
         if (next < o->runs)
             submit_one(c, next++, &slots[i]);
     }
-    int64_t last_sweep = mono_ms();
+    int64_t last_sweep = mono_ms(), last_done = mono_ms();
     while (done < o->runs) {
         uint32_t n = 0;
         for (int i = 0; i < o->window; i++) {
@@ -309,13 +320,14 @@ static void run_all(hexrun_client *c, const struct options *o, struct tally *t)
                     struct slot *s = &slots[where[k]];
                     record(c, s, state, t);
                     done++;
+                    last_done = mono_ms();
                     if (next < o->runs)
                         submit_one(c, next++, s);
                     break;
                 }
         }
         if (mono_ms() - last_sweep >= 10) {
-            done += sweep(c, slots, o->window, t);
+            done += sweep(c, slots, o->window, mono_ms() - last_done > JOB_DEADLINE_MS, t);
             last_sweep = mono_ms();
         }
         if (t->rss_kib[1] == 0 && done >= o->runs / 2) {
@@ -432,16 +444,11 @@ int main(int argc, char **argv)
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
-    setenv("HEXSIM_SCENARIO", "tests/soak/scenario.json", 0);
-    const char *args[] = {"--time-scale", "1", "--rate-limits", "--seed", "7", NULL};
+    char scale[16];
+    snprintf(scale, sizeof scale, "%d", o.scale);
+    const char *args[] = {"--time-scale", scale, "--rate-limits", "--seed", "7", NULL};
     if (hexsim_proc_start(&sim, args) != 0)
         return 2;
-    char limits[256];
-    snprintf(limits, sizeof limits, "{\"enabled\":true,\"run_per_min\":%d,\"run_per_hour\":%d,"
-             "\"api_per_min\":%d,\"api_per_hour\":%d}", 20 * o.scale, 60 * o.scale,
-             30 * o.scale, 1800 * o.scale);
-    json_object_put(sim_call("POST", "/__sim/limits", limits));
-    printf("hexsim limits: %s\n", limits);
     arm_faults(o.faults);
     hexrun_client *c = soak_client(o.scale);
     if (!c) {
@@ -452,7 +459,7 @@ int main(int argc, char **argv)
     memset(&t, 0, sizeof t);
     t.run_ids = calloc((size_t)o.runs, sizeof *t.run_ids);
     t.rss_kib[0] = rss_kib();
-    printf("soak: %ld runs, window %d, limits x%d, faults %.0f%%; start RSS %ld KiB\n",
+    printf("soak: %ld runs, window %d, hexsim clock x%d, faults %.0f%%; start RSS %ld KiB\n",
            o.runs, o.window, o.scale, o.faults * 100, t.rss_kib[0]);
 
     int64_t t0 = mono_ms();
