@@ -6,8 +6,13 @@
  * (last_error), hexsim created no duplicate run, and no run is lost (a run that exists is
  * either tracked by the job or reported as SUBMIT_UNKNOWN with the evidence).
  *
+ * Two more rows guard the bugs this suite found (fixed in a76a3f8): a RunProject dropped on
+ * a reused keep-alive connection, which libcurl used to send again (two runs), and the
+ * run budget against a fixed window, which used to let a second window's worth through.
+ *
  * Each case prints one row of the matrix to stdout before its assertions, so the table
  * shows failing rows too: endpoint | fault | state | error | runs | attempts | verdict.
+ * docs/faults.md has the table and what each row allows.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -271,8 +276,8 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Submit and wait; the fault is already armed (or is armed by `arm` once the run is
- * live, for CancelRun). */
+/* Arm the fault, submit and wait (for CancelRun the fault is armed once the run is live,
+ * then the job is cancelled). */
 static int64_t drive(enum endpoint ep, const struct fault_kind *k, const char **project,
                      struct outcome *o)
 {
