@@ -1,7 +1,6 @@
 """Running one Hex project from a Dagster step: submit, wait in slices, report or fail.
 
 Shared by the op and the asset factories (ops.py, assets.py)."""
-import datetime
 import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
@@ -41,29 +40,36 @@ class HexRunRequest:
         return body
 
 
-def default_idempotency_key(context) -> str:
+def default_idempotency_key(context) -> Optional[str]:
     """One key per step of a logical run: the root run id (the same for every re-execution
     of a run) plus the step key. A retried or re-executed step therefore finds the Hex run
     its earlier attempt started (in the client, or across processes through journal_path)
-    instead of starting another."""
-    run = context.run
-    root = getattr(run, "root_run_id", None) or context.run_id
-    return f"dagster:{root}:{context.step_key if hasattr(context, 'step_key') else context.op_handle}"
+    instead of starting another. A directly invoked op (no run) gets no key."""
+    run = _dagster_run(context)
+    if run is None:
+        return None
+    root = run.root_run_id or context.run_id
+    step = getattr(context, "step_key", None) or str(context.op_handle)
+    return f"dagster:{root}:{step}"
+
+
+def _dagster_run(context):
+    """The DagsterRun, or None for a directly invoked op (build_op_context)."""
+    try:
+        return context.run
+    except Exception:  # DagsterInvalidPropertyError outside a real run
+        return None
 
 
 def _is_retry(context) -> bool:
-    return bool(getattr(context.run, "parent_run_id", None)) or getattr(context, "retry_number", 0) > 0
+    run = _dagster_run(context)
+    return bool(run is not None and run.parent_run_id) or getattr(context, "retry_number", 0) > 0
 
 
-def _ended_before(info: hexrun.JobInfo, started: float) -> bool:
-    """Whether the run ended before this step attempt started (an earlier attempt's run)."""
-    if not info.end_time:
-        return False
-    try:
-        end = datetime.datetime.fromisoformat(info.end_time.replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    return end.timestamp() < started
+def _attached_to_earlier_run(info: hexrun.JobInfo) -> bool:
+    """Whether the job found its key's run instead of starting it: hexrun then sent no
+    RunProject (attempts 0). Clocks are not compared: Hex's and ours may differ."""
+    return info.attempts == 0 and info.run_id is not None
 
 
 def run_metadata(info: hexrun.JobInfo) -> Dict[str, Any]:
@@ -107,12 +113,11 @@ def execute_hex_run(context, hex_resource: HexResource, req: HexRunRequest) -> h
     """Runs req to its end and returns the COMPLETED run's info; raises dagster Failure for
     any other end. A terminated Dagster run cancels the Hex run before the interrupt
     propagates."""
-    started = time.time()
     client = hex_resource.get_client()
     key = req.idempotency_key or default_idempotency_key(context)
     info = _submit_and_wait(context, hex_resource, client, req, key)
     if (info.state in FAILED_STATES and req.idempotency_key is None and _is_retry(context)
-            and _ended_before(info, started)):
+            and _attached_to_earlier_run(info)):
         # The default key found the run an earlier attempt started, and it had failed:
         # re-running the step means running the project again, under a key of this attempt.
         context.log.warning(f"Hex run {info.run_id} of an earlier attempt ended {info.state};"

@@ -1,0 +1,52 @@
+"""Dagster definitions used by the tests, importable in-process and by the subprocess run
+(`python run_job.py`). The Hex server is hexsim at HEX_API_BASE_URL."""
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+
+from dagster import EnvVar, job  # noqa: E402
+
+from hexrun.dagster import HexResource, build_hex_run_op, hex_run_op  # noqa: E402
+
+P_OK = "11111111-1111-4111-8111-111111111111"
+P_ERR = "22222222-2222-4222-8222-222222222222"
+P_NOKERNEL = "33333333-3333-4333-8333-333333333333"
+P_SLOW = "44444444-4444-4444-8444-444444444444"
+
+
+def hex_resource(**overrides):
+    """Short polls so a run at --time-scale 20 is seen finishing quickly."""
+    settings = dict(base_url=EnvVar("HEX_API_BASE_URL"), api_token=EnvVar("HEX_API_TOKEN"),
+                    poll_min_ms=50, poll_max_ms=200, wait_slice_s=0.2,
+                    journal_path=os.environ.get("HEXRUN_TEST_JOURNAL"))
+    settings.update(overrides)
+    return HexResource(**settings)
+
+
+refresh_ok = build_hex_run_op("refresh_ok", project_id=P_OK, inputs={"region": "emea"})
+slow = build_hex_run_op("slow_report", project_id=P_SLOW)
+
+
+@job(resource_defs={"hex": hex_resource()})
+def ok_job():
+    refresh_ok()
+
+
+@job(resource_defs={"hex": hex_resource()})
+def slow_job():
+    slow()
+
+
+@job(resource_defs={"hex": hex_resource()})
+def configured_job():
+    """The generic op: project and inputs come from run config."""
+    hex_run_op()
+
+
+@job(resource_defs={"hex": hex_resource()})
+def chained_job():
+    """Two runs in sequence: the second starts after the first completed."""
+    second = build_hex_run_op("second", project_id=P_OK)
+    second(start_after=refresh_ok())
