@@ -1,0 +1,28 @@
+# Every c/go/python/sh sample in README.md, docs/*.md and docs/guides/*.md is compiled or
+# run against a hexsim started by docs/samples.py; a block without a
+# `<!-- sample: KIND -->` marker fails the check (see docs/samples.py for the kinds).
+DOC_SAMPLE_FILES = README.md $(sort $(wildcard docs/*.md docs/guides/*.md))
+# go from PATH, else the tarball install; installed from Debian (golang-go) when missing.
+GO ?= $(firstword $(shell command -v go 2>/dev/null) /usr/local/go/bin/go)
+
+.PHONY: check-doc-samples doc-samples-go
+# The Airflow/Dagster venvs are only built when a doc uses their markers; their fragments
+# (python/airflow.mk, python/dagster.mk) define the venvs and the *-pkg targets.
+check-doc-samples: $(PY_STAMP) $(LIB_REAL) $(B)/hexsim $(HOST_BIN) doc-samples-go
+	@if grep -qs 'sample: python-airflow' $(DOC_SAMPLE_FILES); then \
+	  $(MAKE) --no-print-directory airflow-pkg; fi
+	@if grep -qs 'sample: python-dagster' $(DOC_SAMPLE_FILES); then \
+	  $(MAKE) --no-print-directory dagster-pkg; fi
+	timeout 1200 python3 docs/samples.py --libdir $(B) --bindir $(B) --python $(PY) \
+	  --go "$(GO)" --airflow-python "$(AIRFLOW_VENV)/bin/python" \
+	  --dagster-python "$(DAGSTER_VENV)/bin/python" $(DOC_SAMPLE_FILES)
+CHECK_TARGETS += check-doc-samples
+
+# Only when a doc has a Go sample: never skip it silently for want of a toolchain.
+doc-samples-go:
+	@if grep -qs 'sample: go-' $(DOC_SAMPLE_FILES) && ! [ -x "$(GO)" ]; then \
+	  echo "doc samples: installing Debian's golang-go (no go toolchain found)"; \
+	  s=; [ "$$(id -u)" -eq 0 ] || s=sudo; \
+	  $$s apt-get update -qq && $$s apt-get install -y -qq --no-install-recommends golang-go \
+	  || { echo "doc samples: Go samples need a go toolchain: install golang-go or set GO=" >&2; exit 1; }; \
+	fi
