@@ -50,3 +50,11 @@ def chained_job():
     """Two runs in sequence: the second starts after the first completed."""
     second = build_hex_run_op("second", project_id=P_OK)
     second(start_after=refresh_ok())
+
+
+failing = build_hex_run_op("failing", project_id=P_ERR)
+
+
+@job(resource_defs={"hex": hex_resource()})
+def err_job():
+    failing()

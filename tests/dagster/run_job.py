@@ -3,7 +3,7 @@
 Prints `RESULT <success> <run id>` at the end."""
 import argparse
 
-from dagster import DagsterInstance, ReexecutionOptions, execute_job, reconstructable
+from dagster import DagsterEventType, DagsterInstance, ReexecutionOptions, execute_job, reconstructable
 
 import defs
 
@@ -22,7 +22,20 @@ def main():
     with DagsterInstance.get() as instance:
         result = execute_job(recon, instance=instance, run_config=run_config,
                              reexecution_options=options)
+        for event in result.all_events:  # the Hex run of each step, success or failure
+            meta = _event_metadata(event)
+            if meta and "hex_run_id" in meta:
+                print("HEXRUN", event.step_key, meta["hex_run_id"].value, flush=True)
         print("RESULT", result.success, result.run_id, flush=True)
+
+
+def _event_metadata(event):
+    if event.event_type == DagsterEventType.STEP_OUTPUT:
+        return event.step_output_data.metadata
+    if event.event_type == DagsterEventType.STEP_FAILURE:
+        failure = event.step_failure_data.user_failure_data
+        return failure.metadata if failure else None
+    return None
 
 
 if __name__ == "__main__":

@@ -49,8 +49,16 @@ def default_idempotency_key(context) -> Optional[str]:
     if run is None:
         return None
     root = run.root_run_id or context.run_id
-    step = getattr(context, "step_key", None) or str(context.op_handle)
+    step = _step_key(context)
     return f"dagster:{root}:{step}"
+
+
+def _step_key(context) -> str:
+    """The step key (op name, with its graph path and mapping key when it has them)."""
+    try:
+        return context.get_step_execution_context().step_key
+    except Exception:  # an asset context in some releases: the handle names the step too
+        return str(context.op_handle)
 
 
 def _dagster_run(context):
@@ -66,10 +74,27 @@ def _is_retry(context) -> bool:
     return bool(run is not None and run.parent_run_id) or getattr(context, "retry_number", 0) > 0
 
 
-def _attached_to_earlier_run(info: hexrun.JobInfo) -> bool:
-    """Whether the job found its key's run instead of starting it: hexrun then sent no
-    RunProject (attempts 0). Clocks are not compared: Hex's and ours may differ."""
-    return info.attempts == 0 and info.run_id is not None
+FAILED_RUN_MARK = "[hexrun failed run {}]"  # in the step's log when its Hex run failed
+MAX_ANCESTORS = 50
+
+
+def _failed_in_earlier_attempt(context, run_id: Optional[str]) -> bool:
+    """Whether an earlier attempt of this step (a retry in this Dagster run, or the step in
+    a run this one re-executes, transitively) already reported this Hex run as failed.
+    Dagster's own event log is the record, so no clocks are compared and hexrun's journal
+    stays opaque."""
+    if run_id is None or _dagster_run(context) is None:
+        return False
+    mark = FAILED_RUN_MARK.format(run_id)
+    step = _step_key(context)
+    dagster_run_id, seen = context.run_id, 0
+    while dagster_run_id and seen < MAX_ANCESTORS:
+        for entry in context.instance.all_logs(dagster_run_id):
+            if entry.step_key == step and mark in (entry.user_message or ""):
+                return True
+        run = context.instance.get_run_by_id(dagster_run_id)
+        dagster_run_id, seen = (run.parent_run_id if run else None), seen + 1
+    return False
 
 
 def run_metadata(info: hexrun.JobInfo) -> Dict[str, Any]:
@@ -117,7 +142,7 @@ def execute_hex_run(context, hex_resource: HexResource, req: HexRunRequest) -> h
     key = req.idempotency_key or default_idempotency_key(context)
     info = _submit_and_wait(context, hex_resource, client, req, key)
     if (info.state in FAILED_STATES and req.idempotency_key is None and _is_retry(context)
-            and _attached_to_earlier_run(info)):
+            and _failed_in_earlier_attempt(context, info.run_id)):
         # The default key found the run an earlier attempt started, and it had failed:
         # re-running the step means running the project again, under a key of this attempt.
         context.log.warning(f"Hex run {info.run_id} of an earlier attempt ended {info.state};"
@@ -126,6 +151,8 @@ def execute_hex_run(context, hex_resource: HexResource, req: HexRunRequest) -> h
         info = _submit_and_wait(context, hex_resource, client, req,
                                 f"{key}:{context.run_id}:{retry}")
     if not info.succeeded:
+        context.log.error(f"Hex run {info.run_id} ended {info.state}: {info.run_url} "
+                          + FAILED_RUN_MARK.format(info.run_id))
         raise _failure(info, f"ended {info.state}")
     context.log.info(f"Hex run {info.run_id} COMPLETED in "
                      f"{(info.elapsed_ms or 0) / 1000:.1f} s: {info.run_url}")
