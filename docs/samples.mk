@@ -14,7 +14,7 @@ check-doc-samples: $(PY_STAMP) $(LIB_REAL) $(B)/hexsim $(HOST_BIN) doc-samples-g
 	@if grep -qs 'sample: python-dagster' $(DOC_SAMPLE_FILES); then \
 	  $(MAKE) --no-print-directory dagster-pkg; fi
 	timeout 1200 python3 docs/samples.py --libdir $(B) --bindir $(B) --python $(PY) \
-	  --go "$(GO)" --airflow-python "$(AIRFLOW_VENV)/bin/python" \
+	  --go "$$([ -x "$(GO)" ] && echo "$(GO)" || command -v go)" --airflow-python "$(AIRFLOW_VENV)/bin/python" \
 	  --dagster-python "$(DAGSTER_VENV)/bin/python" $(DOC_SAMPLE_FILES)
 CHECK_TARGETS += check-doc-samples
 

@@ -186,8 +186,9 @@ class Runner:
         return None
 
     def execute(self, s, cmd, d):
-        args = [os.path.expandvars(a) for a in shlex.split(
-            os.path.expandvars(s.opts.get("args", "")))]
+        # $VAR in args= names a variable of the samples' environment, as in a shell.
+        args = [re.sub(r"\$\{?(\w+)\}?", lambda m: self.env.get(m.group(1), ""), a)
+                for a in shlex.split(s.opts.get("args", ""))]
         want_exit = int(s.opts.get("exit", "0"))
         try:
             p = subprocess.run(cmd + args, cwd=d, env=self.env, capture_output=True,
