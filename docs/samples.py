@@ -265,7 +265,7 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
 
-def sample_env(args, url):
+def sample_env(args, url, work):
     lib, bindir = os.path.abspath(args.libdir), os.path.abspath(args.bindir)
     env = dict(os.environ)
     for key in [k for k in env if k.startswith("HEX")]:
@@ -276,12 +276,16 @@ def sample_env(args, url):
                PYTHONPATH=os.path.abspath("python"),
                LD_LIBRARY_PATH=lib, PATH=bindir + os.pathsep + env.get("PATH", ""),
                GOCACHE=env.get("GOCACHE") or os.path.expanduser("~/.cache/hexrun/go-build"),
-               GOTOOLCHAIN="local", DOCS_DIR=os.path.abspath("docs"))
+               GOTOOLCHAIN="local", DOCS_DIR=os.path.abspath("docs"),
+               # Airflow and Dagster write their state under these: keep it scratch.
+               AIRFLOW_HOME=os.path.join(work, "airflow-home"),
+               DAGSTER_HOME=os.path.join(work, "dagster-home"))
+    os.makedirs(env["DAGSTER_HOME"], exist_ok=True)
     return env
 
 
 def run_all(args, samples, url, work):
-    runner = Runner(args, sample_env(args, url), work)
+    runner = Runner(args, sample_env(args, url, work), work)
     failed, counts = 0, {}
     for s in samples:
         counts[s.kind] = counts.get(s.kind, 0) + 1
