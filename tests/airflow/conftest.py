@@ -61,6 +61,9 @@ def sim_session():
     with HexSim(args=["--time-scale", "20"]) as s:
         set_connection("hex_default", s.base_url, FAST_EXTRAS)
         set_connection("hex_defaults", s.base_url, {})
+        # The submit journal (docs/journal.md) lets a retry in another process re-attach.
+        set_connection("hex_journal", s.base_url,
+                       dict(FAST_EXTRAS, journal_path=os.path.join(AIRFLOW_HOME, "journal")))
         set_connection("hex_one_run_per_min", s.base_url,
                        dict(FAST_EXTRAS, run_budget_per_min=1, run_budget_per_hour=1))
         yield s

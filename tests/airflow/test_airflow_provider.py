@@ -251,6 +251,30 @@ def test_sigterm_on_kill_cancels_the_run(sim, airflow_db, out):
     assert "ended KILLED" in out("hex_kill")["failure:run:1"]
 
 
+# ---- a retry in another process (worker crash) re-attaches through journal_path ----
+
+def test_retry_after_worker_crash_reattaches_through_journal(sim, airflow_db):
+    sim.sim("POST", "/__sim/time_scale", {"scale": 2})  # P_OK runs 2-4 s
+    exe = os.path.join(os.path.dirname(sys.executable), "airflow")
+    cmd = [exe, "tasks", "test", "hex_journal", "run", "2026-01-01T00:00:00+00:00"]
+    first = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_deadline = time.monotonic() + 60
+        while not sim_runs(sim, P_OK):
+            assert time.monotonic() < wait_deadline and first.poll() is None
+            time.sleep(0.05)
+    finally:
+        first.kill()  # the worker dies: no on_kill, no clean exit
+        first.wait()
+    [run] = sim_runs(sim, P_OK)
+    assert run["status"] in ("PENDING", "RUNNING")
+    second = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    output = second.stdout + second.stderr
+    assert second.returncode == 0, output[-3000:]
+    assert f"Hex run {run['runId']} ended COMPLETED" in output
+    assert sim.runs()["created_per_project"][P_OK] == 1
+
+
 # ---- triggers inside Airflow's own TriggerRunner (the triggerer's event loop) ----
 
 def start_in_runner(runner, trigger_id, trigger):

@@ -111,6 +111,11 @@ with _dag("hex_mapped"):
         input_parameters=[{"region": "emea"}, {"region": "apac"}])
     runs >> record(["run"])
 
+with _dag("hex_journal"):
+    # Run with `airflow tasks test` in two processes; the connection sets journal_path.
+    HexRunProjectOperator(task_id="run", project_id=P_OK, hex_conn_id="hex_journal",
+                          wait_seconds=0.2, timeout=60)
+
 with _dag("hex_sensor"):
     start = HexRunProjectOperator(task_id="start", project_id=P_OK, synchronous=False)
     run_id = "{{ ti.xcom_pull(task_ids='start', key='run_id') }}"
