@@ -102,3 +102,134 @@ def test_failure_is_a_dagster_failure_when_invoked_directly(sim):
         with pytest.raises(Failure) as err:
             failing(context)
     assert "/runs/" in err.value.description and "ERRORED" in err.value.description
+
+
+# ---- real run workers in subprocesses (persistent instance, submit journal) ----
+
+PY_TIMEOUT_S = 90
+
+
+class RunWorker:
+    """`python run_job.py ...` in its own session, so a signal reaches just that process
+    (and Dagster forwards it to its step processes)."""
+
+    def __init__(self, *args):
+        self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "run_job.py"), *args],
+                                     cwd=HERE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True,
+                                     start_new_session=True)
+        self.output = ""
+
+    def finish(self, timeout=PY_TIMEOUT_S):
+        try:
+            rest, _ = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            rest, _ = self.proc.communicate()
+            self.output += rest
+            raise AssertionError("run worker did not finish:\n" + self.output[-3000:])
+        self.output += rest
+        return self
+
+    def result(self):
+        """(success, Dagster run id, {step: Hex run id}) from the worker's last lines."""
+        lines = self.output.splitlines()
+        res = [line.split() for line in lines if line.startswith("RESULT ")]
+        assert res, self.output[-3000:]
+        hex_runs = dict(line.split()[1:3] for line in lines if line.startswith("HEXRUN "))
+        return res[-1][1] == "True", res[-1][2], hex_runs
+
+
+def wait_for_run(sim, project_id, status, count_before, timeout=60):
+    """The newest run of the project once there are more than count_before runs and it
+    has reached status."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = runs_of(sim, project_id)
+        if len(runs) > count_before and runs[-1]["status"] == status:
+            return runs[-1]
+        time.sleep(0.1)
+    raise AssertionError(f"no {status} run of {project_id}: {runs_of(sim, project_id)}")
+
+
+def wait_for_status(sim, run_id, status, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = [r for r in sim.runs()["runs"] if r["runId"] == run_id][0]
+        if run["status"] == status:
+            return run
+        time.sleep(0.05)
+    raise AssertionError(f"run {run_id} is {run['status']}, not {status}")
+
+
+@pytest.mark.parametrize("executor,sig", [("multiprocess", signal.SIGTERM),
+                                          ("in_process", signal.SIGINT)])
+def test_termination_cancels_the_hex_run(sim, dagster_home, executor, sig):
+    before = len(runs_of(sim, defs.P_SLOW))
+    worker = RunWorker("slow_job", *(["--in-process"] if executor == "in_process" else []))
+    running = wait_for_run(sim, defs.P_SLOW, "RUNNING", before)
+    sent_ms = time.time() * 1000
+    worker.proc.send_signal(sig)
+    killed = wait_for_status(sim, running["runId"], "KILLED")
+    worker.finish()
+    success, _, _ = worker.result()
+    assert not success
+    assert "cancelling Hex run " + running["runId"] in worker.output
+    assert len(runs_of(sim, defs.P_SLOW)) == before + 1
+    killed_ms = killed["transitions"][-1]["at_ms"]
+    print(f"{executor} {sig.name}: Hex run KILLED {killed_ms - sent_ms:.0f} ms after the signal")
+    assert killed_ms - sent_ms < 10000
+
+
+def test_reexecution_reattaches_to_the_completed_run(sim, dagster_home):
+    before = len(runs_of(sim, defs.P_OK))
+    success, first_id, first_runs = RunWorker("ok_job").finish().result()
+    assert success and len(runs_of(sim, defs.P_OK)) == before + 1
+    again = RunWorker("ok_job", "--reexecute", first_id).finish()
+    success, second_id, second_runs = again.result()
+    assert success and second_id != first_id
+    assert second_runs["refresh_ok"] == first_runs["refresh_ok"]
+    assert len(runs_of(sim, defs.P_OK)) == before + 1  # no second Hex run
+
+
+def test_killed_worker_reexecution_attaches_to_the_live_run(sim, dagster_home):
+    """A run worker dies hard (SIGKILL) with its Hex run RUNNING; re-executing the
+    Dagster run follows that same Hex run, and terminating the re-execution cancels it."""
+    from dagster import DagsterInstance
+    before = len(runs_of(sim, defs.P_SLOW))
+    worker = RunWorker("slow_job")
+    running = wait_for_run(sim, defs.P_SLOW, "RUNNING", before)
+    os.killpg(worker.proc.pid, signal.SIGKILL)
+    worker.finish()
+    with DagsterInstance.get() as instance:  # what run monitoring would record
+        (dead,) = instance.get_runs()
+        instance.report_run_failed(dead)
+    again = RunWorker("slow_job", "--reexecute", dead.run_id)
+    deadline = time.monotonic() + 60
+    while f"Hex run {running['runId']} is RUNNING" not in _log_so_far(again):
+        assert time.monotonic() < deadline and again.proc.poll() is None, again.output
+    assert len(runs_of(sim, defs.P_SLOW)) == before + 1
+    again.proc.send_signal(signal.SIGTERM)
+    wait_for_status(sim, running["runId"], "KILLED")
+    again.finish()
+    assert "cancelling Hex run " + running["runId"] in again.output
+    assert len(runs_of(sim, defs.P_SLOW)) == before + 1
+
+
+def _log_so_far(worker):
+    """Reads what the worker printed so far (one line at a time, blocking briefly)."""
+    line = worker.proc.stdout.readline()
+    worker.output += line
+    return worker.output
+
+
+def test_reexecution_after_a_failed_hex_run_runs_the_project_again(sim, dagster_home):
+    before = len(runs_of(sim, defs.P_ERR))
+    success, first_id, first_runs = RunWorker("err_job").finish().result()
+    assert not success
+    again = RunWorker("err_job", "--reexecute", first_id).finish()
+    success, _, second_runs = again.result()
+    assert not success and "of an earlier attempt ended ERRORED" in again.output
+    assert second_runs["failing"] != first_runs["failing"]
+    runs = runs_of(sim, defs.P_ERR)
+    assert len(runs) == before + 2 and {r["status"] for r in runs[before:]} == {"ERRORED"}
