@@ -4,11 +4,13 @@
 Every fenced block whose language is c, go, python, sh, bash or shell must be preceded
 (blank lines allowed in between) by a marker line:
 
-    <!-- sample: KIND [args="..."] [expect="regex"] [exit=N] [timeout=S] -->
+    <!-- sample: KIND [args="..."] [expect="regex"] [exit=N] [timeout=S] [save=NAME] -->
     <!-- sample: skip reason="why, and which suite runs it instead" -->
 
 KIND is one of c-run, c-compile, go-run, go-compile, python-run, python-airflow,
-python-dagster, sh-run, skip. A block without a marker fails the check, so a new sample
+python-dagster, sh-run, skip. args are split like a shell's words, $VAR taken from the
+samples' environment; expect is a regex searched in stdout+stderr (multiline); save=NAME
+puts a compiled program on PATH as NAME for the samples after it. A block without a marker fails the check, so a new sample
 cannot go unchecked. docs/reference.md is generated from include/hexrun.h: its c blocks
 are declarations and are compiled after the header (a signature that drifted from the
 header is a compile error), without markers.
@@ -135,12 +137,12 @@ class Runner:
         if s.kind == "c-decl":
             return self.compile_c(s, d, decl=True)
         if s.lang == "c":
-            err = self.compile_c(s, d)
+            err = self.compile_c(s, d) or self.save(s, d)
             if err or s.kind == "c-compile":
                 return err
             return self.execute(s, [os.path.join(d, "sample")], d)
         if s.lang == "go":
-            err = self.compile_go(s, d)
+            err = self.compile_go(s, d) or self.save(s, d)
             if err or s.kind == "go-compile":
                 return err
             return self.execute(s, [os.path.join(d, "sample")], d)
@@ -151,6 +153,12 @@ class Runner:
                 return f"{s.kind}: interpreter {py!r} is missing (is its venv built?)"
             return self.execute(s, [py, write(d, "sample.py", s.code)], d)
         return self.execute(s, ["sh", "-eu", write(d, "sample.sh", s.code)], d)
+
+    def save(self, s, d):
+        """save=NAME: later samples of the run find the program as NAME on PATH."""
+        if s.opts.get("save"):
+            shutil.copy(os.path.join(d, "sample"), os.path.join(self.work, "bin", s.opts["save"]))
+        return None
 
     def compile_c(self, s, d, decl=False):
         code = '#include <hexrun.h>\n' + s.code if decl else s.code
@@ -274,13 +282,15 @@ def sample_env(args, url, work):
                PROJECT_ID=DEMO_PROJECT, LONG_PROJECT_ID=LONG_PROJECT,
                HEXRUN_LIBRARY=os.path.join(lib, "libhexrun.so.1"),
                PYTHONPATH=os.path.abspath("python"),
-               LD_LIBRARY_PATH=lib, PATH=bindir + os.pathsep + env.get("PATH", ""),
+               LD_LIBRARY_PATH=lib,
+               PATH=os.pathsep.join([os.path.join(work, "bin"), bindir, env.get("PATH", "")]),
                GOCACHE=env.get("GOCACHE") or os.path.expanduser("~/.cache/hexrun/go-build"),
                GOTOOLCHAIN="local", DOCS_DIR=os.path.abspath("docs"),
                # Airflow and Dagster write their state under these: keep it scratch.
                AIRFLOW_HOME=os.path.join(work, "airflow-home"),
                DAGSTER_HOME=os.path.join(work, "dagster-home"))
     os.makedirs(env["DAGSTER_HOME"], exist_ok=True)
+    os.makedirs(os.path.join(work, "bin"), exist_ok=True)
     return env
 
 
