@@ -46,7 +46,8 @@ def deployment(tmp_path_factory):
                    AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home}/airflow.db",
                    AIRFLOW__CORE__EXECUTOR="LocalExecutor", AIRFLOW__CORE__PARALLELISM="4",
                    AIRFLOW__API__HOST="127.0.0.1", AIRFLOW__API__PORT=str(api_port),
-                   AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{api_port}/execution/",
+                   AIRFLOW__CORE__EXECUTION_API_SERVER_URL=(
+                       f"http://127.0.0.1:{api_port}/execution/"),
                    AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()),
                    AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=str(free_port()),
                    AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="5",
