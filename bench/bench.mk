@@ -13,3 +13,10 @@ BENCH_TARGETS += bench-jobs
 bench-python: $(B)/hexsim $(LIB_REAL) $(PY_STAMP)
 	$(PY) bench/bench_poll.py
 BENCH_TARGETS += bench-python
+
+# hexrun's defaults against 3 s per-run polling at 1 to 1000 concurrent runs, hexsim's rate
+# limits on (bench/bench_scale.py; several minutes). BENCH_SCALE_ARGS=--quick stops at 100.
+.PHONY: bench-scale
+bench-scale: $(B)/hexsim $(LIB_REAL) $(PY_STAMP)
+	$(PY) bench/bench_scale.py $(BENCH_SCALE_ARGS)
+BENCH_TARGETS += bench-scale

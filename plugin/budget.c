@@ -16,22 +16,11 @@
 
 #include "hexrun.h"
 
-static void window_init(hexrun__window *w, int64_t limit, int64_t len_ms, int64_t now_ms)
+/* The window's length with the jitter margin: 1/20 more absorbs clock and network
+ * jitter between our send times and Hex's arrival times. */
+static int64_t span_ms(const hexrun__window *w)
 {
-    memset(w, 0, offsetof(hexrun__window, log));
-    w->limit = limit;
-    w->len_ms = len_ms > 0 ? len_ms : 1;
-    w->tokens = (double)limit / 2.0;
-    w->last_ms = now_ms;
-}
-
-void hexrun__budget_init(hexrun__budget *b, int64_t per_min, int64_t per_hour,
-                         int64_t time_scale, int64_t now_ms)
-{
-    int64_t scale = time_scale > 0 ? time_scale : 1;
-    window_init(&b->minute, per_min, 60000 / scale, now_ms);
-    window_init(&b->hour, per_hour, 3600000 / scale, now_ms);
-    b->paused_until_ms = 0;
+    return w->len_ms + w->len_ms / 20;
 }
 
 static int uses_log(const hexrun__window *w)
@@ -39,12 +28,45 @@ static int uses_log(const hexrun__window *w)
     return w->limit <= HEXRUN__BUDGET_LOG_MAX;
 }
 
-/* The fallback bucket: half the limit, refilled at half the rate. */
+/* The pacing bucket: a tenth of the limit as burst, refilled at the limit's rate over the
+ * span; without a log, half the limit refilled at half the rate, so that the bucket alone
+ * keeps to the limit. */
+static double bucket_cap(const hexrun__window *w)
+{
+    double cap = (double)w->limit / (uses_log(w) ? 10.0 : 2.0);
+    return cap < 1.0 ? 1.0 : cap;
+}
+
+static double bucket_rate(const hexrun__window *w)
+{
+    return (uses_log(w) ? (double)w->limit : (double)w->limit / 2.0) / (double)span_ms(w);
+}
+
+static void window_init(hexrun__window *w, int64_t limit, int64_t len_ms, int paced,
+                        int64_t now_ms)
+{
+    memset(w, 0, offsetof(hexrun__window, log));
+    w->limit = limit;
+    w->len_ms = len_ms > 0 ? len_ms : 1;
+    w->paced = paced || !uses_log(w);
+    w->tokens = bucket_cap(w);
+    w->last_ms = now_ms;
+}
+
+void hexrun__budget_init(hexrun__budget *b, int64_t per_min, int64_t per_hour,
+                         int64_t time_scale, int paced, int64_t now_ms)
+{
+    int64_t scale = time_scale > 0 ? time_scale : 1;
+    window_init(&b->minute, per_min, 60000 / scale, paced, now_ms);
+    window_init(&b->hour, per_hour, 3600000 / scale, paced, now_ms);
+    b->paused_until_ms = 0;
+}
+
 static void bucket_refill(hexrun__window *w, int64_t now_ms)
 {
     if (now_ms > w->last_ms) {
-        double cap = (double)w->limit / 2.0;
-        w->tokens = fmin(cap, w->tokens + (double)(now_ms - w->last_ms) * cap / (double)w->len_ms);
+        w->tokens = fmin(bucket_cap(w),
+                         w->tokens + (double)(now_ms - w->last_ms) * bucket_rate(w));
         w->last_ms = now_ms;
     }
 }
@@ -54,29 +76,28 @@ static int64_t window_wait(hexrun__window *w, int64_t now_ms)
 {
     if (w->limit <= 0)
         return 0;
-    if (uses_log(w)) {
-        if (w->count < (uint32_t)w->limit)
-            return 0;
-        /* A margin of 1/20 of the window absorbs clock and network jitter between our
-         * send times and Hex's arrival times. */
-        int64_t free_at = w->log[w->head] + w->len_ms + w->len_ms / 20;
-        return free_at > now_ms ? free_at - now_ms : 0;
+    int64_t wait = 0;
+    if (uses_log(w) && w->count >= (uint32_t)w->limit) {
+        int64_t free_at = w->log[w->head] + span_ms(w);
+        wait = free_at > now_ms ? free_at - now_ms : 0;
     }
+    if (!w->paced)
+        return wait;
     bucket_refill(w, now_ms);
-    if (w->tokens >= 1.0)
-        return 0;
-    double cap = (double)w->limit / 2.0;
-    return (int64_t)ceil((1.0 - w->tokens) * (double)w->len_ms / cap);
+    if (w->tokens < 1.0) {
+        int64_t refill = (int64_t)ceil((1.0 - w->tokens) / bucket_rate(w));
+        wait = refill > wait ? refill : wait;
+    }
+    return wait;
 }
 
 static void window_record(hexrun__window *w, int64_t now_ms)
 {
     if (w->limit <= 0)
         return;
-    if (!uses_log(w)) {
-        w->tokens -= 1.0;
+    w->tokens -= 1.0;
+    if (!uses_log(w))
         return;
-    }
     uint32_t limit = (uint32_t)w->limit;
     if (w->count < limit) {
         w->log[(w->head + w->count) % limit] = now_ms;
@@ -93,9 +114,8 @@ static void window_unrecord(hexrun__window *w)
 {
     if (w->limit <= 0)
         return;
-    if (!uses_log(w))
-        w->tokens = fmin((double)w->limit / 2.0, w->tokens + 1.0);
-    else if (w->count > 0)
+    w->tokens = fmin(bucket_cap(w), w->tokens + 1.0);
+    if (uses_log(w) && w->count > 0)
         w->count--;
 }
 
@@ -237,8 +257,8 @@ static shared_slot *slot_for(shared_file *f, uint64_t hash, const int64_t limits
         memcmp(free_slot->limits, limits, sizeof free_slot->limits) != 0) {
         free_slot->token_hash = hash;
         memcpy(free_slot->limits, limits, sizeof free_slot->limits);
-        hexrun__budget_init(&free_slot->group[0], limits[0], limits[1], limits[4], now_ms);
-        hexrun__budget_init(&free_slot->group[1], limits[2], limits[3], limits[4], now_ms);
+        hexrun__budget_init(&free_slot->group[0], limits[0], limits[1], limits[4], 0, now_ms);
+        hexrun__budget_init(&free_slot->group[1], limits[2], limits[3], limits[4], 1, now_ms);
     }
     return free_slot;
 }

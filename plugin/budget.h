@@ -5,10 +5,15 @@
  * Each window is a sliding log: it remembers the send times of the last `limit` requests
  * and allows another only when the oldest of them has left the window (plus 1/20 of it, for
  * clock and network jitter). So no interval of the window's length ever holds more than
- * `limit` requests, whatever windows Hex counts in (fixed or sliding), and nearly the full
- * limit is usable. A limit above
- * HEXRUN__BUDGET_LOG_MAX (never Hex's) falls back to a token bucket of half the limit,
- * refilled at half the rate, which keeps the same guarantee.
+ * `limit` requests, whatever windows Hex counts in (fixed or sliding), and a burst of up to
+ * the limit goes at once (what a batch of submits wants).
+ *
+ * Under steady demand a log alone sends the whole limit in one burst and then stalls for
+ * the rest of the window, again and again: polls would see fresh data once a minute. A
+ * paced budget (the api group) adds a bucket: a burst of a tenth of the limit, refilled at
+ * the limit's rate, so requests spread evenly and the log stalls for at most a tenth of
+ * the window. A limit above HEXRUN__BUDGET_LOG_MAX (never Hex's) has no log; its bucket
+ * (half the limit, refilled at half the rate) keeps the same guarantee alone.
  * Only the engine thread uses a budget, so it has no lock.
  */
 #ifndef HEXRUN_BUDGET_H
@@ -23,7 +28,8 @@ typedef struct hexrun__window {
     int64_t limit;        /* requests per window; 0 = no limit */
     int64_t len_ms;
     uint32_t head, count; /* the log: count send times from log[head], oldest first */
-    double tokens;        /* the fallback bucket (limit > HEXRUN__BUDGET_LOG_MAX) */
+    int paced;            /* the pacing bucket is on (always without a log) */
+    double tokens;        /* the pacing bucket */
     int64_t last_ms;
     int64_t log[HEXRUN__BUDGET_LOG_MAX];
 } hexrun__window;
@@ -34,9 +40,10 @@ typedef struct hexrun__budget {
 } hexrun__budget;
 
 /* per_min / per_hour: 0 turns that window off. time_scale >= 1 shortens both windows by
- * that factor (budget_time_scale: for a simulator whose clock runs faster). */
+ * that factor (budget_time_scale: for a simulator whose clock runs faster). paced: spread
+ * steady demand evenly (see above). */
 void hexrun__budget_init(hexrun__budget *b, int64_t per_min, int64_t per_hour,
-                         int64_t time_scale, int64_t now_ms);
+                         int64_t time_scale, int paced, int64_t now_ms);
 
 /* Take one request's worth of budget if both windows allow it now: returns 0. Otherwise
  * takes nothing and returns the ms to wait before it may succeed (>= 1). */

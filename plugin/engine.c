@@ -92,6 +92,10 @@ struct hexrun__engine {
     hexrun__shared_budget *shared; /* budget_path: used instead of budget[] */
     hexrun__journal *journal;  /* NULL without journal_path; engine thread only */
     journal_note *notes;       /* under jobs->mu */
+    /* Projects whose pages a coalesced poll is reading now (engine thread): one reader per
+     * project, or two would read the first pages twice while the last wait for budget. */
+    char (*reading)[HEXRUN__HEX_ID_MAX];
+    size_t n_reading, cap_reading;
     uint64_t rng;
     /* counters, under jobs->mu */
     stat_row stats[MAX_STATS];
@@ -144,10 +148,11 @@ int hexrun__engine_new(const hexrun_config *cfg, hexrun__jobs *jobs, hexrun__log
         return rc;
     }
     int64_t now = now_ms();
+    /* Submits may burst; polls are paced so that they stay fresh (budget.h). */
     hexrun__budget_init(&e->budget[HEXRUN__BUDGET_RUN], cfg->run_budget_per_min,
-                        cfg->run_budget_per_hour, cfg->budget_time_scale, now);
+                        cfg->run_budget_per_hour, cfg->budget_time_scale, 0, now);
     hexrun__budget_init(&e->budget[HEXRUN__BUDGET_API], cfg->api_budget_per_min,
-                        cfg->api_budget_per_hour, cfg->budget_time_scale, now);
+                        cfg->api_budget_per_hour, cfg->budget_time_scale, 1, now);
     const int64_t limits[4] = {cfg->run_budget_per_min, cfg->run_budget_per_hour,
                                cfg->api_budget_per_min, cfg->api_budget_per_hour};
     if (cfg->budget_path &&
@@ -293,10 +298,40 @@ char *hexrun__engine_stats_json(const hexrun__engine *e)
 
 /* ---- starting attempts (engine thread) ---- */
 
+static int reading_find(const hexrun__engine *e, const char *project)
+{
+    for (size_t i = 0; i < e->n_reading; i++)
+        if (strcmp(e->reading[i], project) == 0)
+            return (int)i;
+    return -1;
+}
+
+static void reading_add(hexrun__engine *e, const char *project)
+{
+    if (e->n_reading == e->cap_reading) {
+        size_t cap = e->cap_reading ? 2 * e->cap_reading : 8;
+        void *grown = realloc(e->reading, cap * sizeof *e->reading);
+        if (!grown)
+            return; /* only costs a second reader */
+        e->reading = grown;
+        e->cap_reading = cap;
+    }
+    snprintf(e->reading[e->n_reading++], HEXRUN__HEX_ID_MAX, "%s", project);
+}
+
+static void reading_remove(hexrun__engine *e, const char *project)
+{
+    int i = reading_find(e, project);
+    if (i >= 0)
+        memcpy(e->reading[i], e->reading[--e->n_reading], HEXRUN__HEX_ID_MAX);
+}
+
 static void op_free(op *o)
 {
     if (!o)
         return;
+    if (o->kind == OP_PROJECT_POLL)
+        reading_remove(o->engine, o->project_id);
     for (op *g = o->group, *next; g; g = next) {
         next = g->next;
         op_free(g);
@@ -772,6 +807,7 @@ static void group_project(hexrun__engine *e, const char *project, int64_t now)
     g->kind = OP_PROJECT_POLL;
     g->engine = e;
     snprintf(g->project_id, sizeof g->project_id, "%s", project);
+    reading_add(e, g->project_id);
     op **pp = &e->pending;
     while (*pp) {
         op *o = *pp;
@@ -792,14 +828,26 @@ static void group_project(hexrun__engine *e, const char *project, int64_t now)
 static void coalesce_polls(hexrun__engine *e, int64_t now)
 {
     pthread_mutex_lock(&e->jobs->mu);
-    for (op *o = e->pending; o && o->due_ms <= now;) {
+    op **pp = &e->pending, *later = NULL;
+    while (*pp && (*pp)->due_ms <= now) {
+        op *o = *pp;
         const char *p = poll_project(e, o);
-        if (p && polls_of_project(e, p) >= 2) {
+        if (p && reading_find(e, p) >= 0) {
+            /* The project's pages are being read: this run waits for the next round. */
+            *pp = o->next;
+            o->next = later;
+            later = o;
+        } else if (p && polls_of_project(e, p) >= 2) {
             group_project(e, p, now);
-            o = e->pending; /* the list changed; grouped ops are gone from it */
-            continue;
+            pp = &e->pending; /* the list changed; grouped ops are gone from it */
+        } else {
+            pp = &o->next;
         }
-        o = o->next;
+    }
+    for (op *o = later, *next; o; o = next) {
+        next = o->next;
+        o->due_ms = now + e->cfg->poll_min_ms;
+        pending_add(e, o);
     }
     pthread_mutex_unlock(&e->jobs->mu);
 }
@@ -1343,6 +1391,7 @@ int hexrun__engine_stop(hexrun__engine *e, int cancel_live, int64_t drain_ms)
     journal_flush(e);
     hexrun__journal_close(e->journal);
     hexrun__shared_budget_close(e->shared);
+    free(e->reading);
     int rc = e->cancel_error;
     free(e);
     return rc;

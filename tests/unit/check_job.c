@@ -113,7 +113,7 @@ END_TEST
 START_TEST(budget_allows_the_limit_then_waits_for_the_oldest_to_leave)
 {
     hexrun__budget b;
-    hexrun__budget_init(&b, 20, 60, 1, 1000);
+    hexrun__budget_init(&b, 20, 60, 1, 0, 1000);
     for (int i = 0; i < 20; i++)
         ck_assert_int_eq(hexrun__budget_take(&b, 1000 + i), 0);
     /* The 21st waits until the first of the 20 is a minute (and a 3 s margin) old. */
@@ -129,7 +129,7 @@ END_TEST
 START_TEST(budget_hour_window_limits_too)
 {
     hexrun__budget b;
-    hexrun__budget_init(&b, 20, 30, 1, 0);
+    hexrun__budget_init(&b, 20, 30, 1, 0, 0);
     int64_t now = 0, taken = 0;
     while (now < 600000) {
         int64_t w = hexrun__budget_take(&b, now);
@@ -140,16 +140,38 @@ START_TEST(budget_hour_window_limits_too)
     }
     /* 20 at once, 10 a minute (+5%) later, then nothing until the hour (+5%) is over. */
     ck_assert_int_eq(taken, 30);
-    ck_assert_int_eq(hexrun__budget_take(&b, 3600000 + 180000 - 1), 1); /* hour + 5% */
+    ck_assert_int_eq(hexrun__budget_take(&b, 3600000 + 180000 - 1), 1);
+}
+END_TEST
+
+START_TEST(a_paced_budget_spreads_steady_demand_evenly)
+{
+    /* Under steady demand the gaps stay near 63 s / 30, with a stall of at most a tenth of
+     * the window: no burst of 30 then a minute of silence, which would leave polls stale. */
+    hexrun__budget b;
+    hexrun__budget_init(&b, 30, 1800, 1, 1, 0);
+    int64_t now = 0, last = -1, worst = 0;
+    for (int sent = 0; sent < 300;) {
+        int64_t w = hexrun__budget_take(&b, now);
+        if (w) {
+            now += w;
+            continue;
+        }
+        if (sent++ > 0 && now - last > worst)
+            worst = now - last;
+        last = now;
+    }
+    ck_assert_int_le(worst, 6300 + 1);
+    ck_assert_int_le(now, 300 * 2100 + 6300); /* the full rate is kept */
 }
 END_TEST
 
 /* Take as fast as allowed with random gaps; no window of the given length may ever hold
  * more than limit sends, wherever it starts. */
-static void assert_never_over(int64_t per_min, int64_t scale)
+static void assert_never_over(int64_t per_min, int64_t scale, int paced)
 {
     hexrun__budget b;
-    hexrun__budget_init(&b, per_min, 0, scale, 0);
+    hexrun__budget_init(&b, per_min, 0, scale, paced, 0);
     int64_t len = 60000 / scale, n = 0, now = 0;
     static int64_t sent[20000];
     uint32_t rnd = 12345;
@@ -174,16 +196,17 @@ static void assert_never_over(int64_t per_min, int64_t scale)
 
 START_TEST(budget_never_exceeds_its_limit_in_any_window)
 {
-    assert_never_over(20, 1);     /* Hex's RunProject minute, sliding log */
-    assert_never_over(30, 60);    /* a scaled clock: the minute lasts one second */
-    assert_never_over(5000, 1);   /* above the log: the half-rate bucket */
+    assert_never_over(20, 1, 0);   /* Hex's RunProject minute, sliding log */
+    assert_never_over(30, 1, 1);   /* the api minute, paced */
+    assert_never_over(30, 60, 1);  /* a scaled clock: the minute lasts one second */
+    assert_never_over(5000, 1, 0); /* above the log: the half-rate bucket */
 }
 END_TEST
 
 START_TEST(budget_zero_is_unlimited_and_pause_holds)
 {
     hexrun__budget b;
-    hexrun__budget_init(&b, 0, 0, 1, 0);
+    hexrun__budget_init(&b, 0, 0, 1, 0, 0);
     for (int i = 0; i < 10000; i++)
         ck_assert_int_eq(hexrun__budget_take(&b, 0), 0);
     hexrun__budget_pause(&b, 100, 2000);
@@ -206,6 +229,7 @@ int main(void)
     tcase_add_test(tc, queue_position_counts_earlier_queued_jobs);
     tcase_add_test(tc, job_json_carries_error_and_trace_id);
     tcase_add_test(tc, budget_allows_the_limit_then_waits_for_the_oldest_to_leave);
+    tcase_add_test(tc, a_paced_budget_spreads_steady_demand_evenly);
     tcase_add_test(tc, budget_hour_window_limits_too);
     tcase_add_test(tc, budget_never_exceeds_its_limit_in_any_window);
     tcase_add_test(tc, budget_zero_is_unlimited_and_pause_holds);
