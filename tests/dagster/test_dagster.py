@@ -104,6 +104,22 @@ def test_failure_is_a_dagster_failure_when_invoked_directly(sim):
     assert "/runs/" in err.value.description and "ERRORED" in err.value.description
 
 
+
+def test_timeout_cancels_the_run_and_fails(sim):
+    slow = build_hex_run_op("slow_with_limit", project_id=defs.P_SLOW, timeout_s=1.0)
+
+    @job(resource_defs={"hex": defs.hex_resource()})
+    def limited_job():
+        slow()
+
+    started = time.monotonic()
+    result = limited_job.execute_in_process(raise_on_error=False)
+    assert not result.success and time.monotonic() - started < 30
+    failure = step_failure(result, "slow_with_limit")
+    assert "did not finish within 1.0 s" in failure.description
+    run_id = failure.metadata["hex_run_id"].value
+    assert [r["status"] for r in runs_of(sim, defs.P_SLOW) if r["runId"] == run_id] == ["KILLED"]
+
 # ---- real run workers in subprocesses (persistent instance, submit journal) ----
 
 PY_TIMEOUT_S = 90

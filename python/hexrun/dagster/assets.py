@@ -25,8 +25,9 @@ def hex_project_asset(project_id: str, name: Optional[str] = None, *,
                                                notifications, timeout_s, kill_on_timeout),
            **asset_kwargs)
     def _hex_asset(context) -> MaterializeResult:
-        hex_resource = getattr(context.resources, resource_key)
-        info = execute_hex_run(context, hex_resource, request_from_config(context.op_config))
+        op_context = context.op_execution_context  # the op-level API execute_hex_run uses
+        hex_resource = getattr(op_context.resources, resource_key)
+        info = execute_hex_run(op_context, hex_resource, request_from_config(op_context.op_config))
         return MaterializeResult(metadata=run_metadata(info))
 
     return _hex_asset

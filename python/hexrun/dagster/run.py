@@ -48,17 +48,14 @@ def default_idempotency_key(context) -> Optional[str]:
     run = _dagster_run(context)
     if run is None:
         return None
-    root = run.root_run_id or context.run_id
+    root = run.root_run_id or run.run_id
     step = _step_key(context)
     return f"dagster:{root}:{step}"
 
 
 def _step_key(context) -> str:
     """The step key (op name, with its graph path and mapping key when it has them)."""
-    try:
-        return context.get_step_execution_context().step_key
-    except Exception:  # an asset context in some releases: the handle names the step too
-        return str(context.op_handle)
+    return context.get_step_execution_context().step.key
 
 
 def _dagster_run(context):
