@@ -120,6 +120,36 @@ def test_timeout_cancels_the_run_and_fails(sim):
     run_id = failure.metadata["hex_run_id"].value
     assert [r["status"] for r in runs_of(sim, defs.P_SLOW) if r["runId"] == run_id] == ["KILLED"]
 
+
+def _doc_samples():
+    """The python blocks of docs/dagster.md."""
+    import re
+    text = open(os.path.join(HERE, "..", "..", "docs", "dagster.md")).read()
+    return re.findall(r"```python\n(.*?)```", text, re.S)
+
+
+def test_doc_samples_run(sim, tmp_path):
+    """The copy-paste examples, pointed at hexsim: the project ids and file paths swapped,
+    the resource given hexsim's URL."""
+    setup, chain = _doc_samples()[:2]
+    setup = (setup.replace("5a8591dd-4039-49df-9202-96385ba3eff8", defs.P_OK)
+             .replace("/var/lib/hexrun", str(tmp_path))
+             .replace("HexResource(\n", "HexResource(base_url=EnvVar('HEX_API_BASE_URL'),"
+                                        " poll_min_ms=50, poll_max_ms=200,\n"))
+    assert defs.P_OK in setup and "HEX_API_BASE_URL" in setup
+    scope = {}
+    exec(compile(setup, "docs/dagster.md", "exec"), scope)
+    result = scope["defs"].get_job_def("nightly").execute_in_process()
+    assert result.success and result.output_for_node("refresh_sales")["status"] == "COMPLETED"
+    assert os.path.getsize(tmp_path / "journal") > 0
+    result = materialize([scope["sales_report"]], resources={"hex": scope["hex_resource"]})
+    (mat,) = result.asset_materializations_for_node("sales_report")
+    assert mat.metadata["hex_status"].value == "COMPLETED"
+    exec(compile(chain.replace('"..."', repr(defs.P_OK)), "docs/dagster.md", "exec"), scope)
+    result = scope["pipeline"].execute_in_process(resources={"hex": scope["hex_resource"]})
+    assert result.success
+    assert result.output_for_node("load")["run_id"] != result.output_for_node("publish")["run_id"]
+
 # ---- real run workers in subprocesses (persistent instance, submit journal) ----
 
 PY_TIMEOUT_S = 90

@@ -4,9 +4,15 @@
     from hexrun.dagster import HexResource, build_hex_run_op, hex_project_asset
 
     refresh = build_hex_run_op("refresh_sales", project_id="5a8591dd-...")
-    defs = Definitions(jobs=[job(name="nightly")(lambda: refresh())],
+
+    @job
+    def nightly():
+        refresh()
+
+    defs = Definitions(jobs=[nightly],
                        assets=[hex_project_asset("5a8591dd-...", name="sales_report")],
-                       resources={"hex": HexResource(api_token=EnvVar("HEX_API_TOKEN"))})
+                       resources={"hex": HexResource(api_token=EnvVar("HEX_API_TOKEN"),
+                                                     journal_path="/var/lib/hexrun/journal")})
 """
 from .assets import hex_project_asset
 from .ops import build_hex_run_op, hex_run_op
