@@ -48,12 +48,16 @@ def set_connection(conn_id, base_url, extras):
         {"conn_type": "hex", "host": base_url, "password": ADMIN, "extra": extras})
 
 
+def pytest_unconfigure(config):
+    """The throwaway AIRFLOW_HOME goes at the end of every session, whatever ran."""
+    shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def airflow_db():
     done = airflow_cli("db", "migrate", timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    yield AIRFLOW_HOME
-    shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
+    return AIRFLOW_HOME
 
 
 @pytest.fixture(scope="session")
