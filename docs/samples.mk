@@ -13,6 +13,7 @@ check-doc-samples: $(PY_STAMP) $(LIB_REAL) $(B)/hexsim $(HOST_BIN) doc-samples-g
 	  $(MAKE) --no-print-directory airflow-pkg; fi
 	@if grep -qs 'sample: python-dagster' $(DOC_SAMPLE_FILES); then \
 	  $(MAKE) --no-print-directory dagster-venv; fi
+	timeout 300 docs/samples_selftest.sh $(B) $(B) $(PY)
 	timeout 1200 python3 docs/samples.py --libdir $(B) --bindir $(B) --python $(PY) \
 	  --go "$$([ -x "$(GO)" ] && echo "$(GO)" || command -v go)" --airflow-python "$(AIRFLOW_VENV)/bin/python" \
 	  --dagster-python "$(DAGSTER_VENV)/bin/python" $(DOC_SAMPLE_FILES)
