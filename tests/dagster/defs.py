@@ -17,9 +17,11 @@ P_SLOW = "44444444-4444-4444-8444-444444444444"
 
 
 def hex_resource(**overrides):
-    """Short polls so a run at --time-scale 20 is seen finishing quickly."""
+    """Short polls so a run at --time-scale 20 is seen finishing quickly, and Hex's rate
+    limits scaled like hexsim's clock (else the 30 requests/min budget throttles polls)."""
     settings = dict(base_url=EnvVar("HEX_API_BASE_URL"), api_token=EnvVar("HEX_API_TOKEN"),
                     poll_min_ms=50, poll_max_ms=200, wait_slice_s=0.2,
+                    config={"budget_time_scale": "20"},
                     journal_path=os.environ.get("HEXRUN_TEST_JOURNAL"))
     settings.update(overrides)
     return HexResource(**settings)

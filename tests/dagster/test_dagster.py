@@ -135,7 +135,8 @@ def test_doc_samples_run(sim, tmp_path):
     setup = (setup.replace("5a8591dd-4039-49df-9202-96385ba3eff8", defs.P_OK)
              .replace("/var/lib/hexrun", str(tmp_path))
              .replace("HexResource(\n", "HexResource(base_url=EnvVar('HEX_API_BASE_URL'),"
-                                        " poll_min_ms=50, poll_max_ms=200,\n"))
+                                        " poll_min_ms=50, poll_max_ms=200,"
+                                        " config={'budget_time_scale': '20'},\n"))
     assert defs.P_OK in setup and "HEX_API_BASE_URL" in setup
     scope = {}
     exec(compile(setup, "docs/dagster.md", "exec"), scope)
@@ -209,7 +210,8 @@ def wait_for_status(sim, run_id, status, timeout=30):
 
 
 @pytest.mark.parametrize("executor,sig", [("multiprocess", signal.SIGTERM),
-                                          ("in_process", signal.SIGINT)])
+                                          ("in_process", signal.SIGINT),
+                                          ("in_process", signal.SIGTERM)])
 def test_termination_cancels_the_hex_run(sim, dagster_home, executor, sig):
     before = len(runs_of(sim, defs.P_SLOW))
     worker = RunWorker("slow_job", *(["--in-process"] if executor == "in_process" else []))
