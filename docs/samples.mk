@@ -8,7 +8,7 @@ GO ?= $(firstword $(shell command -v go 2>/dev/null) /usr/local/go/bin/go)
 .PHONY: check-doc-samples doc-samples-go
 # The Airflow/Dagster venvs are only built when a doc uses their markers; their fragments
 # (python/airflow.mk, python/dagster.mk) define the venvs and their airflow-pkg and dagster-venv targets.
-check-doc-samples: $(PY_STAMP) $(LIB_REAL) $(B)/hexsim $(HOST_BIN) doc-samples-go
+check-doc-samples: $(PY_STAMP) $(LIB_REAL) $(B)/hexsim $(B)/hexrun-host doc-samples-go
 	@if grep -qs 'sample: python-airflow' $(DOC_SAMPLE_FILES); then \
 	  $(MAKE) --no-print-directory airflow-pkg; fi
 	@if grep -qs 'sample: python-dagster' $(DOC_SAMPLE_FILES); then \

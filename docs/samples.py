@@ -179,7 +179,7 @@ class Runner:
             return ("go toolchain not found (looked for %r): install Debian's golang-go or "
                     "set GO=/path/to/go" % go)
         write(d, "sample.go", s.code)
-        write(d, "go.mod", "module sample\n\ngo 1.21\n")
+        write(d, "go.mod", "module sample\n\ngo 1.18\n")   # Debian's golang-go may be old
         lib = os.path.abspath(self.args.libdir)
         env = dict(self.env, CGO_ENABLED="1", GOFLAGS="-mod=mod",
                    CGO_CFLAGS="-I" + os.path.abspath("include"),
