@@ -15,6 +15,7 @@ from conftest import HERE, runs_of
 from hexrun.dagster import HexResource, build_hex_run_op, hex_project_asset
 
 UUID_LEN = 36
+P_UNPUB = "55555555-5555-4555-8555-555555555555"
 
 
 def step_failure(result, node):
@@ -93,6 +94,44 @@ def test_failed_run_raises_failure_with_url(sim, project, state):
     assert run["runUrl"] in failure.description and state in failure.description
     assert failure.metadata["run_url"].url == run["runUrl"]
     assert failure.metadata["hex_status"].value == state
+
+
+def test_refused_submit_fails_with_hex_reason_and_trace_id(sim):
+    """Hex refuses to run an unpublished project: no run, but the Failure says why and
+    carries Hex's trace id for support."""
+    unpublished = build_hex_run_op("unpublished", project_id=P_UNPUB)
+
+    @job(resource_defs={"hex": defs.hex_resource()})
+    def refused_job():
+        unpublished()
+
+    result = refused_job.execute_in_process(raise_on_error=False)
+    failure = step_failure(result, "unpublished")
+    assert "SUBMIT_FAILED" in failure.description and "published" in failure.description
+    assert failure.metadata["hex_status"].value == "SUBMIT_FAILED"
+    assert len(failure.metadata["trace_id"].value) >= 8
+    assert runs_of(sim, P_UNPUB) == []
+
+
+def test_retry_policy_runs_a_failed_project_again(sim, tmp_path):
+    """With the journal, the retry's default key finds the failed run of attempt 0; the
+    event log says attempt 0 saw it fail, so the retry starts a new run (one per attempt)."""
+    from dagster import DagsterInstance, RetryPolicy
+    flaky = build_hex_run_op("flaky", project_id=defs.P_ERR,
+                             retry_policy=RetryPolicy(max_retries=1))
+
+    @job(resource_defs={"hex": defs.hex_resource(journal_path=str(tmp_path / "journal"))})
+    def retried_job():
+        flaky()
+
+    before = len(runs_of(sim, defs.P_ERR))
+    with DagsterInstance.ephemeral() as instance:
+        result = retried_job.execute_in_process(raise_on_error=False, instance=instance)
+        logs = [e.user_message for e in instance.all_logs(result.run_id)]
+    assert not result.success
+    assert any("of an earlier attempt ended ERRORED" in m for m in logs), logs
+    runs = runs_of(sim, defs.P_ERR)[before:]
+    assert len(runs) == 2 and {r["status"] for r in runs} == {"ERRORED"}
 
 
 def test_failure_is_a_dagster_failure_when_invoked_directly(sim):
