@@ -7,7 +7,8 @@ GO ?= $(firstword $(shell command -v go 2>/dev/null) /usr/local/go/bin/go)
 
 .PHONY: check-doc-samples doc-samples-go
 # The Airflow/Dagster venvs are only built when a doc uses their markers; their fragments
-# (python/airflow.mk, python/dagster.mk) define the venvs and their airflow-pkg and dagster-venv targets.
+# (python/airflow.mk, python/dagster.mk) define the venvs and their airflow-pkg and
+# dagster-venv targets.
 check-doc-samples: $(PY_STAMP) $(LIB_REAL) $(B)/hexsim $(B)/hexrun-host doc-samples-go
 	@if grep -qs 'sample: python-airflow' $(DOC_SAMPLE_FILES); then \
 	  $(MAKE) --no-print-directory airflow-pkg; fi
@@ -15,7 +16,8 @@ check-doc-samples: $(PY_STAMP) $(LIB_REAL) $(B)/hexsim $(B)/hexrun-host doc-samp
 	  $(MAKE) --no-print-directory dagster-venv; fi
 	timeout 300 docs/samples_selftest.sh $(B) $(B) $(PY)
 	timeout 1200 python3 docs/samples.py --libdir $(B) --bindir $(B) --python $(PY) \
-	  --go "$$([ -x "$(GO)" ] && echo "$(GO)" || command -v go)" --airflow-python "$(AIRFLOW_VENV)/bin/python" \
+	  --go "$$([ -x "$(GO)" ] && echo "$(GO)" || command -v go)" \
+	  --airflow-python "$(AIRFLOW_VENV)/bin/python" \
 	  --dagster-python "$(DAGSTER_VENV)/bin/python" $(DOC_SAMPLE_FILES)
 CHECK_TARGETS += check-doc-samples
 
@@ -25,5 +27,6 @@ doc-samples-go:
 	  echo "doc samples: installing Debian's golang-go (no go toolchain found)"; \
 	  s=; [ "$$(id -u)" -eq 0 ] || s=sudo; \
 	  $$s apt-get update -qq && $$s apt-get install -y -qq --no-install-recommends golang-go \
-	  || { echo "doc samples: Go samples need a go toolchain: install golang-go or set GO=" >&2; exit 1; }; \
+	  || { echo "doc samples: Go samples need go: install golang-go or set GO=" >&2; \
+	       exit 1; }; \
 	fi

@@ -10,10 +10,14 @@ Every fenced block whose language is c, go, python, sh, bash or shell must be pr
 KIND is one of c-run, c-compile, go-run, go-compile, python-run, python-airflow,
 python-dagster, sh-run, skip. args are split like a shell's words, $VAR taken from the
 samples' environment; expect is a regex searched in stdout+stderr (multiline); save=NAME
-puts a compiled program on PATH as NAME for the samples after it. A block without a marker fails the check, so a new sample
-cannot go unchecked. docs/reference.md is generated from include/hexrun.h: its c blocks
-are declarations and are compiled after the header (a signature that drifted from the
-header is a compile error), without markers.
+puts a compiled program on PATH as NAME for the samples after it. A block without a
+marker fails the check, so a new sample cannot go unchecked. docs/reference.md is
+generated from include/hexrun.h: its c blocks are declarations and are compiled after the
+header (a signature that drifted from the header is a compile error), without markers.
+
+Airflow samples: a DAG file that parses and builds its tasks gets python-airflow (run by the
+Airflow venv's python, AIRFLOW_HOME in a scratch directory); a fragment that is not a
+program gets skip with the suite that runs the same code. Dagster likewise (python-dagster).
 
 Samples see the environment a reader would set: HEX_API_BASE_URL and HEX_API_TOKEN point
 at the hexsim this script starts (scenario demo.json), PROJECT_ID is a project that
@@ -165,7 +169,8 @@ class Runner:
         src = write(d, "sample.c", code)
         lib = os.path.abspath(self.args.libdir)
         cmd = [os.environ.get("CC", "cc"), "-std=c99", "-D_POSIX_C_SOURCE=200809L",
-               "-Wall", "-Wextra", "-Werror", "-I", os.path.abspath("include")]
+               "-Wall", "-Wextra", "-Wshadow",
+               "-Wstrict-prototypes", "-Werror", "-I", os.path.abspath("include")]
         if decl:
             cmd += ["-fsyntax-only", src]
         else:

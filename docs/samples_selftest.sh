@@ -14,15 +14,20 @@ expect_fail() {   # name, markdown text
         "$dir/$1.md" > "$dir/$1.out" 2>&1; then
         echo "selftest: $1 passed but must fail"; cat "$dir/$1.out"; bad=1
     else
-        echo "selftest: $1 fails as it must: $(grep -m1 -E 'UNMARKED|FAIL|skip needs|marker' "$dir/$1.out")"
+        why=$(grep -m1 -E 'UNMARKED|FAIL|skip needs|marker' "$dir/$1.out")
+        echo "selftest: $1 fails as it must: $why"
     fi
 }
-expect_fail unmarked "$(printf '%s\n' "${fence}python" 'print(1)' "$fence")"
-expect_fail skip-no-reason "$(printf '%s\n' '<!-- sample: skip -->' "${fence}sh" 'true' "$fence")"
-expect_fail wrong-kind "$(printf '%s\n' '<!-- sample: c-run -->' "${fence}python" 'print(1)' "$fence")"
-expect_fail missed-expect "$(printf '%s\n' '<!-- sample: sh-run expect="^KILLED" -->' "${fence}sh" 'echo COMPLETED' "$fence")"
-expect_fail c-exit "$(printf '%s\n' '<!-- sample: c-run -->' "${fence}c" 'int main(void) { return 3; }' "$fence")"
-expect_fail c-warning "$(printf '%s\n' '<!-- sample: c-compile -->' "${fence}c" 'int main(void) { int unused; return 0; }' "$fence")"
+block() {          # marker (or ""), language, code line
+    [ -n "$1" ] && printf '%s\n' "$1"
+    printf '%s\n' "$fence$2" "$3" "$fence"
+}
+expect_fail unmarked "$(block '' python 'print(1)')"
+expect_fail skip-no-reason "$(block '<!-- sample: skip -->' sh true)"
+expect_fail wrong-kind "$(block '<!-- sample: c-run -->' python 'print(1)')"
+expect_fail missed-expect "$(block '<!-- sample: sh-run expect="^KILLED" -->' sh 'echo COMPLETED')"
+expect_fail c-exit "$(block '<!-- sample: c-run -->' c 'int main(void) { return 3; }')"
+expect_fail c-warning "$(block '<!-- sample: c-compile -->' c 'int main(void) { int u; return 0; }')"
 # and a good sample passes, with the hexsim environment it promises
 printf '%s\n' '<!-- sample: python-run expect="^COMPLETED$" -->' "${fence}python" \
     'import os, hexrun' 'with hexrun.Client() as h:' \
