@@ -161,13 +161,16 @@ def _submit_and_wait(context, hex_resource, client, req, key) -> hexrun.JobInfo:
                         notifications=req.notifications, idempotency_key=key,
                         **req.body_options())
     context.log.info(f"Hex project {req.project_id} submitted (idempotency key {key})")
+    interrupted = False
     try:
-        info = _wait_in_slices(context, job, hex_resource.wait_slice_s, req)
+        return _wait_in_slices(context, job, hex_resource.wait_slice_s, req)
     except (KeyboardInterrupt, DagsterExecutionInterruptedError):
+        interrupted = True
         _cancel_on_interrupt(context, job)
         raise
-    job.release()
-    return info
+    finally:
+        if not interrupted:  # an interrupted job keeps its cancel going until the close
+            job.release()
 
 
 def _wait_in_slices(context, job, slice_s, req) -> hexrun.JobInfo:
