@@ -88,7 +88,7 @@ def print_table(rows):
           "| waits a first 429 fails | detection p50 | p95 | wall (real) | CPU | peak RSS |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['mode']} | {r['n']} | {r['projects']} | {r['requests_per_run']:.1f} "
+        print(f"| {r['mode']} | {r['n']} | {r['projects']} | {r['requests_per_run']:.2f} "
               f"| {r['status_per_run_min']:.3f} | {r['429s']} | {r['failed']} "
               f"| {r['failed_first_429']} | {r['p50_s']:.1f} s | {r['p95_s']:.1f} s "
               f"| {r['wall_real_s']:.1f} s | {r['cpu_s']:.2f} s | {r['rss_mib']:.0f} MiB |",
