@@ -22,6 +22,7 @@ program gets skip with the suite that runs the same code. Dagster likewise (pyth
 Samples see the environment a reader would set: HEX_API_BASE_URL and HEX_API_TOKEN point
 at the hexsim this script starts (scenario demo.json), PROJECT_ID is a project that
 completes in well under a second, LONG_PROJECT_ID one that runs for minutes (to cancel).
+Shell samples run in a scratch directory where build/ and hexsim/ lead to the tree's.
 """
 import argparse
 import os
@@ -156,6 +157,9 @@ class Runner:
             if not py or not os.access(py, os.X_OK):
                 return f"{s.kind}: interpreter {py!r} is missing (is its venv built?)"
             return self.execute(s, [py, write(d, "sample.py", s.code)], d)
+        # Shell samples read as if run at the top of the source tree: build/ and hexsim/.
+        os.symlink(os.path.abspath(self.args.bindir), os.path.join(d, "build"))
+        os.symlink(os.path.abspath("hexsim"), os.path.join(d, "hexsim"))
         return self.execute(s, ["sh", "-eu", write(d, "sample.sh", s.code)], d)
 
     def save(self, s, d):
