@@ -3,7 +3,8 @@
 Prints `RESULT <success> <run id>` at the end."""
 import argparse
 
-from dagster import DagsterEventType, DagsterInstance, ReexecutionOptions, execute_job, reconstructable
+from dagster import (DagsterEventType, DagsterInstance, ReexecutionOptions, execute_job,
+                     reconstructable)
 
 import defs
 

@@ -12,7 +12,7 @@ from dagster import (DagsterEventType, Failure, UrlMetadataValue, build_op_conte
 
 import defs
 from conftest import HERE, runs_of
-from hexrun.dagster import HexResource, build_hex_run_op, hex_project_asset
+from hexrun.dagster import build_hex_run_op, hex_project_asset
 
 UUID_LEN = 36
 P_UNPUB = "55555555-5555-4555-8555-555555555555"
