@@ -18,8 +18,9 @@ class HexResource(ConfigurableResource):
     """Hex API access through libhexrun. Every field but api_token has hexrun's default;
     `config` passes any other key of docs/config.md (values as strings)."""
 
-    base_url: str = Field(default=DEFAULT_BASE_URL,
-                          description="scheme://host[:port] of Hex; hexrun appends /api")
+    base_url: Optional[str] = Field(
+        default=None, description="scheme://host[:port] of Hex; hexrun appends /api. Unset: "
+                                  "HEX_API_BASE_URL, else " + DEFAULT_BASE_URL)
     api_token: str = Field(description="Hex API token, e.g. EnvVar('HEX_API_TOKEN')")
     timeout_ms: int = Field(default=30000, description="limit of one HTTP attempt")
     connect_timeout_ms: int = Field(default=10000, description="connect + TLS handshake")
