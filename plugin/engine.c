@@ -1176,6 +1176,8 @@ static int job_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int 
         return code == HEXRUN_OK ? poll_succeeded(e, o, job, r) : poll_failed(e, o, job, code, r);
     case OP_CANCEL:
         if (code == HEXRUN_OK) {
+            if (hexrun_state_is_terminal(job->state) == 0)
+                hexrun__job_note_cancelled(job);
             if (hexrun__job_set_state(e->jobs, job, HEXRUN_STATE_KILLED) > 0)
                 hexrun__log_write(e->log, HEXRUN_LOG_INFO, "event=cancelled job=%lld run=%s",
                                   (long long)job->id, job->run_id);

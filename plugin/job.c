@@ -227,6 +227,13 @@ void hexrun__job_set_error(hexrun__job *job, int code, int http_status, const ch
     copy_str(job->last_error.trace_id, sizeof job->last_error.trace_id, trace_id);
 }
 
+void hexrun__job_note_cancelled(hexrun__job *job)
+{
+    copy_str(job->hex_status, sizeof job->hex_status, "KILLED");
+    if (!job->end_time[0])
+        now_iso8601(job->end_time, sizeof job->end_time);
+}
+
 void hexrun__job_set_run_url(hexrun__job *job, const char *url)
 {
     if (!url || !url[0] || (job->run_url && strcmp(job->run_url, url) == 0))

@@ -93,6 +93,10 @@ int hexrun__job_set_state(hexrun__jobs *t, hexrun__job *job, int32_t state);
 /* Replaces the run URL when it differs (called on every poll answer). */
 void hexrun__job_set_run_url(hexrun__job *job, const char *url);
 
+/* Hex accepted CancelRun: the run's status is KILLED and it ended now (this host's clock;
+ * Hex reports no end time in its answer). */
+void hexrun__job_note_cancelled(hexrun__job *job);
+
 void hexrun__job_set_error(hexrun__job *job, int code, int http_status, const char *message,
                            const char *trace_id);
 

@@ -174,6 +174,11 @@ START_TEST(cancel_of_a_running_job)
     json_object *first = json_object_array_get_idx(api_get(runs, "runs"), 0);
     ck_assert_str_eq(api_str(first, "status"), "KILLED");
     json_object_put(runs);
+    /* The job's view of the run agrees with Hex's: status KILLED, ended. */
+    json_object *info = api_job_info(c, job);
+    ck_assert_str_eq(api_str(info, "hex_status"), "KILLED");
+    ck_assert_ptr_nonnull(api_get(info, "end_time"));
+    json_object_put(info);
 }
 END_TEST
 
