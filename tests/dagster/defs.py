@@ -6,7 +6,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
-from dagster import EnvVar, job  # noqa: E402
+from dagster import Definitions, EnvVar, job  # noqa: E402
 
 from hexrun.dagster import HexResource, build_hex_run_op, hex_run_op  # noqa: E402
 
@@ -60,3 +60,7 @@ failing = build_hex_run_op("failing", project_id=P_ERR)
 @job(resource_defs={"hex": hex_resource()})
 def err_job():
     failing()
+
+
+# What `dagster job execute -f defs.py -j JOB` (and `dagster dev`) load.
+definitions = Definitions(jobs=[ok_job, slow_job, configured_job, chained_job, err_job])

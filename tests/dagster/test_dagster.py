@@ -198,8 +198,9 @@ class RunWorker:
     """`python run_job.py ...` in its own session, so a signal reaches just that process
     (and Dagster forwards it to its step processes)."""
 
-    def __init__(self, *args):
-        self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "run_job.py"), *args],
+    def __init__(self, *args, command=None):
+        command = command or [sys.executable, os.path.join(HERE, "run_job.py"), *args]
+        self.proc = subprocess.Popen(command,
                                      cwd=HERE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True,
                                      start_new_session=True)
@@ -247,19 +248,30 @@ def wait_for_status(sim, run_id, status, timeout=30):
     raise AssertionError(f"run {run_id} is {run['status']}, not {status}")
 
 
+def _dagster_cli():
+    return [os.path.join(os.path.dirname(sys.executable), "dagster"), "job", "execute",
+            "-f", os.path.join(HERE, "defs.py"), "-j", "slow_job"]
+
+
 @pytest.mark.parametrize("executor,sig", [("multiprocess", signal.SIGTERM),
                                           ("in_process", signal.SIGINT),
-                                          ("in_process", signal.SIGTERM)])
+                                          ("in_process", signal.SIGTERM),
+                                          ("dagster job execute", signal.SIGTERM)])
 def test_termination_cancels_the_hex_run(sim, dagster_home, executor, sig):
     before = len(runs_of(sim, defs.P_SLOW))
-    worker = RunWorker("slow_job", *(["--in-process"] if executor == "in_process" else []))
+    if executor == "dagster job execute":
+        worker = RunWorker(command=_dagster_cli())
+    else:
+        worker = RunWorker("slow_job", *(["--in-process"] if executor == "in_process" else []))
     running = wait_for_run(sim, defs.P_SLOW, "RUNNING", before)
     sent_ms = time.time() * 1000
     worker.proc.send_signal(sig)
     killed = wait_for_status(sim, running["runId"], "KILLED")
     worker.finish()
-    success, _, _ = worker.result()
-    assert not success
+    if executor == "dagster job execute":
+        assert worker.proc.returncode != 0, worker.output[-2000:]
+    else:
+        assert not worker.result()[0]
     assert "cancelling Hex run " + running["runId"] in worker.output
     assert len(runs_of(sim, defs.P_SLOW)) == before + 1
     killed_ms = killed["transitions"][-1]["at_ms"]
