@@ -4,21 +4,12 @@ budget_time_scale=600 so that hexrun budgets the very same limits. Work must wai
 instead of earning 429s, in one process and in several processes sharing budget_path.
 """
 import json
-import os
 import subprocess
-import sys
 
 import pytest
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
-from hexsim import HexSim  # noqa: E402
+from e2e_common import HOST, P_OK, P_SLOW, HexSim, env_for
 
-BUILD = os.environ.get("HEXRUN_BUILD", os.path.join(ROOT, "build"))
-HOST = os.path.join(BUILD, "hexrun-host")
-PLUGIN = os.path.join(BUILD, "libhexrun.so.1")
-P_OK = "11111111-1111-4111-8111-111111111111"
-P_SLOW = "44444444-4444-4444-8444-444444444444"
 SCALE = 600
 HEX_LIMITS = {"enabled": True, "run_per_min": 20, "run_per_hour": 60, "api_per_min": 30,
               "api_per_hour": 1800}
@@ -44,12 +35,6 @@ def load_cmd(jobs, budget_path=None):
         cmd += ["--config", f"budget_path={budget_path}"]
     return cmd + ["load", "--jobs", str(jobs), "--projects", f"{P_OK},{P_SLOW}",
                   "--timeout", "120"]
-
-
-def env_for(sim):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEX_", "HEXRUN_"))}
-    env.update(HEXRUN_PLUGIN=PLUGIN, HEX_API_BASE_URL=sim.base_url, HEX_API_TOKEN="hxtok_admin")
-    return env
 
 
 def run_loads(sim, n_procs, jobs, budget_path=None):

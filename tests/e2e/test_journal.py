@@ -6,20 +6,11 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
-from hexsim import HexSim  # noqa: E402
-
-BUILD = os.environ.get("HEXRUN_BUILD", os.path.join(ROOT, "build"))
-HOST = os.path.join(BUILD, "hexrun-host")
-PLUGIN = os.path.join(BUILD, "libhexrun.so.1")
-P_OK = "11111111-1111-4111-8111-111111111111"
-P_SLOW = "44444444-4444-4444-8444-444444444444"
+from e2e_common import HOST, P_OK, P_SLOW, HexSim, env_for
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +22,6 @@ def sim():
 @pytest.fixture(autouse=True)
 def fresh(sim):
     sim.sim("POST", "/__sim/reset")
-
-
-def env_for(sim):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEX_", "HEXRUN_"))}
-    env.update(HEXRUN_PLUGIN=PLUGIN, HEX_API_BASE_URL=sim.base_url, HEX_API_TOKEN="hxtok_admin")
-    return env
 
 
 def run_args(project, key, journal):
