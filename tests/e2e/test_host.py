@@ -7,24 +7,15 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 
 import pytest
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
-from hexsim import HexSim  # noqa: E402
+from e2e_common import BUILD, HOST, P_OK, P_SLOW, PLUGIN, HexSim
 
-BUILD = os.environ.get("HEXRUN_BUILD", os.path.join(ROOT, "build"))
-HOST = os.path.join(BUILD, "hexrun-host")
-PLUGIN = os.path.join(BUILD, "libhexrun.so.1")
-
-P_OK = "11111111-1111-4111-8111-111111111111"
 P_ERR = "22222222-2222-4222-8222-222222222222"
 P_KERNEL = "33333333-3333-4333-8333-333333333333"
-P_SLOW = "44444444-4444-4444-8444-444444444444"
 P_UNPUB = "55555555-5555-4555-8555-555555555555"
 P_MIX = "66666666-6666-4666-8666-666666666666"
 ALL_PROJECTS = [P_OK, P_ERR, P_KERNEL, P_SLOW, P_UNPUB, P_MIX]
