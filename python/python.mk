@@ -9,8 +9,11 @@ CHECK_TARGETS += check-python
 python: $(LIB_REAL) $(PY_STAMP)
 	cp -L $(B)/$(LIB_SONAME) python/hexrun/libhexrun.so.1
 	rm -rf python/build && mkdir -p dist
+	rm -f dist/hexrun-*.whl
 	$(PY) -m pip wheel -q --no-deps -w dist ./python
 	rm -rf python/build python/hexrun.egg-info python/hexrun/libhexrun.so.1
+	@# It carries a native library: tag it for this platform, not py3-none-any.
+	$(PY) -m wheel tags --remove --platform-tag linux_$(shell uname -m) dist/hexrun-*-any.whl
 	@ls dist/hexrun-*.whl
 
 # The wheel installs into a fresh virtual environment and loads its own library.
