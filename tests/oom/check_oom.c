@@ -1,0 +1,363 @@
+/*
+ * check_oom - fail hexrun's i-th allocation, for every i, over a whole
+ * config -> init -> submit -> wait RUNNING -> cancel -> wait KILLED -> info -> stats ->
+ * shutdown scenario against hexsim.
+ *
+ * Each i runs in a forked child built with AddressSanitizer: a crash, a leak
+ * (LeakSanitizer at exit), a hang (alarm) or a call failing with anything but
+ * HEXRUN_E_NOMEM fails that child, and the parent reports it. The loop ends at the first
+ * i the scenario no longer reaches. Child exit codes are below.
+ */
+#include "hexrun.h"
+#include "oom_wrap.h"
+#include "simproc.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define P_SLOW "44444444-4444-4444-8444-444444444444"
+#define TOKEN "hxtok_admin"
+#define CHILD_ALARM_S 30
+#define STATE_WAIT_MS 15000
+
+enum child_exit {
+    EXIT_NOMEM_SEEN = 0,   /* the failure surfaced as HEXRUN_E_NOMEM somewhere, cleanly */
+    EXIT_ABSORBED = 10,    /* the failure was absorbed: every step still succeeded */
+    EXIT_NOT_REACHED = 11, /* the scenario made fewer than i allocations */
+    EXIT_BAD = 12,         /* a wrong result (message on stderr) */
+    EXIT_HANG = 13         /* the alarm fired (stage on stderr) */
+};
+
+#define MAX_WORKERS 4
+
+/* One hexsim per worker: a run that appears in a project is then always this child's own
+ * (the adoption of a RunProject whose answer was lost must be able to tell). */
+static hexsim_proc sims[MAX_WORKERS];
+static const hexsim_proc *sim; /* this child's */
+static volatile sig_atomic_t stage; /* index into stage_names, for the hang report */
+static const char *const stage_names[] = {"config", "init",   "submit", "wait-running",
+                                          "cancel", "wait-killed", "info", "stats",
+                                          "shutdown"};
+static int nomem_seen; /* a call returned HEXRUN_E_NOMEM or a job carried it */
+static long armed;      /* this child's i, for messages */
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    char msg[96];
+    int n = snprintf(msg, sizeof msg, "oom[%ld]: hang in stage %s\n", armed,
+                     stage_names[stage]);
+    if (n > 0)
+        (void)!write(2, msg, (size_t)n);
+    _exit(EXIT_HANG);
+}
+
+/* Ends the child on a wrong result. LeakSanitizer does not run: the result is the bug. */
+static void bad(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "oom[%ld] stage %s: ", armed, stage_names[stage]);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    _exit(EXIT_BAD);
+}
+
+/*
+ * A call's rc: OK, or NOMEM with a message that says so. Anything else is a bug.
+ * Returns 1 for OK, 0 for NOMEM.
+ */
+static int ok_or_nomem(int rc, const char *what)
+{
+    if (rc == HEXRUN_OK)
+        return 1;
+    if (rc != HEXRUN_E_NOMEM)
+        bad("%s returned %d (%s): %s", what, rc, hexrun_strerror(rc), hexrun_last_error());
+    if (!strstr(hexrun_last_error(), "memory"))
+        bad("%s gave NOMEM without an out-of-memory message: \"%s\"", what,
+            hexrun_last_error());
+    nomem_seen = 1;
+    return 0;
+}
+
+/* The job's info JSON, asking again once if the first call is the one refused. */
+static char *job_info(hexrun_client *c, int64_t job)
+{
+    char *info = NULL;
+    for (int attempt = 0; attempt < 2; attempt++)
+        if (ok_or_nomem(hexrun_job_info(c, job, &info), "hexrun_job_info"))
+            return info;
+    bad("hexrun_job_info failed twice with NOMEM, but only one allocation fails");
+    return NULL;
+}
+
+/* A job that ended other than by our cancel must say it ran out of memory. */
+static void expect_nomem_end(hexrun_client *c, int64_t job, int32_t st)
+{
+    char *info = job_info(c, job);
+    if (!strstr(info, "\"code\":-2"))
+        bad("job ended %s without a NOMEM last_error: %s", hexrun_state_name(st), info);
+    nomem_seen = 1;
+    hexrun_free(info);
+}
+
+/*
+ * Waits (bounded) until the job is terminal or, if want_running, RUNNING. A wait refused
+ * with NOMEM is asked again: only one allocation fails. Returns the state.
+ */
+static int32_t wait_state(hexrun_client *c, int64_t job, int want_running)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        int32_t st = -1;
+        int rc = hexrun_wait(c, job, want_running ? 20 : 200, &st);
+        if (rc != HEXRUN_E_TIMEOUT && ok_or_nomem(rc, "hexrun_wait") && st < 0)
+            bad("hexrun_wait returned OK without a state");
+        if (rc == HEXRUN_E_TIMEOUT || rc == HEXRUN_E_NOMEM)
+            if (hexrun_poll(c, job, &st) != HEXRUN_OK)
+                bad("hexrun_poll: %s", hexrun_last_error());
+        if (hexrun_state_is_terminal(st) == 1 || (want_running && st == HEXRUN_STATE_RUNNING))
+            return st;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+        if (ms > STATE_WAIT_MS)
+            bad("job still %s after %d ms", hexrun_state_name(st), STATE_WAIT_MS);
+    }
+}
+
+/* The configuration, or NULL after a clean NOMEM. */
+static hexrun_config *make_config(void)
+{
+    hexrun_config *cfg = NULL;
+    stage = 0;
+    if (!ok_or_nomem(hexrun_config_new(&cfg), "hexrun_config_new"))
+        return NULL;
+    const char *kv[] = {"base_url", sim->base_url, "token", TOKEN, "poll_min_ms", "10",
+                        "poll_max_ms", "100", "retry_base_ms", "10", "retry_max_ms", "200",
+                        "timeout_ms", "5000", "log_level", "debug", NULL};
+    for (const char *const *p = kv; *p; p += 2)
+        if (!ok_or_nomem(hexrun_config_set(cfg, p[0], p[1]), "hexrun_config_set")) {
+            hexrun_config_free(cfg);
+            return NULL;
+        }
+    return cfg;
+}
+
+/* Log lines go nowhere: formatting them still allocates, which is what we want to fail. */
+static void quiet_log(int32_t level, const char *message, void *user_data)
+{
+    (void)level, (void)message, (void)user_data;
+}
+
+/* Cancels (asking again after a refused call) and waits for the end. */
+static void cancel_and_wait(hexrun_client *c, int64_t job)
+{
+    stage = 4;
+    int rc = hexrun_cancel(c, job);
+    if (rc == HEXRUN_E_NOMEM) {
+        ok_or_nomem(rc, "hexrun_cancel");
+        rc = hexrun_cancel(c, job);
+    }
+    int32_t st = -1;
+    if (rc == HEXRUN_E_STATE && hexrun_poll(c, job, &st) == HEXRUN_OK &&
+        hexrun_state_is_terminal(st) == 1) {
+        expect_nomem_end(c, job, st); /* it ended between our wait and the cancel */
+        return;
+    }
+    ok_or_nomem(rc, "hexrun_cancel");
+    if (rc != HEXRUN_OK)
+        bad("hexrun_cancel failed twice, but only one allocation fails");
+    stage = 5;
+    st = wait_state(c, job, 0);
+    if (st != HEXRUN_STATE_KILLED)
+        expect_nomem_end(c, job, st);
+}
+
+/* The scenario after init: submit, run, cancel, info, stats. */
+static void run_job(hexrun_client *c)
+{
+    stage = 2;
+    int64_t job = 0;
+    if (!ok_or_nomem(hexrun_submit(c, P_SLOW, NULL, NULL, &job), "hexrun_submit"))
+        return;
+    stage = 3;
+    int32_t st = wait_state(c, job, 1);
+    if (st == HEXRUN_STATE_RUNNING)
+        cancel_and_wait(c, job);
+    else
+        expect_nomem_end(c, job, st);
+    stage = 6;
+    hexrun_free(job_info(c, job));
+    stage = 7;
+    char *stats = NULL;
+    if (ok_or_nomem(hexrun_stats(c, &stats), "hexrun_stats"))
+        hexrun_free(stats);
+    if (hexrun_job_release(c, job) != HEXRUN_OK)
+        bad("hexrun_job_release: %s", hexrun_last_error());
+}
+
+/* One child: allocation number i fails. Returns the exit code (LeakSanitizer runs after). */
+static int child(long i)
+{
+    armed = i;
+    signal(SIGALRM, on_alarm);
+    alarm(CHILD_ALARM_S);
+    oom_arm(i);
+    hexrun_config *cfg = make_config();
+    if (cfg) {
+        if (hexrun_config_set_log(cfg, quiet_log, NULL) != HEXRUN_OK)
+            bad("hexrun_config_set_log: %s", hexrun_last_error());
+        stage = 1;
+        hexrun_client *c = NULL;
+        int rc = hexrun_init(cfg, &c);
+        hexrun_config_free(cfg);
+        if (ok_or_nomem(rc, "hexrun_init")) {
+            run_job(c);
+            stage = 8;
+            rc = hexrun_shutdown(c, HEXRUN_SHUTDOWN_DEFAULT);
+            if (rc != HEXRUN_OK)
+                ok_or_nomem(rc, "hexrun_shutdown");
+        }
+    }
+    alarm(0);
+    if (oom_failed() == 0)
+        return EXIT_NOT_REACHED;
+    return nomem_seen ? EXIT_NOMEM_SEEN : EXIT_ABSORBED;
+}
+
+/* Parent side: what each child's end means. */
+typedef struct tally {
+    long exercised, nomem, absorbed, failed, not_reached;
+    long first_not_reached;
+} tally;
+
+static void record(tally *t, long i, int status)
+{
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (code == EXIT_NOT_REACHED) {
+        t->not_reached++;
+        if (!t->first_not_reached || i < t->first_not_reached)
+            t->first_not_reached = i;
+        return;
+    }
+    t->exercised++;
+    if (code == EXIT_NOMEM_SEEN)
+        t->nomem++;
+    else if (code == EXIT_ABSORBED)
+        t->absorbed++;
+    else {
+        t->failed++;
+        if (WIFSIGNALED(status))
+            fprintf(stderr, "oom[%ld]: FAIL: killed by signal %d\n", i, WTERMSIG(status));
+        else
+            fprintf(stderr, "oom[%ld]: FAIL: exit %d%s\n", i, code,
+                    code == 23 ? " (LeakSanitizer: leak)" : "");
+    }
+}
+
+typedef struct slot {
+    pid_t pid;
+    long i;
+} slot;
+
+static pid_t spawn(int worker, long i)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        sim = &sims[worker];
+        exit(child(i));
+    }
+    return pid;
+}
+
+/* Runs i = 1, 2, ... in `workers` parallel children until one no longer reaches i. */
+static void run_all(tally *t, int workers, long max_i)
+{
+    slot slots[MAX_WORKERS] = {{0}};
+    long next = 1;
+    int running = 0, stop = 0;
+    for (int k = 0; k < workers; k++) {
+        slots[k] = (slot){spawn(k, next), next};
+        next++, running++;
+    }
+    while (running > 0) {
+        int status;
+        pid_t pid = wait(&status);
+        if (pid < 0)
+            break;
+        for (int k = 0; k < workers; k++) {
+            if (slots[k].pid != pid)
+                continue;
+            record(t, slots[k].i, status);
+            if (t->not_reached || next > max_i)
+                stop = 1;
+            if (stop) {
+                slots[k].pid = 0, running--;
+            } else {
+                slots[k] = (slot){spawn(k, next), next};
+                next++;
+            }
+            if (slots[k].i % 100 == 0 && slots[k].pid)
+                printf("oom: at allocation %ld\n", slots[k].i);
+        }
+    }
+}
+
+/* Starts hexsim number k with its rate limits off. */
+static int sim_start(int k)
+{
+    const char *args[] = {"--time-scale", "20", NULL};
+    if (hexsim_proc_start(&sims[k], args) != 0)
+        return -1;
+    char *body = NULL;
+    int status = hexsim_proc_call(&sims[k], "POST", "/__sim/limits", NULL,
+                                  "{\"enabled\":false}", &body);
+    free(body);
+    if (status != 200)
+        fprintf(stderr, "oom: cannot turn hexsim's rate limits off\n");
+    return status == 200 ? 0 : -1;
+}
+
+int main(void)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    const char *w = getenv("OOM_WORKERS"), *m = getenv("OOM_MAX");
+    int workers = w ? atoi(w) : 2;
+    long max_i = m ? atol(m) : 100000;
+    if (workers < 1 || workers > MAX_WORKERS)
+        workers = 2;
+    int started = 0;
+    while (started < workers && sim_start(started) == 0)
+        started++;
+    if (started < workers) {
+        for (int k = 0; k <= started && k < workers; k++)
+            hexsim_proc_stop(&sims[k]);
+        return 2;
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    tally t = {0};
+    run_all(&t, workers, max_i);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    for (int k = 0; k < workers; k++)
+        hexsim_proc_stop(&sims[k]);
+    printf("oom: %ld allocation points exercised (scenario ended before allocation %ld) in "
+           "%ld s: %ld clean HEXRUN_E_NOMEM, %ld absorbed (every step still succeeded), "
+           "%ld FAILED\n",
+           t.exercised, t.first_not_reached, (long)(t1.tv_sec - t0.tv_sec), t.nomem,
+           t.absorbed, t.failed);
+    if (!t.not_reached) {
+        fprintf(stderr, "oom: FAIL: OOM_MAX=%ld reached before the scenario's end\n", max_i);
+        return 1;
+    }
+    return t.failed || t.exercised == 0 || t.nomem == 0 ? 1 : 0;
+}

@@ -1,0 +1,12 @@
+/* oom_wrap.h - count hexrun's allocations and fail the i-th one (see oom_wrap.c). */
+#ifndef HEXRUN_TEST_OOM_WRAP_H
+#define HEXRUN_TEST_OOM_WRAP_H
+
+/* Resets the counters; allocation number index (1-based) will fail, 0 for none. */
+void oom_arm(long index);
+/* Allocations counted since oom_arm. */
+long oom_count(void);
+/* Allocations refused since oom_arm (0 or 1). */
+long oom_failed(void);
+
+#endif
