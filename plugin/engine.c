@@ -420,6 +420,7 @@ static int journal_step(hexrun__engine *e, op *o);
 static void journal_note_add(hexrun__engine *e, char type, const hexrun__job *job,
                              int64_t t_ms);
 static void journal_flush(hexrun__engine *e);
+static void job_out_of_memory(hexrun__engine *e, op_kind kind, int64_t id);
 
 static void direct_finish(hexrun__engine *e, op *o, int code, const char *message)
 {
@@ -440,6 +441,8 @@ static int op_start(hexrun__engine *e, op *o)
         direct_finish(e, o, HEXRUN_E_NOMEM, "out of memory");
     if (ready <= 0 && o->kind == OP_PROJECT_POLL)
         project_poll_result(e, o, NULL, HEXRUN_E_NOMEM);
+    if (ready < 0 && o->kind != OP_DIRECT && o->kind != OP_PROJECT_POLL)
+        job_out_of_memory(e, o->kind, o->job);
     pthread_mutex_unlock(&e->jobs->mu);
     if (ready <= 0)
         return 0;
@@ -625,12 +628,56 @@ static void job_update_from_run(hexrun__engine *e, hexrun__job *job, const hexru
                           (long long)job->id, job->run_id, hexrun_state_name(run->state));
 }
 
+static void adopt_give_up(hexrun__engine *e, hexrun__job *job, const char *evidence);
+
+/*
+ * The next request of a job could not be made for lack of memory (engine thread, table
+ * mutex held). Nothing may stay live waiting for a request that will never go out, and
+ * nothing may send a RunProject again: a submit not yet sent fails (no run exists), a
+ * lookup for an unanswered RunProject gives up (SUBMIT_UNKNOWN), a lost poll ends the
+ * tracking (LOST, run id kept), and a lost cancel is asked again by the next poll.
+ */
+static void job_out_of_memory(hexrun__engine *e, op_kind kind, int64_t id)
+{
+    hexrun__job *job = hexrun__jobs_find(e->jobs, id);
+    if (!job || hexrun_state_is_terminal(job->state) == 1)
+        return;
+    char msg[256];
+    int32_t state;
+    switch (kind) {
+    case OP_CANCEL:
+        job->cancel_sent = 0;
+        return;
+    case OP_ADOPT:
+        adopt_give_up(e, job, "out of memory: the project's runs could not be looked up");
+        return;
+    case OP_SUBMIT:
+        snprintf(msg, sizeof msg, "RunProject: out of memory before the request was sent; "
+                 "no run was started");
+        state = HEXRUN_STATE_SUBMIT_FAILED;
+        break;
+    case OP_POLL:
+        snprintf(msg, sizeof msg, "GetRunStatus: out of memory: run %s is no longer "
+                 "tracked (it goes on in Hex)", job->run_id);
+        state = HEXRUN_STATE_LOST;
+        break;
+    default:
+        return;
+    }
+    hexrun__job_set_error(job, HEXRUN_E_NOMEM, 0, msg, "");
+    hexrun__log_write(e->log, HEXRUN_LOG_WARN, "event=out_of_memory job=%lld %s",
+                      (long long)job->id, msg);
+    hexrun__job_set_state(e->jobs, job, state);
+}
+
 /* Queue the follow-up op of a job (engine thread, table mutex held). */
 static void follow_up(hexrun__engine *e, op_kind kind, int64_t job, int64_t delay_ms)
 {
     op *o = calloc(1, sizeof *o);
-    if (!o)
+    if (!o) {
+        job_out_of_memory(e, kind, job);
         return;
+    }
     o->kind = kind;
     o->job = job;
     o->engine = e;
@@ -705,6 +752,7 @@ static int poll_apply(hexrun__engine *e, op *o, hexrun__job *job, const hexrun__
         o->interval_ms = e->cfg->poll_max_ms;
     o->last_state = job->state;
     o->attempt = 0;
+    cancel_if_requested(e, job); /* again, if an earlier CancelRun could not be queued */
     reschedule(e, o, o->interval_ms);
     return 1;
 }
@@ -799,11 +847,11 @@ static size_t polls_of_project(const hexrun__engine *e, const char *project)
 
 /* Move every groupable poll of `project` (due or not: riding along is free) into one
  * OP_PROJECT_POLL due now. */
-static void group_project(hexrun__engine *e, const char *project, int64_t now)
+static int group_project(hexrun__engine *e, const char *project, int64_t now)
 {
     op *g = calloc(1, sizeof *g);
     if (!g)
-        return;
+        return -1; /* the runs are polled one by one instead */
     g->kind = OP_PROJECT_POLL;
     g->engine = e;
     snprintf(g->project_id, sizeof g->project_id, "%s", project);
@@ -822,6 +870,7 @@ static void group_project(hexrun__engine *e, const char *project, int64_t now)
     }
     g->due_ms = now;
     pending_add(e, g);
+    return 0;
 }
 
 /* Group the due polls of every project that has two or more runs to poll. */
@@ -837,8 +886,7 @@ static void coalesce_polls(hexrun__engine *e, int64_t now)
             *pp = o->next;
             o->next = later;
             later = o;
-        } else if (p && polls_of_project(e, p) >= 2) {
-            group_project(e, p, now);
+        } else if (p && polls_of_project(e, p) >= 2 && group_project(e, p, now) == 0) {
             pp = &e->pending; /* the list changed; grouped ops are gone from it */
         } else {
             pp = &o->next;

@@ -31,7 +31,8 @@ __attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errl
 }
 
 /* Parse exactly `len` bytes as one JSON document (strict: no trailing garbage, no
- * embedded NUL). *out is NULL for the document "null". Returns 0, or -1 with err filled. */
+ * embedded NUL). *out is NULL for the document "null". Returns 0, or -1 with err filled
+ * (HEXRUN_E_NOMEM when memory ran out: not the document's fault). */
 static int parse_doc(const char *body, size_t len, json_object **out, char *err,
                      size_t errlen)
 {
@@ -47,7 +48,7 @@ static int parse_doc(const char *body, size_t len, json_object **out, char *err,
         free(copy);
         json_tokener_free(tok);
         set_err(err, errlen, "%s", "out of memory");
-        return -1;
+        return HEXRUN_E_NOMEM;
     }
     memcpy(copy, body, len);
     copy[len] = '\0';
@@ -70,10 +71,15 @@ static int parse_doc(const char *body, size_t len, json_object **out, char *err,
     return ok ? 0 : -1;
 }
 
-static json_object *parse_object(const char *body, size_t len, char *err, size_t errlen)
+/* parse_doc for an object; *nomem (may be NULL) tells an out-of-memory failure apart. */
+static json_object *parse_object_nomem(const char *body, size_t len, char *err, size_t errlen,
+                                       int *nomem)
 {
     json_object *root = NULL;
-    if (parse_doc(body, len, &root, err, errlen) != 0)
+    int rc = parse_doc(body, len, &root, err, errlen);
+    if (nomem)
+        *nomem = rc == HEXRUN_E_NOMEM;
+    if (rc != 0)
         return NULL;
     if (!json_object_is_type(root, json_type_object)) {
         set_err(err, errlen, "expected a JSON object, got %s",
@@ -82,6 +88,11 @@ static json_object *parse_object(const char *body, size_t len, char *err, size_t
         return NULL;
     }
     return root;
+}
+
+static json_object *parse_object(const char *body, size_t len, char *err, size_t errlen)
+{
+    return parse_object_nomem(body, len, err, errlen, NULL);
 }
 
 static json_object *field(json_object *obj, const char *key)
@@ -583,9 +594,13 @@ int hexrun__hex_validate_json(const char *json, int want_object, char *err, size
         return HEXRUN_E_INVALID_ARG;
     }
     json_object *root = NULL;
-    int rc = want_object ? ((root = parse_object(json, strlen(json), err, errlen)) ? 0 : -1)
-                         : parse_doc(json, strlen(json), &root, err, errlen);
+    int nomem = 0;
+    int rc = want_object
+                 ? ((root = parse_object_nomem(json, strlen(json), err, errlen, &nomem)) ? 0 : -1)
+                 : parse_doc(json, strlen(json), &root, err, errlen);
     json_object_put(root);
+    if (rc == HEXRUN_E_NOMEM || nomem)
+        return HEXRUN_E_NOMEM;
     return rc == 0 ? HEXRUN_OK : HEXRUN_E_INVALID_ARG;
 }
 
@@ -771,10 +786,11 @@ int hexrun__hex_run_options(const char *options_json, char **out_body, int *out_
     *out_dry_run = 0;
     const char *text = options_json ? options_json : "{}";
     char perr[160];
-    json_object *root = parse_object(text, strlen(text), perr, sizeof perr);
+    int nomem = 0;
+    json_object *root = parse_object_nomem(text, strlen(text), perr, sizeof perr, &nomem);
     if (!root) {
         set_err(err, errlen, "options: %s", perr);
-        return HEXRUN_E_INVALID_ARG;
+        return nomem ? HEXRUN_E_NOMEM : HEXRUN_E_INVALID_ARG;
     }
     int rc = check_keys(root, run_rules, sizeof run_rules / sizeof *run_rules, "options",
                         err, errlen);

@@ -20,4 +20,4 @@ oom-bin: $(B)/tests/oom/check_oom
 check-oom: $(B)/hexsim
 	$(MAKE) --no-print-directory B=$(OOM_B) SAN_FLAGS="$(OOM_SAN)" oom-bin
 	HEXSIM_BIN=$(B)/hexsim ASAN_OPTIONS=detect_leaks=1 timeout 600 $(OOM_B)/tests/oom/check_oom
-# CHECK_TARGETS += check-oom (on once it passes)
+CHECK_TARGETS += check-oom
