@@ -46,6 +46,7 @@ static const char *const stage_names[] = {"config", "init",   "submit", "wait-ru
                                           "shutdown"};
 static int nomem_seen; /* a call returned HEXRUN_E_NOMEM or a job carried it */
 static long armed;      /* this child's i, for messages */
+static int persistent;  /* every allocation from the i-th on fails, not just that one */
 
 /* Enters a stage; with OOM_VERBOSE set, says when (to see where the time goes). */
 static void set_stage(int s)
@@ -99,14 +100,16 @@ static int ok_or_nomem(int rc, const char *what)
     return 0;
 }
 
-/* The job's info JSON, asking again once if the first call is the one refused. */
+/* The job's info JSON, asking again once if the first call is the one refused. NULL only
+ * when memory stays exhausted. */
 static char *job_info(hexrun_client *c, int64_t job)
 {
     char *info = NULL;
     for (int attempt = 0; attempt < 2; attempt++)
         if (ok_or_nomem(hexrun_job_info(c, job, &info), "hexrun_job_info"))
             return info;
-    bad("hexrun_job_info failed twice with NOMEM, but only one allocation fails");
+    if (!persistent)
+        bad("hexrun_job_info failed twice with NOMEM, but only one allocation fails");
     return NULL;
 }
 
@@ -118,10 +121,14 @@ static char *job_info(hexrun_client *c, int64_t job)
 static void expect_nomem_end(hexrun_client *c, int64_t job, int32_t st)
 {
     char *info = job_info(c, job);
-    int unknown = strstr(info, "\"code\":-17") && strstr(info, "out of memory");
+    nomem_seen = 1;
+    if (!info)
+        return; /* memory stays exhausted: the info cannot be had, the job did end */
+    /* With memory exhausted the message itself may be missing. */
+    int unknown = strstr(info, "\"code\":-17") &&
+                  (persistent || strstr(info, "out of memory"));
     if (!strstr(info, "\"code\":-2") && !unknown)
         bad("job ended %s without a NOMEM last_error: %s", hexrun_state_name(st), info);
-    nomem_seen = 1;
     hexrun_free(info);
 }
 
@@ -194,7 +201,7 @@ static void cancel_and_wait(hexrun_client *c, int64_t job)
         return;
     }
     ok_or_nomem(rc, "hexrun_cancel");
-    if (rc != HEXRUN_OK)
+    if (rc != HEXRUN_OK && !persistent)
         bad("hexrun_cancel failed twice, but only one allocation fails");
     set_stage(5);
     st = wait_state(c, job, 0);
@@ -231,7 +238,7 @@ static int child(long i)
     armed = i;
     signal(SIGALRM, on_alarm);
     alarm(CHILD_ALARM_S);
-    oom_arm(i);
+    oom_arm(i, persistent);
     hexrun_config *cfg = make_config();
     if (cfg) {
         if (hexrun_config_set_log(cfg, quiet_log, NULL) != HEXRUN_OK)
@@ -349,6 +356,48 @@ static void run_all(tally *t, int workers, long max_i)
     }
 }
 
+/* The harness can fail: a child that leaks 64 bytes must be caught. */
+static int leak_is_caught(void)
+{
+    printf("oom: self-check: a child leaks 64 bytes on purpose; its LeakSanitizer report "
+           "follows\n");
+    leak_on_purpose = 1;
+    int status;
+    waitpid(spawn(0, 1), &status, 0);
+    leak_on_purpose = 0;
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (code <= 0 || code == EXIT_ABSORBED || code == EXIT_NOT_REACHED || code == EXIT_BAD ||
+        code == EXIT_HANG) {
+        fprintf(stderr, "oom: FAIL: a child that leaks was not caught (status %d)\n", status);
+        return 0;
+    }
+    printf("oom: self-check passed: a child that leaks on purpose fails (exit %d)\n", code);
+    return 1;
+}
+
+/* One pass over every i: only the i-th allocation fails (mode 0), or every allocation from
+ * the i-th on (mode 1, memory stays exhausted). Returns 1 on any failure. */
+static int run_mode(int mode, int workers, long max_i)
+{
+    persistent = mode;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    tally t = {0};
+    run_all(&t, workers, max_i);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    printf("oom: %s: %ld allocation points exercised (the scenario makes ~%ld allocations) "
+           "in %ld s: %ld clean HEXRUN_E_NOMEM, %ld absorbed (every step still succeeded), "
+           "%ld FAILED\n",
+           mode ? "every allocation from the i-th on fails" : "only the i-th allocation fails",
+           t.exercised, t.last_reached, (long)(t1.tv_sec - t0.tv_sec), t.nomem, t.absorbed,
+           t.failed);
+    if (!t.not_reached) {
+        fprintf(stderr, "oom: FAIL: OOM_MAX=%ld reached before the scenario's end\n", max_i);
+        return 1;
+    }
+    return t.failed || t.exercised == 0 || t.nomem == 0;
+}
+
 /* Starts hexsim number k with its rate limits off. */
 static int sim_start(int k)
 {
@@ -380,43 +429,20 @@ int main(void)
             hexsim_proc_stop(&sims[k]);
         return 2;
     }
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    tally t = {0};
-    /* The harness can fail: a child that leaks 64 bytes must be caught. */
-    printf("oom: self-check: a child leaks 64 bytes on purpose; its LeakSanitizer report "
-           "follows\n");
-    leak_on_purpose = 1;
-    int status;
-    waitpid(spawn(0, 1), &status, 0);
-    leak_on_purpose = 0;
-    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    if (code <= 0 || code == EXIT_ABSORBED || code == EXIT_NOT_REACHED || code == EXIT_BAD ||
-        code == EXIT_HANG) {
-        fprintf(stderr, "oom: FAIL: a child that leaks was not caught (status %d)\n", status);
-        t.failed++;
-    } else {
-        printf("oom: self-check passed: a child that leaks on purpose fails (exit %d)\n", code);
-    }
-    const char *only = getenv("OOM_ONLY"); /* to debug one allocation point */
-    if (only) {
+    int failed = !leak_is_caught();
+    const char *only = getenv("OOM_ONLY"), *pers = getenv("OOM_PERSISTENT");
+    if (only) { /* to debug one allocation point */
+        persistent = pers && atoi(pers);
+        int status;
         waitpid(spawn(0, atol(only)), &status, 0);
+        tally t = {0};
         record(&t, atol(only), status);
-        t.not_reached = 1;
+        failed |= t.failed > 0;
     } else {
-        run_all(&t, workers, max_i);
+        failed |= run_mode(0, workers, max_i);
+        failed |= run_mode(1, workers, max_i);
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
     for (int k = 0; k < workers; k++)
         hexsim_proc_stop(&sims[k]);
-    printf("oom: %ld allocation points exercised (the scenario makes ~%ld allocations) in "
-           "%ld s: %ld clean HEXRUN_E_NOMEM, %ld absorbed (every step still succeeded), "
-           "%ld FAILED\n",
-           t.exercised, t.last_reached, (long)(t1.tv_sec - t0.tv_sec), t.nomem,
-           t.absorbed, t.failed);
-    if (!t.not_reached) {
-        fprintf(stderr, "oom: FAIL: OOM_MAX=%ld reached before the scenario's end\n", max_i);
-        return 1;
-    }
-    return t.failed || t.exercised == 0 || t.nomem == 0 ? 1 : 0;
+    return failed;
 }

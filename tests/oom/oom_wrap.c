@@ -32,11 +32,13 @@ int __wrap_vasprintf(char **out, const char *fmt, va_list ap);
 static atomic_long alloc_count;
 static atomic_long fail_at;   /* 0: never fail */
 static atomic_long failed;    /* how many allocations were refused */
+static atomic_int fail_after; /* 1: every allocation from fail_at on fails too */
 
-void oom_arm(long index)
+void oom_arm(long index, int persistent)
 {
     atomic_store(&alloc_count, 0);
     atomic_store(&failed, 0);
+    atomic_store(&fail_after, persistent);
     atomic_store(&fail_at, index);
 }
 
@@ -53,8 +55,8 @@ long oom_failed(void)
 /* Counts one allocation; true when this one is the armed index and must fail. */
 static int must_fail(void)
 {
-    long n = atomic_fetch_add(&alloc_count, 1) + 1;
-    if (n != atomic_load(&fail_at))
+    long n = atomic_fetch_add(&alloc_count, 1) + 1, at = atomic_load(&fail_at);
+    if (at <= 0 || n < at || (n > at && !atomic_load(&fail_after)))
         return 0;
     atomic_fetch_add(&failed, 1);
     errno = ENOMEM;

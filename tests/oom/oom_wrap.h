@@ -2,11 +2,12 @@
 #ifndef HEXRUN_TEST_OOM_WRAP_H
 #define HEXRUN_TEST_OOM_WRAP_H
 
-/* Resets the counters; allocation number index (1-based) will fail, 0 for none. */
-void oom_arm(long index);
+/* Resets the counters; allocation number index (1-based) will fail, 0 for none; with
+ * persistent, every later one fails too (memory stays exhausted). */
+void oom_arm(long index, int persistent);
 /* Allocations counted since oom_arm. */
 long oom_count(void);
-/* Allocations refused since oom_arm (0 or 1). */
+/* Allocations refused since oom_arm. */
 long oom_failed(void);
 
 #endif
