@@ -1,7 +1,8 @@
 /*
  * check_oom - fail hexrun's i-th allocation, for every i, over a whole
- * config -> init -> submit -> wait RUNNING -> cancel -> wait KILLED -> info -> stats ->
- * shutdown scenario against hexsim.
+ * config -> init -> submit two runs -> wait RUNNING -> cancel -> wait KILLED -> info ->
+ * stats -> shutdown scenario against hexsim; then again with every allocation from the
+ * i-th on failing (memory stays exhausted).
  *
  * Each i runs in a forked child built with AddressSanitizer: a crash, a leak
  * (LeakSanitizer at exit), a hang (alarm) or a call failing with anything but
@@ -209,27 +210,44 @@ static void cancel_and_wait(hexrun_client *c, int64_t job)
         expect_nomem_end(c, job, st);
 }
 
-/* The scenario after init: submit, run, cancel, info, stats. */
-static void run_job(hexrun_client *c)
+/*
+ * The scenario after init: two runs of one project (so their polls are coalesced), one
+ * with options and an idempotency key; each waited RUNNING, cancelled, waited KILLED;
+ * then info, stats, release.
+ */
+#define N_JOBS 2
+static void run_jobs(hexrun_client *c)
 {
+    static const char *const options[N_JOBS] = {NULL, "{\"useCachedSqlResults\":true}"};
+    static const char *const keys[N_JOBS] = {NULL, "oom-idempotency-key"};
+    int64_t jobs[N_JOBS];
+    int n = 0;
     set_stage(2);
-    int64_t job = 0;
-    if (!ok_or_nomem(hexrun_submit(c, P_SLOW, NULL, NULL, &job), "hexrun_submit"))
-        return;
-    set_stage(3);
-    int32_t st = wait_state(c, job, 1);
-    if (st == HEXRUN_STATE_RUNNING)
-        cancel_and_wait(c, job);
-    else
-        expect_nomem_end(c, job, st);
-    set_stage(6);
-    hexrun_free(job_info(c, job));
-    set_stage(7);
-    char *stats = NULL;
-    if (ok_or_nomem(hexrun_stats(c, &stats), "hexrun_stats"))
-        hexrun_free(stats);
-    if (hexrun_job_release(c, job) != HEXRUN_OK)
-        bad("hexrun_job_release: %s", hexrun_last_error());
+    for (int k = 0; k < N_JOBS; k++)
+        if (ok_or_nomem(hexrun_submit(c, P_SLOW, options[k], keys[k], &jobs[n]),
+                        "hexrun_submit"))
+            n++;
+    for (int k = 0; k < n; k++) {
+        set_stage(3);
+        int32_t st = wait_state(c, jobs[k], 1);
+        if (st == HEXRUN_STATE_RUNNING)
+            cancel_and_wait(c, jobs[k]);
+        else
+            expect_nomem_end(c, jobs[k], st);
+    }
+    for (int k = 0; k < n; k++) {
+        set_stage(6);
+        hexrun_free(job_info(c, jobs[k]));
+        set_stage(7);
+        char *stats = NULL;
+        if (ok_or_nomem(hexrun_stats(c, &stats), "hexrun_stats")) {
+            if (getenv("OOM_VERBOSE") && k == n - 1)
+                fprintf(stderr, "oom[%ld]: stats %s\n", armed, stats);
+            hexrun_free(stats);
+        }
+        if (hexrun_job_release(c, jobs[k]) != HEXRUN_OK)
+            bad("hexrun_job_release: %s", hexrun_last_error());
+    }
 }
 
 /* One child: allocation number i fails. Returns the exit code (LeakSanitizer runs after). */
@@ -248,7 +266,7 @@ static int child(long i)
         int rc = hexrun_init(cfg, &c);
         hexrun_config_free(cfg);
         if (ok_or_nomem(rc, "hexrun_init")) {
-            run_job(c);
+            run_jobs(c);
             set_stage(8);
             rc = hexrun_shutdown(c, HEXRUN_SHUTDOWN_DEFAULT);
             if (rc != HEXRUN_OK)
