@@ -631,9 +631,11 @@ static int list_pages(hexrun_client *c, const char *endpoint, const char *path,
             break;
         }
         rc = direct_simple(c, endpoint, "GET", path, q, NULL, &body);
-        if (rc == HEXRUN_OK && hexrun__hex_pages_add(pages, body, strlen(body), err,
-                                                     sizeof err) != HEXRUN_OK)
-            rc = hexrun__error_set(HEXRUN_E_PROTOCOL, "%s: page %d: %s", endpoint, n + 1, err);
+        int prc = rc == HEXRUN_OK ? hexrun__hex_pages_add(pages, body, strlen(body), err,
+                                                          sizeof err)
+                                  : HEXRUN_OK;
+        if (prc != HEXRUN_OK) /* NOMEM stays NOMEM: the page was not at fault */
+            rc = hexrun__error_set(prc, "%s: page %d: %s", endpoint, n + 1, err);
         char *nq = NULL;
         if (rc == HEXRUN_OK)
             rc = next(query, body, &nq);
@@ -654,8 +656,10 @@ static int next_cursor(const char *base_query, const char *body, char **next_que
 {
     char *after = NULL, err[512];
     *next_query = NULL;
-    if (hexrun__hex_cursor_after(body, strlen(body), &after, err, sizeof err) != HEXRUN_OK)
-        return hexrun__error_set(HEXRUN_E_PROTOCOL, "pagination: %s", err);
+    int rc = hexrun__hex_cursor_after(body, strlen(body), &after, err, sizeof err);
+    if (rc != HEXRUN_OK)
+        return hexrun__error_set(rc, "pagination: %s",
+                                 rc == HEXRUN_E_NOMEM ? "out of memory" : err);
     if (!after)
         return HEXRUN_OK;
     char esc[1024];
@@ -743,8 +747,9 @@ static int next_offset(const char *base_query, const char *body, char **next_que
     int64_t off = -1;
     char err[512];
     *next_query = NULL;
-    if (hexrun__hex_offset_next(body, strlen(body), &off, err, sizeof err) != HEXRUN_OK)
-        return hexrun__error_set(HEXRUN_E_PROTOCOL, "GetProjectRuns nextPage: %s", err);
+    int rc = hexrun__hex_offset_next(body, strlen(body), &off, err, sizeof err);
+    if (rc != HEXRUN_OK)
+        return hexrun__error_set(rc, "GetProjectRuns nextPage: %s", err);
     if (off < 0)
         return HEXRUN_OK;
     /* base_query ends with "offset=N": replace it. */

@@ -467,13 +467,19 @@ static int op_start(hexrun__engine *e, op *o)
         return 1;
     pthread_mutex_lock(&e->jobs->mu);
     if (o->kind == OP_DIRECT) {
-        direct_finish(e, o, rc, "the request could not be started (bad method or path)");
+        direct_finish(e, o, rc, rc == HEXRUN_E_NOMEM
+                                    ? "out of memory: the request could not be started"
+                                    : "the request could not be started (bad method or path)");
     } else if (o->kind == OP_PROJECT_POLL) {
         project_poll_result(e, o, NULL, rc);
     } else {
         hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
         if (job) {
-            hexrun__job_set_error(job, rc, 0, "the request could not be started", "");
+            hexrun__job_set_error(job, rc, 0,
+                                  rc == HEXRUN_E_NOMEM
+                                      ? "out of memory: the request could not be started"
+                                      : "the request could not be started",
+                                  "");
             hexrun__job_set_state(e->jobs, job,
                                   o->kind == OP_SUBMIT  ? HEXRUN_STATE_SUBMIT_FAILED
                                   : o->kind == OP_ADOPT ? HEXRUN_STATE_SUBMIT_UNKNOWN
@@ -1253,8 +1259,11 @@ static void direct_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, 
     char msg[1536] = "", trace[HEXRUN__HEX_ID_MAX];
     if (code != HEXRUN_OK)
         describe_failure(e, o, r, code, trace, msg, sizeof msg);
-    if (r->error == HEXRUN_OK && !d->response)
+    if (r->error == HEXRUN_OK && !d->response) {
         code = HEXRUN_E_NOMEM;
+        snprintf(msg, sizeof msg, "%s: out of memory while keeping the response",
+                 op_endpoint(o));
+    }
     direct_finish(e, o, code, msg);
 }
 

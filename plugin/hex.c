@@ -308,9 +308,10 @@ int hexrun__hex_parse_runs_page(const char *body, size_t len, hexrun__hex_run **
 {
     *runs = NULL;
     *n = 0;
-    json_object *root = parse_object(body, len, err, errlen);
+    int nomem = 0;
+    json_object *root = parse_object_nomem(body, len, err, errlen, &nomem);
     if (!root)
-        return HEXRUN_E_PROTOCOL;
+        return nomem ? HEXRUN_E_NOMEM : HEXRUN_E_PROTOCOL;
     json_object *arr = field(root, "runs");
     int rc = HEXRUN_OK;
     if (!arr || !json_object_is_type(arr, json_type_array)) {
@@ -332,9 +333,10 @@ int hexrun__hex_offset_next(const char *body, size_t len, int64_t *next_offset, 
                             size_t errlen)
 {
     *next_offset = -1;
-    json_object *root = parse_object(body, len, err, errlen);
+    int nomem = 0;
+    json_object *root = parse_object_nomem(body, len, err, errlen, &nomem);
     if (!root)
-        return HEXRUN_E_PROTOCOL;
+        return nomem ? HEXRUN_E_NOMEM : HEXRUN_E_PROTOCOL;
     int rc = next_offset_of(root, next_offset, err, errlen);
     json_object_put(root);
     return rc;
@@ -344,9 +346,10 @@ int hexrun__hex_cursor_after(const char *body, size_t len, char **after, char *e
                              size_t errlen)
 {
     *after = NULL;
-    json_object *root = parse_object(body, len, err, errlen);
+    int nomem = 0;
+    json_object *root = parse_object_nomem(body, len, err, errlen, &nomem);
     if (!root)
-        return HEXRUN_E_PROTOCOL;
+        return nomem ? HEXRUN_E_NOMEM : HEXRUN_E_PROTOCOL;
     json_object *pag = field(root, "pagination");
     json_object *v = pag && json_object_is_type(pag, json_type_object) ? field(pag, "after")
                                                                         : NULL;
@@ -516,9 +519,10 @@ hexrun__hex_pages *hexrun__hex_pages_new(const char *array_key)
 int hexrun__hex_pages_add(hexrun__hex_pages *pages, const char *body, size_t len, char *err,
                           size_t errlen)
 {
-    json_object *root = parse_object(body, len, err, errlen);
+    int nomem = 0;
+    json_object *root = parse_object_nomem(body, len, err, errlen, &nomem);
     if (!root)
-        return HEXRUN_E_PROTOCOL;
+        return nomem ? HEXRUN_E_NOMEM : HEXRUN_E_PROTOCOL;
     json_object *arr = field(root, pages->key);
     if (!arr || !json_object_is_type(arr, json_type_array)) {
         set_err(err, errlen, "field '%s' is missing or not an array", pages->key);

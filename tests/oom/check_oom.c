@@ -44,7 +44,7 @@ static const hexsim_proc *sim; /* this child's */
 static volatile sig_atomic_t stage; /* index into stage_names, for the hang report */
 static const char *const stage_names[] = {"config", "init",   "submit", "wait-running",
                                           "cancel", "wait-killed", "info", "stats",
-                                          "shutdown"};
+                                          "shutdown", "list"};
 static int nomem_seen; /* a call returned HEXRUN_E_NOMEM or a job carried it */
 static long armed;      /* this child's i, for messages */
 static int persistent;  /* every allocation from the i-th on fails, not just that one */
@@ -210,10 +210,24 @@ static void cancel_and_wait(hexrun_client *c, int64_t job)
         expect_nomem_end(c, job, st);
 }
 
+/* Direct calls: one page of runs, then every page of the (few) PENDING ones. */
+static void list_runs(hexrun_client *c)
+{
+    set_stage(9);
+    for (uint32_t flags = 0; flags < 2; flags++) {
+        char *out = NULL;
+        int rc = hexrun_runs_list(c, P_SLOW, flags ? "PENDING" : NULL, "API", 2, 0,
+                                  flags ? HEXRUN_LIST_ALL_PAGES : HEXRUN_LIST_ONE_PAGE, &out);
+        if (ok_or_nomem(rc, "hexrun_runs_list") && !strstr(out, "\"runs\""))
+            bad("hexrun_runs_list gave no runs: %s", out);
+        hexrun_free(out);
+    }
+}
+
 /*
  * The scenario after init: two runs of one project (so their polls are coalesced), one
  * with options and an idempotency key; each waited RUNNING, cancelled, waited KILLED;
- * then info, stats, release.
+ * a list of runs; then info, stats, release.
  */
 #define N_JOBS 2
 static void run_jobs(hexrun_client *c)
@@ -235,6 +249,7 @@ static void run_jobs(hexrun_client *c)
         else
             expect_nomem_end(c, jobs[k], st);
     }
+    list_runs(c);
     for (int k = 0; k < n; k++) {
         set_stage(6);
         hexrun_free(job_info(c, jobs[k]));
