@@ -67,11 +67,11 @@ typedef struct hexrun__shared_budget hexrun__shared_budget;
 enum { HEXRUN__BUDGET_RUN = 0, HEXRUN__BUDGET_API = 1 };
 
 /* limits: run per min, run per hour, api per min, api per hour (0 = off); time_scale as
- * for hexrun__budget_init. The latest opener's limits apply to the token's budget. Returns HEXRUN_OK, HEXRUN_E_IO (err names
- * the path and the problem) or HEXRUN_E_NOMEM. */
+ * for hexrun__budget_init. The latest opener's limits apply to the token's budget.
+ * Returns HEXRUN_OK, HEXRUN_E_IO (err names the path and the problem) or HEXRUN_E_NOMEM. */
 int hexrun__shared_budget_open(const char *path, const char *token, const int64_t limits[4],
-                               int64_t time_scale, int64_t now_ms, hexrun__shared_budget **out, char *err,
-                               size_t errlen);
+                               int64_t time_scale, int64_t now_ms, hexrun__shared_budget **out,
+                               char *err, size_t errlen);
 void hexrun__shared_budget_close(hexrun__shared_budget *sb);
 
 /* As hexrun__budget_take / _refund / _pause, for group HEXRUN__BUDGET_RUN or _API. */

@@ -1000,7 +1000,8 @@ static int adopt_match(hexrun__engine *e, const hexrun__job *job, const hexrun__
     snprintf(evidence, evlen, "%zu API run(s) of the project appeared since then (%s%s%s) for "
              "%zu unanswered RunProject(s)%s",
              nc, nc > 0 ? runs[idx[0]].run_id : "none", nc > 1 ? ", " : "",
-             nc > 1 ? runs[idx[1]].run_id : "", nw, nc == nw && !alike ? " with different bodies" : "");
+             nc > 1 ? runs[idx[1]].run_id : "", nw,
+             nc == nw && !alike ? " with different bodies" : "");
     if (nc == 0 || nc != nw || !alike)
         return 0;
     for (size_t i = 0; i < nw; i++)

@@ -461,7 +461,8 @@ static int rewrite(hexrun__journal *j, int64_t now_ms, char *err, size_t errlen)
     close(j->fd);
     j->fd = -1;
     j->stats.compactions++;
-    if ((rc = open_file(j, err, errlen)) == HEXRUN_OK && (rc = lock_fresh(j, err, errlen)) == HEXRUN_OK)
+    if ((rc = open_file(j, err, errlen)) == HEXRUN_OK &&
+        (rc = lock_fresh(j, err, errlen)) == HEXRUN_OK)
         unlock(j);
     return rc;
 }

@@ -9,6 +9,21 @@ asan check-asan:
 	$(MAKE) --no-print-directory B=$(ASAN_B) SAN_FLAGS="$(ASAN_FLAGS)" check-unit check-api
 CHECK_TARGETS += check-asan
 
+# UBSan alone (any report is fatal), for a build without ASan's memory overhead.
+UBSAN_B := $(B)/ubsan-suites
+.PHONY: ubsan
+ubsan:
+	$(MAKE) --no-print-directory B=$(UBSAN_B) \
+	  SAN_FLAGS="-fsanitize=undefined -fno-sanitize-recover=undefined" check-unit check-api
+
+# The end-to-end suites (hexrun-host, the library and hexsim, all built with ASan and UBSan)
+# in their own tree. A sanitizer report or a leak makes the process exit 99 (ASan) or 98
+# (LeakSanitizer), which no test expects. Not in `make check` (several minutes).
+.PHONY: asan-e2e
+asan-e2e:
+	ASAN_OPTIONS=exitcode=99 LSAN_OPTIONS=exitcode=98 UBSAN_OPTIONS=halt_on_error=1 \
+	  $(MAKE) --no-print-directory B=$(ASAN_B)-e2e SAN_FLAGS="$(ASAN_FLAGS)" check-e2e
+
 # valgrind over the unit and API suites (in-process: CK_FORK=no); any error or definite
 # leak fails. Not in `make check` (a few minutes).
 .PHONY: valgrind

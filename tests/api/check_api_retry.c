@@ -196,8 +196,9 @@ END_TEST
 START_TEST(run_project_timeout_adopts_the_run_hex_made_later)
 {
     /* Hex answers after the client gave up; the run shows up in a later lookup. */
-    hexrun_client *quick = api_client(TOKEN_ADMIN, (const char *[]){"timeout_ms", "300",
-                                                                    "poll_min_ms", "300", "poll_max_ms", "1000", NULL});
+    hexrun_client *quick = api_client(TOKEN_ADMIN,
+                                      (const char *[]){"timeout_ms", "300", "poll_min_ms", "300",
+                                                       "poll_max_ms", "1000", NULL});
     api_fault("{\"faults\":[{\"endpoint\":\"RunProject\",\"kind\":\"delay\",\"delay_ms\":1500,"
               "\"count\":1}]}");
     int64_t job = -1;
