@@ -64,12 +64,38 @@ int hexrun__buf_appendf(hexrun__buf *b, const char *fmt, ...)
     return 0;
 }
 
+/* The length of the well-formed UTF-8 sequence at p (1 to 4), or 0 when it is not one
+ * (a stray continuation byte, a cut sequence, an overlong form, a surrogate, > U+10FFFF). */
+static size_t utf8_len(const unsigned char *p)
+{
+    size_t n = *p < 0x80 ? 1 : *p >= 0xC2 && *p <= 0xDF ? 2 : (*p & 0xF0) == 0xE0 ? 3
+               : *p >= 0xF0 && *p <= 0xF4 ? 4 : 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+    if ((n == 3 && ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] >= 0xA0))) ||
+        (n == 4 && ((p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] >= 0x90))))
+        return 0;
+    return n;
+}
+
 int hexrun__buf_append_json_str(hexrun__buf *b, const char *s)
 {
     if (!s)
         return hexrun__buf_appends(b, "null");
     hexrun__buf_append(b, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        /* Text cut to fit a buffer may end inside a character: JSON out is always valid
+         * UTF-8, so a broken sequence becomes U+FFFD. */
+        if (*p >= 0x80) {
+            size_t n = utf8_len(p);
+            if (n)
+                hexrun__buf_append(b, (const char *)p, n);
+            else
+                hexrun__buf_appends(b, "\\ufffd");
+            p += n ? n - 1 : 0;
+            continue;
+        }
         switch (*p) {
         case '"': hexrun__buf_append(b, "\\\"", 2); break;
         case '\\': hexrun__buf_append(b, "\\\\", 2); break;

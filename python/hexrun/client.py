@@ -41,7 +41,7 @@ def _take(out):
     if not out.value:
         return None
     try:
-        return ctypes.string_at(out.value).decode()
+        return ctypes.string_at(out.value).decode(errors="replace")
     finally:
         lib().hexrun_free(out.value)
 

@@ -4,7 +4,8 @@
  * byte 4 flags (bit 0 dry run, bits 1-2 queued jobs ahead), then NUL-separated strings:
  * project id, run id, run URL, Hex status, idempotency key, error message, trace id,
  * start time, end time. The output must parse as one JSON object holding every string
- * unchanged (or null when empty).
+ * unchanged (or null when empty); a string that is not valid UTF-8 comes back as valid
+ * UTF-8 with U+FFFD where it was broken.
  */
 #include <json.h>
 #include <stdint.h>
@@ -34,6 +35,36 @@ static void split(const char *text, size_t len, const char *out[N_FIELDS])
     }
 }
 
+/* Independent of plugin/buf.c: decode code points and check their ranges. */
+static int valid_utf8(const unsigned char *p)
+{
+    while (*p) {
+        int n = *p < 0x80 ? 0 : (*p & 0xE0) == 0xC0 ? 1 : (*p & 0xF0) == 0xE0 ? 2
+                : (*p & 0xF8) == 0xF0 ? 3 : -1;
+        if (n < 0)
+            return 0;
+        uint32_t cp = n == 0 ? *p : (uint32_t)(*p & (0x3F >> n));
+        for (int i = 1; i <= n; i++) {
+            if ((p[i] & 0xC0) != 0x80)
+                return 0;
+            cp = cp << 6 | (p[i] & 0x3F);
+        }
+        static const uint32_t min[] = {0, 0x80, 0x800, 0x10000};
+        if (cp < min[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        p += n + 1;
+    }
+    return 1;
+}
+
+/* got is want, or, when want is not valid UTF-8, valid UTF-8 holding U+FFFD. */
+static int same_text(const char *got, const char *want)
+{
+    if (valid_utf8((const unsigned char *)want))
+        return strcmp(got, want) == 0;
+    return valid_utf8((const unsigned char *)got) && strstr(got, "\xef\xbf\xbd") != NULL;
+}
+
 /* The member `key` must be null when want is empty, else exactly want. */
 static void expect_str(json_object *obj, const char *key, const char *want)
 {
@@ -45,7 +76,7 @@ static void expect_str(json_object *obj, const char *key, const char *want)
             abort();
         return;
     }
-    if (!json_object_is_type(v, json_type_string) || strcmp(json_object_get_string(v), want))
+    if (!json_object_is_type(v, json_type_string) || !same_text(json_object_get_string(v), want))
         abort();
 }
 
@@ -75,7 +106,7 @@ static void check_error(json_object *obj, const hexrun__job *job)
     /* message is a string even when empty; null only when there is none */
     if (!json_object_object_get_ex(e, "message", &m) ||
         !json_object_is_type(m, json_type_string) ||
-        strcmp(json_object_get_string(m), job->last_error.message))
+        !same_text(json_object_get_string(m), job->last_error.message))
         abort();
     expect_str(e, "trace_id", job->last_error.trace_id);
     if (job->last_error.http_status)

@@ -46,6 +46,19 @@ START_TEST(json_strings_are_escaped)
 }
 END_TEST
 
+START_TEST(json_strings_are_always_valid_utf8)
+{
+    /* Whole characters of 2, 3 and 4 bytes pass; a character cut by a truncation, a stray
+     * continuation byte, an overlong form and a surrogate each become U+FFFD. */
+    hexrun__buf b = HEXRUN__BUF_INIT;
+    hexrun__buf_append_json_str(&b, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80|\xe2\x82|\x80|"
+                                    "\xc0\xaf|\xed\xa0\x80|z");
+    ck_assert_str_eq(b.data, "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80|\\ufffd\\ufffd|\\ufffd|"
+                             "\\ufffd\\ufffd|\\ufffd\\ufffd\\ufffd|z\"");
+    hexrun__buf_free(&b);
+}
+END_TEST
+
 START_TEST(failure_is_sticky_and_steal_gives_null)
 {
     hexrun__buf b = HEXRUN__BUF_INIT;
@@ -69,6 +82,7 @@ int main(void)
     tcase_add_test(tc, appends_grow_and_stay_terminated);
     tcase_add_test(tc, steal_of_empty_buffer_is_empty_string);
     tcase_add_test(tc, json_strings_are_escaped);
+    tcase_add_test(tc, json_strings_are_always_valid_utf8);
     tcase_add_test(tc, failure_is_sticky_and_steal_gives_null);
     suite_add_tcase(s, tc);
     return ck_run(s);
