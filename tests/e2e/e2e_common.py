@@ -8,7 +8,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 from hexsim import HexSim  # noqa: E402,F401  (re-exported for the suites)
 
 BUILD = os.environ.get("HEXRUN_BUILD", os.path.join(ROOT, "build"))
-HOST = os.path.join(BUILD, "hexrun-host")
+# HEXRUN_HOST_WRAPPER (e.g. tests/e2e/valgrind-host.sh) runs hexrun-host under a tool.
+HOST = os.environ.get("HEXRUN_HOST_WRAPPER") or os.path.join(BUILD, "hexrun-host")
 PLUGIN = os.path.join(BUILD, "libhexrun.so.1")
 
 P_OK = "11111111-1111-4111-8111-111111111111"
