@@ -2,5 +2,5 @@
 # from the cached virtual environment.
 .PHONY: check-conformance
 check-conformance: $(PY_STAMP) $(B)/hexsim
-	cd tests/conformance && timeout 300 $(abspath $(PY)) -m pytest -q -s -p no:cacheprovider test_conformance.py
+	cd tests/conformance && timeout 300 $(abspath $(PY)) -m pytest -q -s -p no:cacheprovider test_conformance.py test_self_contained.py
 CHECK_TARGETS += check-conformance

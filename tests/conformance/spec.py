@@ -20,7 +20,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SPEC_PATH = os.path.join(ROOT, "..", "shared", "hex-api", "openapi.json")
+SPEC_PATH = os.path.join(ROOT, "docs", "hex-api", "openapi.json")
 GLOBAL_STATUSES = {"401", "404", "429", "503"}
 DOC_URI = "urn:hex-openapi"
 
