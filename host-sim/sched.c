@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Error messages nest (file: entry: field: reason); a long one is cut at the caller's
@@ -365,6 +366,30 @@ static int write_all(int fd, const char *s, size_t len)
     return 0;
 }
 
+/* The temporary state file: created afresh, never through a symlink, readable by its
+ * owner only (it names the schedule's entries). A leftover of a crashed run, or anything
+ * planted at the name, is removed (unlink does not follow links) and the create retried. */
+static int create_private(const char *tmp)
+{
+    const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+    int fd = open(tmp, flags, 0600);
+    if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+        fd = open(tmp, flags, 0600);
+    return fd;
+}
+
+/* Whether the name still leads to the file written (nobody swapped it before the rename). */
+static int still_named(int fd, const char *name)
+{
+    struct stat mine, named;
+    if (fstat(fd, &mine) != 0 || lstat(name, &named) != 0)
+        return 0;
+    if (mine.st_dev == named.st_dev && mine.st_ino == named.st_ino)
+        return 1;
+    errno = EEXIST;
+    return 0;
+}
+
 int sched_state_save(const char *path, const sched_state *st, char *err, size_t n)
 {
     json_object *root = json_object_new_object(), *entries = json_object_new_object();
@@ -374,15 +399,17 @@ int sched_state_save(const char *path, const sched_state *st, char *err, size_t 
     const char *text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY);
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = create_private(tmp);
     int rc = -1;
     if (fd >= 0) {
         rc = write_all(fd, text, strlen(text)) == 0 && write_all(fd, "\n", 1) == 0 &&
-                     fsync(fd) == 0 ? 0 : -1;
+                     fsync(fd) == 0 && still_named(fd, tmp) ? 0 : -1;
         if (close(fd) != 0)
             rc = -1;
         if (rc == 0 && rename(tmp, path) != 0)
             rc = -1;
+        if (rc != 0)
+            unlink(tmp);
     }
     if (rc != 0)
         snprintf(err, n, "cannot write state file %s: %s", path, strerror(errno));

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "hexrun.h"
 
 /* The window's length with the jitter margin: 1/20 more absorbs clock and network
@@ -147,26 +147,34 @@ void hexrun__budget_pause(hexrun__budget *b, int64_t now_ms, int64_t ms)
 
 /* ---- the shared budget file ---- */
 
+/* Version 2: flock and pread/pwrite instead of a mapping and a process-shared mutex. A
+ * mapped file that someone truncates, or that cannot get its blocks on a full disk, kills
+ * its process with SIGBUS on the next access; reads and writes only ever fail. */
 #define SHARED_MAGIC 0x55425848u /* "HXBU" */
-#define SHARED_VERSION 1u
+#define SHARED_VERSION 2u
 #define SHARED_SLOTS 32
 
+typedef struct shared_header {
+    uint32_t magic, version;
+    char boot_id[40];             /* the boot whose monotonic clock the buckets use */
+    uint64_t token_hash[SHARED_SLOTS]; /* 0 = free */
+} shared_header;
+
 typedef struct shared_slot {
-    uint64_t token_hash;          /* 0 = free */
     int64_t limits[5];            /* the four budget keys, then budget_time_scale */
     hexrun__budget group[2];      /* HEXRUN__BUDGET_RUN, HEXRUN__BUDGET_API */
 } shared_slot;
 
-typedef struct shared_file {
-    uint32_t magic, version;
-    char boot_id[40];             /* the boot whose monotonic clock the buckets use */
-    pthread_mutex_t mu;           /* process-shared, robust */
-    shared_slot slots[SHARED_SLOTS];
-} shared_file;
+#define SHARED_FILE_SIZE ((off_t)(sizeof(shared_header) + SHARED_SLOTS * sizeof(shared_slot)))
 
 struct hexrun__shared_budget {
-    shared_file *f;
-    shared_slot *slot;
+    int fd;
+    char *path;
+    int slot;                     /* index of the token's slot */
+    uint64_t hash;                /* the token's hash */
+    int64_t limits[5];
+    hexrun__log *log;
+    int64_t repairs;              /* times the file was found damaged and rebuilt */
 };
 
 static uint64_t token_hash(const char *token)
@@ -195,104 +203,180 @@ static int budget_io_error(char *err, size_t errlen, const char *what, const cha
     return HEXRUN_E_IO;
 }
 
+static off_t slot_offset(int slot)
+{
+    return (off_t)(sizeof(shared_header) + (size_t)slot * sizeof(shared_slot));
+}
+
+/* Whole-object reads and writes; a short read (a truncated file) is a failure. */
+static int read_at(int fd, void *buf, size_t len, off_t off)
+{
+    ssize_t got = pread(fd, buf, len, off);
+    if (got >= 0 && (size_t)got != len)
+        errno = EIO;
+    return got == (ssize_t)len ? 0 : -1;
+}
+
+static int write_at(int fd, const void *buf, size_t len, off_t off)
+{
+    ssize_t put = pwrite(fd, buf, len, off);
+    if (put >= 0 && (size_t)put != len)
+        errno = ENOSPC;
+    return put == (ssize_t)len ? 0 : -1;
+}
+
+/* Times in a valid file are monotonic milliseconds: far from overflow when added to. */
+static int time_ok(int64_t t)
+{
+    return t >= 0 && t <= INT64_MAX / 4;
+}
+
+/* A window as read from the file is used only if it is one we could have written: log
+ * indices inside the log, times that cannot overflow, a finite bucket. A damaged file
+ * must not make us read or write out of bounds, or compute garbage. */
+static int window_valid(const hexrun__window *w, const hexrun__window *fresh)
+{
+    if (w->limit != fresh->limit || w->len_ms != fresh->len_ms || w->paced != fresh->paced ||
+        !time_ok(w->last_ms) || !isfinite(w->tokens) || w->tokens > bucket_cap(fresh))
+        return 0;
+    if (!uses_log(w))
+        return 1;
+    if (w->limit <= 0)
+        return w->head == 0 && w->count == 0;
+    if (w->head >= (uint32_t)w->limit || w->count > (uint32_t)w->limit)
+        return 0;
+    for (uint32_t i = 0; i < w->count; i++)
+        if (!time_ok(w->log[(w->head + i) % (uint32_t)w->limit]))
+            return 0;
+    return 1;
+}
+
+static int group_valid(const hexrun__budget *b, int64_t per_min, int64_t per_hour,
+                       int64_t time_scale, int paced)
+{
+    hexrun__budget fresh;
+    hexrun__budget_init(&fresh, per_min, per_hour, time_scale, paced, 0);
+    return window_valid(&b->minute, &fresh.minute) && window_valid(&b->hour, &fresh.hour) &&
+           time_ok(b->paused_until_ms);
+}
+
+static int slot_valid(const shared_slot *s, const int64_t limits[5])
+{
+    return memcmp(s->limits, limits, sizeof s->limits) == 0 &&
+           group_valid(&s->group[0], limits[0], limits[1], limits[4], 0) &&
+           group_valid(&s->group[1], limits[2], limits[3], limits[4], 1);
+}
+
+static void slot_init(shared_slot *s, const int64_t limits[5], int64_t now_ms)
+{
+    memcpy(s->limits, limits, sizeof s->limits);
+    hexrun__budget_init(&s->group[0], limits[0], limits[1], limits[4], 0, now_ms);
+    hexrun__budget_init(&s->group[1], limits[2], limits[3], limits[4], 1, now_ms);
+}
+
 /* Under flock: make the file a fresh, empty budget file if it is not a valid one of this
- * boot. */
-static int shared_prepare(int fd, const char *path, shared_file **out, char *err, size_t errlen)
+ * boot, with its blocks allocated (a full disk fails here, not at a later write). */
+static int shared_prepare(int fd, const char *path, shared_header *h, char *err, size_t errlen)
 {
     struct stat st;
     if (fstat(fd, &st) != 0)
         return budget_io_error(err, errlen, "stat", path);
-    if (!S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "budget_path: '%s' is not a regular file", path);
-        return HEXRUN_E_IO;
-    }
-    if (st.st_size != (off_t)sizeof(shared_file) && ftruncate(fd, sizeof(shared_file)) != 0)
-        return budget_io_error(err, errlen, "size", path);
-    shared_file *f = mmap(NULL, sizeof *f, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (f == MAP_FAILED)
-        return budget_io_error(err, errlen, "map", path);
     char boot[40];
     read_boot_id(boot);
-    if (f->magic != SHARED_MAGIC || f->version != SHARED_VERSION ||
-        strncmp(f->boot_id, boot, sizeof boot) != 0) {
-        memset(f, 0, sizeof *f);
-        memcpy(f->boot_id, boot, sizeof boot);
-        pthread_mutexattr_t a;
-        pthread_mutexattr_init(&a);
-        pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-        pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-        pthread_mutex_init(&f->mu, &a);
-        pthread_mutexattr_destroy(&a);
-        f->version = SHARED_VERSION;
-        f->magic = SHARED_MAGIC;
+    int valid = st.st_size == SHARED_FILE_SIZE && read_at(fd, h, sizeof *h, 0) == 0 &&
+                h->magic == SHARED_MAGIC && h->version == SHARED_VERSION &&
+                strncmp(h->boot_id, boot, sizeof boot) == 0;
+    if (valid)
+        return HEXRUN_OK;
+    int e = posix_fallocate(fd, 0, SHARED_FILE_SIZE);
+    if (e != 0) {
+        errno = e;
+        return budget_io_error(err, errlen, "allocate", path);
     }
-    *out = f;
+    if (ftruncate(fd, SHARED_FILE_SIZE) != 0)
+        return budget_io_error(err, errlen, "size", path);
+    memset(h, 0, sizeof *h);
+    memcpy(h->boot_id, boot, sizeof boot);
+    h->version = SHARED_VERSION;
+    h->magic = SHARED_MAGIC;
+    if (write_at(fd, h, sizeof *h, 0) != 0)
+        return budget_io_error(err, errlen, "write", path);
     return HEXRUN_OK;
 }
 
-static void shared_lock(shared_file *f)
+/* Under flock: the token's slot (claimed and set up if new, or if its limits changed). */
+static int slot_claim(int fd, shared_header *h, uint64_t hash, const int64_t limits[5],
+                      int64_t now_ms, int *out)
 {
-    /* The holder died: its update was a few assignments; take the state as it is. */
-    if (pthread_mutex_lock(&f->mu) == EOWNERDEAD)
-        pthread_mutex_consistent(&f->mu);
+    int found = -1;
+    for (int i = 0; i < SHARED_SLOTS && found < 0; i++)
+        if (h->token_hash[i] == hash)
+            found = i;
+    for (int i = 0; i < SHARED_SLOTS && found < 0; i++)
+        if (!h->token_hash[i])
+            found = i;
+    if (found < 0)
+        return 1;
+    shared_slot s;
+    if (h->token_hash[found] != hash || read_at(fd, &s, sizeof s, slot_offset(found)) != 0 ||
+        !slot_valid(&s, limits)) {
+        slot_init(&s, limits, now_ms);
+        h->token_hash[found] = hash;
+        if (write_at(fd, &s, sizeof s, slot_offset(found)) != 0 ||
+            write_at(fd, h, sizeof *h, 0) != 0)
+            return -1;
+    }
+    *out = found;
+    return 0;
 }
 
-/* The token's slot, claimed (and its buckets set up) if new (mutex held). */
-static shared_slot *slot_for(shared_file *f, uint64_t hash, const int64_t limits[5],
-                             int64_t now_ms)
+static int shared_lock(int fd)
 {
-    shared_slot *free_slot = NULL;
-    for (int i = 0; i < SHARED_SLOTS; i++) {
-        shared_slot *s = &f->slots[i];
-        if (s->token_hash == hash) {
-            free_slot = s;
-            break;
-        }
-        if (!s->token_hash && !free_slot)
-            free_slot = s;
+    while (flock(fd, LOCK_EX) != 0)
+        if (errno != EINTR)
+            return -1;
+    return 0;
+}
+
+static int open_locked(hexrun__shared_budget *sb, const char *token, int64_t now_ms,
+                       char *err, size_t errlen)
+{
+    shared_header h;
+    int rc = shared_prepare(sb->fd, sb->path, &h, err, errlen);
+    if (rc != HEXRUN_OK)
+        return rc;
+    sb->hash = token_hash(token);
+    int claimed = slot_claim(sb->fd, &h, sb->hash, sb->limits, now_ms, &sb->slot);
+    if (claimed < 0)
+        return budget_io_error(err, errlen, "write", sb->path);
+    if (claimed > 0) {
+        snprintf(err, errlen, "budget_path: '%s' already holds the budgets of %d tokens",
+                 sb->path, SHARED_SLOTS);
+        return HEXRUN_E_IO;
     }
-    if (!free_slot)
-        return NULL;
-    if (free_slot->token_hash != hash ||
-        memcmp(free_slot->limits, limits, sizeof free_slot->limits) != 0) {
-        free_slot->token_hash = hash;
-        memcpy(free_slot->limits, limits, sizeof free_slot->limits);
-        hexrun__budget_init(&free_slot->group[0], limits[0], limits[1], limits[4], 0, now_ms);
-        hexrun__budget_init(&free_slot->group[1], limits[2], limits[3], limits[4], 1, now_ms);
-    }
-    return free_slot;
+    return HEXRUN_OK;
 }
 
 int hexrun__shared_budget_open(const char *path, const char *token, const int64_t limits[4],
-                               int64_t time_scale, int64_t now_ms, hexrun__shared_budget **out,
-                               char *err, size_t errlen)
+                               int64_t time_scale, int64_t now_ms, hexrun__log *log,
+                               hexrun__shared_budget **out, char *err, size_t errlen)
 {
-    const int64_t settings[5] = {limits[0], limits[1], limits[2], limits[3], time_scale};
     hexrun__shared_budget *sb = calloc(1, sizeof *sb);
-    if (!sb) {
+    if (!sb || !(sb->path = strdup(path))) {
+        free(sb);
         snprintf(err, errlen, "out of memory");
         return HEXRUN_E_NOMEM;
     }
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    int rc = fd < 0 ? budget_io_error(err, errlen, "open", path) : HEXRUN_OK;
-    if (rc == HEXRUN_OK && flock(fd, LOCK_EX) != 0)
+    const int64_t settings[5] = {limits[0], limits[1], limits[2], limits[3], time_scale};
+    memcpy(sb->limits, settings, sizeof settings);
+    sb->log = log;
+    sb->fd = hexrun__file_open_private("budget_path", path, O_RDWR | O_CREAT, err, errlen);
+    int rc = sb->fd < 0 ? HEXRUN_E_IO : HEXRUN_OK;
+    if (rc == HEXRUN_OK && shared_lock(sb->fd) != 0)
         rc = budget_io_error(err, errlen, "lock", path);
-    if (rc == HEXRUN_OK)
-        rc = shared_prepare(fd, path, &sb->f, err, errlen);
-    if (fd >= 0) {
-        /* The mapping keeps the open file (and so a flock) alive: unlock explicitly. */
-        flock(fd, LOCK_UN);
-        close(fd);
-    }
     if (rc == HEXRUN_OK) {
-        shared_lock(sb->f);
-        sb->slot = slot_for(sb->f, token_hash(token), settings, now_ms);
-        pthread_mutex_unlock(&sb->f->mu);
-        if (!sb->slot) {
-            snprintf(err, errlen, "budget_path: '%s' already holds the budgets of %d tokens",
-                     path, SHARED_SLOTS);
-            rc = HEXRUN_E_IO;
-        }
+        rc = open_locked(sb, token, now_ms, err, errlen);
+        flock(sb->fd, LOCK_UN);
     }
     if (rc != HEXRUN_OK) {
         hexrun__shared_budget_close(sb);
@@ -306,30 +390,95 @@ void hexrun__shared_budget_close(hexrun__shared_budget *sb)
 {
     if (!sb)
         return;
-    if (sb->f)
-        munmap(sb->f, sizeof *sb->f);
+    if (sb->fd >= 0)
+        close(sb->fd);
+    free(sb->path);
     free(sb);
+}
+
+/* Under flock: the slot as the file holds it; a damaged, truncated or foreign slot is
+ * rebuilt (its history is lost, its limits hold again from now). Returns 0, or -1 when the
+ * file can be neither read nor repaired. */
+static int slot_load(hexrun__shared_budget *sb, shared_slot *s, int64_t now_ms)
+{
+    if (read_at(sb->fd, s, sizeof *s, slot_offset(sb->slot)) == 0 && slot_valid(s, sb->limits))
+        return 0;
+    sb->repairs++;
+    hexrun__log_write(sb->log, HEXRUN_LOG_WARN,
+                      "event=budget_file_damaged path=%s the shared budget file was damaged "
+                      "(truncated or overwritten); its state for this token starts afresh",
+                      sb->path);
+    char err[256];
+    shared_header h;
+    int slot = sb->slot;
+    if (shared_prepare(sb->fd, sb->path, &h, err, sizeof err) != HEXRUN_OK)
+        return -1;
+    h.token_hash[slot] = sb->hash;
+    slot_init(s, sb->limits, now_ms);
+    return write_at(sb->fd, &h, sizeof h, 0) == 0 ? 0 : -1;
+}
+
+/* One read-modify-write of the token's slot under the file lock. On a file that cannot
+ * be read or repaired the request is allowed through (the per-client budget Hex enforces
+ * still answers with 429s), with a warning: never a signal, never a stuck engine. */
+static int64_t slot_update(hexrun__shared_budget *sb, int group, int64_t now_ms,
+                           int64_t (*fn)(hexrun__budget *, int64_t, int64_t), int64_t arg)
+{
+    shared_slot s;
+    int64_t result = 0;
+    int ok = shared_lock(sb->fd) == 0 && slot_load(sb, &s, now_ms) == 0;
+    if (ok) {
+        result = fn(&s.group[group], now_ms, arg);
+        ok = write_at(sb->fd, &s, sizeof s, slot_offset(sb->slot)) == 0;
+    }
+    if (!ok) {
+        hexrun__log_write(sb->log, HEXRUN_LOG_WARN,
+                          "event=budget_file_error path=%s error=\"%s\" the shared budget is "
+                          "not applied to this request",
+                          sb->path, strerror(errno));
+        result = 0;
+    }
+    flock(sb->fd, LOCK_UN);
+    return result;
+}
+
+static int64_t do_take(hexrun__budget *b, int64_t now_ms, int64_t unused)
+{
+    (void)unused;
+    return hexrun__budget_take(b, now_ms);
+}
+
+static int64_t do_refund(hexrun__budget *b, int64_t now_ms, int64_t unused)
+{
+    (void)now_ms;
+    (void)unused;
+    hexrun__budget_refund(b);
+    return 0;
+}
+
+static int64_t do_pause(hexrun__budget *b, int64_t now_ms, int64_t ms)
+{
+    hexrun__budget_pause(b, now_ms, ms);
+    return 0;
 }
 
 int64_t hexrun__shared_budget_take(hexrun__shared_budget *sb, int group, int64_t now_ms)
 {
-    shared_lock(sb->f);
-    int64_t wait = hexrun__budget_take(&sb->slot->group[group], now_ms);
-    pthread_mutex_unlock(&sb->f->mu);
-    return wait;
+    return slot_update(sb, group, now_ms, do_take, 0);
 }
 
 void hexrun__shared_budget_refund(hexrun__shared_budget *sb, int group)
 {
-    shared_lock(sb->f);
-    hexrun__budget_refund(&sb->slot->group[group]);
-    pthread_mutex_unlock(&sb->f->mu);
+    slot_update(sb, group, 0, do_refund, 0);
 }
 
 void hexrun__shared_budget_pause(hexrun__shared_budget *sb, int group, int64_t now_ms,
                                  int64_t ms)
 {
-    shared_lock(sb->f);
-    hexrun__budget_pause(&sb->slot->group[group], now_ms, ms);
-    pthread_mutex_unlock(&sb->f->mu);
+    slot_update(sb, group, now_ms, do_pause, ms);
+}
+
+int64_t hexrun__shared_budget_repairs(const hexrun__shared_budget *sb)
+{
+    return sb ? sb->repairs : 0;
 }

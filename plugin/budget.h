@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "log.h"
+
 #define HEXRUN__BUDGET_LOG_MAX 2048
 
 typedef struct hexrun__window {
@@ -56,22 +58,26 @@ void hexrun__budget_refund(hexrun__budget *b);
 void hexrun__budget_pause(hexrun__budget *b, int64_t now_ms, int64_t ms);
 
 /*
- * A shared budget: the buckets of a token live in a memory-mapped file (budget_path), so
- * every process on the host that opens the same file with the same token draws from one
- * budget. A process-shared robust mutex guards it: a process that dies while holding it
- * does not block the others. The file is reset after a reboot (its clock is the boot's
- * monotonic clock). Up to 32 tokens per file.
+ * A shared budget: the buckets of a token live in a file (budget_path), so every process
+ * of the user on the host that opens the same file with the same token draws from one
+ * budget. Each access is one read-modify-write of the token's slot under flock (the lock
+ * goes with a process that dies). The file is opened without following a symlink and must
+ * belong to the user and not be writable by others (file.h). A damaged file (truncated,
+ * overwritten, indices out of range) never raises a signal: at open it is rebuilt or the
+ * open fails with HEXRUN_E_IO; later, the token's slot is rebuilt with a warning. The file
+ * is reset after a reboot (its clock is the boot's monotonic clock). Up to 32 tokens.
  */
 typedef struct hexrun__shared_budget hexrun__shared_budget;
 
 enum { HEXRUN__BUDGET_RUN = 0, HEXRUN__BUDGET_API = 1 };
 
 /* limits: run per min, run per hour, api per min, api per hour (0 = off); time_scale as
- * for hexrun__budget_init. The latest opener's limits apply to the token's budget.
+ * for hexrun__budget_init. The latest opener's limits apply to the token's budget. log (may
+ * be NULL) receives the warnings about a damaged file.
  * Returns HEXRUN_OK, HEXRUN_E_IO (err names the path and the problem) or HEXRUN_E_NOMEM. */
 int hexrun__shared_budget_open(const char *path, const char *token, const int64_t limits[4],
-                               int64_t time_scale, int64_t now_ms, hexrun__shared_budget **out,
-                               char *err, size_t errlen);
+                               int64_t time_scale, int64_t now_ms, hexrun__log *log,
+                               hexrun__shared_budget **out, char *err, size_t errlen);
 void hexrun__shared_budget_close(hexrun__shared_budget *sb);
 
 /* As hexrun__budget_take / _refund / _pause, for group HEXRUN__BUDGET_RUN or _API. */
@@ -79,5 +85,8 @@ int64_t hexrun__shared_budget_take(hexrun__shared_budget *sb, int group, int64_t
 void hexrun__shared_budget_refund(hexrun__shared_budget *sb, int group);
 void hexrun__shared_budget_pause(hexrun__shared_budget *sb, int group, int64_t now_ms,
                                  int64_t ms);
+
+/* How many times the file was found damaged and the token's slot rebuilt (for tests). */
+int64_t hexrun__shared_budget_repairs(const hexrun__shared_budget *sb);
 
 #endif

@@ -157,8 +157,8 @@ int hexrun__engine_new(const hexrun_config *cfg, hexrun__jobs *jobs, hexrun__log
                                cfg->api_budget_per_min, cfg->api_budget_per_hour};
     if (cfg->budget_path &&
         (rc = hexrun__shared_budget_open(cfg->budget_path, cfg->token, limits,
-                                         cfg->budget_time_scale, now, &e->shared, err,
-                                         errlen)) != HEXRUN_OK) {
+                                         cfg->budget_time_scale, now, log, &e->shared,
+                                         err, errlen)) != HEXRUN_OK) {
         hexrun__journal_close(e->journal);
         hexrun__http_free(e->http);
         free(e);

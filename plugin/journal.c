@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "file.h"
 #include "job.h"
 
 /* Compaction drops runs recorded longer ago than this. */
@@ -243,8 +244,8 @@ static int parse_line(char *line, size_t len, entry *rec)
     int key_at = 0;
     memset(rec, 0, sizeof *rec);
     if (sscanf(line + 9, "%1s %lld %ld %llu %63s %63s %n", type, &t, &rec->pid, &rec->pstart,
-               project, run, &key_at) != 6 || !key_at || !strchr("IRFU", type[0]))
-        return -1;
+               project, run, &key_at) != 6 || !key_at || !strchr("IRFU", type[0]) || t < 0)
+        return -1; /* a time before 1970 is damage (and INT64_MIN would overflow ages) */
     rec->type = type[0];
     rec->t_ms = t;
     copy_field(rec->project, sizeof rec->project, project);
@@ -278,14 +279,14 @@ static int io_error(char *err, size_t errlen, const char *what, const char *path
 
 static int open_file(hexrun__journal *j, char *err, size_t errlen)
 {
-    int fd = open(j->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    int fd = hexrun__file_open_private("journal_path", j->path, O_RDWR | O_CREAT | O_APPEND,
+                                       err, errlen);
     if (fd < 0)
-        return io_error(err, errlen, "open", j->path);
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        snprintf(err, errlen, "journal_path: '%s' is not a regular file", j->path);
         return HEXRUN_E_IO;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return io_error(err, errlen, "stat", j->path);
     }
     j->fd = fd;
     j->dev = st.st_dev;
@@ -338,8 +339,8 @@ static int lock_fresh(hexrun__journal *j, char *err, size_t errlen)
     for (;;) {
         if (flock(j->fd, LOCK_EX) != 0)
             return io_error(err, errlen, "lock", j->path);
-        struct stat st;
-        if (stat(j->path, &st) == 0 && st.st_dev == j->dev && st.st_ino == j->ino)
+        struct stat st; /* lstat: a symlink put in its place is a replacement too */
+        if (lstat(j->path, &st) == 0 && st.st_dev == j->dev && st.st_ino == j->ino)
             break;
         close(j->fd); /* drops the lock on the replaced file */
         j->fd = -1;
@@ -401,16 +402,51 @@ static entry record(const hexrun__journal *j, char type, const char *key, const 
 
 /* ---- compaction ---- */
 
-static int write_all_sync(const char *path, const hexrun__buf *b, char *err, size_t errlen)
+/* The compaction's new file: a fresh name (pid and a random part), created exclusively
+ * and never through a symlink, so nothing planted beside the journal is written or moved
+ * into its place. Returns the fd (tmp holds the name) or -1. */
+static int create_temp(const hexrun__journal *j, char *tmp, size_t tmplen, char *err,
+                       size_t errlen)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t r = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec;
+    for (int tries = 0; tries < 8; tries++) {
+        r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+        snprintf(tmp, tmplen, "%s.compact.%ld.%08x", j->path, j->pid, (unsigned)(r >> 32));
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0)
+            return fd;
+        if (errno != EEXIST)
+            break;
+    }
+    io_error(err, errlen, "create", tmp);
+    return -1;
+}
+
+/* Write b to the new file and put it in place of the journal, if the name still leads to
+ * the file written (nobody swapped it in between). */
+static int replace_with(hexrun__journal *j, const hexrun__buf *b, char *err, size_t errlen)
+{
+    char tmp[4200];
+    int fd = create_temp(j, tmp, sizeof tmp, err, errlen);
     if (fd < 0)
-        return io_error(err, errlen, "create", path);
-    int ok = (!b->len || write(fd, b->data, b->len) == (ssize_t)b->len) && fsync(fd) == 0;
-    int saved = errno;
+        return HEXRUN_E_IO;
+    int rc = HEXRUN_OK;
+    struct stat mine, named;
+    if ((b->len && write(fd, b->data, b->len) != (ssize_t)b->len) || fsync(fd) != 0)
+        rc = io_error(err, errlen, "write", tmp);
+    else if (fstat(fd, &mine) != 0 || lstat(tmp, &named) != 0 || mine.st_ino != named.st_ino ||
+             mine.st_dev != named.st_dev) {
+        snprintf(err, errlen, "journal_path: '%s' was replaced while it was written", tmp);
+        rc = HEXRUN_E_IO;
+    } else if (rename(tmp, j->path) != 0) {
+        rc = io_error(err, errlen, "replace", j->path);
+    }
     close(fd);
-    errno = saved;
-    return ok ? HEXRUN_OK : io_error(err, errlen, "write", path);
+    if (rc != HEXRUN_OK)
+        unlink(tmp);
+    return rc;
 }
 
 /* fsync the directory holding path, so the rename survives a crash. */
@@ -446,16 +482,10 @@ static int rewrite(hexrun__journal *j, int64_t now_ms, char *err, size_t errlen)
         hexrun__buf_free(&b);
         return HEXRUN_E_NOMEM;
     }
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.compact.%ld", j->path, j->pid);
-    int rc = write_all_sync(tmp, &b, err, errlen);
+    int rc = replace_with(j, &b, err, errlen);
     hexrun__buf_free(&b);
-    if (rc == HEXRUN_OK && rename(tmp, j->path) != 0)
-        rc = io_error(err, errlen, "replace", j->path);
-    if (rc != HEXRUN_OK) {
-        unlink(tmp);
+    if (rc != HEXRUN_OK)
         return rc;
-    }
     sync_dir(j->path);
     /* Others blocked on the old file's lock see it replaced and reopen (lock_fresh). */
     close(j->fd);
@@ -545,9 +575,13 @@ static hexrun__journal_verdict decide(const hexrun__journal *j, const entry *e,
         return HEXRUN__JOURNAL_ATTACH;
     }
     int mine = e->pid == j->pid && e->pstart == j->pstart;
-    if (e->type == 'I' && now_ms - e->t_ms < stale_ms && (mine || owner_alive(e->pid, e->pstart)))
+    /* A record dated after now cannot be trusted to be fresh (a clock stepped back, or a
+     * damaged or forged line): it counts as stale, so the key is looked up (adopted, never
+     * re-sent) instead of blocking for ever. Times are >= 0 (parse_line): no overflow. */
+    int fresh = e->t_ms <= now_ms && now_ms - e->t_ms < stale_ms;
+    if (e->type == 'I' && fresh && (mine || owner_alive(e->pid, e->pstart)))
         return HEXRUN__JOURNAL_WAIT;
-    claim->since_ms = e->t_ms;
+    claim->since_ms = e->t_ms < now_ms ? e->t_ms : now_ms;
     return HEXRUN__JOURNAL_ADOPT;
 }
 

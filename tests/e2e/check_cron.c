@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "ck_run.h"
 
@@ -256,6 +257,41 @@ START_TEST(the_state_file_round_trips)
 }
 END_TEST
 
+START_TEST(the_state_file_is_written_0600_never_through_a_planted_link)
+{
+    char path[] = "/tmp/hexrun-state-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    unlink(path);
+    char victim[64], tmp[64];
+    snprintf(victim, sizeof victim, "%s.victim", path);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(victim, "w");
+    fputs("precious\n", f);
+    fclose(f);
+    ck_assert_int_eq(symlink(victim, tmp), 0);
+    sched_state st;
+    char err[300];
+    ck_assert_int_eq(sched_state_load(path, &st, err, sizeof err), 0);
+    ck_assert_int_eq(sched_state_set(&st, "a", 1700000000), 0);
+    mode_t old = umask(0);
+    ck_assert_int_eq(sched_state_save(path, &st, err, sizeof err), 0);
+    umask(old);
+    sched_state_free(&st);
+    struct stat sb;
+    ck_assert_int_eq(stat(victim, &sb), 0);
+    ck_assert_int_eq(sb.st_size, 9); /* the victim is untouched */
+    ck_assert_int_eq(lstat(path, &sb), 0);
+    ck_assert_msg(S_ISREG(sb.st_mode), "the state path became a symlink");
+    ck_assert_int_eq(sb.st_mode & 0777, 0600);
+    ck_assert_int_eq(sched_state_load(path, &st, err, sizeof err), 0);
+    ck_assert_int_eq(sched_state_get(&st, "a"), 1700000000);
+    sched_state_free(&st);
+    unlink(path);
+    unlink(victim);
+}
+END_TEST
+
 static Suite *host_pure_suite(void)
 {
     Suite *s = suite_create("host-pure");
@@ -276,6 +312,7 @@ static Suite *host_pure_suite(void)
     tcase_add_loop_test(tc, bad_schedule_files_are_rejected_with_the_reason, 0,
                         sizeof bad_files / sizeof bad_files[0]);
     tcase_add_test(tc, the_state_file_round_trips);
+    tcase_add_test(tc, the_state_file_is_written_0600_never_through_a_planted_link);
     suite_add_tcase(s, tc);
     return s;
 }

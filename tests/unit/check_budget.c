@@ -1,10 +1,18 @@
 /* Unit: the host-wide shared budget (budget_path): handles on one file share a token's
- * budget, tokens are apart, a process killed while holding the lock blocks nobody. */
+ * budget, tokens are apart, a process killed while holding the lock blocks nobody, and a
+ * planted, foreign, truncated, damaged or unallocatable file gives an error or a repair,
+ * never a signal. */
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,7 +41,7 @@ static void teardown(void)
 static hexrun__shared_budget *open_sb(const char *token, const int64_t limits[4])
 {
     hexrun__shared_budget *sb = NULL;
-    ck_assert_msg(hexrun__shared_budget_open(path, token, limits, 1, 1000, &sb, err,
+    ck_assert_msg(hexrun__shared_budget_open(path, token, limits, 1, 1000, NULL, &sb, err,
                                              sizeof err) == HEXRUN_OK, "%s", err);
     return sb;
 }
@@ -108,12 +116,12 @@ END_TEST
 START_TEST(bad_paths_are_clear_io_errors)
 {
     hexrun__shared_budget *sb = NULL;
-    ck_assert_int_eq(hexrun__shared_budget_open("/nonexistent-dir/b", "t", HEX_LIMITS, 1, 0, &sb,
+    ck_assert_int_eq(hexrun__shared_budget_open("/nonexistent-dir/b", "t", HEX_LIMITS, 1, 0, NULL, &sb,
                                                 err, sizeof err),
                      HEXRUN_E_IO);
     ck_assert_ptr_nonnull(strstr(err, "budget_path"));
     ck_assert_ptr_nonnull(strstr(err, "/nonexistent-dir/b"));
-    ck_assert_int_eq(hexrun__shared_budget_open("/tmp", "t", HEX_LIMITS, 1, 0, &sb, err,
+    ck_assert_int_eq(hexrun__shared_budget_open("/tmp", "t", HEX_LIMITS, 1, 0, NULL, &sb, err,
                                                 sizeof err),
                      HEXRUN_E_IO);
     /* A file full of tokens says so. */
@@ -123,12 +131,149 @@ START_TEST(bad_paths_are_clear_io_errors)
         snprintf(tok, sizeof tok, "t%d", i);
         held[i] = open_sb(tok, HEX_LIMITS);
     }
-    ck_assert_int_eq(hexrun__shared_budget_open(path, "one-more", HEX_LIMITS, 1, 0, &sb, err,
+    ck_assert_int_eq(hexrun__shared_budget_open(path, "one-more", HEX_LIMITS, 1, 0, NULL, &sb, err,
                                                 sizeof err),
                      HEXRUN_E_IO);
     ck_assert_ptr_nonnull(strstr(err, "32 tokens"));
     for (int i = 0; i < 32; i++)
         hexrun__shared_budget_close(held[i]);
+}
+END_TEST
+
+static int open_rc(const char *p)
+{
+    hexrun__shared_budget *sb = NULL;
+    err[0] = '\0';
+    int rc = hexrun__shared_budget_open(p, "t", HEX_LIMITS, 1, 0, NULL, &sb, err, sizeof err);
+    hexrun__shared_budget_close(sb);
+    return rc;
+}
+
+START_TEST(a_planted_symlink_or_foreign_file_is_refused)
+{
+    /* The victim: a file of ours the symlink points at. It must stay untouched. */
+    char victim[80], link_path[80];
+    snprintf(victim, sizeof victim, "%s.victim", path);
+    snprintf(link_path, sizeof link_path, "%s.link", path);
+    FILE *f = fopen(victim, "w");
+    fputs("precious\n", f);
+    fclose(f);
+    ck_assert_int_eq(symlink(victim, link_path), 0);
+    ck_assert_int_eq(open_rc(link_path), HEXRUN_E_IO);
+    ck_assert_msg(strstr(err, "symbolic link") && strstr(err, "budget_path"), "%s", err);
+    struct stat st;
+    ck_assert_int_eq(stat(victim, &st), 0);
+    ck_assert_int_eq(st.st_size, 9);
+    unlink(link_path);
+    unlink(victim);
+    /* Writable by others: anyone could forge the budget. */
+    ck_assert_int_eq(chmod(path, 0666), 0);
+    ck_assert_int_eq(open_rc(path), HEXRUN_E_IO);
+    ck_assert_msg(strstr(err, "writable by group or others"), "%s", err);
+    ck_assert_int_eq(chmod(path, 0600), 0);
+    /* Another user's file (as root we can make one). */
+    if (geteuid() == 0) {
+        ck_assert_int_eq(chown(path, 65534, 65534), 0);
+        ck_assert_int_eq(open_rc(path), HEXRUN_E_IO);
+        ck_assert_msg(strstr(err, "belongs to uid 65534"), "%s", err);
+        ck_assert_int_eq(chown(path, 0, 0), 0);
+    }
+    /* A FIFO: refused at once, not a hang. */
+    char fifo[80];
+    snprintf(fifo, sizeof fifo, "%s.fifo", path);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    alarm(10);
+    ck_assert_int_eq(open_rc(fifo), HEXRUN_E_IO);
+    alarm(0);
+    ck_assert_msg(strstr(err, "not a regular file"), "%s", err);
+    unlink(fifo);
+    ck_assert_int_eq(open_rc(path), HEXRUN_OK);
+}
+END_TEST
+
+static void must_take(hexrun__shared_budget *sb)
+{
+    ck_assert_int_eq(hexrun__shared_budget_take(sb, HEXRUN__BUDGET_API, 1000), 0);
+    hexrun__shared_budget_refund(sb, HEXRUN__BUDGET_API);
+}
+
+START_TEST(a_file_truncated_under_a_client_is_repaired_not_sigbus)
+{
+    hexrun__shared_budget *sb = open_sb("tok", HEX_LIMITS);
+    must_take(sb);
+    const off_t cuts[] = {0, 100, 5000};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        ck_assert_int_eq(truncate(path, cuts[i]), 0);
+        must_take(sb); /* SIGBUS here with a mapped file */
+        ck_assert_int_eq(hexrun__shared_budget_repairs(sb), (int64_t)i + 1);
+    }
+    /* Another handle opens the repaired file as usual. */
+    hexrun__shared_budget *other = open_sb("tok", HEX_LIMITS);
+    must_take(other);
+    hexrun__shared_budget_close(other);
+    hexrun__shared_budget_close(sb);
+}
+END_TEST
+
+static void overwrite(off_t from, unsigned seed)
+{
+    int fd = open(path, O_RDWR);
+    struct stat st;
+    ck_assert_int_eq(fstat(fd, &st), 0);
+    srand(seed);
+    for (off_t off = from; off < st.st_size; off += 512) {
+        unsigned char junk[512];
+        for (size_t k = 0; k < sizeof junk; k++)
+            junk[k] = seed == 0 ? 0xFF : (unsigned char)rand();
+        size_t n = (size_t)(st.st_size - off < 512 ? st.st_size - off : 512);
+        ck_assert_int_eq(pwrite(fd, junk, n, off), (ssize_t)n);
+    }
+    close(fd);
+}
+
+START_TEST(a_damaged_file_is_repaired_not_sigsegv)
+{
+    hexrun__shared_budget *sb = open_sb("tok", HEX_LIMITS);
+    for (unsigned seed = 0; seed < 20; seed++) {
+        must_take(sb);
+        int64_t repairs = hexrun__shared_budget_repairs(sb);
+        /* Everything after the magic, version and boot id: hashes, limits, indices. */
+        overwrite(48, seed);
+        must_take(sb); /* out-of-range window indices: SIGSEGV without the checks */
+        ck_assert_int_eq(hexrun__shared_budget_repairs(sb), repairs + 1);
+        /* Damage at open: the file is rebuilt, or the open fails cleanly. */
+        overwrite((off_t)(seed * 4), seed + 1);
+        int rc = open_rc(path);
+        ck_assert_msg(rc == HEXRUN_OK || rc == HEXRUN_E_IO, "rc %d", rc);
+    }
+    hexrun__shared_budget_close(sb);
+}
+END_TEST
+
+/* A full file system: in a private mount namespace, a 64 KiB tmpfs (the file needs more). */
+START_TEST(a_full_file_system_is_an_io_error_not_sigbus)
+{
+    char dir[] = "/tmp/hexrun-full-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    if (geteuid() == 0 && unshare(CLONE_NEWNS) == 0 &&
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+        mount("tmpfs", dir, "tmpfs", 0, "size=64k") == 0) {
+        char p[64];
+        snprintf(p, sizeof p, "%s/budget", dir);
+        ck_assert_int_eq(open_rc(p), HEXRUN_E_IO); /* SIGBUS with a sparse mapping */
+        ck_assert_msg(strstr(err, "budget_path") && strstr(err, "No space"), "%s", err);
+        umount(dir);
+    } else {
+        /* Without the right to mount: a file size limit fails the allocation the same way. */
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit rl = {65536, 65536};
+        ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+        char p[64];
+        snprintf(p, sizeof p, "%s/budget", dir);
+        ck_assert_int_eq(open_rc(p), HEXRUN_E_IO);
+        unlink(p);
+    }
+    rmdir(dir);
 }
 END_TEST
 
@@ -141,6 +286,10 @@ int main(void)
     tcase_add_test(tc, two_handles_share_one_tokens_budget);
     tcase_add_test(tc, a_process_killed_holding_the_lock_blocks_nobody);
     tcase_add_test(tc, bad_paths_are_clear_io_errors);
+    tcase_add_test(tc, a_planted_symlink_or_foreign_file_is_refused);
+    tcase_add_test(tc, a_file_truncated_under_a_client_is_repaired_not_sigbus);
+    tcase_add_test(tc, a_damaged_file_is_repaired_not_sigsegv);
+    tcase_add_test(tc, a_full_file_system_is_an_io_error_not_sigbus);
     suite_add_tcase(s, tc);
     return ck_run(s);
 }

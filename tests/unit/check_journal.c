@@ -96,13 +96,10 @@ START_TEST(failed_frees_the_key_and_unknown_or_stale_intents_adopt)
 }
 END_TEST
 
-START_TEST(a_dead_owners_intent_adopts)
+/* Append a record line with a valid checksum. */
+static void append_record(const char *body)
 {
-    /* pid 1 with a start time that is not init's: a process that is gone. */
-    hexrun__journal *j = open_j();
-    hexrun__journal_claim c;
-    char line[256], body[200];
-    snprintf(body, sizeof body, "I 5000 1 999999999 %s - dead", P1);
+    char line[300];
     unsigned crc = 0xFFFFFFFFu;
     for (const char *p = body; *p; p++) {
         crc ^= (unsigned char)*p;
@@ -111,6 +108,16 @@ START_TEST(a_dead_owners_intent_adopts)
     }
     snprintf(line, sizeof line, "%08x %s\n", ~crc, body);
     append_raw(line);
+}
+
+START_TEST(a_dead_owners_intent_adopts)
+{
+    /* pid 1 with a start time that is not init's: a process that is gone. */
+    hexrun__journal *j = open_j();
+    hexrun__journal_claim c;
+    char body[200];
+    snprintf(body, sizeof body, "I 5000 1 999999999 %s - dead", P1);
+    append_record(body);
     ck_assert_int_eq(begin(j, "dead", P1, 6000, &c), HEXRUN__JOURNAL_ADOPT);
     ck_assert_int_eq(c.since_ms, 5000);
     hexrun__journal_close(j);
@@ -204,6 +211,94 @@ START_TEST(a_bad_path_is_a_clear_io_error)
 }
 END_TEST
 
+START_TEST(an_intent_dated_in_the_future_does_not_block_its_key)
+{
+    /* Owner alive (pid 1, any start time), dated far ahead: stale by rule, so adopted
+     * (looked up, never re-sent) instead of waited on for ever. */
+    char body[200];
+    snprintf(body, sizeof body, "I 9000000000000 1 0 %s - future", P1);
+    append_record(body);
+    /* INT64_MIN (and any time before 1970) is damage: the line is skipped, no overflow. */
+    snprintf(body, sizeof body, "I -9223372036854775808 1 0 %s - ancient", P1);
+    append_record(body);
+    hexrun__journal *j = open_j();
+    hexrun__journal_claim c;
+    ck_assert_int_eq(begin(j, "future", P1, 6000, &c), HEXRUN__JOURNAL_ADOPT);
+    ck_assert_int_eq(c.since_ms, 6000); /* clamped to now */
+    ck_assert_int_eq(begin(j, "ancient", P1, 6000, &c), HEXRUN__JOURNAL_GO);
+    hexrun__journal_stats st;
+    hexrun__journal_get_stats(j, &st);
+    ck_assert_uint_eq(st.corrupt, 1);
+    hexrun__journal_close(j);
+}
+END_TEST
+
+START_TEST(a_planted_symlink_or_foreign_journal_is_refused)
+{
+    char victim[80], link_path[80];
+    snprintf(victim, sizeof victim, "%s.victim", path);
+    snprintf(link_path, sizeof link_path, "%s.link", path);
+    FILE *f = fopen(victim, "w");
+    fputs("precious\n", f);
+    fclose(f);
+    ck_assert_int_eq(symlink(victim, link_path), 0);
+    hexrun__journal *j = NULL;
+    ck_assert_int_eq(hexrun__journal_open(link_path, &j, err, sizeof err), HEXRUN_E_IO);
+    ck_assert_msg(strstr(err, "journal_path") && strstr(err, "symbolic link"), "%s", err);
+    struct stat st;
+    ck_assert_int_eq(stat(victim, &st), 0);
+    ck_assert_int_eq(st.st_size, 9);
+    unlink(link_path);
+    unlink(victim);
+    ck_assert_int_eq(chmod(path, 0620), 0);
+    ck_assert_int_eq(hexrun__journal_open(path, &j, err, sizeof err), HEXRUN_E_IO);
+    ck_assert_msg(strstr(err, "writable by group or others"), "%s", err);
+    ck_assert_int_eq(chmod(path, 0600), 0);
+    if (geteuid() == 0) {
+        ck_assert_int_eq(chown(path, 65534, 65534), 0);
+        ck_assert_int_eq(hexrun__journal_open(path, &j, err, sizeof err), HEXRUN_E_IO);
+        ck_assert_msg(strstr(err, "belongs to uid 65534"), "%s", err);
+        ck_assert_int_eq(chown(path, 0, 0), 0);
+    }
+    char fifo[80];
+    snprintf(fifo, sizeof fifo, "%s.fifo", path);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    alarm(10); /* a FIFO must not hang the open */
+    ck_assert_int_eq(hexrun__journal_open(fifo, &j, err, sizeof err), HEXRUN_E_IO);
+    alarm(0);
+    unlink(fifo);
+}
+END_TEST
+
+START_TEST(compaction_never_writes_through_a_planted_temp_file)
+{
+    /* The old temporary name was predictable: <path>.compact.<pid>. */
+    char victim[80], planted[120];
+    snprintf(victim, sizeof victim, "%s.victim", path);
+    snprintf(planted, sizeof planted, "%s.compact.%ld", path, (long)getpid());
+    FILE *f = fopen(victim, "w");
+    fputs("precious\n", f);
+    fclose(f);
+    ck_assert_int_eq(symlink(victim, planted), 0);
+    hexrun__journal *j = open_j();
+    hexrun__journal_claim c;
+    ck_assert_int_eq(begin(j, "k", P1, 1000, &c), HEXRUN__JOURNAL_GO);
+    mode_t old = umask(0);
+    ck_assert_int_eq(hexrun__journal_compact(j, 1, err, sizeof err), HEXRUN_OK);
+    umask(old);
+    struct stat st;
+    ck_assert_int_eq(stat(victim, &st), 0);
+    ck_assert_int_eq(st.st_size, 9);
+    ck_assert_int_eq(lstat(path, &st), 0);
+    ck_assert_msg(S_ISREG(st.st_mode), "the journal path is no longer a regular file");
+    ck_assert_int_eq(st.st_mode & 0777, 0600); /* even with umask 0 */
+    ck_assert_int_eq(begin(j, "k", P1, 1001, &c), HEXRUN__JOURNAL_WAIT);
+    hexrun__journal_close(j);
+    unlink(planted);
+    unlink(victim);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("journal");
@@ -216,6 +311,9 @@ int main(void)
     tcase_add_test(tc, keys_with_any_bytes_round_trip);
     tcase_add_test(tc, compaction_keeps_live_keys_and_other_handles_follow);
     tcase_add_test(tc, a_bad_path_is_a_clear_io_error);
+    tcase_add_test(tc, an_intent_dated_in_the_future_does_not_block_its_key);
+    tcase_add_test(tc, a_planted_symlink_or_foreign_journal_is_refused);
+    tcase_add_test(tc, compaction_never_writes_through_a_planted_temp_file);
     suite_add_tcase(s, tc);
     return ck_run(s);
 }
