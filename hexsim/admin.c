@@ -218,7 +218,7 @@ void hs_h_get_project(hs_req *q, hs_resp *r, hs_token *t)
     pthread_mutex_lock(&hs_w.mu);
     hs_project *p = hs_find_project(q->segs[2]);
     if (!p)
-        hs_err_code(r, 404, "Project not found");
+        hs_err_code(r, hs_unknown_object_status(q), "Project not found");
     else if (!hs_token_sees(t, p))
         hs_err_code(r, 403, "This token does not have access to the project");
     else
@@ -321,7 +321,7 @@ void hs_h_deactivate_user(hs_req *q, hs_resp *r, hs_token *t)
     pthread_mutex_lock(&hs_w.mu);
     json_object *u = find_by_id(hs_w.users, q->segs[2], NULL);
     if (!u) {
-        hs_err_code(r, 404, "User not found");
+        hs_err_code(r, hs_unknown_object_status(q), "User not found");
     } else {
         json_object_object_add(u, "deactivated", json_object_new_boolean(1));
         json_object *o = json_object_new_object();
@@ -359,7 +359,7 @@ void hs_h_get_group(hs_req *q, hs_resp *r, hs_token *t)
     if (g)
         hs_resp_json(r, 200, group_view(g));
     else
-        hs_err_reason(r, 404, "Group not found", NULL);
+        hs_err_reason(r, hs_unknown_object_status(q), "Group not found", NULL);
     pthread_mutex_unlock(&hs_w.mu);
 }
 
@@ -425,7 +425,7 @@ void hs_h_edit_group(hs_req *q, hs_resp *r, hs_token *t)
         pthread_mutex_lock(&hs_w.mu);
         json_object *g = find_by_id(hs_w.groups, q->segs[2], NULL), *v;
         if (!g) {
-            hs_err_reason(r, 404, "Group not found", NULL);
+            hs_err_reason(r, hs_unknown_object_status(q), "Group not found", NULL);
         } else {
             if (json_object_object_get_ex(body, "name", &v))
                 json_object_object_add(g, "name", json_object_get(v));
@@ -447,7 +447,7 @@ void hs_h_delete_group(hs_req *q, hs_resp *r, hs_token *t)
         json_object_array_del_idx(hs_w.groups, idx, 1);
         hs_resp_text(r, 204, NULL);
     } else {
-        hs_err_reason(r, 404, "Group not found", NULL);
+        hs_err_reason(r, hs_unknown_object_status(q), "Group not found", NULL);
     }
     pthread_mutex_unlock(&hs_w.mu);
 }
@@ -511,7 +511,7 @@ void hs_h_get_connection(hs_req *q, hs_resp *r, hs_token *t)
     if (c)
         hs_resp_json(r, 200, json_object_get(c));
     else
-        hs_err_reason(r, 404, "Data connection not found", NULL);
+        hs_err_reason(r, hs_unknown_object_status(q), "Data connection not found", NULL);
     pthread_mutex_unlock(&hs_w.mu);
 }
 
@@ -591,7 +591,7 @@ void hs_h_edit_connection(hs_req *q, hs_resp *r, hs_token *t)
             /* Hex answers an edit with 201, as its spec says. */
             hs_resp_json(r, 201, json_object_get(c));
         } else {
-            hs_err_reason(r, 404, "Data connection not found", NULL);
+            hs_err_reason(r, hs_unknown_object_status(q), "Data connection not found", NULL);
         }
         pthread_mutex_unlock(&hs_w.mu);
     }
@@ -616,7 +616,7 @@ void hs_h_get_collection(hs_req *q, hs_resp *r, hs_token *t)
     if (c)
         hs_resp_json(r, 200, json_object_get(c));
     else
-        hs_err_reason(r, 404, "Collection not found", NULL);
+        hs_err_reason(r, hs_unknown_object_status(q), "Collection not found", NULL);
     pthread_mutex_unlock(&hs_w.mu);
 }
 
@@ -678,7 +678,7 @@ void hs_h_edit_collection(hs_req *q, hs_resp *r, hs_token *t)
                 json_object_object_add(c, key, json_object_get(val));
             hs_resp_json(r, 200, json_object_get(c));
         } else {
-            hs_err_reason(r, 404, "Collection not found", NULL);
+            hs_err_reason(r, hs_unknown_object_status(q), "Collection not found", NULL);
         }
         pthread_mutex_unlock(&hs_w.mu);
     }

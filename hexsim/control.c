@@ -188,6 +188,34 @@ static void set_time_scale(hs_req *q, hs_resp *r)
     hs_resp_json(r, 200, ok_doc());
 }
 
+/* POST /__sim/variant: merges switches (and an optional profile) into the live variant. */
+static void set_variant(hs_req *q, hs_resp *r)
+{
+    char err[256];
+    json_object *body = hs_body_json(q, r);
+    if (!body)
+        return;
+    pthread_mutex_lock(&hs_w.mu);
+    int rc = hs_variant_apply(&hs_w.variant, body, err, sizeof(err));
+    json_object *now = hs_variant_json(&hs_w.variant);
+    pthread_mutex_unlock(&hs_w.mu);
+    json_object_put(body);
+    if (rc) {
+        json_object_put(now);
+        sim_error(r, 400, err);
+    } else {
+        hs_resp_json(r, 200, now);
+    }
+}
+
+static void get_variant(hs_resp *r)
+{
+    pthread_mutex_lock(&hs_w.mu);
+    json_object *now = hs_variant_json(&hs_w.variant);
+    pthread_mutex_unlock(&hs_w.mu);
+    hs_resp_json(r, 200, now);
+}
+
 int hs_control_route(hs_req *q, hs_resp *r)
 {
     const char *p = q->path + strlen("/__sim");
@@ -215,6 +243,10 @@ int hs_control_route(hs_req *q, hs_resp *r)
         hs_resp_json(r, 200, runs_doc(q->host_url, hs_query(q, "projectId")));
     else if (post && !strcmp(p, "/runs"))
         create_runs(q, r);
+    else if (get && !strcmp(p, "/variant"))
+        get_variant(r);
+    else if (post && !strcmp(p, "/variant"))
+        set_variant(q, r);
     else if (post && !strcmp(p, "/tokens/revoke"))
         revoke_token(q, r);
     else

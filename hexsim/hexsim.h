@@ -30,7 +30,7 @@ void hs_iso8601(int64_t unix_ms, char out[32]);
 typedef struct hs_resp {
     int status;
     char *body;          /* malloc'd JSON text, or NULL for an empty body */
-    char retry_after[24];
+    char retry_after[40];
     char content_type[40];
 } hs_resp;
 
@@ -56,6 +56,7 @@ typedef struct hs_req {
     const char *segs[8];    /* path split on '/' (segs[0] == "v1" for the API) */
     int nsegs;
     int code_family;        /* errors of this operation use {code, message} */
+    int declares_422;       /* the operation's spec lists 422 (variant: unknown objects) */
 } hs_req;
 
 /* A 4xx in the error family of the request's operation. */
@@ -98,8 +99,7 @@ typedef struct hs_run {
     int64_t created_sim;       /* hexsim ms */
     int64_t created_real;      /* unix ms */
     int32_t pending_ms, running_ms;
-    int64_t killed_sim;        /* -1 unless cancelled */
-    int64_t killed_real;
+    int64_t killed_sim;        /* -1 unless cancelled; may lie ahead (asynchronous cancel) */
 } hs_run;
 
 typedef struct hs_token {
@@ -117,7 +117,7 @@ typedef struct hs_fault {
     char endpoint[48];
     char kind[16];
     int status;
-    char retry_after[24];
+    char retry_after[40];
     int delay_ms;
     long bytes;
     int count;          /* remaining; -1 = unlimited (probability) */
@@ -134,6 +134,29 @@ typedef struct hs_limits {
     int enabled;
     int run_per_min, run_per_hour, api_per_min, api_per_hour;
 } hs_limits;
+
+/* 5xx after the work was done: every `every`-th request that did its work answers status. */
+typedef struct hs_after_work {
+    int status; /* 0 = off */
+    int every;
+} hs_after_work;
+
+#define HS_UNKNOWN_AS_SPEC (-1) /* 422 where the operation declares it, else 400 */
+
+/* The variant profile's switches (variant.c); all zero = the default profile. */
+typedef struct hs_variant {
+    int unknown_object_status;   /* 0 = 404, 400, 422 or HS_UNKNOWN_AS_SPEC */
+    hs_after_work run_after;     /* RunProject creates the run, then answers 5xx */
+    hs_after_work cancel_after;  /* CancelRun cancels, then answers 5xx */
+    int odd_fields;              /* 70-char traceId, negative elapsedTime, projectVersion 3.0 */
+    int extra_fields;            /* keys the spec does not list (a later Hex may add them) */
+    int opaque_next_page;        /* nextPage/previousPage carry a cursor, not offset= */
+    int async_cancel_ms;         /* hexsim ms between CancelRun's 204 and KILLED */
+    int cancel_race_every;       /* every N-th accepted cancel: the run ends COMPLETED */
+    char unknown_status[32];     /* "" = off; a live run reports this instead of PENDING */
+    int retry_after_date;        /* Retry-After as an HTTP date instead of seconds */
+    uint64_t run_after_n, cancel_after_n, cancel_n;  /* request counters for `every` */
+} hs_variant;
 
 typedef struct hs_world {
     pthread_mutex_t mu;
@@ -156,6 +179,8 @@ typedef struct hs_world {
     uint64_t rng;
     uint64_t seed;
     size_t max_body;
+    char profile[32];            /* --profile; the scenario's "profile" overrides it */
+    hs_variant variant;
 } hs_world;
 
 extern hs_world hs_w;
@@ -201,6 +226,17 @@ void hs_h_list_collections(hs_req *q, hs_resp *r, hs_token *t);
 void hs_h_get_collection(hs_req *q, hs_resp *r, hs_token *t);
 void hs_h_create_collection(hs_req *q, hs_resp *r, hs_token *t);
 void hs_h_edit_collection(hs_req *q, hs_resp *r, hs_token *t);
+
+/* The variant profile (variant.c). hs_variant_profile resets v to a named preset
+ * (default, spec-variant); hs_variant_apply merges a JSON object of switches (and an
+ * optional "profile" applied first) into v, all or nothing. */
+int hs_variant_profile(hs_variant *v, const char *name, char *err, size_t errlen);
+int hs_variant_apply(hs_variant *v, json_object *src, char *err, size_t errlen);
+json_object *hs_variant_json(const hs_variant *v);
+/* The status for an unknown object of q's operation: 404, or the variant's. */
+int hs_unknown_object_status(const hs_req *q);
+/* Counts one done request in *n; 1 when this one must answer w->status. Under hs_w.mu. */
+int hs_after_work_due(hs_after_work *w, uint64_t *n);
 
 /* The control API (control.c); returns 1 when the path was under /__sim/. */
 int hs_control_route(hs_req *q, hs_resp *r);

@@ -16,6 +16,8 @@ static const char USAGE[] =
     "  --time-scale X    hexsim time runs X times faster than real time (default 1)\n"
     "  --seed N          seed of every random choice (ids, durations, outcomes, faults)\n"
     "  --rate-limits     enforce Hex's rate limits (also settable in the scenario)\n"
+    "  --profile NAME    default, or spec-variant: answers the spec allows that the default\n"
+    "                    profile never gives (see docs/hexsim.md)\n"
     "  --threads N       libmicrohttpd thread pool size (default 4)\n"
     "  --max-body BYTES  largest accepted request body; larger gets 413 (default 1048576)\n"
     "  --no-ipv6         serve 127.0.0.1 only\n"
@@ -33,6 +35,7 @@ typedef struct options {
     long max_body;
     int ipv6;
     const char *tls_cert, *tls_key;
+    const char *profile;
 } options;
 
 static int parse_long(const char *flag, const char *v, long lo, long hi, long *out)
@@ -67,6 +70,12 @@ static int parse_args(int argc, char **argv, options *o)
             }
         } else if (!strcmp(a, "--seed")) {
             rc = parse_long(a, v, 0, 0x7fffffffL, &o->seed), i++;
+        } else if (!strcmp(a, "--profile") && v) {
+            o->profile = v, i++;
+            if (strcmp(v, "default") && strcmp(v, "spec-variant")) {
+                fprintf(stderr, "hexsim: --profile takes default or spec-variant\n");
+                rc = -1;
+            }
         } else if (!strcmp(a, "--rate-limits")) {
             o->rate_limits = 1;
         } else if (!strcmp(a, "--threads")) {
@@ -101,6 +110,7 @@ static int load_scenario(const options *o)
     }
     hs_w.seed = (uint64_t)o->seed;
     hs_w.max_body = (size_t)o->max_body;
+    snprintf(hs_w.profile, sizeof(hs_w.profile), "%s", o->profile ? o->profile : "");
     hs_w.limits = (hs_limits){o->rate_limits, 20, 60, 30, 1800};
     if (hs_world_load(sc, err, sizeof(err)) != 0) {
         fprintf(stderr, "hexsim: %s: %s\n", o->scenario, err);

@@ -22,6 +22,19 @@ typedef struct route {
     hs_handler handler;
 } route;
 
+/* Operations whose spec lists a 422 answer (the variant's status for unknown objects). */
+static const char *const DECLARE_422[] = {"RunProject", "GetRunStatus", "GetProjectRuns",
+                                          "CancelRun", "CreateDataConnection",
+                                          "EditDataConnection"};
+
+static int declares_422(const char *op)
+{
+    for (size_t i = 0; i < sizeof(DECLARE_422) / sizeof(DECLARE_422[0]); i++)
+        if (!strcmp(op, DECLARE_422[i]))
+            return 1;
+    return 0;
+}
+
 static const route ROUTES[] = {
     {"POST", "v1/projects/*/runs", "RunProject", FAM_REASON, 1, hs_h_run_project},
     {"POST", "v1/project/*/run", "RunProject", FAM_REASON, 1, hs_h_run_project},
@@ -181,6 +194,7 @@ const char *hs_serve_api(hs_req *q, hs_resp *r, hs_fault *fault)
         return "unknown";
     }
     q->code_family = rt->family == FAM_CODE;
+    q->declares_422 = declares_422(rt->op);
     pthread_mutex_lock(&hs_w.mu);
     if (!hs_fault_pick(rt->op, fault))
         fault->kind[0] = '\0';
@@ -188,7 +202,13 @@ const char *hs_serve_api(hs_req *q, hs_resp *r, hs_fault *fault)
     if (strcmp(fault->kind, "drop_before") == 0)
         return rt->op;
     hs_token *tok = NULL;
-    if (!gate(q, r, rt, fault, &tok))
+    if (!gate(q, r, rt, fault, &tok)) {
         rt->handler(q, r, tok);
+        /* status_after: the work is done (a RunProject created its run), then it fails. */
+        if (!strcmp(fault->kind, "status_after") && r->status / 100 == 2) {
+            r->content_type[0] = '\0';
+            hs_err_for(q, r, fault->status, "Injected failure after the work was done");
+        }
+    }
     return rt->op;
 }

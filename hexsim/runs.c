@@ -28,7 +28,9 @@ static int64_t end_at(const hs_run *run)
 
 hs_status hs_run_status(const hs_run *run, int64_t now)
 {
-    if (run->killed_sim >= 0 && run->killed_sim <= now)
+    /* A cancel takes effect only if it lands before the run ends by itself (an
+     * asynchronous cancel can lose that race). */
+    if (run->killed_sim >= 0 && run->killed_sim <= now && run->killed_sim < end_at(run))
         return RUN_KILLED;
     if (now < start_at(run))
         return RUN_PENDING;
@@ -167,7 +169,8 @@ static void add_transition(json_object *list, hs_status st, int64_t sim_ms)
 json_object *hs_run_transitions(const hs_run *run, int64_t now)
 {
     json_object *list = json_object_new_array();
-    int64_t killed = run->killed_sim >= 0 ? run->killed_sim : INT64_MAX;
+    int64_t killed = run->killed_sim >= 0 && run->killed_sim < end_at(run) ? run->killed_sim
+                                                                           : INT64_MAX;
     add_transition(list, RUN_PENDING, run->created_sim);
     if (start_at(run) <= now && start_at(run) < killed && run->outcome != RUN_KERNEL)
         add_transition(list, RUN_RUNNING, start_at(run));
@@ -178,14 +181,74 @@ json_object *hs_run_transitions(const hs_run *run, int64_t now)
     return list;
 }
 
+/* ---- the variant profile's view of a run ---- */
+
+/* A trace id of 70 characters (Hex documents no length). */
+static json_object *long_trace_id(void)
+{
+    char a[HS_ID_LEN], b[HS_ID_LEN], out[96];
+    hs_trace_id(a);
+    hs_trace_id(b);
+    snprintf(out, sizeof(out), "Root=1-%s-%s", a, b);
+    out[70] = '\0';
+    return json_object_new_string(out);
+}
+
+/* Odd values of optional fields and keys the spec does not list, as the switches say. */
+static void vary_fields(json_object *o, int version)
+{
+    const hs_variant *v = &hs_w.variant;
+    json_object *elapsed;
+    if (v->odd_fields) {
+        json_object_object_add(o, "traceId", long_trace_id());
+        json_object_object_add(o, "projectVersion", json_object_new_double(version));
+        if (json_object_object_get_ex(o, "elapsedTime", &elapsed) && elapsed)
+            json_object_object_add(o, "elapsedTime",
+                                   json_object_new_int64(-1 - json_object_get_int64(elapsed)));
+    }
+    if (v->extra_fields) {
+        json_object *kernel = json_object_new_object();
+        json_object_object_add(kernel, "size", json_object_new_string("MEDIUM"));
+        json_object_object_add(kernel, "queuedMs", json_object_new_int(12));
+        json_object_object_add(o, "kernel", kernel);
+        json_object_object_add(o, "labels", json_object_new_array());
+    }
+}
+
+/* A run as the API shows it: hs_run_json (the truth, also shown by /__sim/runs) with the
+ * variant's unknown status name and odd fields. */
+static json_object *api_run_json(const hs_run *run, const char *host, int64_t now)
+{
+    json_object *o = hs_run_json(run, host, now);
+    if (hs_w.variant.unknown_status[0] && hs_run_status(run, now) == RUN_PENDING)
+        json_object_object_add(o, "status", json_object_new_string(hs_w.variant.unknown_status));
+    vary_fields(o, hs_w.projects[run->project].version);
+    return o;
+}
+
+/* The variant's 5xx after the work: JSON from Hex (500), HTML from a gateway (502, 504). */
+static void after_work_error(hs_resp *r, int status)
+{
+    char html[160];
+    if (status == 500) {
+        hs_err_reason(r, 500, "Internal server error", NULL);
+        return;
+    }
+    snprintf(html, sizeof(html), "<html><body><h1>%d %s</h1></body></html>\n", status,
+             status == 504 ? "Gateway Time-out" : status == 502 ? "Bad Gateway" : "Error");
+    hs_resp_text(r, status, html);
+    snprintf(r->content_type, sizeof(r->content_type), "text/html");
+}
+
 /* ---- request validation ---- */
 
-/* The project of a runs path, checked against the token: 404 unknown, 403 not visible. */
+/* The project of a runs path, checked against the token: 404 (or the variant's status)
+ * unknown, 403 not visible. */
 static hs_project *project_for(hs_req *q, hs_resp *r, hs_token *t)
 {
     hs_project *p = hs_find_project(q->segs[2]);
     if (!p) {
-        hs_err_reason(r, 404, "Project not found", NULL);
+        hs_err_reason(r, hs_unknown_object_status(q), "Project not found", NULL);
         return NULL;
     }
     if (!hs_token_sees(t, p)) {
@@ -358,6 +421,7 @@ static json_object *created_json(const hs_project *p, const char *run_id, const 
     json_object_object_add(o, "runStatusUrl", json_object_new_string(status_url));
     json_object_object_add(o, "traceId", json_object_new_string(trace));
     json_object_object_add(o, "projectVersion", json_object_new_int(p->version));
+    vary_fields(o, p->version);
     return o;
 }
 
@@ -400,7 +464,10 @@ static void run_project_locked(hs_req *q, hs_resp *r, hs_project *p, json_object
         hs_err_reason(r, 500, "out of memory", NULL);
         return;
     }
-    hs_resp_json(r, 201, created_json(p, run->id, q->host_url));
+    if (hs_after_work_due(&hs_w.variant.run_after, &hs_w.variant.run_after_n))
+        after_work_error(r, hs_w.variant.run_after.status);
+    else
+        hs_resp_json(r, 201, created_json(p, run->id, q->host_url));
 }
 
 void hs_h_run_project(hs_req *q, hs_resp *r, hs_token *t)
@@ -422,10 +489,32 @@ void hs_h_run_status(hs_req *q, hs_resp *r, hs_token *t)
     hs_project *p = project_for(q, r, t);
     hs_run *run = p ? find_run(p, q->segs[4]) : NULL;
     if (run)
-        hs_resp_json(r, 200, hs_run_json(run, q->host_url, hs_sim_ms()));
+        hs_resp_json(r, 200, api_run_json(run, q->host_url, hs_sim_ms()));
     else if (p)
-        hs_err_reason(r, 404, "Run not found", NULL);
+        hs_err_reason(r, hs_unknown_object_status(q), "Run not found", NULL);
     pthread_mutex_unlock(&hs_w.mu);
+}
+
+/* The variant's lost race: the run ends COMPLETED at `at` although a cancel was accepted. */
+static void complete_at(hs_run *run, int64_t at)
+{
+    run->outcome = RUN_COMPLETED;
+    if (at < start_at(run))
+        run->pending_ms = (int32_t)(at - run->created_sim);
+    run->running_ms = (int32_t)(at - start_at(run));
+}
+
+/* Accepts a cancel of a live run: KILLED now, or after the variant's delay, or (variant)
+ * the run completes first. A cancel already under way is left as it is. */
+static void accept_cancel(hs_run *run, int64_t now)
+{
+    hs_variant *v = &hs_w.variant;
+    if (run->killed_sim >= 0)
+        return;
+    if (v->cancel_race_every && ++v->cancel_n % (uint64_t)v->cancel_race_every == 0)
+        complete_at(run, now + v->async_cancel_ms);
+    else
+        run->killed_sim = now + v->async_cancel_ms;
 }
 
 void hs_h_cancel_run(hs_req *q, hs_resp *r, hs_token *t)
@@ -436,13 +525,15 @@ void hs_h_cancel_run(hs_req *q, hs_resp *r, hs_token *t)
     int64_t now = hs_sim_ms();
     if (!run) {
         if (p)
-            hs_err_reason(r, 404, "Run not found", NULL);
+            hs_err_reason(r, hs_unknown_object_status(q), "Run not found", NULL);
     } else if (hs_run_status(run, now) > RUN_RUNNING) {
         hs_err_reason(r, 422, "The run has already finished", hs_status_name(hs_run_status(run, now)));
     } else {
-        run->killed_sim = now;
-        run->killed_real = hs_real_ms();
-        hs_resp_text(r, 204, NULL);
+        accept_cancel(run, now);
+        if (hs_after_work_due(&hs_w.variant.cancel_after, &hs_w.variant.cancel_after_n))
+            after_work_error(r, hs_w.variant.cancel_after.status);
+        else
+            hs_resp_text(r, 204, NULL);
     }
     pthread_mutex_unlock(&hs_w.mu);
 }
@@ -455,12 +546,27 @@ static int parse_filter(const char *value, const char *const *names, int n)
     return -1;
 }
 
+/* The variant's opaque page cursor: the offset, scrambled so it reads as no number. */
+#define CURSOR_KEY 0x5bd1e995L
+
+static long parse_page_cursor(const char *c)
+{
+    char *end;
+    if (!c || c[0] != 'c' || strlen(c) != 9)
+        return -1;
+    long n = strtol(c + 1, &end, 16);
+    return *end ? -1 : n ^ CURSOR_KEY;
+}
+
 static json_object *page_url(hs_req *q, long limit, long offset, const char *status,
                              const char *trigger)
 {
     char url[512];
-    int n = snprintf(url, sizeof(url), "%s/api/v1/projects/%s/runs?limit=%ld&offset=%ld",
-                     q->host_url, q->segs[2], limit, offset);
+    int n = hs_w.variant.opaque_next_page
+                ? snprintf(url, sizeof(url), "%s/api/v1/projects/%s/runs?limit=%ld&cursor=c%08lx",
+                           q->host_url, q->segs[2], limit, offset ^ CURSOR_KEY)
+                : snprintf(url, sizeof(url), "%s/api/v1/projects/%s/runs?limit=%ld&offset=%ld",
+                           q->host_url, q->segs[2], limit, offset);
     if (status)
         n += snprintf(url + n, sizeof(url) - (size_t)n, "&statusFilter=%s", status);
     if (trigger)
@@ -474,9 +580,16 @@ void hs_h_project_runs(hs_req *q, hs_resp *r, hs_token *t)
     const char *status = hs_query(q, "statusFilter"), *trigger = hs_query(q, "runTriggerFilter");
     int want_status = status ? parse_filter(status, STATUS_NAMES, 6) : -1;
     int want_trigger = trigger ? parse_filter(trigger, TRIGGERS, 3) : -1;
+    const char *cursor = hs_query(q, "cursor");
     if (hs_query_int(q, r, "limit", 1, 100, 25, &limit) ||
         hs_query_int(q, r, "offset", 0, 1L << 30, 0, &offset))
         return;
+    if (cursor && (hs_query(q, "offset") || (offset = parse_page_cursor(cursor)) < 0 ||
+                   offset > 1L << 30)) {
+        hs_err_reason(r, 400, "cursor must come from a previous page's URL, without offset",
+                      NULL);
+        return;
+    }
     if ((status && want_status < 0) || (trigger && want_trigger < 0 && strcmp(trigger, "ALL"))) {
         hs_err_reason(r, 400, "statusFilter or runTriggerFilter has an unknown value", NULL);
         return;
@@ -496,7 +609,7 @@ void hs_h_project_runs(hs_req *q, hs_resp *r, hs_token *t)
             (want_trigger >= 0 && run->trigger != want_trigger))
             continue;
         if (matched >= offset && matched < offset + limit)
-            json_object_array_add(runs, hs_run_json(run, q->host_url, now));
+            json_object_array_add(runs, api_run_json(run, q->host_url, now));
         matched++;
     }
     pthread_mutex_unlock(&hs_w.mu);
@@ -512,5 +625,9 @@ void hs_h_project_runs(hs_req *q, hs_resp *r, hs_token *t)
                                                  status, trigger)
                                       : NULL);
     json_object_object_add(o, "traceId", json_object_new_string(trace));
+    if (hs_w.variant.odd_fields)
+        json_object_object_add(o, "traceId", long_trace_id());
+    if (hs_w.variant.extra_fields)
+        json_object_object_add(o, "matched", json_object_new_int64(matched));
     hs_resp_json(r, 200, o);
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Per-connection state while the body arrives. */
@@ -113,6 +114,19 @@ static struct MHD_Response *make_response(hs_resp *r, const hs_fault *fault)
     return MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
 }
 
+/* The variant's Retry-After: a delay in seconds rewritten as the HTTP date it ends at. */
+static void retry_after_as_date(char *value, size_t cap)
+{
+    char *end;
+    long secs = strtol(value, &end, 10);
+    if (!value[0] || *end || secs < 0)
+        return;
+    time_t at = time(NULL) + secs + 1; /* rounded up: never earlier than the delay */
+    struct tm tm;
+    gmtime_r(&at, &tm);
+    strftime(value, cap, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
 static enum MHD_Result send_resp(struct MHD_Connection *conn, hs_resp *r, const hs_fault *fault)
 {
     struct MHD_Response *resp = make_response(r, fault);
@@ -121,6 +135,11 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, hs_resp *r, const 
     if (r->body || fault->kind[0])
         MHD_add_response_header(resp, "Content-Type",
                                 r->content_type[0] ? r->content_type : "application/json");
+    pthread_mutex_lock(&hs_w.mu);
+    int as_date = hs_w.variant.retry_after_date;
+    pthread_mutex_unlock(&hs_w.mu);
+    if (r->retry_after[0] && as_date)
+        retry_after_as_date(r->retry_after, sizeof(r->retry_after));
     if (r->retry_after[0])
         MHD_add_response_header(resp, "Retry-After", r->retry_after);
     enum MHD_Result ok = MHD_queue_response(conn, (unsigned)r->status, resp);

@@ -155,6 +155,7 @@ static const char *code_name(int status)
     case 401: return "UNAUTHORIZED";
     case 403: return "FORBIDDEN";
     case 404: return "NOT_FOUND";
+    case 422: return "UNPROCESSABLE_ENTITY";
     case 429: return "TOO_MANY_REQUESTS";
     default: return "INTERNAL_SERVER_ERROR";
     }
@@ -384,6 +385,20 @@ static void world_free_locked(void)
     hs_w.max_concurrent_runs = 0;
 }
 
+/* --profile, then the scenario's "profile" and "variant" switches on top. */
+static int variant_load(json_object *sc, char *err, size_t errlen)
+{
+    json_object *v;
+    if (hs_variant_profile(&hs_w.variant, obj_str(sc, "profile", hs_w.profile[0] ? hs_w.profile
+                                                                                 : "default"),
+                           err, errlen))
+        return -1;
+    if (json_object_object_get_ex(sc, "variant", &v) &&
+        hs_variant_apply(&hs_w.variant, v, err, errlen))
+        return -1;
+    return 0;
+}
+
 static int world_build_locked(json_object *sc, char *err, size_t errlen)
 {
     json_object *projects, *limits;
@@ -422,7 +437,7 @@ static int world_build_locked(json_object *sc, char *err, size_t errlen)
     hs_w.collections = array_or_empty(sc, "collections");
     if (json_object_object_get_ex(sc, "faults", &faults) && hs_faults_add(faults, err, errlen))
         return -1;
-    return 0;
+    return variant_load(sc, err, errlen);
 }
 
 int hs_world_load(json_object *scenario, char *err, size_t errlen)
@@ -546,8 +561,9 @@ int hs_rate_check(hs_token *t, int run_bucket, hs_resp *r)
 
 /* ---- faults ---- */
 
-static const char *const FAULT_KINDS[] = {"status", "delay", "drop_before", "drop_after",
-                                          "truncate", "malformed", "slow_body", "oversize"};
+static const char *const FAULT_KINDS[] = {"status", "status_after", "delay", "drop_before",
+                                          "drop_after", "truncate", "malformed", "slow_body",
+                                          "oversize"};
 
 int hs_faults_add(json_object *list, char *err, size_t errlen)
 {
@@ -562,8 +578,9 @@ int hs_faults_add(json_object *list, char *err, size_t errlen)
         for (size_t k = 0; k < sizeof(FAULT_KINDS) / sizeof(FAULT_KINDS[0]); k++)
             known |= strcmp(kind, FAULT_KINDS[k]) == 0;
         if (!known) {
-            snprintf(err, errlen, "faults[%zu]: unknown kind \"%s\" (status, delay, "
-                     "drop_before, drop_after, truncate, malformed, slow_body, oversize)", i, kind);
+            snprintf(err, errlen, "faults[%zu]: unknown kind \"%s\" (status, status_after, "
+                     "delay, drop_before, drop_after, truncate, malformed, slow_body, oversize)",
+                     i, kind);
             return -1;
         }
         if (hs_w.nfaults >= sizeof(hs_w.faults) / sizeof(hs_w.faults[0])) {
@@ -576,7 +593,7 @@ int hs_faults_add(json_object *list, char *err, size_t errlen)
         snprintf(d->kind, sizeof(d->kind), "%s", kind);
         d->status = (int)obj_int(f, "status", 503);
         /* An error status only: 7 or 200 made answers no HTTP client expects (fuzzing). */
-        if (strcmp(kind, "status") == 0 && (d->status < 400 || d->status > 599)) {
+        if (!strncmp(kind, "status", 6) && (d->status < 400 || d->status > 599)) {
             hs_w.nfaults--;
             snprintf(err, errlen, "faults[%zu]: status must be from 400 to 599", i);
             return -1;

@@ -21,7 +21,7 @@ FUZZ_SRC_fuzz_job_json := plugin/job.c plugin/buf.c
 FUZZ_SRC_fuzz_config := plugin/config.c plugin/errors.c
 # hexsim without its libmicrohttpd side (server.c, main.c).
 FUZZ_SRC_fuzz_hexsim := hexsim/request.c hexsim/store.c hexsim/runs.c hexsim/admin.c \
-                        hexsim/control.c
+                        hexsim/control.c hexsim/variant.c
 FUZZ_CFLAGS_fuzz_hexsim := -Ihexsim
 fuzz_sources = $(or $(FUZZ_SRC_$(1)),$(FUZZ_PLUGIN_SRC))
 

@@ -5,7 +5,9 @@
         sim.sim("POST", "/__sim/faults", {"faults": [...]})
 
 The binary and scenario default to build/hexsim and hexsim/scenarios/test.json relative to
-the repository root; HEXSIM_BIN and HEXSIM_SCENARIO override them.
+the repository root; HEXSIM_BIN and HEXSIM_SCENARIO override them. HEXSIM_PROFILE (e.g.
+spec-variant) starts every hexsim with that --profile, to run a suite against the variant;
+a test that needs one profile passes profile= (which wins).
 """
 import http.client
 import json
@@ -24,11 +26,14 @@ class HexSimError(RuntimeError):
 
 
 class HexSim:
-    def __init__(self, args=None, scenario=None, binary=None, timeout=10.0):
+    def __init__(self, args=None, scenario=None, binary=None, timeout=10.0, profile=None):
         self.binary = binary or os.environ.get("HEXSIM_BIN") or os.path.join(ROOT, "build", "hexsim")
         self.scenario = (scenario or os.environ.get("HEXSIM_SCENARIO")
                          or os.path.join(ROOT, "hexsim", "scenarios", "test.json"))
         self.args = list(args or [])
+        profile = profile or os.environ.get("HEXSIM_PROFILE")
+        if profile:
+            self.args = ["--profile", profile] + self.args
         self.timeout = timeout
         self.proc = None
         self.port = None

@@ -38,6 +38,11 @@ static void exec_hexsim(int out_fd, const char *const *extra_args)
     argv[n++] = "0";
     argv[n++] = "--scenario";
     argv[n++] = env_or("HEXSIM_SCENARIO", "hexsim/scenarios/test.json");
+    /* HEXSIM_PROFILE=spec-variant runs a whole suite against the variant profile. */
+    if (getenv("HEXSIM_PROFILE") && *getenv("HEXSIM_PROFILE")) {
+        argv[n++] = "--profile";
+        argv[n++] = getenv("HEXSIM_PROFILE");
+    }
     for (int i = 0; extra_args && extra_args[i] && n < 63; i++)
         argv[n++] = extra_args[i];
     argv[n] = NULL;

@@ -18,7 +18,8 @@ typedef struct hexsim_proc {
 
 /*
  * Starts $HEXSIM_BIN (default build/hexsim) with `--port 0 --scenario
- * $HEXSIM_SCENARIO (default hexsim/scenarios/test.json)` followed by extra_args (a
+ * $HEXSIM_SCENARIO (default hexsim/scenarios/test.json) [--profile $HEXSIM_PROFILE]`
+ * followed by extra_args (a
  * NULL-terminated list, or NULL) and waits up to 5 s for its "listening on" line.
  * Returns 0, or -1 with a message on stderr.
  */
