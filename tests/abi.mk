@@ -1,9 +1,11 @@
 # ABI checks: the exported symbols match tests/abi/exports.txt, the header compiles on its
-# own as C99 -pedantic and as C++, and abidiff finds no change against the committed
-# baseline (tests/abi/libhexrun.abi, made by `make abi-baseline` when the ABI grows).
+# own as C99 -pedantic and as C++, abidiff finds no change against the committed
+# baseline (tests/abi/libhexrun.abi, made by `make abi-baseline` when the ABI grows), and
+# every enum and #define value is as tests/abi/constants.txt records it.
 ABI_BASELINE := tests/abi/libhexrun.abi
 
-.PHONY: check-abi check-abi-exports check-abi-header check-abi-diff abi-baseline
+.PHONY: check-abi check-abi-exports check-abi-header check-abi-diff check-abi-constants \
+        abi-baseline abi-constants-add
 check-abi-exports: $(LIB_REAL)
 	@nm -D --defined-only $(B)/$(LIB_SONAME) | awk '{print $$3}' | sort > $(B)/exports.txt
 	@diff -u tests/abi/exports.txt $(B)/exports.txt || \
@@ -27,7 +29,27 @@ check-abi-diff: $(LIB_REAL)
 abi-baseline: $(LIB_REAL)
 	abidw --no-corpus-path --drop-private-types --headers-dir include $(B)/$(LIB_SONAME) > $(ABI_BASELINE)
 
-check-abi: check-abi-exports check-abi-header check-abi-diff
+# abidiff cannot see enumerator values no signature uses: tests/abi/constants.py pins every
+# enum and #define value of the header to tests/abi/constants.txt. The second half proves
+# the gate bites: a scratch copy of the header with two renumbered values must fail it.
+ABI_SCRATCH := $(B)/tests/abi/renumbered
+check-abi-constants: include/hexrun.h tests/abi/constants.txt tests/abi/constants.py
+	@CC="$(CC)" python3 tests/abi/constants.py check
+	@mkdir -p $(ABI_SCRATCH)
+	@sed -e 's/HEXRUN_STATE_KILLED = 6,/HEXRUN_STATE_KILLED = 16,/' \
+	     -e 's/HEXRUN_E_TIMEOUT = -5,/HEXRUN_E_TIMEOUT = -55,/' include/hexrun.h > $(ABI_SCRATCH)/hexrun.h
+	@! CC="$(CC)" python3 tests/abi/constants.py check --header $(ABI_SCRATCH)/hexrun.h \
+	  2> $(ABI_SCRATCH)/out.txt >/dev/null
+	@grep -q 'HEXRUN_STATE_KILLED changed from 6 to 16' $(ABI_SCRATCH)/out.txt && \
+	  grep -q 'HEXRUN_E_TIMEOUT changed from -5 to -55' $(ABI_SCRATCH)/out.txt || \
+	  { cat $(ABI_SCRATCH)/out.txt; echo "abi: a renumbered header passed the constants gate"; exit 1; }
+	@echo "abi: a header with KILLED 6->16 and TIMEOUT -5->-55 fails the constants gate"
+
+# Record the header's new enumerators and #defines (recorded ones never change).
+abi-constants-add:
+	CC="$(CC)" python3 tests/abi/constants.py add
+
+check-abi: check-abi-exports check-abi-header check-abi-diff check-abi-constants
 CHECK_TARGETS += check-abi
 
 # Install into a scratch DESTDIR and build the README example from there with pkg-config,
