@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,11 +219,22 @@ static int exit_code_for(int rc)
     }
 }
 
+/* The plugin's messages may start with the C function they come from ("hexrun_init: ");
+ * a user of the command line has no use for it. */
+static const char *without_function_name(const char *msg)
+{
+    if (strncmp(msg, "hexrun_", 7) != 0)
+        return msg;
+    size_t len = strspn(msg + 7, "abcdefghijklmnopqrstuvwxyz_");
+    return strncmp(msg + 7 + len, ": ", 2) == 0 ? msg + 7 + len + 2 : msg;
+}
+
 int cli_api_error(const cli *c, const char *what, int rc)
 {
-    const char *detail = c->api.last_error ? c->api.last_error() : "";
+    const char *detail = c->api.last_error ? c->api.last_error() : NULL;
+    detail = detail ? without_function_name(detail) : "";
     return cli_fail(c, exit_code_for(rc), "%s: %s%s%s", what, c->api.strerror(rc),
-                    detail && *detail ? ": " : "", detail ? detail : "");
+                    *detail ? ": " : "", detail);
 }
 
 int cli_load(cli *c)
@@ -233,6 +245,90 @@ int cli_load(cli *c)
     if (loader_open(&c->api, c->plugin_path, err, sizeof err) != 0)
         return cli_fail(c, EXIT_PLUGIN, "%s", err);
     return 0;
+}
+
+/* A job failure the plugin logs and the command also reports (from hexrun_job_info). */
+static int is_job_failure_event(const char *message)
+{
+    static const char *const events[] = {"event=request_failed job=", "event=submit_unknown job=",
+                                         "event=out_of_memory job="};
+    for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)
+        if (strncmp(message, events[i], strlen(events[i])) == 0)
+            return 1;
+    return 0;
+}
+
+/* Job failure lines held back from stderr until the command knows whether it reports
+ * them itself (cli_next_held_log), oldest first. */
+typedef struct held_line {
+    int64_t job;
+    char *text;
+    struct held_line *next;
+} held_line;
+static pthread_mutex_t held_mu = PTHREAD_MUTEX_INITIALIZER;
+static held_line *held_head, **held_tail = &held_head;
+
+static void hold(int64_t job, char *text)
+{
+    held_line *h = malloc(sizeof *h);
+    if (!h) {
+        fputs(text, stderr); /* better twice than never */
+        free(text);
+        return;
+    }
+    *h = (held_line){job, text, NULL};
+    pthread_mutex_lock(&held_mu);
+    *held_tail = h;
+    held_tail = &h->next;
+    pthread_mutex_unlock(&held_mu);
+}
+
+char *cli_next_held_log(int64_t *job)
+{
+    pthread_mutex_lock(&held_mu);
+    held_line *h = held_head;
+    if (h && !(held_head = h->next))
+        held_tail = &held_head;
+    pthread_mutex_unlock(&held_mu);
+    if (!h)
+        return NULL;
+    char *text = h->text;
+    *job = h->job;
+    free(h);
+    return text;
+}
+
+/* The plugin's log on stderr, in the plugin's own format; a job's failure is held back
+ * when the command reports job failures itself. Called from the plugin's threads: one
+ * fprintf per line keeps lines whole. */
+static void log_to_stderr(int32_t level, const char *message, void *user_data)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    const cli *c = user_data;
+    const char *name = names[level >= 0 && level <= 3 ? level : 3];
+    long long job;
+    char *text = NULL;
+    if (c->reports_job_errors && is_job_failure_event(message) &&
+        sscanf(strstr(message, " job=") + 5, "%lld", &job) == 1 &&
+        asprintf(&text, "hexrun level=%s %s\n", name, message) >= 0)
+        hold(job, text);
+    else
+        fprintf(stderr, "hexrun level=%s %s\n", name, message);
+}
+
+/* --config KEY=VALUE: a key the plugin does not know is named as such (the plugin's own
+ * message points C programmers at hexrun_plugin_info). */
+static int set_config_option(cli *c, hexrun_config *cfg, const char *option)
+{
+    const char *eq = strchr(option, '=');
+    char key[128], *value = NULL;
+    snprintf(key, sizeof key, "%.*s", (int)(eq - option), option);
+    if (c->api.config_get && c->api.config_get(cfg, key, &value) == HEXRUN_E_CONFIG)
+        return cli_usage_error(c, "--config: unknown configuration key '%s' (docs/config.md "
+                                  "lists the keys)", key);
+    c->api.free(value);
+    int rc = c->api.config_set(cfg, key, eq + 1);
+    return rc == HEXRUN_OK ? 0 : cli_api_error(c, "--config", rc);
 }
 
 static int configure(cli *c, hexrun_config *cfg)
@@ -253,14 +349,20 @@ static int configure(cli *c, hexrun_config *cfg)
             return cli_api_error(c, "configuration", rc);
     }
     for (int i = 0; i < c->nconfig; i++) {
-        const char *eq = strchr(c->config[i], '=');
-        char key[128];
-        snprintf(key, sizeof key, "%.*s", (int)(eq - c->config[i]), c->config[i]);
-        int rc = c->api.config_set(cfg, key, eq + 1);
-        if (rc != HEXRUN_OK)
-            return cli_api_error(c, "--config", rc);
+        int rc = set_config_option(c, cfg, c->config[i]);
+        if (rc)
+            return rc;
     }
+    if (c->api.config_set_log)
+        c->api.config_set_log(cfg, log_to_stderr, c);
     return 0;
+}
+
+/* hexrun_init failed for want of a token (and not for another configuration problem). */
+static int no_token(const cli *c, int rc)
+{
+    const char *msg = c->api.last_error ? c->api.last_error() : NULL;
+    return rc == HEXRUN_E_CONFIG && msg && strstr(msg, "no token");
 }
 
 int cli_connect(cli *c)
@@ -275,10 +377,9 @@ int cli_connect(cli *c)
         return cli_api_error(c, "configuration", rc);
     int code = configure(c, cfg);
     if (!code && (rc = c->api.init(cfg, &c->client)) != HEXRUN_OK)
-        code = cli_api_error(c, rc == HEXRUN_E_CONFIG
-                                    ? "cannot start the client (is HEX_API_TOKEN or "
-                                      "--token-file set?)"
-                                    : "cannot start the client",
+        code = cli_api_error(c, no_token(c, rc) ? "cannot start the client (set HEX_API_TOKEN "
+                                                  "or --token-file)"
+                                                : "cannot start the client",
                              rc);
     c->api.config_free(cfg);
     return code;
@@ -286,6 +387,9 @@ int cli_connect(cli *c)
 
 void cli_close(cli *c)
 {
+    int64_t job;
+    for (char *line; (line = cli_next_held_log(&job)); free(line))
+        fputs(line, stderr);
     if (c->client)
         c->api.shutdown(c->client, HEXRUN_SHUTDOWN_DETACH);
     c->client = NULL;

@@ -63,6 +63,9 @@ struct cli {
     const char *config[CLI_MAX_CONFIG]; /* "key=value" for hexrun_config_set */
     int nconfig;
     int json, quiet;
+    /* The command prints each job's failure itself: the plugin's log line saying the
+     * same is dropped (each error is printed once). */
+    int reports_job_errors;
     hexrun_api api;
     hexrun_client *client;
 };
@@ -79,8 +82,14 @@ void cli_print_help(const cmd_def *cmd);
 int cli_usage_error(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints "hexrun-host CMD: message"; returns code. */
 int cli_fail(const cli *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Reports a failed plugin call (with hexrun_last_error) and returns its exit code. */
+/* Reports a failed plugin call (with hexrun_last_error, without the name of the C
+ * function it comes from) and returns its exit code. */
 int cli_api_error(const cli *c, const char *what, int rc);
+
+/* With reports_job_errors: the next job failure line held back from the plugin's log
+ * (its job in *job; the caller prints or drops it, and frees it), or NULL. cli_close
+ * prints those left. */
+char *cli_next_held_log(int64_t *job);
 
 /* Load the plugin (once). Returns 0 or EXIT_PLUGIN after printing why. */
 int cli_load(cli *c);

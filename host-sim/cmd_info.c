@@ -3,6 +3,7 @@
 #include "out.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static int cmd_info(cli *c, const parsed *p)
 {
@@ -38,4 +39,25 @@ static const opt_spec info_opts[] = {{NULL, NULL, 0, NULL}};
 const cmd_def cmd_info_def = {
     "info", "", "Show the loaded plugin: path, version, ABI and capabilities.", NULL,
     info_opts, 0, 0, cmd_info,
+};
+
+/* --version: this program's version, then the plugin it would load (or why it cannot);
+ * exit 0 either way, so a broken installation can still say what it is. */
+static int cmd_version(cli *c, const parsed *p)
+{
+    (void)p;
+    printf("hexrun-host %s\n", HEXRUN_VERSION_STRING);
+    char err[4096 + 256];
+    if (loader_open(&c->api, c->plugin_path, err, sizeof err) != 0) {
+        printf("plugin   %s\n", err);
+        return EXIT_OK;
+    }
+    printf("plugin   %s (libhexrun %s, ABI %u.%u)\n", c->api.path, c->api.version(),
+           c->api.abi >> 16, c->api.abi & 0xffff);
+    return EXIT_OK;
+}
+
+const cmd_def cmd_version_def = {
+    "--version", "", "Show the versions of hexrun-host and of the plugin it loads.", NULL,
+    info_opts, 0, 0, cmd_version,
 };

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 /* ---------------------------------------------------------------- following a job ---- */
@@ -31,25 +32,88 @@ static json_object *job_info(cli *c, int64_t job)
     return o;
 }
 
-static void progress(cli *c, int64_t job, int32_t state, double elapsed, int32_t *shown)
+/* Columns of the terminal on stderr: $COLUMNS when set, else the terminal's, else 80. */
+static int terminal_columns(void)
+{
+    const char *env = getenv("COLUMNS");
+    long n = env ? strtol(env, NULL, 10) : 0;
+    if (n > 0 && n < 10000)
+        return (int)n;
+    struct winsize ws;
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    return 80;
+}
+
+static int is_dry_run(json_object *info)
+{
+    json_object *v;
+    return info && json_object_object_get_ex(info, "dry_run", &v) && json_object_get_boolean(v);
+}
+
+/* Hex's run time of the job ("-" until Hex reports one). */
+static void run_time(json_object *info, char *buf, size_t size)
+{
+    json_object *v = NULL;
+    double ms = -1;
+    if (info && json_object_object_get_ex(info, "elapsed_ms", &v) && v)
+        ms = json_object_get_double(v);
+    out_duration(ms, buf, size);
+}
+
+/* The live line: "| RUNNING  waited 12.0s  run time 10.1s", cut to the terminal's width
+ * (a line that wraps cannot be redrawn in place). The run's URL is too long for it: it is
+ * printed once, in full, on a line of its own above. */
+static void progress_tty(cli *c, int32_t state, double waited, json_object *info,
+                         int *url_shown)
+{
+    const char *url = out_str(info, "run_url");
+    if (url && !*url_shown && !is_dry_run(info)) {
+        fprintf(stderr, "\r\033[Krun page: %s\n", url);
+        *url_shown = 1;
+    }
+    static const char spin[] = "|/-\\";
+    char wait_s[32], run_s[32], line[128], more[64] = "";
+    out_duration(waited * 1000, wait_s, sizeof wait_s);
+    run_time(info, run_s, sizeof run_s);
+    int len = snprintf(line, sizeof line, "%c %-10s waited %s", spin[(int)(waited * 5) % 4],
+                       c->api.state_name(state), wait_s);
+    if (strcmp(run_s, "-") != 0)
+        snprintf(more, sizeof more, "  run time %s", run_s);
+    int width = terminal_columns() - 1; /* the last column would wrap on some terminals */
+    if (len + (int)strlen(more) > width) /* Hex's run time goes first, then the line is cut */
+        more[0] = '\0';
+    fprintf(stderr, "\r\033[K%.*s%s", width > 0 ? width : 0, line, more);
+}
+
+/* Off a terminal: one line per state change, every field named. */
+static void progress_plain(cli *c, int32_t state, double waited, json_object *info)
+{
+    const char *url = is_dry_run(info) ? NULL : out_str(info, "run_url");
+    char wait_s[32], run_s[32];
+    out_duration(waited * 1000, wait_s, sizeof wait_s);
+    run_time(info, run_s, sizeof run_s);
+    fprintf(stderr, "state=%s waited=%s run_time=%s run_url=%s\n", c->api.state_name(state),
+            wait_s, run_s, url ? url : "-");
+}
+
+typedef struct shown_progress {
+    int32_t state; /* the last state shown, -1 before any */
+    int url_shown; /* the run's URL was printed above the live line */
+} shown_progress;
+
+static void progress(cli *c, int64_t job, int32_t state, double waited, shown_progress *shown)
 {
     int tty = isatty(STDERR_FILENO);
-    if (!tty && state == *shown)
+    if (!tty && state == shown->state)
         return;
     json_object *info = job_info(c, job);
-    const char *url = out_str(info, "run_url");
-    char dur[32];
-    out_duration(elapsed * 1000, dur, sizeof dur);
-    if (tty) {
-        static const char spin[] = "|/-\\";
-        fprintf(stderr, "\r\033[K%c %-10s %8s  %s", spin[(int)(elapsed * 5) % 4],
-                c->api.state_name(state), dur, url ? url : "");
-    } else {
-        fprintf(stderr, "state=%s elapsed=%s run_url=%s\n", c->api.state_name(state), dur,
-                url ? url : "-");
-    }
+    if (tty)
+        progress_tty(c, state, waited, info, &shown->url_shown);
+    else
+        progress_plain(c, state, waited, info);
     fflush(stderr);
-    *shown = state;
+    shown->state = state;
     json_object_put(info);
 }
 
@@ -57,6 +121,37 @@ static void end_progress(int shown_any)
 {
     if (shown_any && isatty(STDERR_FILENO))
         fputc('\n', stderr);
+}
+
+/* The job has ended, and not with COMPLETED: report_job prints its last error. */
+static int ended_in_failure(cli *c, int64_t job)
+{
+    int32_t state;
+    return c->api.poll(c->client, job, &state) == HEXRUN_OK &&
+           c->api.state_is_terminal(state) == 1 && state != HEXRUN_STATE_COMPLETED;
+}
+
+/*
+ * The plugin's log lines about job failures, held back (cli.h): the last one of a job that
+ * ended in failure says what report_job prints, so it is dropped (each error is printed
+ * once); the others, failures a job lived through, are printed.
+ */
+static void release_job_log(cli *c)
+{
+    enum { BATCH = 256 };
+    int64_t jobs[BATCH];
+    char *lines[BATCH];
+    size_t n = 0;
+    while (n < BATCH && (lines[n] = cli_next_held_log(&jobs[n])))
+        n++;
+    for (size_t i = 0; i < n; i++) {
+        int later = 0;
+        for (size_t k = i + 1; k < n; k++)
+            later |= jobs[k] == jobs[i];
+        if (later || !ended_in_failure(c, jobs[i]))
+            fputs(lines[i], stderr);
+        free(lines[i]);
+    }
 }
 
 /* Waits up to limit_s for the job to end; a new interrupt stops the wait early. */
@@ -97,21 +192,21 @@ static int exit_for_state(int32_t state)
 /* The final report: the job's JSON, or one line for people (with Hex's reason if any). */
 static void report_job(cli *c, int64_t job, int32_t state)
 {
+    release_job_log(c);
     json_object *info = job_info(c, job);
     if (c->json) {
         if (info)
             out_json_line(stdout, info);
     } else {
-        json_object *v = NULL;
-        double ms = -1;
-        if (info && json_object_object_get_ex(info, "elapsed_ms", &v) && v)
-            ms = json_object_get_double(v);
         char dur[32];
-        out_duration(ms, dur, sizeof dur);
+        run_time(info, dur, sizeof dur);
         const char *run_id = out_str(info, "run_id"), *url = out_str(info, "run_url");
-        if (run_id)
-            printf("%s  run %s  elapsed %s  %s\n", c->api.state_name(state), run_id, dur,
-                   url ? url : "");
+        if (is_dry_run(info) && state == HEXRUN_STATE_COMPLETED)
+            printf("%s  dry run: Hex accepted the request and started no run\n",
+                   c->api.state_name(state));
+        else if (run_id)
+            printf("%s  run %s  run time %s%s%s\n", c->api.state_name(state), run_id, dur,
+                   url ? "  " : "", url ? url : "");
         else
             printf("%s  (%s)\n", c->api.state_name(state),
                    state == HEXRUN_STATE_SUBMIT_UNKNOWN ? "Hex may have started a run"
@@ -157,24 +252,26 @@ static int on_timeout(cli *c, int64_t job, const follow_opts *fo, int shown)
 static int follow_job(cli *c, int64_t job, const follow_opts *fo)
 {
     double start = cli_now();
-    int32_t state = HEXRUN_STATE_QUEUED, shown = -1;
+    int32_t state = HEXRUN_STATE_QUEUED;
+    shown_progress shown = {-1, 0};
     for (;;) {
         if (cli_interrupted)
-            return on_interrupt(c, job, fo, shown >= 0);
+            return on_interrupt(c, job, fo, shown.state >= 0);
         double elapsed = cli_now() - start;
         if (fo->timeout_s > 0 && elapsed >= fo->timeout_s)
-            return on_timeout(c, job, fo, shown >= 0);
+            return on_timeout(c, job, fo, shown.state >= 0);
         int rc = c->api.wait(c->client, job, TICK_MS, &state);
+        release_job_log(c);
         if (fo->show_progress)
             progress(c, job, state, cli_now() - start, &shown);
         if (rc == HEXRUN_OK)
             break;
         if (rc != HEXRUN_E_TIMEOUT) {
-            end_progress(shown >= 0);
+            end_progress(shown.state >= 0);
             return cli_api_error(c, "wait", rc);
         }
     }
-    end_progress(shown >= 0);
+    end_progress(shown.state >= 0);
     report_job(c, job, state);
     return exit_for_state(state);
 }
@@ -186,6 +283,7 @@ static int await_submission(cli *c, int64_t job, const follow_opts *fo, int32_t 
         if (cli_interrupted)
             return on_interrupt(c, job, fo, 0);
         int rc = c->api.wait(c->client, job, TICK_MS, state);
+        release_job_log(c);
         if (rc != HEXRUN_OK && rc != HEXRUN_E_TIMEOUT)
             return cli_api_error(c, "submit", rc);
         if (rc == HEXRUN_OK ||
@@ -371,6 +469,7 @@ static int cmd_run(cli *c, const parsed *p)
     run_args ra = {.opts = json_object_new_object(), .params = json_object_new_object(),
                    .notify = json_object_new_array()};
     ra.fo.show_progress = !c->quiet && !c->json;
+    c->reports_job_errors = 1;
     int rc = build_run_args(c, p, &ra);
     if (!rc && !(rc = cli_connect(c)))
         rc = submit_and_report(c, p->pos[0], &ra);
@@ -424,6 +523,7 @@ static int cmd_wait(cli *c, const parsed *p)
     }
     if (fo.cancel_on_timeout && fo.timeout_s <= 0)
         return cli_usage_error(c, "--cancel-on-timeout needs --timeout S");
+    c->reports_job_errors = 1;
     int rc = cli_connect(c);
     if (rc)
         return rc;

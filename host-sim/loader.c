@@ -23,10 +23,10 @@ static const symbol symbols[] = {
     REQ(state_is_terminal), REQ(free), REQ(config_new), REQ(config_free), REQ(config_set),
     REQ(init), REQ(shutdown), REQ(submit), REQ(attach), REQ(poll), REQ(wait), REQ(cancel),
     REQ(job_info), REQ(job_release),
-    OPT(plugin_info), OPT(stats), OPT(wait_any), OPT(request), OPT(run_get), OPT(runs_list),
-    OPT(projects_list), OPT(users_list), OPT(user_deactivate), OPT(groups_list),
-    OPT(group_create), OPT(group_edit), OPT(group_delete), OPT(connections_list),
-    OPT(collections_list),
+    OPT(plugin_info), OPT(config_get), OPT(config_set_log), OPT(stats), OPT(wait_any),
+    OPT(request), OPT(run_get), OPT(runs_list), OPT(projects_list), OPT(users_list),
+    OPT(user_deactivate), OPT(groups_list), OPT(group_create), OPT(group_edit),
+    OPT(group_delete), OPT(connections_list), OPT(collections_list),
 };
 #undef REQ
 #undef OPT

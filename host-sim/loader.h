@@ -39,6 +39,8 @@ typedef struct hexrun_api {
     HR_FN(job_release);
     /* Optional: NULL when the plugin lacks them; the commands that need them say so. */
     HR_FN(plugin_info);
+    HR_FN(config_get);
+    HR_FN(config_set_log);
     HR_FN(stats);
     HR_FN(wait_any);
     HR_FN(request);

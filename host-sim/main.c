@@ -70,6 +70,15 @@ static int command_index(int argc, char **argv)
     return -1;
 }
 
+/* --version before any command: the whole command line is the version request. */
+static int wants_version(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--version"))
+            return 1;
+    return 0;
+}
+
 static int wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
@@ -81,7 +90,11 @@ static int wants_help(int argc, char **argv)
 int main(int argc, char **argv)
 {
     int ci = command_index(argc, argv);
-    if (ci < 0) {
+    const cmd_def *cmd = NULL;
+    if (ci < 0 && wants_version(argc, argv)) {
+        cmd = &cmd_version_def; /* its common options (--plugin) apply */
+        ci = argc;
+    } else if (ci < 0) {
         if (wants_help(argc, argv)) {
             print_main_help(stdout);
             return EXIT_OK;
@@ -90,12 +103,13 @@ int main(int argc, char **argv)
         print_main_help(stderr);
         return EXIT_USAGE;
     }
-    if (strcmp(argv[ci], "help") == 0) {
+    if (!cmd && strcmp(argv[ci], "help") == 0) {
         const cmd_def *topic = ci + 1 < argc ? find_command(argv[ci + 1]) : NULL;
         topic ? cli_print_help(topic) : print_main_help(stdout);
         return EXIT_OK;
     }
-    const cmd_def *cmd = find_command(argv[ci]);
+    if (!cmd)
+        cmd = find_command(argv[ci]);
     if (!cmd) {
         fprintf(stderr, "hexrun-host: unknown command '%s'\nTry 'hexrun-host --help'.\n",
                 argv[ci]);
@@ -107,7 +121,7 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     int n = 0;
     for (int i = 1; i < argc; i++)
-        if (i != ci)
+        if (i != ci && (cmd != &cmd_version_def || strcmp(argv[i], "--version") != 0))
             args[n++] = argv[i];
     cli c = {0};
     parsed p;

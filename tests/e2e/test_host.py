@@ -333,6 +333,110 @@ def test_cancel_kills_a_run_and_a_second_cancel_is_refused(sim):
     assert "cancel" in err
 
 
+# ------------------------------------------------------------------ the CLI's own output ----
+
+def test_version_names_the_host_and_the_plugin():
+    rc, out, err = host("--version")
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "hexrun-host 1.0.0"
+    assert f"plugin   {PLUGIN}" in out and "libhexrun 1.0.0, ABI 1.0" in out
+    rc, out, err = host("--version", "--plugin", "/nonexistent/libhexrun.so.1")
+    assert rc == 0, err
+    assert out.splitlines()[0] == "hexrun-host 1.0.0"
+    assert "cannot load plugin /nonexistent/libhexrun.so.1" in out
+
+
+@pytest.mark.parametrize("args", [["run", P_OK, "--wait"], ["run", P_OK],
+                                  ["wait", P_OK, "00000000-0000-4000-8000-000000000000"]])
+def test_an_error_is_printed_once(sim, args):
+    # The plugin's own warnings still show (insecure_skip_verify), but a job's failure that
+    # the tool reports is not also logged by the plugin.
+    rc, _, err = host(*args, "--config", "insecure_skip_verify=true", sim=sim,
+                      token="hxtok_nobody")
+    assert rc in (1, 3), err
+    assert err.count("The API token is not valid") == 1, err
+    assert "insecure_skip_verify" in err
+
+
+def read_terminal(argv, env, columns):
+    """Runs argv with stderr on a pseudo-terminal `columns` wide; returns (rc, stdout, the
+    terminal's bytes as text)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    p = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=slave, text=True)
+    os.close(slave)
+    out, _ = p.communicate(timeout=TIMEOUT)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    return p.returncode, out, seen.decode(errors="replace")
+
+
+def redrawn_lines(text):
+    """The progress line's successive contents (what follows each carriage return)."""
+    return [part.split("\r\n")[0].split("\n")[0] for part in text.split("\r\x1b[K")[1:]]
+
+
+@pytest.mark.parametrize("columns, env_columns", [(40, None), (200, "32")])
+def test_the_progress_line_fits_the_terminal_and_labels_its_times(sim, columns, env_columns):
+    extra = {"COLUMNS": env_columns} if env_columns else {}
+    env = host_env(sim, **extra)
+    env.pop("COLUMNS", None) if env_columns is None else None
+    rc, out, text = read_terminal([HOST, "run", P_SLOW, "--wait", "--timeout", "2"], env,
+                                  columns)
+    assert rc == 4, text
+    width = int(env_columns or columns)
+    lines = [line for line in redrawn_lines(text) if not line.startswith("run page: ")]
+    assert len(lines) >= 2, text
+    assert all(len(line) < width for line in lines), lines
+    assert any("waited " in line for line in lines), lines
+    assert text.count("run page: ") == 1 and "/runs/" in text  # in full, once, above the line
+
+
+def test_plain_progress_lines_label_their_times(sim):
+    rc, _, err = host("run", P_OK, "--wait", sim=sim)
+    assert rc == 0, err
+    lines = [line for line in err.splitlines() if line.startswith("state=")]
+    assert lines and all(" waited=" in line for line in lines), err
+    assert any(" run_time=" in line for line in lines if "state=COMPLETED" in line), err
+
+
+@pytest.mark.parametrize("wait", [[], ["--wait"]])
+def test_a_dry_run_prints_no_link_to_a_run(sim, wait):
+    rc, out, err = host("run", P_OK, "--dry-run", *wait, sim=sim)
+    assert rc == 0, err
+    assert "/runs/" not in out + err and "run_url=" not in err
+    assert out.startswith("COMPLETED  dry run: Hex accepted the request and started no run")
+
+
+@pytest.mark.parametrize("config, reason", [
+    (["no_such_key=1"], "unknown configuration key 'no_such_key'"),
+    (["max_retries=lots"], "config key 'max_retries': 'lots' is not allowed"),
+    (["poll_min_ms=5000", "poll_max_ms=100"], "poll_min_ms must not exceed poll_max_ms"),
+    (["token_file=/nonexistent/token"], "cannot open '/nonexistent/token'"),
+])
+def test_config_errors_cite_no_c_function(sim, config, reason):
+    import re
+    args = [a for kv in config for a in ("--config", kv)]
+    rc, out, err = host("projects", *args, sim=sim)
+    assert rc in (2, 3), err
+    assert reason in err
+    assert not re.search(r"hexrun_[a-z_]+", err), err
+    assert "is HEX_API_TOKEN" not in err  # no hint about a token that is there
+
+
 # ------------------------------------------------------------------ lists ----
 
 def test_runs_lists_a_projects_runs_with_filters(sim):
