@@ -168,6 +168,11 @@ static int client_make(hexrun_client *c, const hexrun_config *cfg)
     if (c->cfg->insecure_skip_verify)
         hexrun__log_write(c->log, HEXRUN_LOG_WARN,
                           "event=insecure_skip_verify TLS certificates are NOT verified");
+    if (hexrun__config_cleartext_remote(c->cfg))
+        hexrun__log_write(c->log, HEXRUN_LOG_WARN,
+                          "event=cleartext base_url=%s the token travels unencrypted "
+                          "(allow_cleartext=true)",
+                          c->cfg->base_url);
     warn_open_token_file(c);
     return HEXRUN_OK;
 }

@@ -3,16 +3,26 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "errors.h"
+#include "url.h"
 
 #define DEFAULT_BASE_URL "https://app.hex.tech"
 #define TOKEN_FILE_MAX 4096
+/* Longer values are mistakes (or attacks): they would fail later as a transport error
+ * that is retried (curl refuses headers and URLs that large). */
+#define TOKEN_MAX 4096
+#define STRING_MAX 4096
+/* A CA bundle shows a PEM certificate within its first 64 KiB (comments first, at most). */
+#define CA_PROBE_BYTES 65536
 
 typedef enum { KEY_STR, KEY_URL, KEY_TOKEN, KEY_INT, KEY_BOOL, KEY_LEVEL } key_type;
 
@@ -40,6 +50,7 @@ static const key_desc keys[] = {
     INT_KEY(poll_max_ms, 1, 3600000),
     STR_KEY(ca_file, KEY_STR),
     FLAG_KEY(insecure_skip_verify, KEY_BOOL),
+    FLAG_KEY(allow_cleartext, KEY_BOOL),
     STR_KEY(proxy, KEY_STR),
     STR_KEY(user_agent, KEY_STR),
     FLAG_KEY(log_level, KEY_LEVEL),
@@ -62,7 +73,8 @@ const char *const hexrun__config_keys[] = {
     "retry_base_ms", "retry_max_ms", "poll_min_ms", "poll_max_ms", "ca_file",
     "insecure_skip_verify", "proxy", "user_agent", "log_level", "max_response_bytes",
     "run_budget_per_min", "run_budget_per_hour", "api_budget_per_min", "api_budget_per_hour",
-    "budget_time_scale", "cancel_on_free", "coalesce", "budget_path", "journal_path", NULL};
+    "budget_time_scale", "cancel_on_free", "coalesce", "budget_path", "journal_path",
+    "allow_cleartext", NULL};
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
@@ -167,7 +179,9 @@ static int has_control(const char *s)
 static int url_ok(const char *v)
 {
     size_t scheme = strncmp(v, "https://", 8) == 0 ? 8 : strncmp(v, "http://", 7) == 0 ? 7 : 0;
-    if (!scheme || !v[scheme] || v[scheme] == '/')
+    char host[256];
+    if (!scheme || !v[scheme] || v[scheme] == '/' || strlen(v) > STRING_MAX ||
+        hexrun__url_host(v, host, sizeof host) != 0)
         return 0;
     /* Control characters would reach curl's URL parser and the logs (found by fuzzing). */
     for (const char *p = v; *p; p++)
@@ -179,7 +193,7 @@ static int url_ok(const char *v)
 
 static int token_ok(const char *v)
 {
-    if (!v[0])
+    if (!v[0] || strlen(v) > TOKEN_MAX)
         return 0;
     for (const char *p = v; *p; p++)
         if ((unsigned char)*p <= 0x20 || *p == 0x7f)
@@ -208,17 +222,22 @@ static int set_checked_string(hexrun_config *cfg, const key_desc *k, const char 
     if (k->type == KEY_URL && !url_ok(value))
         return hexrun__error_set(HEXRUN_E_CONFIG,
                                  "config key 'base_url': expected an http:// or https:// URL "
-                                 "with a host, no query and no spaces or control characters, "
-                                 "e.g. https://app.hex.tech");
+                                 "with a host, no user@ part, no query, no spaces or control "
+                                 "characters and at most %d bytes, e.g. https://app.hex.tech",
+                                 STRING_MAX);
     /* Never echo the value: it may be most of a token. */
     if (k->type == KEY_TOKEN && !token_ok(value))
         return hexrun__error_set(HEXRUN_E_CONFIG,
-                                 "config key 'token': expected a non-empty token without "
-                                 "spaces or control characters");
+                                 "config key 'token': expected a non-empty token of at most %d "
+                                 "bytes without spaces or control characters",
+                                 TOKEN_MAX);
     if (k->type == KEY_STR && has_control(value))
         return hexrun__error_set(HEXRUN_E_CONFIG,
                                  "config key '%s': control characters are not allowed",
                                  k->name);
+    if (k->type == KEY_STR && strlen(value) > STRING_MAX)
+        return hexrun__error_set(HEXRUN_E_CONFIG, "config key '%s': longer than %d bytes",
+                                 k->name, STRING_MAX);
     return set_string(cfg, k, value);
 }
 
@@ -341,17 +360,59 @@ hexrun_config *hexrun__config_copy(const hexrun_config *cfg)
     return c;
 }
 
+/* Open a file the configuration names for reading: O_NONBLOCK so a FIFO (or a device)
+ * cannot hang hexrun_init, and only a regular file is accepted. Returns the fd or -1. */
+static int open_regular(const char *key, const char *path, char *err, size_t errlen, int *rc)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) {
+        snprintf(err, errlen, "config key '%s': cannot open '%s': %s", key, path,
+                 strerror(errno));
+        *rc = HEXRUN_E_IO;
+        return -1;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "config key '%s': '%s' is not a regular file", key, path);
+        close(fd);
+        *rc = HEXRUN_E_CONFIG;
+        return -1;
+    }
+    return fd;
+}
+
+/* Read up to max bytes (a short file is fine); -1 on a read error. */
+static ssize_t read_some(int fd, char *buf, size_t max)
+{
+    size_t n = 0;
+    while (n < max) {
+        ssize_t got = read(fd, buf + n, max - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            return -1;
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    return (ssize_t)n;
+}
+
 static int read_token_file(hexrun_config *cfg, char *err, size_t errlen)
 {
-    FILE *f = fopen(cfg->token_file, "r");
-    if (!f) {
-        snprintf(err, errlen, "config key 'token_file': cannot open '%s': %s", cfg->token_file,
+    int rc = HEXRUN_OK;
+    int fd = open_regular("token_file", cfg->token_file, err, errlen, &rc);
+    if (fd < 0)
+        return rc;
+    char buf[TOKEN_FILE_MAX + 1];
+    ssize_t got = read_some(fd, buf, TOKEN_FILE_MAX + 1);
+    close(fd);
+    if (got < 0) {
+        snprintf(err, errlen, "config key 'token_file': cannot read '%s': %s", cfg->token_file,
                  strerror(errno));
         return HEXRUN_E_IO;
     }
-    char buf[TOKEN_FILE_MAX + 1];
-    size_t n = fread(buf, 1, TOKEN_FILE_MAX + 1, f);
-    fclose(f);
+    size_t n = (size_t)got;
     if (n > TOKEN_FILE_MAX) {
         snprintf(err, errlen, "config key 'token_file': '%s' is larger than %d bytes",
                  cfg->token_file, TOKEN_FILE_MAX);
@@ -385,7 +446,8 @@ static int resolve_token(hexrun_config *cfg, char *err, size_t errlen)
         return HEXRUN_E_CONFIG;
     }
     if (!token_ok(env)) {
-        snprintf(err, errlen, "HEX_API_TOKEN holds spaces or control characters");
+        snprintf(err, errlen, "HEX_API_TOKEN holds spaces or control characters, or is "
+                              "longer than %d bytes", TOKEN_MAX);
         return HEXRUN_E_CONFIG;
     }
     return (cfg->token = strdup(env)) ? HEXRUN_OK : HEXRUN_E_NOMEM;
@@ -399,12 +461,65 @@ static int resolve_base_url(hexrun_config *cfg, char *err, size_t errlen)
     if (env && env[0]) {
         if (!url_ok(env)) {
             snprintf(err, errlen, "HEX_API_BASE_URL: expected an http:// or https:// URL "
-                                  "with a host and no query");
+                                  "with a host, no user@ part and no query");
             return HEXRUN_E_CONFIG;
         }
         return set_string(cfg, &keys[0], env) == HEXRUN_OK ? HEXRUN_OK : HEXRUN_E_NOMEM;
     }
     return (cfg->base_url = strdup(DEFAULT_BASE_URL)) ? HEXRUN_OK : HEXRUN_E_NOMEM;
+}
+
+int hexrun__config_cleartext_remote(const hexrun_config *cfg)
+{
+    char host[256];
+    return hexrun__url_is_cleartext(cfg->base_url) &&
+           !(hexrun__url_host(cfg->base_url, host, sizeof host) == 0 &&
+             hexrun__host_is_loopback(host));
+}
+
+/* The bearer token goes with every request: over http:// anyone on the way (a proxy, the
+ * network) reads it. Loopback (hexsim, a local tunnel) stays easy. */
+static int check_cleartext(const hexrun_config *cfg, char *err, size_t errlen)
+{
+    if (!hexrun__config_cleartext_remote(cfg) || cfg->allow_cleartext)
+        return HEXRUN_OK;
+    snprintf(err, errlen,
+             "config key 'base_url': '%s' is http:// to a host that is not this machine, so "
+             "the token would travel in cleartext; use https://, or set allow_cleartext=true "
+             "if the network path is trusted",
+             cfg->base_url);
+    return HEXRUN_E_CONFIG;
+}
+
+/* A wrong ca_file must fail hexrun_init, not the first request minutes later. */
+static int check_ca_file(const hexrun_config *cfg, char *err, size_t errlen)
+{
+    if (!cfg->ca_file)
+        return HEXRUN_OK;
+    int rc = HEXRUN_OK;
+    int fd = open_regular("ca_file", cfg->ca_file, err, errlen, &rc);
+    if (fd < 0)
+        return rc;
+    char *buf = malloc(CA_PROBE_BYTES + 1);
+    ssize_t got = buf ? read_some(fd, buf, CA_PROBE_BYTES) : -1;
+    int saved = errno;
+    close(fd);
+    if (!buf)
+        return HEXRUN_E_NOMEM;
+    if (got < 0) {
+        free(buf);
+        snprintf(err, errlen, "config key 'ca_file': cannot read '%s': %s", cfg->ca_file,
+                 strerror(saved));
+        return HEXRUN_E_IO;
+    }
+    buf[got] = '\0';
+    int pem = strstr(buf, "-----BEGIN CERTIFICATE-----") != NULL;
+    free(buf);
+    if (pem)
+        return HEXRUN_OK;
+    snprintf(err, errlen, "config key 'ca_file': '%s' holds no PEM certificate "
+                          "(-----BEGIN CERTIFICATE-----)", cfg->ca_file);
+    return HEXRUN_E_CONFIG;
 }
 
 int hexrun__config_resolve(hexrun_config *cfg, char *err, size_t errlen)
@@ -422,6 +537,10 @@ int hexrun__config_resolve(hexrun_config *cfg, char *err, size_t errlen)
         return HEXRUN_E_CONFIG;
     }
     int rc = resolve_base_url(cfg, err, errlen);
+    if (rc == HEXRUN_OK)
+        rc = check_cleartext(cfg, err, errlen);
+    if (rc == HEXRUN_OK)
+        rc = check_ca_file(cfg, err, errlen);
     if (rc == HEXRUN_OK)
         rc = resolve_token(cfg, err, errlen);
     if (rc == HEXRUN_E_NOMEM)

@@ -35,6 +35,7 @@ struct hexrun_config {
     int64_t budget_time_scale;
     int64_t log_level;
     int64_t insecure_skip_verify;
+    int64_t allow_cleartext; /* http:// to a host that is not loopback (security.md) */
     int64_t cancel_on_free;
     int64_t coalesce;
     hexrun_log_fn log_fn;
@@ -55,5 +56,9 @@ hexrun_config *hexrun__config_copy(const hexrun_config *cfg);
  * HEXRUN_E_IO or HEXRUN_E_NOMEM with a message in err.
  */
 int hexrun__config_resolve(hexrun_config *cfg, char *err, size_t errlen);
+
+/* 1 when the resolved base_url sends the token in cleartext to another machine (allowed
+ * only with allow_cleartext; the client warns once). */
+int hexrun__config_cleartext_remote(const hexrun_config *cfg);
 
 #endif

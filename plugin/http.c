@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "buf.h"
+#include "url.h"
 
 #define RETRY_AFTER_CAP_MS (24LL * 3600 * 1000)
 
@@ -68,19 +69,12 @@ static int base_url_ok(const char *url)
 }
 
 /* A loopback base URL (hexsim in tests, demos and benchmarks) never goes through a proxy
- * taken from the environment: that traffic must stay on this host. */
+ * taken from the environment: that traffic must stay on this host. The match is exact
+ * (url.h): "127.example.com" is a name like any other and keeps its proxy. */
 static int base_url_is_loopback(const char *url)
 {
-    CURLU *u = curl_url();
-    char *host = NULL;
-    int loopback = 0;
-    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
-        loopback = strcasecmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
-                   strcmp(host, "[::1]") == 0;
-    curl_free(host);
-    curl_url_cleanup(u);
-    return loopback;
+    char host[256];
+    return hexrun__url_host(url, host, sizeof host) == 0 && hexrun__host_is_loopback(host);
 }
 
 static int http_copy_opts(hexrun__http *http, const hexrun__http_opts *opts)
@@ -296,6 +290,8 @@ static void attempt_setopts(http_attempt *a, int64_t timeout_ms)
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    /* Our own floor, whatever the system's TLS library allows (security.md). */
+    curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, a->headers);
     curl_easy_setopt(e, CURLOPT_USERAGENT, http->user_agent);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, a->errbuf);

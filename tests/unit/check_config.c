@@ -1,6 +1,9 @@
 /* Unit suite: configuration keys, validation messages, env fallbacks, plugin info. */
 #include <check.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -62,7 +65,8 @@ START_TEST(every_documented_key_is_accepted)
         {"log_level", "DEBUG"}, {"max_response_bytes", "2048"},
         {"run_budget_per_min", "0"}, {"run_budget_per_hour", "100"},
         {"api_budget_per_min", "5"}, {"api_budget_per_hour", "9"},
-        {"cancel_on_free", "on"}, {"budget_path", "/tmp/b"}, {"journal_path", "/tmp/j"}};
+        {"cancel_on_free", "on"}, {"budget_path", "/tmp/b"}, {"journal_path", "/tmp/j"},
+        {"allow_cleartext", "false"}};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
         ck_assert_msg(hexrun_config_set(cfg, ok[i].k, ok[i].v) == HEXRUN_OK, "%s: %s", ok[i].k,
                       hexrun_last_error());
@@ -142,9 +146,11 @@ START_TEST(null_arguments_are_rejected)
 }
 END_TEST
 
+static char err[512]; /* the last resolve's message */
+
 static int resolve(hexrun_config **copy)
 {
-    char err[512] = "";
+    err[0] = '\0';
     *copy = hexrun__config_copy(cfg);
     ck_assert_ptr_nonnull(*copy);
     return hexrun__config_resolve(*copy, err, sizeof err);
@@ -240,6 +246,143 @@ START_TEST(plugin_info_lists_every_key)
 }
 END_TEST
 
+START_TEST(cleartext_to_another_host_is_refused_unless_allowed)
+{
+    hexrun_config *c;
+    hexrun_config_set(cfg, "token", "t");
+    /* Loopback stays easy: exact names and addresses only. */
+    const char *loopback[] = {"http://127.0.0.1:8080", "http://127.8.9.10", "http://[::1]:9",
+                              "http://LOCALHOST:1", "https://example.com"};
+    for (size_t i = 0; i < sizeof loopback / sizeof *loopback; i++) {
+        ck_assert_int_eq(hexrun_config_set(cfg, "base_url", loopback[i]), HEXRUN_OK);
+        ck_assert_msg(resolve(&c) == HEXRUN_OK, "%s: %s", loopback[i], err);
+        hexrun_config_free(c);
+    }
+    const char *remote[] = {"http://app.hex.tech", "http://127.evil.example:80",
+                            "http://127.0.0.1.nip.io", "http://10.0.0.1", "http://[::2]"};
+    for (size_t i = 0; i < sizeof remote / sizeof *remote; i++) {
+        ck_assert_int_eq(hexrun_config_set(cfg, "base_url", remote[i]), HEXRUN_OK);
+        ck_assert_int_eq(resolve(&c), HEXRUN_E_CONFIG);
+        hexrun_config_free(c);
+        ck_assert_msg(strstr(err, "base_url") && strstr(err, "allow_cleartext=true"), "%s", err);
+    }
+    ck_assert_int_eq(hexrun_config_set(cfg, "allow_cleartext", "true"), HEXRUN_OK);
+    ck_assert_int_eq(resolve(&c), HEXRUN_OK);
+    ck_assert_int_eq(hexrun__config_cleartext_remote(c), 1);
+    hexrun_config_free(c);
+}
+END_TEST
+
+static int warnings;
+static void count_cleartext(int level, const char *line, void *ud)
+{
+    (void)ud;
+    warnings += level == HEXRUN_LOG_WARN && strstr(line, "event=cleartext") != NULL;
+}
+
+START_TEST(allowed_cleartext_is_warned_once)
+{
+    hexrun_config_set(cfg, "token", "hxtok_secret");
+    hexrun_config_set(cfg, "base_url", "http://192.0.2.1:1");
+    hexrun_config_set(cfg, "allow_cleartext", "yes");
+    hexrun_config_set_log(cfg, count_cleartext, NULL);
+    hexrun_client *client = NULL;
+    ck_assert_int_eq(hexrun_init(cfg, &client), HEXRUN_OK);
+    ck_assert_int_eq(warnings, 1);
+    ck_assert_int_eq(hexrun_shutdown(client, HEXRUN_SHUTDOWN_DETACH), HEXRUN_OK);
+    ck_assert_int_eq(warnings, 1);
+}
+END_TEST
+
+START_TEST(userinfo_in_base_url_is_refused)
+{
+    const char *bad[] = {"https://app.hex.tech\\@127.0.0.1:8080", "https://user@app.hex.tech",
+                         "https://u:p@h/x"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ck_assert_int_eq(hexrun_config_set(cfg, "base_url", bad[i]), HEXRUN_E_CONFIG);
+        ck_assert_msg(strstr(hexrun_last_error(), "user@"), "%s", hexrun_last_error());
+    }
+    setenv("HEX_API_BASE_URL", "https://app.hex.tech@127.0.0.1:1", 1);
+    hexrun_config_set(cfg, "token", "t");
+    hexrun_config *c;
+    ck_assert_int_eq(resolve(&c), HEXRUN_E_CONFIG);
+    hexrun_config_free(c);
+    ck_assert_ptr_nonnull(strstr(err, "HEX_API_BASE_URL"));
+}
+END_TEST
+
+START_TEST(over_long_values_are_refused_with_the_limit)
+{
+    size_t n = 1 << 20; /* 1 MiB: once a retried "Out of memory (curl 27)" */
+    char *big = malloc(n + 1);
+    memset(big, 'a', n);
+    big[n] = '\0';
+    ck_assert_int_eq(hexrun_config_set(cfg, "token", big), HEXRUN_E_CONFIG);
+    ck_assert_ptr_nonnull(strstr(hexrun_last_error(), "at most 4096 bytes"));
+    ck_assert_ptr_null(strstr(hexrun_last_error(), "aaaa"));
+    ck_assert_int_eq(hexrun_config_set(cfg, "user_agent", big), HEXRUN_E_CONFIG);
+    ck_assert_ptr_nonnull(strstr(hexrun_last_error(), "longer than 4096 bytes"));
+    memcpy(big, "https://", 8);
+    ck_assert_int_eq(hexrun_config_set(cfg, "base_url", big), HEXRUN_E_CONFIG);
+    ck_assert_ptr_nonnull(strstr(hexrun_last_error(), "at most 4096 bytes"));
+    memset(big, 'a', n);
+    setenv("HEX_API_TOKEN", big, 1);
+    hexrun_config *c;
+    ck_assert_int_eq(resolve(&c), HEXRUN_E_CONFIG);
+    hexrun_config_free(c);
+    ck_assert_ptr_nonnull(strstr(err, "longer than 4096 bytes"));
+    free(big);
+}
+END_TEST
+
+START_TEST(a_fifo_token_file_is_refused_without_blocking)
+{
+    char dir[] = "/tmp/hexrun-fifo-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char fifo[64];
+    snprintf(fifo, sizeof fifo, "%s/token", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    hexrun_config_set(cfg, "token_file", fifo);
+    hexrun_config *c;
+    alarm(10); /* blocked in open() for ever without O_NONBLOCK */
+    ck_assert_int_eq(resolve(&c), HEXRUN_E_CONFIG);
+    alarm(0);
+    hexrun_config_free(c);
+    ck_assert_msg(strstr(err, "token_file") && strstr(err, "not a regular file"), "%s", err);
+    unlink(fifo);
+    rmdir(dir);
+}
+END_TEST
+
+START_TEST(a_wrong_ca_file_fails_init)
+{
+    hexrun_config_set(cfg, "token", "t");
+    hexrun_config_set(cfg, "base_url", "https://127.0.0.1:1");
+    hexrun_config_set(cfg, "ca_file", "/nonexistent/ca.pem");
+    hexrun_client *client = NULL;
+    ck_assert_int_eq(hexrun_init(cfg, &client), HEXRUN_E_IO);
+    ck_assert_ptr_nonnull(strstr(hexrun_last_error(), "ca_file"));
+    char path[] = "/tmp/hexrun-caXXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_eq(write(fd, "not a certificate\n", 18), 18);
+    close(fd);
+    hexrun_config_set(cfg, "ca_file", path);
+    ck_assert_int_eq(hexrun_init(cfg, &client), HEXRUN_E_CONFIG);
+    ck_assert_msg(strstr(hexrun_last_error(), "no PEM certificate"), "%s", hexrun_last_error());
+    hexrun_config_set(cfg, "ca_file", "/tmp");
+    ck_assert_int_eq(hexrun_init(cfg, &client), HEXRUN_E_CONFIG);
+    ck_assert_ptr_nonnull(strstr(hexrun_last_error(), "not a regular file"));
+    fd = open(path, O_WRONLY | O_TRUNC);
+    const char pem[] = "# bundle\n-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    ck_assert_int_eq(write(fd, pem, sizeof pem - 1), (ssize_t)(sizeof pem - 1));
+    close(fd);
+    hexrun_config_set(cfg, "ca_file", path);
+    ck_assert_int_eq(hexrun_init(cfg, &client), HEXRUN_OK);
+    hexrun_shutdown(client, HEXRUN_SHUTDOWN_DETACH);
+    unlink(path);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("config");
@@ -258,6 +401,12 @@ int main(void)
     tcase_add_test(tc, cross_key_checks);
     tcase_add_test(tc, init_without_token_names_the_fix);
     tcase_add_test(tc, plugin_info_lists_every_key);
+    tcase_add_test(tc, cleartext_to_another_host_is_refused_unless_allowed);
+    tcase_add_test(tc, allowed_cleartext_is_warned_once);
+    tcase_add_test(tc, userinfo_in_base_url_is_refused);
+    tcase_add_test(tc, over_long_values_are_refused_with_the_limit);
+    tcase_add_test(tc, a_fifo_token_file_is_refused_without_blocking);
+    tcase_add_test(tc, a_wrong_ca_file_fails_init);
     suite_add_tcase(s, tc);
     return ck_run(s);
 }
