@@ -252,9 +252,14 @@ enum hexrun_shutdown_flags {
  * With HEXRUN_SHUTDOWN_CANCEL_LIVE (or cancel_on_free=true and no DETACH flag) it first
  * sends CancelRun for every live run and drops queued submits. Cancels already requested
  * with hexrun_cancel are waited for too (at most timeout_ms; not with DETACH), so a run the
- * host asked to stop does not keep running. No call may use the client after this one
- * starts. In a forked child it frees nothing shared and returns
- * HEXRUN_E_FORKED. Returns HEXRUN_OK or the first cancel error. Since 1.0.
+ * host asked to stop does not keep running. A submit whose RunProject is in flight (or
+ * whose answer was lost) is cancelled too: the shutdown waits for its answer, or finds its
+ * run among the project's runs, and cancels it (at most 2 * timeout_ms). No call may use
+ * the client after this one starts. In a forked child it frees nothing shared and returns
+ * HEXRUN_E_FORKED. Returns HEXRUN_OK, the first cancel error, HEXRUN_E_OUTCOME_UNKNOWN (a
+ * run that may exist was not found in time) or HEXRUN_E_TIMEOUT (a CancelRun got no answer
+ * in time); hexrun_last_error() then names the job, its project and idempotency key.
+ * Since 1.0.
  */
 HEXRUN_API int hexrun_shutdown(hexrun_client *client, uint32_t flags);
 

@@ -214,8 +214,10 @@ int hexrun_shutdown(hexrun_client *client, uint32_t flags)
     pthread_cond_broadcast(&client->jobs.cv);
     pthread_mutex_unlock(&client->jobs.mu);
     /* The engine waits (at most timeout_ms) only for cancels still in flight. */
+    char why[1024];
     rc = hexrun__engine_stop(client->engine, cancel,
-                             (flags & HEXRUN_SHUTDOWN_DETACH) ? 0 : client->cfg->timeout_ms);
+                             (flags & HEXRUN_SHUTDOWN_DETACH) ? 0 : client->cfg->timeout_ms,
+                             why, sizeof why);
     pthread_mutex_lock(&client->jobs.mu);
     while (client->waiters > 0)
         pthread_cond_wait(&client->jobs.cv, &client->jobs.mu);
@@ -223,7 +225,7 @@ int hexrun_shutdown(hexrun_client *client, uint32_t flags)
     hexrun__jobs_destroy(&client->jobs);
     client_free(client);
     if (rc != HEXRUN_OK)
-        hexrun__error_set(rc, "hexrun_shutdown: a CancelRun failed: %s", hexrun_strerror(rc));
+        hexrun__error_set(rc, "hexrun_shutdown: %s", why);
     return rc;
 }
 

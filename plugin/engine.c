@@ -70,6 +70,13 @@ typedef struct journal_note {
     struct journal_note *next;
 } journal_note;
 
+/* Projects with a RunProject in flight (see submit_must_wait). */
+typedef struct busy_projects {
+    char (*ids)[HEXRUN__HEX_ID_MAX];
+    size_t n, cap;
+    int complete;           /* 0 after NOMEM: ask the jobs table instead */
+} busy_projects;
+
 typedef struct stat_row {
     const char *endpoint;
     int status;
@@ -96,6 +103,7 @@ struct hexrun__engine {
      * project, or two would read the first pages twice while the last wait for budget. */
     char (*reading)[HEXRUN__HEX_ID_MAX];
     size_t n_reading, cap_reading;
+    busy_projects busy;     /* run_due_ops' scratch (engine thread) */
     uint64_t rng;
     /* counters, under jobs->mu */
     stat_row stats[MAX_STATS];
@@ -415,7 +423,6 @@ static int op_prepare_job(hexrun__engine *e, op *o)
 static void on_done(const hexrun__http_resp *resp, void *ud);
 static int project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code);
 static void reschedule(hexrun__engine *e, op *o, int64_t delay_ms);
-static int adopt_must_wait(const hexrun__engine *e, const op *o);
 static int journal_step(hexrun__engine *e, op *o);
 static void journal_note_add(hexrun__engine *e, char type, const hexrun__job *job,
                              int64_t t_ms);
@@ -529,17 +536,100 @@ static void pending_add(hexrun__engine *e, op *o)
     *pp = o;
 }
 
+/*
+ * One RunProject per project at a time: a project is busy from the moment a job of it is
+ * SUBMITTING until its run is known or its job has ended, which covers the lookups for the
+ * run of an unanswered RunProject (adopt.h). So when an answer is lost, exactly one run
+ * can be that submit's: no other RunProject of the project went out meanwhile. Hex allows
+ * one RunProject every 3 s on average and a POST takes far less, so this costs no
+ * throughput (docs/faults.md). The busy projects, as of the start of run_due_ops (only the
+ * engine thread moves a job into or out of these states, in on_done or run_due_ops).
+ */
+
+static int busy_find(const busy_projects *b, const char *project)
+{
+    for (size_t i = 0; i < b->n; i++)
+        if (strcmp(b->ids[i], project) == 0)
+            return 1;
+    return 0;
+}
+
+/* On NOMEM the list is marked incomplete: the jobs table is then scanned instead. */
+static void busy_add(busy_projects *b, const char *project)
+{
+    if (!b->complete || busy_find(b, project))
+        return;
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 8;
+        void *grown = realloc(b->ids, cap * sizeof *b->ids);
+        if (!grown) {
+            b->complete = 0;
+            return;
+        }
+        b->ids = grown;
+        b->cap = cap;
+    }
+    snprintf(b->ids[b->n++], HEXRUN__HEX_ID_MAX, "%s", project);
+}
+
+static int job_holds_project(const hexrun__job *job)
+{
+    return job->state == HEXRUN_STATE_SUBMITTING || job->adopt_since_ms;
+}
+
+static int project_held(const hexrun__engine *e, const char *project)
+{
+    for (size_t i = 0; i < e->jobs->n; i++)
+        if (job_holds_project(e->jobs->items[i]) &&
+            strcmp(e->jobs->items[i]->project_id, project) == 0)
+            return 1;
+    return 0;
+}
+
+/* Table mutex held. */
+static void busy_collect(const hexrun__engine *e, busy_projects *b)
+{
+    b->n = 0;
+    b->complete = 1;
+    for (size_t i = 0; i < e->jobs->n; i++)
+        if (job_holds_project(e->jobs->items[i]))
+            busy_add(b, e->jobs->items[i]->project_id);
+}
+
+/* 1 when o is a submit whose project has another RunProject in flight (or unresolved):
+ * it waits, in its place, without taking budget. Else its project joins b. */
+static int submit_must_wait(hexrun__engine *e, const op *o, busy_projects *b)
+{
+    if (o->kind != OP_SUBMIT)
+        return 0;
+    pthread_mutex_lock(&e->jobs->mu);
+    const hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
+    /* A retry (its own job SUBMITTING) holds the project already; a finished or cancelled
+     * job goes on to op_start, which discards it. */
+    int wait = job && !job_holds_project(job) && hexrun_state_is_terminal(job->state) == 0 &&
+               !job->cancel_requested &&
+               (b->complete ? busy_find(b, job->project_id)
+                            : project_held(e, job->project_id));
+    if (job && !wait)
+        busy_add(b, job->project_id);
+    pthread_mutex_unlock(&e->jobs->mu);
+    return wait;
+}
+
 /* Start every due op the budget allows; return the ms until the next one is due. */
 static int64_t run_due_ops(hexrun__engine *e, int64_t now)
 {
     int64_t next = MAX_SLEEP_MS;
     int run_blocked = 0, api_blocked = 0;
+    pthread_mutex_lock(&e->jobs->mu);
+    busy_collect(e, &e->busy);
+    pthread_mutex_unlock(&e->jobs->mu);
+    int resweep = 0; /* a submit marked its project busy but sent nothing */
     op **pp = &e->pending;
     while (*pp && (*pp)->due_ms <= now) {
         op *o = *pp;
-        if (o->kind == OP_ADOPT && adopt_must_wait(e, o)) {
-            *pp = o->next;
-            reschedule(e, o, e->cfg->poll_min_ms);
+        if (!run_blocked && submit_must_wait(e, o, &e->busy)) {
+            pp = &o->next;
             continue;
         }
         int is_run = op_uses_run_budget(o);
@@ -557,14 +647,18 @@ static int64_t run_due_ops(hexrun__engine *e, int64_t now)
         *pp = o->next;
         if (o->kind == OP_SUBMIT && e->journal && !journal_step(e, o)) {
             budget_refund(e, HEXRUN__BUDGET_RUN); /* no RunProject went out */
+            resweep = 1;
             continue;
         }
-        if (!op_start(e, o))
+        int kind = o->kind;
+        if (!op_start(e, o)) {
             op_free(o);
+            resweep |= kind == OP_SUBMIT;
+        }
     }
     if (*pp && (*pp)->due_ms - now < next)
         next = (*pp)->due_ms - now;
-    return next;
+    return resweep ? 0 : next;
 }
 
 /* ---- results (engine thread, from hexrun__http_run) ---- */
@@ -908,39 +1002,22 @@ static void coalesce_polls(hexrun__engine *e, int64_t now)
 
 /* ---- adopting the run of an unanswered RunProject (adopt.h) ---- */
 
-/* A run id some job of this client already tracks. */
+/* A run id this client already accounts for: a job tracks it or tracked it before its
+ * release, or the journal records it. */
 static int run_tracked(const char *run_id, void *ud)
 {
     const hexrun__engine *e = ud;
-    for (size_t i = 0; i < e->jobs->n; i++)
-        if (strcmp(e->jobs->items[i]->run_id, run_id) == 0)
-            return 1;
-    return e->journal && hexrun__journal_knows_run(e->journal, run_id);
-}
-
-/* 1 while another job of the project has a RunProject in flight: until its answer names
- * its run, that run would look like the one being looked for. */
-static int adopt_must_wait(const hexrun__engine *e, const op *o)
-{
-    pthread_mutex_lock(&e->jobs->mu);
-    const hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
-    int wait = 0;
-    for (size_t i = 0; job && i < e->jobs->n && !wait; i++) {
-        const hexrun__job *j = e->jobs->items[i];
-        wait = j != job && j->state == HEXRUN_STATE_SUBMITTING && !j->adopt_since_ms &&
-               strcmp(j->project_id, job->project_id) == 0;
-    }
-    pthread_mutex_unlock(&e->jobs->mu);
-    return wait;
+    return hexrun__jobs_knows_run(e->jobs, run_id) ||
+           (e->journal && hexrun__journal_knows_run(e->journal, run_id));
 }
 
 /* The RunProject of job was sent but its answer is lost: look for its run instead of
  * sending it again. A dry run starts nothing, so there is nothing to find. */
 static void adopt_begin(hexrun__engine *e, const op *o, hexrun__job *job,
-                        const hexrun__http_resp *r)
+                        const hexrun__http_resp *r, int code)
 {
     if (job->dry_run) {
-        job_fail(e, o, job, r->error, r, HEXRUN_STATE_SUBMIT_FAILED);
+        job_fail(e, o, job, code, r, HEXRUN_STATE_SUBMIT_FAILED);
         return;
     }
     job_fail(e, o, job, HEXRUN_E_OUTCOME_UNKNOWN, r, -1);
@@ -1045,12 +1122,13 @@ static int adopt_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, in
         snprintf(evidence, sizeof evidence, "the last lookup failed: %s", err);
     if (done)
         return 0;
-    if (job->adopt_lookups >= ADOPT_LOOKUPS || e->stopping) {
+    if (job->adopt_lookups >= ADOPT_LOOKUPS) {
         adopt_give_up(e, job, evidence);
         return 0;
     }
     o->attempt = 0;
-    reschedule(e, o, e->cfg->poll_min_ms << job->adopt_lookups);
+    /* A cancelling shutdown looks again at the poll interval until its deadline. */
+    reschedule(e, o, e->stopping ? e->cfg->poll_min_ms : e->cfg->poll_min_ms << job->adopt_lookups);
     return 1;
 }
 
@@ -1221,7 +1299,7 @@ static int job_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int 
         if (code == HEXRUN_OK)
             return submit_succeeded(e, o, job, r);
         if (hexrun__retry_outcome_unknown(kind, r))
-            adopt_begin(e, o, job, r);
+            adopt_begin(e, o, job, r, code);
         else
             job_fail(e, o, job, code, r, HEXRUN_STATE_SUBMIT_FAILED);
         if (job->state == HEXRUN_STATE_SUBMIT_FAILED)
@@ -1333,18 +1411,40 @@ static void take_incoming(hexrun__engine *e)
     }
 }
 
+/* While stopping: a cancel, or the lookup for the run of a job to be cancelled whose
+ * RunProject answer was lost (table mutex held). */
+static int op_serves_cancel(const hexrun__engine *e, const op *o)
+{
+    if (o->kind == OP_CANCEL)
+        return 1;
+    const hexrun__job *job = o->kind == OP_ADOPT ? hexrun__jobs_find(e->jobs, o->job) : NULL;
+    return job && job->cancel_requested && job->adopt_since_ms;
+}
+
+/* A submit dropped before its RunProject went out (a retry waits only when nothing reached
+ * Hex): with a cancel wanted, it ends KILLED, as a queued one does. */
+static void submit_dropped(hexrun__engine *e, const op *o)
+{
+    hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
+    if (job && job->cancel_requested && hexrun_state_is_terminal(job->state) == 0 &&
+        !job->adopt_since_ms)
+        hexrun__job_set_state(e->jobs, job, HEXRUN_STATE_KILLED);
+}
+
 static void drop_pending(hexrun__engine *e, int keep_cancels)
 {
     op **pp = &e->pending;
     while (*pp) {
         op *o = *pp;
-        if (keep_cancels && o->kind == OP_CANCEL) {
+        if (keep_cancels && op_serves_cancel(e, o)) {
             pp = &o->next;
             continue;
         }
         *pp = o->next;
         if (o->kind == OP_DIRECT)
             direct_finish(e, o, HEXRUN_E_SHUTDOWN, "the client is shutting down");
+        if (o->kind == OP_SUBMIT)
+            submit_dropped(e, o);
         op_free(o);
     }
 }
@@ -1393,42 +1493,85 @@ int hexrun__engine_kick(hexrun__engine *e)
     return rc;
 }
 
+/* Every live job is to be cancelled: a queued one at once, one with a run by CancelRun,
+ * and one whose RunProject is in flight (or unanswered) once its run is known. */
 static void queue_cancels(hexrun__engine *e)
 {
     for (size_t i = 0; i < e->jobs->n; i++) {
         hexrun__job *job = e->jobs->items[i];
         if (job->state == HEXRUN_STATE_QUEUED) {
             hexrun__job_set_state(e->jobs, job, HEXRUN_STATE_KILLED);
-        } else if (hexrun_state_is_terminal(job->state) == 0 && job->run_id[0] &&
-                   !job->cancel_sent) {
-            job->cancel_sent = 1;
-            queue_op(e, OP_CANCEL, job->id, NULL);
+        } else if (hexrun_state_is_terminal(job->state) == 0) {
+            job->cancel_requested = 1;
+            if (job->run_id[0] && !job->cancel_sent) {
+                job->cancel_sent = 1;
+                queue_op(e, OP_CANCEL, job->id, NULL);
+            }
         }
     }
 }
 
-/* A cancel the host asked for (or shutdown queued) whose answer has not come back yet. */
+/* 1 when a job to be cancelled has no run id yet (its RunProject is in flight or its
+ * answer was lost), 2 when one only waits for its CancelRun's answer, else 0. */
 static int cancels_outstanding(const hexrun__engine *e)
 {
+    int found = 0;
     for (size_t i = 0; i < e->jobs->n; i++) {
         const hexrun__job *job = e->jobs->items[i];
-        if (job->cancel_sent && hexrun_state_is_terminal(job->state) == 0)
+        if (hexrun_state_is_terminal(job->state) != 0)
+            continue;
+        if (job->cancel_requested && !job->run_id[0])
             return 1;
+        if (job->cancel_sent)
+            found = 2;
     }
-    return 0;
+    return found;
 }
 
-int hexrun__engine_stop(hexrun__engine *e, int cancel_live, int64_t drain_ms)
+/* After the engine thread: end every lookup still open (the journal keeps its key held),
+ * and, for a cancelling shutdown, name the first job whose run may still be going on. */
+static int stop_report(hexrun__engine *e, int cancel_live, char *err, size_t errlen)
 {
+    int rc = HEXRUN_OK;
+    for (size_t i = 0; i < e->jobs->n; i++) {
+        hexrun__job *job = e->jobs->items[i];
+        if (job->adopt_since_ms)
+            adopt_give_up(e, job, "the client shut down before the run could be found");
+        int open = hexrun_state_is_terminal(job->state) == 0 ||
+                   job->state == HEXRUN_STATE_SUBMIT_UNKNOWN;
+        if (!cancel_live || !job->cancel_requested || !open || rc != HEXRUN_OK)
+            continue;
+        rc = job->run_id[0] ? HEXRUN_E_TIMEOUT : HEXRUN_E_OUTCOME_UNKNOWN;
+        char what[600];
+        if (job->run_id[0])
+            snprintf(what, sizeof what, "its CancelRun for run %s got no answer in time",
+                     job->run_id);
+        else
+            snprintf(what, sizeof what, "its RunProject got no usable answer and its run "
+                     "was not found in time, so it may be running: %s",
+                     job->last_error.message ? job->last_error.message : "no answer");
+        snprintf(err, errlen, "job %lld (project %s%s%s) was not cancelled: %s",
+                 (long long)job->id, job->project_id,
+                 job->idempotency_key ? ", idempotency key " : "",
+                 job->idempotency_key ? job->idempotency_key : "", what);
+    }
+    return rc;
+}
+
+int hexrun__engine_stop(hexrun__engine *e, int cancel_live, int64_t drain_ms, char *err,
+                        size_t errlen)
+{
+    err[0] = '\0';
     if (!e)
         return HEXRUN_OK;
     pthread_mutex_lock(&e->jobs->mu);
     if (cancel_live)
         queue_cancels(e);
     /* Only cancels are worth waiting for: a run the host asked to stop must not keep
-     * running in Hex because the client went away. Anything else is aborted at once. */
-    if (!cancels_outstanding(e))
-        drain_ms = 0;
+     * running in Hex because the client went away. Anything else is aborted at once.
+     * A RunProject in flight first needs its answer (or a lookup): twice the time. */
+    int outstanding = cancels_outstanding(e);
+    drain_ms = outstanding == 1 ? 2 * drain_ms : outstanding ? drain_ms : 0;
     int need_thread = e->incoming != NULL;
     pthread_mutex_unlock(&e->jobs->mu);
     if (need_thread)
@@ -1447,12 +1590,18 @@ int hexrun__engine_stop(hexrun__engine *e, int cancel_live, int64_t drain_ms)
     pthread_mutex_lock(&e->jobs->mu);
     take_incoming(e);
     drop_pending(e, 0);
+    int report = stop_report(e, cancel_live, err, errlen);
     pthread_mutex_unlock(&e->jobs->mu);
     journal_flush(e);
     hexrun__journal_close(e->journal);
     hexrun__shared_budget_close(e->shared);
     free(e->reading);
+    free(e->busy.ids);
     int rc = e->cancel_error;
+    if (rc != HEXRUN_OK)
+        snprintf(err, errlen, "a CancelRun failed: %s", hexrun_strerror(rc));
+    else
+        rc = report;
     free(e);
     return rc;
 }

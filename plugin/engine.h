@@ -44,10 +44,15 @@ int hexrun__engine_new(const hexrun_config *cfg, hexrun__jobs *jobs, hexrun__log
 /*
  * hexrun__engine_stop - stop the engine thread and free the engine. With cancel_live,
  * first sends CancelRun for every live run with a run id and waits for the answers, for
- * at most drain_ms. Every direct call still waiting is finished with HEXRUN_E_SHUTDOWN.
- * Returns HEXRUN_OK or the first cancel error. Call without the table mutex.
+ * at most drain_ms; a job whose RunProject is in flight (or whose answer was lost) gets
+ * its run from the answer (or a lookup, adopt.h) and then its CancelRun, within
+ * 2 * drain_ms. Every direct call still waiting is finished with HEXRUN_E_SHUTDOWN.
+ * Returns HEXRUN_OK, the first cancel error, HEXRUN_E_OUTCOME_UNKNOWN (a run that may exist
+ * was not found in time) or HEXRUN_E_TIMEOUT (a CancelRun got no answer in time), with err
+ * naming the job, project and key. Call without the table mutex.
  */
-int hexrun__engine_stop(hexrun__engine *e, int cancel_live, int64_t drain_ms);
+int hexrun__engine_stop(hexrun__engine *e, int cancel_live, int64_t drain_ms, char *err,
+                        size_t errlen);
 
 /* Queue work. Called WITH the table mutex held; then call hexrun__engine_kick without
  * it. Return HEXRUN_OK or HEXRUN_E_NOMEM (nothing queued). */

@@ -568,8 +568,13 @@ int hexrun__retry_should(hexrun__retry_kind kind, const hexrun__http_resp *resp)
 
 int hexrun__retry_outcome_unknown(hexrun__retry_kind kind, const hexrun__http_resp *resp)
 {
-    return kind == HEXRUN__RETRY_NON_IDEMPOTENT && resp && resp->error != HEXRUN_OK &&
-           resp->sent;
+    if (kind != HEXRUN__RETRY_NON_IDEMPOTENT || !resp)
+        return 0;
+    if (resp->error != HEXRUN_OK)
+        return resp->sent;
+    /* A 500, 502 or 504 may come from a gateway after Hex did the work (a load balancer
+     * timing out on a slow RunProject); only a 503 says the request was not taken. */
+    return resp->status >= 500 && resp->status < 600 && resp->status != 503;
 }
 
 static int all_digits(const char *s, size_t len)

@@ -129,7 +129,8 @@ hexrun__retry_kind hexrun__retry_kind_of(const char *method);
 int hexrun__retry_should(hexrun__retry_kind kind, const hexrun__http_resp *resp);
 
 /* 1 if a non-idempotent attempt failed after its request may have reached the server
- * (timeout, reset, empty or truncated reply once sent): the caller must not repeat it and
+ * (timeout, reset, empty or truncated reply once sent, or a 5xx other than 503, which a
+ * gateway may answer after the server did the work): the caller must not repeat it and
  * reports HEXRUN_E_OUTCOME_UNKNOWN. 0 otherwise (always 0 for IDEMPOTENT). */
 int hexrun__retry_outcome_unknown(hexrun__retry_kind kind, const hexrun__http_resp *resp);
 

@@ -79,6 +79,7 @@ void hexrun__jobs_destroy(hexrun__jobs *t)
     for (size_t i = 0; i < t->n; i++)
         job_free(t->items[i]);
     free(t->items);
+    free(t->released_runs);
     pthread_cond_destroy(&t->cv);
     pthread_mutex_destroy(&t->mu);
 }
@@ -168,12 +169,37 @@ hexrun__job *hexrun__jobs_find_key(const hexrun__jobs *t, const char *key)
     return NULL;
 }
 
+static void remember_run(hexrun__jobs *t, const char *run_id)
+{
+    if (!run_id[0])
+        return;
+    if (!t->released_runs &&
+        !(t->released_runs = calloc(HEXRUN__JOBS_RELEASED_RUNS, sizeof *t->released_runs)))
+        return; /* out of memory: a later lookup may find the run ambiguous, never wrong */
+    snprintf(t->released_runs[t->next_released], HEXRUN__HEX_ID_MAX, "%s", run_id);
+    t->next_released = (t->next_released + 1) % HEXRUN__JOBS_RELEASED_RUNS;
+    if (t->n_released < HEXRUN__JOBS_RELEASED_RUNS)
+        t->n_released++;
+}
+
+int hexrun__jobs_knows_run(const hexrun__jobs *t, const char *run_id)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->items[i]->run_id, run_id) == 0)
+            return 1;
+    for (size_t i = 0; i < t->n_released; i++)
+        if (strcmp(t->released_runs[i], run_id) == 0)
+            return 1;
+    return 0;
+}
+
 int hexrun__jobs_release(hexrun__jobs *t, int64_t id)
 {
     int found;
     size_t i = index_of(t, id, &found);
     if (!found)
         return -1;
+    remember_run(t, t->items[i]->run_id);
     job_free(t->items[i]);
     memmove(&t->items[i], &t->items[i + 1], (t->n - i - 1) * sizeof *t->items);
     t->n--;

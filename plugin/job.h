@@ -50,12 +50,19 @@ typedef struct hexrun__job {
     hexrun__job_error last_error;
 } hexrun__job;
 
+/* Run ids of released jobs the table remembers: an unanswered RunProject's lookup must not
+ * take a run this client made earlier for its own (adopt.h). A lookup reads a project's
+ * newest 100 runs, so this covers every project with up to ten times that many released. */
+#define HEXRUN__JOBS_RELEASED_RUNS 1024
+
 typedef struct hexrun__jobs {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     hexrun__job **items;   /* sorted by id (ids only grow) */
     size_t n, cap;
     int64_t next_id;
+    char (*released_runs)[HEXRUN__HEX_ID_MAX]; /* a ring, allocated on first use */
+    size_t n_released, next_released;
 } hexrun__jobs;
 
 int hexrun__jobs_init(hexrun__jobs *t);
@@ -74,8 +81,13 @@ hexrun__job *hexrun__jobs_find(const hexrun__jobs *t, int64_t id);
 /* The job made with this idempotency key, or NULL. */
 hexrun__job *hexrun__jobs_find_key(const hexrun__jobs *t, const char *key);
 
-/* Remove and free a job. Returns 0, or -1 when the id is unknown. */
+/* Remove and free a job (its run id joins the remembered ones). Returns 0, or -1 when the
+ * id is unknown. */
 int hexrun__jobs_release(hexrun__jobs *t, int64_t id);
+
+/* 1 when a job of the table tracks run_id, or a released one did (among the last
+ * HEXRUN__JOBS_RELEASED_RUNS), else 0. */
+int hexrun__jobs_knows_run(const hexrun__jobs *t, const char *run_id);
 
 /* Number of QUEUED jobs with a smaller id (the job's place in the submit queue). */
 size_t hexrun__jobs_queue_position(const hexrun__jobs *t, const hexrun__job *job);

@@ -41,7 +41,7 @@ static const char *const endpoint_names[EP_COUNT] = {"RunProject", "GetRunStatus
 /* What a fault does to the request, as far as a client can know. */
 enum effect {
     FX_REFUSED_RETRYABLE, /* 429/503: never processed, any method may retry */
-    FX_REFUSED_5XX,       /* 500/502: answered before processing; POST not retried */
+    FX_REFUSED_5XX,       /* 500/502 (here before processing): a POST is not retried */
     FX_LATE,              /* delay past timeout_ms: processed, answer too late */
     FX_NOT_SENT_BACK,     /* drop_before: closed with no answer, not processed */
     FX_LOST_ANSWER,       /* drop_after, truncate, malformed, oversize: processed, answer unusable */
@@ -245,8 +245,10 @@ static struct expect expect_for(enum endpoint ep, enum effect fx)
         case FX_REFUSED_RETRYABLE:
         case FX_SLOW_OK:
             return (struct expect){done, 0, 1, 0};
-        case FX_REFUSED_5XX: /* a POST is not repeated after a 5xx; nothing was made */
-            return (struct expect){BIT(HEXRUN_STATE_SUBMIT_FAILED), HEXRUN_E_UNAVAILABLE, 0, 0};
+        case FX_REFUSED_5XX: /* a gateway's 5xx may follow the work: looked for, not
+                              * repeated; here nothing was made, so none is found */
+            return (struct expect){BIT(HEXRUN_STATE_SUBMIT_UNKNOWN), HEXRUN_E_OUTCOME_UNKNOWN,
+                                   0, 0};
         case FX_NOT_SENT_BACK: /* the client cannot know that nothing was made */
             return (struct expect){BIT(HEXRUN_STATE_SUBMIT_UNKNOWN) |
                                    BIT(HEXRUN_STATE_SUBMIT_FAILED), 0, 0, 0};

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api_common.h"
@@ -283,6 +284,76 @@ START_TEST(shutdown_cancel_live_kills_running_runs)
 }
 END_TEST
 
+/* The status hexsim reports for the only run it made. */
+static void assert_only_run_killed(void)
+{
+    json_object *runs = api_sim_call("GET", "/__sim/runs", NULL);
+    json_object *list = api_get(runs, "runs");
+    ck_assert_uint_eq(json_object_array_length(list), 1);
+    ck_assert_str_eq(api_str(json_object_array_get_idx(list, 0), "status"), "KILLED");
+    json_object_put(runs);
+}
+
+START_TEST(shutdown_cancel_live_cancels_the_run_of_a_submit_in_flight)
+{
+    /* Hex takes a second to answer RunProject; the host shuts down meanwhile. The run is
+     * made all the same, so the shutdown must wait for its id and cancel it. */
+    json_object_put(api_sim_call("POST", "/__sim/time_scale", "{\"scale\":1}"));
+    api_fault("{\"faults\":[{\"endpoint\":\"RunProject\",\"kind\":\"delay\","
+              "\"delay_ms\":1000,\"count\":1}]}");
+    hexrun_client *d = api_client(TOKEN_ADMIN, NULL);
+    int64_t job = -1;
+    ck_assert_int_eq(hexrun_submit(d, P_SLOW, NULL, NULL, &job), HEXRUN_OK);
+    ck_assert_int_eq(api_wait_state(d, job, HEXRUN_STATE_SUBMITTING, 10000),
+                     HEXRUN_STATE_SUBMITTING);
+    ck_assert_msg(hexrun_shutdown(d, HEXRUN_SHUTDOWN_CANCEL_LIVE) == HEXRUN_OK, "%s",
+                  hexrun_last_error());
+    ck_assert_int_eq(api_requests("RunProject", "201"), 1);
+    ck_assert_int_eq(api_requests("CancelRun", "204"), 1);
+    assert_only_run_killed();
+}
+END_TEST
+
+START_TEST(shutdown_cancel_live_finds_and_cancels_the_run_of_a_lost_answer)
+{
+    /* The RunProject answer was lost and the first lookup is not due yet. */
+    json_object_put(api_sim_call("POST", "/__sim/time_scale", "{\"scale\":1}"));
+    api_fault("{\"faults\":[{\"endpoint\":\"RunProject\",\"kind\":\"drop_after\","
+              "\"count\":1}]}");
+    hexrun_client *d = api_client(TOKEN_ADMIN, (const char *[]){"poll_min_ms", "1000", "poll_max_ms", "1000", NULL});
+    int64_t job = -1;
+    ck_assert_int_eq(hexrun_submit(d, P_SLOW, NULL, "lost-answer", &job), HEXRUN_OK);
+    for (int i = 0; i < 2000 && api_requests("RunProject", "0") < 1; i++)
+        nanosleep(&(struct timespec){0, 5000000}, NULL);
+    ck_assert_int_eq(api_requests("RunProject", "0"), 1);
+    ck_assert_msg(hexrun_shutdown(d, HEXRUN_SHUTDOWN_CANCEL_LIVE) == HEXRUN_OK, "%s",
+                  hexrun_last_error());
+    ck_assert_int_ge(api_requests("GetProjectRuns", "200"), 1);
+    ck_assert_int_eq(api_requests("CancelRun", "204"), 1);
+    assert_only_run_killed();
+}
+END_TEST
+
+START_TEST(shutdown_cancel_live_reports_a_run_it_could_not_find)
+{
+    /* Nothing answers and no run appears: the shutdown cannot know whether a run goes on,
+     * and says so, naming the project and the key. */
+    api_fault("{\"faults\":[{\"endpoint\":\"RunProject\",\"kind\":\"drop_before\","
+              "\"count\":1}]}");
+    hexrun_client *d = api_client(TOKEN_ADMIN, (const char *[]){"poll_min_ms", "1000", "poll_max_ms", "1000", NULL});
+    int64_t job = -1;
+    ck_assert_int_eq(hexrun_submit(d, P_SLOW, NULL, "never-answered", &job), HEXRUN_OK);
+    for (int i = 0; i < 2000 && api_requests("RunProject", "0") < 1; i++)
+        nanosleep(&(struct timespec){0, 5000000}, NULL);
+    ck_assert_int_eq(hexrun_shutdown(d, HEXRUN_SHUTDOWN_CANCEL_LIVE), HEXRUN_E_OUTCOME_UNKNOWN);
+    const char *why = hexrun_last_error();
+    ck_assert_msg(strstr(why, P_SLOW) && strstr(why, "never-answered") &&
+                      strstr(why, "not cancelled"),
+                  "%s", why);
+    ck_assert_int_eq(api_runs_created(P_SLOW), 0);
+}
+END_TEST
+
 START_TEST(a_forked_child_gets_forked)
 {
     int64_t job = submit(P_OK, NULL);
@@ -358,6 +429,9 @@ int main(void)
     tcase_add_test(tc, wait_any_and_timeouts);
     tcase_add_test(tc, released_jobs_are_unknown);
     tcase_add_test(tc, shutdown_cancel_live_kills_running_runs);
+    tcase_add_test(tc, shutdown_cancel_live_cancels_the_run_of_a_submit_in_flight);
+    tcase_add_test(tc, shutdown_cancel_live_finds_and_cancels_the_run_of_a_lost_answer);
+    tcase_add_test(tc, shutdown_cancel_live_reports_a_run_it_could_not_find);
     tcase_add_test(tc, a_forked_child_gets_forked);
     tcase_add_test(tc, polls_of_one_project_share_one_request);
     tcase_add_test(tc, stats_count_requests_by_endpoint_and_status);

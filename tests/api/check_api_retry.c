@@ -95,17 +95,25 @@ START_TEST(run_project_503_and_429_are_retried)
 }
 END_TEST
 
-START_TEST(run_project_500_is_not_retried)
+START_TEST(run_project_500_is_not_retried_and_its_run_looked_for)
 {
+    /* A 500 before any work: no run appears, so after its lookups the job says it cannot
+     * know (a gateway's 500 may come after Hex made the run), and sends nothing again. */
     api_fault("{\"faults\":[{\"endpoint\":\"RunProject\",\"kind\":\"status\",\"status\":500,"
               "\"count\":1}]}");
     int64_t job = -1;
-    ck_assert_int_eq(submit_and_wait(c, P_OK, &job), HEXRUN_STATE_SUBMIT_FAILED);
+    ck_assert_int_eq(submit_and_wait(c, P_OK, &job), HEXRUN_STATE_SUBMIT_UNKNOWN);
     json_object *info = api_job_info(c, job);
-    ck_assert_int_eq(api_int(api_get(info, "last_error"), "code"), HEXRUN_E_UNAVAILABLE);
+    json_object *e = api_get(info, "last_error");
+    ck_assert_int_eq(api_int(e, "code"), HEXRUN_E_OUTCOME_UNKNOWN);
+    ck_assert_int_eq(api_int(e, "http_status"), 500);
+    const char *msg = api_str(e, "message");
+    ck_assert_msg(strstr(msg, "HTTP 500") && strstr(msg, "0 API run(s) of the project appeared"),
+                  "%s", msg);
     json_object_put(info);
     ck_assert_int_eq(api_requests("RunProject", "500"), 1);
     ck_assert_int_eq(api_requests("RunProject", "201"), 0);
+    ck_assert_int_ge(api_requests("GetProjectRuns", "200"), 1);
 }
 END_TEST
 
@@ -167,6 +175,51 @@ START_TEST(identical_unanswered_submits_each_adopt_one_run)
     ck_assert_str_ne(ids[0], ids[1]);
     ck_assert_str_ne(ids[1], ids[2]);
     ck_assert_str_ne(ids[0], ids[2]);
+}
+END_TEST
+
+START_TEST(unanswered_submits_with_different_bodies_each_adopt_their_own_run)
+{
+    /* Two submits of one project with different bodies, both answers lost: one RunProject
+     * of a project at a time gives each lost answer exactly one candidate run. */
+    api_fault("{\"faults\":[{\"endpoint\":\"RunProject\",\"kind\":\"drop_after\","
+              "\"count\":2}]}");
+    int64_t jobs[2];
+    ck_assert_int_eq(hexrun_submit(c, P_OK, NULL, NULL, &jobs[0]), HEXRUN_OK);
+    ck_assert_int_eq(hexrun_submit(c, P_OK, "{\"useCachedSqlResults\":false}", NULL, &jobs[1]),
+                     HEXRUN_OK);
+    for (int i = 0; i < 2; i++) {
+        int32_t state = -1;
+        ck_assert_int_eq(hexrun_wait(c, jobs[i], 20000, &state), HEXRUN_OK);
+        ck_assert_int_eq(state, HEXRUN_STATE_COMPLETED);
+    }
+    json_object *runs = api_sim_call("GET", "/__sim/runs", NULL);
+    json_object *list = api_get(runs, "runs");
+    ck_assert_uint_eq(json_object_array_length(list), 2);
+    /* hexsim lists runs in the order it made them: the first submit's run first. */
+    for (int i = 0; i < 2; i++)
+        assert_job_run(c, jobs[i], api_str(json_object_array_get_idx(list, (size_t)i), "runId"));
+    json_object_put(runs);
+    ck_assert_int_eq(api_requests("RunProject", "0"), 2);
+}
+END_TEST
+
+START_TEST(a_released_jobs_run_is_not_taken_for_an_unanswered_submits)
+{
+    /* The first job's run is done and released; the second's RunProject answer is lost.
+     * The project now lists two new runs, but only one is not this client's. */
+    int64_t first = -1;
+    ck_assert_int_eq(submit_and_wait(c, P_OK, &first), HEXRUN_STATE_COMPLETED);
+    ck_assert_int_eq(hexrun_job_release(c, first), HEXRUN_OK);
+    api_fault("{\"faults\":[{\"endpoint\":\"RunProject\",\"kind\":\"drop_after\","
+              "\"count\":1}]}");
+    int64_t job = -1;
+    ck_assert_int_eq(submit_and_wait(c, P_OK, &job), HEXRUN_STATE_COMPLETED);
+    json_object *runs = api_sim_call("GET", "/__sim/runs", NULL);
+    json_object *list = api_get(runs, "runs");
+    ck_assert_uint_eq(json_object_array_length(list), 2);
+    assert_job_run(c, job, api_str(json_object_array_get_idx(list, 1), "runId"));
+    json_object_put(runs);
 }
 END_TEST
 
@@ -304,9 +357,11 @@ int main(void)
     tcase_add_test(tc, retry_after_of_a_429_is_honoured);
     tcase_add_test(tc, retries_exhausted_say_how_many_attempts);
     tcase_add_test(tc, run_project_503_and_429_are_retried);
-    tcase_add_test(tc, run_project_500_is_not_retried);
+    tcase_add_test(tc, run_project_500_is_not_retried_and_its_run_looked_for);
     tcase_add_test(tc, run_project_dropped_after_processing_adopts_its_run);
     tcase_add_test(tc, identical_unanswered_submits_each_adopt_one_run);
+    tcase_add_test(tc, unanswered_submits_with_different_bodies_each_adopt_their_own_run);
+    tcase_add_test(tc, a_released_jobs_run_is_not_taken_for_an_unanswered_submits);
     tcase_add_test(tc, an_ambiguous_unanswered_submit_ends_submit_unknown_with_evidence);
     tcase_add_test(tc, run_project_timeout_adopts_the_run_hex_made_later);
     tcase_add_test(tc, a_dry_run_without_answer_fails_cleanly);
