@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api_common.h"
 
@@ -175,6 +176,47 @@ START_TEST(identical_unanswered_submits_each_adopt_one_run)
     ck_assert_str_ne(ids[0], ids[1]);
     ck_assert_str_ne(ids[1], ids[2]);
     ck_assert_str_ne(ids[0], ids[2]);
+}
+END_TEST
+
+START_TEST(a_gateway_5xx_after_the_run_was_made_adopts_it_and_keeps_the_key)
+{
+    /* hexsim's variant profile: RunProject makes the run, then a gateway answers 504:
+     * the job finds its run; the journal keeps the key bound to it,
+     * so a retried task (another client, same key) attaches instead of starting a run. */
+    json_object_put(api_sim_call("POST", "/__sim/variant",
+                                 "{\"run_project_after_work\":{\"status\":504,\"every\":1}}"));
+    char dir[] = "/tmp/hexrun-api-XXXXXX", path[64];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/journal", dir);
+    const char *kv[] = {"journal_path", path, NULL};
+    hexrun_client *j = api_client(TOKEN_ADMIN, kv);
+    int64_t job = -1;
+    int32_t state = -1;
+    ck_assert_int_eq(hexrun_submit(j, P_OK, NULL, "gateway-504", &job), HEXRUN_OK);
+    ck_assert_int_eq(hexrun_wait(j, job, 20000, &state), HEXRUN_OK);
+    ck_assert_int_eq(state, HEXRUN_STATE_COMPLETED);
+    ck_assert_int_eq(api_requests("RunProject", "504"), 1);
+    char run_id[64];
+    only_sim_run(run_id, sizeof run_id);
+    assert_job_run(j, job, run_id);
+    json_object *info = api_job_info(j, job);
+    ck_assert_int_eq(api_int(api_get(info, "last_error"), "http_status"), 504);
+    json_object_put(info);
+    hexrun_shutdown(j, 0);
+
+    hexrun_client *retry = api_client(TOKEN_ADMIN, kv);
+    ck_assert_int_eq(hexrun_submit(retry, P_OK, NULL, "gateway-504", &job), HEXRUN_OK);
+    ck_assert_int_eq(hexrun_wait(retry, job, 20000, &state), HEXRUN_OK);
+    ck_assert_int_eq(state, HEXRUN_STATE_COMPLETED);
+    info = api_job_info(retry, job);
+    ck_assert_str_eq(api_str(info, "run_id"), run_id);
+    json_object_put(info);
+    hexrun_shutdown(retry, 0);
+    ck_assert_int_eq(api_runs_created(P_OK), 1);
+    ck_assert_int_eq(api_requests("RunProject", "504"), 1);
+    unlink(path);
+    rmdir(dir);
 }
 END_TEST
 
@@ -360,6 +402,7 @@ int main(void)
     tcase_add_test(tc, run_project_500_is_not_retried_and_its_run_looked_for);
     tcase_add_test(tc, run_project_dropped_after_processing_adopts_its_run);
     tcase_add_test(tc, identical_unanswered_submits_each_adopt_one_run);
+    tcase_add_test(tc, a_gateway_5xx_after_the_run_was_made_adopts_it_and_keeps_the_key);
     tcase_add_test(tc, unanswered_submits_with_different_bodies_each_adopt_their_own_run);
     tcase_add_test(tc, a_released_jobs_run_is_not_taken_for_an_unanswered_submits);
     tcase_add_test(tc, an_ambiguous_unanswered_submit_ends_submit_unknown_with_evidence);
