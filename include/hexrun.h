@@ -196,7 +196,8 @@ HEXRUN_API void hexrun_config_free(hexrun_config *cfg);
  *   retry_base_ms, retry_max_ms, poll_min_ms, poll_max_ms, ca_file,
  *   insecure_skip_verify, proxy, user_agent, log_level, max_response_bytes,
  *   run_budget_per_min, run_budget_per_hour, api_budget_per_min, api_budget_per_hour,
- *   budget_time_scale, cancel_on_free, coalesce, budget_path, journal_path.
+ *   budget_time_scale, cancel_on_free, coalesce, budget_path, journal_path,
+ *   allow_cleartext.
  * An unknown key or a bad value fails with HEXRUN_E_CONFIG and a hexrun_last_error()
  * message that names the key and what is allowed; the configuration is unchanged.
  * Not thread-safe for one cfg: one thread at a time may set keys. Since 1.0.
@@ -399,7 +400,7 @@ HEXRUN_API int hexrun_run_get(hexrun_client *client, const char *project_id,
 
 /*
  * Cursor lists. @query: NULL or a URL query string without '?' (e.g. "limit=50&sortBy=NAME"),
- * passed through after its keys are checked to be URL-safe. @out: {"values":[...],
+ * at most 2048 bytes, passed through after its keys are checked to be URL-safe. @out: {"values":[...],
  * "pagination":{"after":...,"before":...}}; with HEXRUN_LIST_ALL_PAGES every page is
  * merged into "values" and pagination is null/null.
  */
@@ -450,7 +451,10 @@ HEXRUN_API int hexrun_collection_get(hexrun_client *client, const char *collecti
 /**
  * hexrun_request - any other endpoint of the Hex API.
  * @method: "GET", "POST", "PATCH", "PUT" or "DELETE".
- * @path: starting with "/v1/" (relative to base_url + "/api"), query string allowed.
+ * @path: starting with "/v1/" (relative to base_url + "/api"), query string allowed; at
+ *   most 2048 bytes, no "." or ".." segments (also percent-encoded: they would be resolved
+ *   away and leave the API), no spaces, control characters, '#' or '\' (else
+ *   HEXRUN_E_INVALID_ARG). A RunProject sent this way is paid from the run budget.
  * @body_json: NULL or a JSON document sent as application/json.
  * @out_status: receives the HTTP status (NULL allowed).
  * @out: receives the response body (yours; "" for an empty body; NULL allowed).

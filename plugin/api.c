@@ -20,9 +20,13 @@
 #include "http.h"
 #include "job.h"
 #include "log.h"
+#include "reqpath.h"
 
 #define MAX_PAGES 10000
 #define ID_MAX 128
+/* A list query beyond this is a mistake: it would fail as a transport error that is
+ * retried, not as the caller's bad argument. */
+#define QUERY_MAX 2048
 
 struct hexrun_client {
     pid_t pid;
@@ -586,6 +590,10 @@ static int id_path(const char *fn, const char *what, const char *id, int uuid, c
                                  what, ID_MAX - 1);
     if (uuid && check_uuid(fn, what, id) != HEXRUN_OK)
         return HEXRUN_E_INVALID_ARG;
+    /* "." and ".." would be resolved away: group_delete("..") would DELETE /api/v1/. */
+    if (hexrun__is_dot_segment(id))
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: %s '%s' is not an id", fn, what,
+                                 id);
     char esc[3 * ID_MAX];
     if (hexrun__http_escape(id, esc, sizeof esc) < 0)
         return hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: %s cannot be encoded", fn, what);
@@ -694,6 +702,9 @@ static int cursor_list(hexrun_client *c, const char *fn, const char *endpoint,
         return hexrun__error_set(HEXRUN_E_INVALID_ARG,
                                  "%s: query may hold only letters, digits and -._~=&%%+,:",
                                  fn);
+    if (query && strlen(query) > QUERY_MAX)
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: query is longer than %d bytes",
+                                 fn, QUERY_MAX);
     if (flags > HEXRUN_LIST_ALL_PAGES)
         return hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: unknown flags 0x%x", fn,
                                  (unsigned)flags);
@@ -981,28 +992,6 @@ int hexrun_collection_get(hexrun_client *client, const char *collection_id, char
                      collection_id, 0, "/v1/collections/%s", out);
 }
 
-static int request_path_ok(const char *path)
-{
-    if (strncmp(path, "/v1/", 4) != 0)
-        return 0;
-    for (const char *p = path; *p; p++)
-        if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '#')
-            return 0;
-    return 1;
-}
-
-/* A RunProject sent through hexrun_request (either path generation) counts against the
- * run budget like hexrun_submit. */
-static int is_run_project(const char *method, const char *path)
-{
-    size_t len = strcspn(path, "?");
-    int current = strncmp(path, "/v1/projects/", 13) == 0 && len > 5 &&
-                  strncmp(path + len - 5, "/runs", 5) == 0;
-    int legacy = strncmp(path, "/v1/project/", 12) == 0 && len > 4 &&
-                 strncmp(path + len - 4, "/run", 4) == 0;
-    return strcmp(method, "POST") == 0 && (current || legacy);
-}
-
 int hexrun_request(hexrun_client *client, const char *method, const char *path,
                    const char *body_json, int32_t *out_status, char **out)
 {
@@ -1018,14 +1007,15 @@ int hexrun_request(hexrun_client *client, const char *method, const char *path,
     if (!method || !one_of(method, methods))
         return hexrun__error_set(HEXRUN_E_INVALID_ARG,
                                  "%s: method must be GET, POST, PATCH, PUT or DELETE", fn);
-    if (!path || !request_path_ok(path))
-        return hexrun__error_set(HEXRUN_E_INVALID_ARG,
-                                 "%s: path must start with /v1/ and hold no spaces, control "
-                                 "characters or '#'",
-                                 fn);
+    char why[128] = "is NULL";
+    if (!path || !hexrun__request_path_ok(path, why, sizeof why))
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: path %s", fn, why);
     if (body_json && check_body(fn, body_json, 0) != HEXRUN_OK)
         return HEXRUN_E_INVALID_ARG;
+    /* A RunProject sent this way (either path generation, however written) is paid from
+     * the run budget like hexrun_submit. */
     hexrun__direct d = {.endpoint = "request", .method = method, .path = path,
-                        .body = body_json, .run_bucket = is_run_project(method, path)};
+                        .body = body_json,
+                        .run_bucket = hexrun__request_is_run_project(method, path)};
     return direct_call(client, &d, out_status, out, 1);
 }
