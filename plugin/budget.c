@@ -28,76 +28,106 @@ static int uses_log(const hexrun__window *w)
     return w->limit <= HEXRUN__BUDGET_LOG_MAX;
 }
 
-/* The pacing bucket: a tenth of the limit as burst, refilled at the limit's rate over the
- * span; without a log, half the limit refilled at half the rate, so that the bucket alone
- * keeps to the limit. */
+/* The bucket of a window without a log: half the limit, refilled at half the rate, so
+ * that the bucket alone keeps to the limit. */
 static double bucket_cap(const hexrun__window *w)
 {
-    double cap = (double)w->limit / (uses_log(w) ? 10.0 : 2.0);
+    double cap = (double)w->limit / 2.0;
     return cap < 1.0 ? 1.0 : cap;
 }
 
 static double bucket_rate(const hexrun__window *w)
 {
-    return (uses_log(w) ? (double)w->limit : (double)w->limit / 2.0) / (double)span_ms(w);
+    return (double)w->limit / 2.0 / (double)span_ms(w);
 }
 
-static void window_init(hexrun__window *w, int64_t limit, int64_t len_ms, int paced,
-                        int64_t now_ms)
+/* The poll lane's pace: its share of the window, evenly (the share, not the whole limit, is
+ * what must last: with the margin it would fall short of the share). */
+static double poll_rate(const hexrun__window *w)
+{
+    return (double)w->poll_share / (double)w->len_ms;
+}
+
+static void window_init(hexrun__window *w, int64_t limit, int64_t len_ms,
+                        int64_t reserve_percent, int64_t now_ms)
 {
     memset(w, 0, offsetof(hexrun__window, log));
     w->limit = limit;
     w->len_ms = len_ms > 0 ? len_ms : 1;
-    w->paced = paced || !uses_log(w);
+    w->poll_share = limit * (100 - reserve_percent) / 100;
+    if (w->poll_share < 1)
+        w->poll_share = 1;
     w->tokens = bucket_cap(w);
     w->last_ms = now_ms;
+    w->poll_tokens = 1.0;
+    w->poll_last_ms = now_ms;
 }
 
 void hexrun__budget_init(hexrun__budget *b, int64_t per_min, int64_t per_hour,
-                         int64_t time_scale, int paced, int64_t now_ms)
+                         int64_t time_scale, int64_t reserve_percent, int64_t now_ms)
 {
     int64_t scale = time_scale > 0 ? time_scale : 1;
-    window_init(&b->minute, per_min, 60000 / scale, paced, now_ms);
-    window_init(&b->hour, per_hour, 3600000 / scale, paced, now_ms);
+    int64_t reserve = reserve_percent < 0 ? 0 : reserve_percent > 90 ? 90 : reserve_percent;
+    window_init(&b->minute, per_min, 60000 / scale, reserve, now_ms);
+    window_init(&b->hour, per_hour, 3600000 / scale, reserve, now_ms);
     b->paused_until_ms = 0;
 }
 
-static void bucket_refill(hexrun__window *w, int64_t now_ms)
+/* Refill a bucket of capacity cap at rate per ms; returns the ms until it holds one. */
+static int64_t bucket_wait(double *tokens, int64_t *last_ms, double cap, double rate,
+                           int64_t now_ms)
 {
-    if (now_ms > w->last_ms) {
-        w->tokens = fmin(bucket_cap(w),
-                         w->tokens + (double)(now_ms - w->last_ms) * bucket_rate(w));
-        w->last_ms = now_ms;
+    if (now_ms > *last_ms) {
+        *tokens = fmin(cap, *tokens + (double)(now_ms - *last_ms) * rate);
+        *last_ms = now_ms;
     }
+    return *tokens >= 1.0 ? 0 : (int64_t)ceil((1.0 - *tokens) / rate);
 }
 
-/* ms until the window allows one more request (0 when it does, or when it is off). */
+/* ms until the log holds fewer than n sends younger than len (0: it does now). */
+static int64_t log_wait(const hexrun__window *w, uint32_t n, int64_t len, int64_t now_ms)
+{
+    if (w->count < n)
+        return 0;
+    int64_t free_at = w->log[(w->head + w->count - n) % (uint32_t)w->limit] + len;
+    return free_at > now_ms ? free_at - now_ms : 0;
+}
+
+/* ms until the window allows one more request of the interactive lane (0 when it does, or
+ * when it is off). */
 static int64_t window_wait(hexrun__window *w, int64_t now_ms)
 {
     if (w->limit <= 0)
         return 0;
-    int64_t wait = 0;
-    if (uses_log(w) && w->count >= (uint32_t)w->limit) {
-        int64_t free_at = w->log[w->head] + span_ms(w);
-        wait = free_at > now_ms ? free_at - now_ms : 0;
-    }
-    if (!w->paced)
-        return wait;
-    bucket_refill(w, now_ms);
-    if (w->tokens < 1.0) {
-        int64_t refill = (int64_t)ceil((1.0 - w->tokens) / bucket_rate(w));
-        wait = refill > wait ? refill : wait;
-    }
-    return wait;
+    if (uses_log(w))
+        return log_wait(w, (uint32_t)w->limit, span_ms(w), now_ms);
+    return bucket_wait(&w->tokens, &w->last_ms, bucket_cap(w), bucket_rate(w), now_ms);
 }
 
-static void window_record(hexrun__window *w, int64_t now_ms)
+/* As window_wait, for the poll lane: the share counts every request of the window. */
+static int64_t window_poll_wait(hexrun__window *w, int64_t now_ms)
+{
+    int64_t wait = window_wait(w, now_ms);
+    if (w->limit <= 0)
+        return wait;
+    if (uses_log(w)) {
+        int64_t share = log_wait(w, (uint32_t)w->poll_share, w->len_ms, now_ms);
+        wait = share > wait ? share : wait;
+    }
+    int64_t pace = bucket_wait(&w->poll_tokens, &w->poll_last_ms, 1.0, poll_rate(w), now_ms);
+    return pace > wait ? pace : wait;
+}
+
+static void window_record(hexrun__window *w, int64_t now_ms, int poll)
 {
     if (w->limit <= 0)
         return;
-    w->tokens -= 1.0;
-    if (!uses_log(w))
+    if (poll)
+        w->poll_tokens -= 1.0;
+    if (!uses_log(w)) {
+        w->tokens -= 1.0;
         return;
+    }
     uint32_t limit = (uint32_t)w->limit;
     if (w->count < limit) {
         w->log[(w->head + w->count) % limit] = now_ms;
@@ -114,23 +144,45 @@ static void window_unrecord(hexrun__window *w)
 {
     if (w->limit <= 0)
         return;
-    w->tokens = fmin(bucket_cap(w), w->tokens + 1.0);
-    if (uses_log(w) && w->count > 0)
+    if (!uses_log(w))
+        w->tokens = fmin(bucket_cap(w), w->tokens + 1.0);
+    else if (w->count > 0)
         w->count--;
+}
+
+static int64_t budget_take_lane(hexrun__budget *b, int64_t now_ms, int poll)
+{
+    if (now_ms < b->paused_until_ms)
+        return b->paused_until_ms - now_ms;
+    int64_t wm = poll ? window_poll_wait(&b->minute, now_ms) : window_wait(&b->minute, now_ms);
+    int64_t wh = poll ? window_poll_wait(&b->hour, now_ms) : window_wait(&b->hour, now_ms);
+    int64_t wait = wm > wh ? wm : wh;
+    if (wait > 0)
+        return wait;
+    window_record(&b->minute, now_ms, poll);
+    window_record(&b->hour, now_ms, poll);
+    return 0;
 }
 
 int64_t hexrun__budget_take(hexrun__budget *b, int64_t now_ms)
 {
-    if (now_ms < b->paused_until_ms)
-        return b->paused_until_ms - now_ms;
-    int64_t wm = window_wait(&b->minute, now_ms);
-    int64_t wh = window_wait(&b->hour, now_ms);
-    int64_t wait = wm > wh ? wm : wh;
-    if (wait > 0)
-        return wait;
-    window_record(&b->minute, now_ms);
-    window_record(&b->hour, now_ms);
-    return 0;
+    return budget_take_lane(b, now_ms, 0);
+}
+
+int64_t hexrun__budget_take_poll(hexrun__budget *b, int64_t now_ms)
+{
+    return budget_take_lane(b, now_ms, 1);
+}
+
+static int64_t window_poll_interval(const hexrun__window *w)
+{
+    return w->limit > 0 ? (int64_t)ceil(1.0 / poll_rate(w)) : 0;
+}
+
+int64_t hexrun__budget_poll_interval_ms(const hexrun__budget *b)
+{
+    int64_t m = window_poll_interval(&b->minute), h = window_poll_interval(&b->hour);
+    return m > h ? m : h;
 }
 
 void hexrun__budget_refund(hexrun__budget *b)
@@ -149,9 +201,10 @@ void hexrun__budget_pause(hexrun__budget *b, int64_t now_ms, int64_t ms)
 
 /* Version 2: flock and pread/pwrite instead of a mapping and a process-shared mutex. A
  * mapped file that someone truncates, or that cannot get its blocks on a full disk, kills
- * its process with SIGBUS on the next access; reads and writes only ever fail. */
+ * its process with SIGBUS on the next access; reads and writes only ever fail.
+ * Version 3: the poll lane (its share and pace in each window, the reserve in the slot). */
 #define SHARED_MAGIC 0x55425848u /* "HXBU" */
-#define SHARED_VERSION 2u
+#define SHARED_VERSION 3u
 #define SHARED_SLOTS 32
 
 typedef struct shared_header {
@@ -161,7 +214,7 @@ typedef struct shared_header {
 } shared_header;
 
 typedef struct shared_slot {
-    int64_t limits[5];            /* the four budget keys, then budget_time_scale */
+    int64_t limits[6];            /* the four budget keys, budget_time_scale, api reserve */
     hexrun__budget group[2];      /* HEXRUN__BUDGET_RUN, HEXRUN__BUDGET_API */
 } shared_slot;
 
@@ -172,7 +225,7 @@ struct hexrun__shared_budget {
     char *path;
     int slot;                     /* index of the token's slot */
     uint64_t hash;                /* the token's hash */
-    int64_t limits[5];
+    int64_t limits[6];
     hexrun__log *log;
     int64_t repairs;              /* times the file was found damaged and rebuilt */
 };
@@ -236,8 +289,10 @@ static int time_ok(int64_t t)
  * must not make us read or write out of bounds, or compute garbage. */
 static int window_valid(const hexrun__window *w, const hexrun__window *fresh)
 {
-    if (w->limit != fresh->limit || w->len_ms != fresh->len_ms || w->paced != fresh->paced ||
-        !time_ok(w->last_ms) || !isfinite(w->tokens) || w->tokens > bucket_cap(fresh))
+    if (w->limit != fresh->limit || w->len_ms != fresh->len_ms ||
+        w->poll_share != fresh->poll_share || !time_ok(w->last_ms) ||
+        !time_ok(w->poll_last_ms) || !isfinite(w->tokens) || w->tokens > bucket_cap(fresh) ||
+        !isfinite(w->poll_tokens) || w->poll_tokens > 1.0)
         return 0;
     if (!uses_log(w))
         return 1;
@@ -252,26 +307,26 @@ static int window_valid(const hexrun__window *w, const hexrun__window *fresh)
 }
 
 static int group_valid(const hexrun__budget *b, int64_t per_min, int64_t per_hour,
-                       int64_t time_scale, int paced)
+                       int64_t time_scale, int64_t reserve_percent)
 {
     hexrun__budget fresh;
-    hexrun__budget_init(&fresh, per_min, per_hour, time_scale, paced, 0);
+    hexrun__budget_init(&fresh, per_min, per_hour, time_scale, reserve_percent, 0);
     return window_valid(&b->minute, &fresh.minute) && window_valid(&b->hour, &fresh.hour) &&
            time_ok(b->paused_until_ms);
 }
 
-static int slot_valid(const shared_slot *s, const int64_t limits[5])
+static int slot_valid(const shared_slot *s, const int64_t limits[6])
 {
     return memcmp(s->limits, limits, sizeof s->limits) == 0 &&
            group_valid(&s->group[0], limits[0], limits[1], limits[4], 0) &&
-           group_valid(&s->group[1], limits[2], limits[3], limits[4], 1);
+           group_valid(&s->group[1], limits[2], limits[3], limits[4], limits[5]);
 }
 
-static void slot_init(shared_slot *s, const int64_t limits[5], int64_t now_ms)
+static void slot_init(shared_slot *s, const int64_t limits[6], int64_t now_ms)
 {
     memcpy(s->limits, limits, sizeof s->limits);
     hexrun__budget_init(&s->group[0], limits[0], limits[1], limits[4], 0, now_ms);
-    hexrun__budget_init(&s->group[1], limits[2], limits[3], limits[4], 1, now_ms);
+    hexrun__budget_init(&s->group[1], limits[2], limits[3], limits[4], limits[5], now_ms);
 }
 
 /* Under flock: make the file a fresh, empty budget file if it is not a valid one of this
@@ -305,7 +360,7 @@ static int shared_prepare(int fd, const char *path, shared_header *h, char *err,
 }
 
 /* Under flock: the token's slot (claimed and set up if new, or if its limits changed). */
-static int slot_claim(int fd, shared_header *h, uint64_t hash, const int64_t limits[5],
+static int slot_claim(int fd, shared_header *h, uint64_t hash, const int64_t limits[6],
                       int64_t now_ms, int *out)
 {
     int found = -1;
@@ -358,8 +413,9 @@ static int open_locked(hexrun__shared_budget *sb, const char *token, int64_t now
 }
 
 int hexrun__shared_budget_open(const char *path, const char *token, const int64_t limits[4],
-                               int64_t time_scale, int64_t now_ms, hexrun__log *log,
-                               hexrun__shared_budget **out, char *err, size_t errlen)
+                               int64_t time_scale, int64_t reserve_percent, int64_t now_ms,
+                               hexrun__log *log, hexrun__shared_budget **out, char *err,
+                               size_t errlen)
 {
     hexrun__shared_budget *sb = calloc(1, sizeof *sb);
     if (!sb || !(sb->path = strdup(path))) {
@@ -367,7 +423,8 @@ int hexrun__shared_budget_open(const char *path, const char *token, const int64_
         snprintf(err, errlen, "out of memory");
         return HEXRUN_E_NOMEM;
     }
-    const int64_t settings[5] = {limits[0], limits[1], limits[2], limits[3], time_scale};
+    const int64_t settings[6] = {limits[0], limits[1], limits[2], limits[3], time_scale,
+                                 reserve_percent};
     memcpy(sb->limits, settings, sizeof settings);
     sb->log = log;
     sb->fd = hexrun__file_open_private("budget_path", path, O_RDWR | O_CREAT, err, errlen);
@@ -448,6 +505,12 @@ static int64_t do_take(hexrun__budget *b, int64_t now_ms, int64_t unused)
     return hexrun__budget_take(b, now_ms);
 }
 
+static int64_t do_take_poll(hexrun__budget *b, int64_t now_ms, int64_t unused)
+{
+    (void)unused;
+    return hexrun__budget_take_poll(b, now_ms);
+}
+
 static int64_t do_refund(hexrun__budget *b, int64_t now_ms, int64_t unused)
 {
     (void)now_ms;
@@ -465,6 +528,11 @@ static int64_t do_pause(hexrun__budget *b, int64_t now_ms, int64_t ms)
 int64_t hexrun__shared_budget_take(hexrun__shared_budget *sb, int group, int64_t now_ms)
 {
     return slot_update(sb, group, now_ms, do_take, 0);
+}
+
+int64_t hexrun__shared_budget_take_poll(hexrun__shared_budget *sb, int64_t now_ms)
+{
+    return slot_update(sb, HEXRUN__BUDGET_API, now_ms, do_take_poll, 0);
 }
 
 void hexrun__shared_budget_refund(hexrun__shared_budget *sb, int group)

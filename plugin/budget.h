@@ -6,14 +6,17 @@
  * and allows another only when the oldest of them has left the window (plus 1/20 of it, for
  * clock and network jitter). So no interval of the window's length ever holds more than
  * `limit` requests, whatever windows Hex counts in (fixed or sliding), and a burst of up to
- * the limit goes at once (what a batch of submits wants).
+ * the limit goes at once (what a batch of submits and the interactive lane want).
  *
- * Under steady demand a log alone sends the whole limit in one burst and then stalls for
- * the rest of the window, again and again: polls would see fresh data once a minute. A
- * paced budget (the api group) adds a bucket: a burst of a tenth of the limit, refilled at
- * the limit's rate, so requests spread evenly and the log stalls for at most a tenth of
- * the window. A limit above HEXRUN__BUDGET_LOG_MAX (never Hex's) has no log; its bucket
- * (half the limit, refilled at half the rate) keeps the same guarantee alone.
+ * Two lanes draw from the api group. The interactive lane (cancels, adopt look-ups, direct
+ * calls) waits only when the log is full. The poll lane spends the share the reserve leaves
+ * (api_reserve_percent): a poll goes only while fewer than that share of the window's
+ * requests, of either lane, were sent in the last window, and polls are paced at the
+ * share's rate (a bucket of one), so steady polling is spread evenly instead of a burst and
+ * a minute of silence. The reserve is thus never spent by polls: it stays for the
+ * interactive lane and for other tools on the token.
+ * A limit above HEXRUN__BUDGET_LOG_MAX (never Hex's) has no log; a bucket of half the limit,
+ * refilled at half the rate, keeps the same guarantee alone.
  * Only the engine thread uses a budget, so it has no lock.
  */
 #ifndef HEXRUN_BUDGET_H
@@ -30,9 +33,11 @@ typedef struct hexrun__window {
     int64_t limit;        /* requests per window; 0 = no limit */
     int64_t len_ms;
     uint32_t head, count; /* the log: count send times from log[head], oldest first */
-    int paced;            /* the pacing bucket is on (always without a log) */
-    double tokens;        /* the pacing bucket */
+    int64_t poll_share;   /* requests per window the poll lane may fill (<= limit) */
+    double tokens;        /* the bucket of a window without a log */
     int64_t last_ms;
+    double poll_tokens;   /* the poll lane's pacing bucket (at most one) */
+    int64_t poll_last_ms;
     int64_t log[HEXRUN__BUDGET_LOG_MAX];
 } hexrun__window;
 
@@ -42,14 +47,22 @@ typedef struct hexrun__budget {
 } hexrun__budget;
 
 /* per_min / per_hour: 0 turns that window off. time_scale >= 1 shortens both windows by
- * that factor (budget_time_scale: for a simulator whose clock runs faster). paced: spread
- * steady demand evenly (see above). */
+ * that factor (budget_time_scale: for a simulator whose clock runs faster).
+ * reserve_percent (0..90): the share of each window the poll lane leaves free. */
 void hexrun__budget_init(hexrun__budget *b, int64_t per_min, int64_t per_hour,
-                         int64_t time_scale, int paced, int64_t now_ms);
+                         int64_t time_scale, int64_t reserve_percent, int64_t now_ms);
 
-/* Take one request's worth of budget if both windows allow it now: returns 0. Otherwise
- * takes nothing and returns the ms to wait before it may succeed (>= 1). */
+/* The interactive lane: take one request's worth of budget if both windows allow it now:
+ * returns 0. Otherwise takes nothing and returns the ms to wait before it may succeed
+ * (>= 1). */
 int64_t hexrun__budget_take(hexrun__budget *b, int64_t now_ms);
+
+/* The poll lane: as hexrun__budget_take, within the poll share and its pace. */
+int64_t hexrun__budget_take_poll(hexrun__budget *b, int64_t now_ms);
+
+/* The poll share's pace: the ms between two polls when polls alone use the budget (the
+ * slower window decides); 0 when the budget is off. */
+int64_t hexrun__budget_poll_interval_ms(const hexrun__budget *b);
 
 /* Give back one request's worth taken by hexrun__budget_take that was not spent. */
 void hexrun__budget_refund(hexrun__budget *b);
@@ -71,17 +84,20 @@ typedef struct hexrun__shared_budget hexrun__shared_budget;
 
 enum { HEXRUN__BUDGET_RUN = 0, HEXRUN__BUDGET_API = 1 };
 
-/* limits: run per min, run per hour, api per min, api per hour (0 = off); time_scale as
- * for hexrun__budget_init. The latest opener's limits apply to the token's budget. log (may
- * be NULL) receives the warnings about a damaged file.
+/* limits: run per min, run per hour, api per min, api per hour (0 = off); time_scale and
+ * the api group's reserve_percent as for hexrun__budget_init. The latest opener's settings
+ * apply to the token's budget. log (may be NULL) receives the warnings about a damaged file.
  * Returns HEXRUN_OK, HEXRUN_E_IO (err names the path and the problem) or HEXRUN_E_NOMEM. */
 int hexrun__shared_budget_open(const char *path, const char *token, const int64_t limits[4],
-                               int64_t time_scale, int64_t now_ms, hexrun__log *log,
-                               hexrun__shared_budget **out, char *err, size_t errlen);
+                               int64_t time_scale, int64_t reserve_percent, int64_t now_ms,
+                               hexrun__log *log, hexrun__shared_budget **out, char *err,
+                               size_t errlen);
 void hexrun__shared_budget_close(hexrun__shared_budget *sb);
 
-/* As hexrun__budget_take / _refund / _pause, for group HEXRUN__BUDGET_RUN or _API. */
+/* As hexrun__budget_take / _refund / _pause, for group HEXRUN__BUDGET_RUN or _API, and
+ * hexrun__budget_take_poll for the api group. */
 int64_t hexrun__shared_budget_take(hexrun__shared_budget *sb, int group, int64_t now_ms);
+int64_t hexrun__shared_budget_take_poll(hexrun__shared_budget *sb, int64_t now_ms);
 void hexrun__shared_budget_refund(hexrun__shared_budget *sb, int group);
 void hexrun__shared_budget_pause(hexrun__shared_budget *sb, int group, int64_t now_ms,
                                  int64_t ms);

@@ -60,6 +60,8 @@ static const key_desc keys[] = {
     INT_KEY(run_budget_per_hour, 0, 60000000),
     INT_KEY(api_budget_per_min, 0, 1000000),
     INT_KEY(api_budget_per_hour, 0, 60000000),
+    /* Up to 90: polls always keep a share to spend. */
+    INT_KEY(api_reserve_percent, 0, 90),
     INT_KEY(budget_time_scale, 1, 100000),
     FLAG_KEY(cancel_on_free, KEY_BOOL),
     FLAG_KEY(coalesce, KEY_BOOL),
@@ -73,8 +75,8 @@ const char *const hexrun__config_keys[] = {
     "retry_base_ms", "retry_max_ms", "poll_min_ms", "poll_max_ms", "ca_file",
     "insecure_skip_verify", "proxy", "user_agent", "log_level", "max_response_bytes",
     "run_budget_per_min", "run_budget_per_hour", "api_budget_per_min", "api_budget_per_hour",
-    "budget_time_scale", "cancel_on_free", "coalesce", "budget_path", "journal_path",
-    "allow_cleartext", NULL};
+    "api_reserve_percent", "budget_time_scale", "cancel_on_free", "coalesce", "budget_path",
+    "journal_path", "allow_cleartext", NULL};
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
@@ -116,6 +118,7 @@ int hexrun_config_new(hexrun_config **out)
     cfg->run_budget_per_hour = 60;
     cfg->api_budget_per_min = 30;
     cfg->api_budget_per_hour = 1800;
+    cfg->api_reserve_percent = 33;
     cfg->budget_time_scale = 1;
     cfg->coalesce = 1;
     cfg->log_level = HEXRUN_LOG_WARN;

@@ -32,6 +32,7 @@ struct hexrun_config {
     int64_t run_budget_per_hour;
     int64_t api_budget_per_min;
     int64_t api_budget_per_hour;
+    int64_t api_reserve_percent; /* share of the api budget polls leave free */
     int64_t budget_time_scale;
     int64_t log_level;
     int64_t insecure_skip_verify;

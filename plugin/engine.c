@@ -16,6 +16,10 @@
 
 /* The engine never sleeps longer than this, so a lost wakeup costs little. */
 #define MAX_SLEEP_MS 1000
+/* Connections the poll lane leaves free, so that a cancel or a direct call never queues
+ * in the transport behind polls. */
+#define INTERACTIVE_CONNECTIONS 4
+#define POLLS_IN_FLIGHT_MAX (HEXRUN__HTTP_MAX_CONNECTIONS - INTERACTIVE_CONNECTIONS)
 #define MAX_STATS 64
 
 /* OP_PROJECT_POLL: one GetProjectRuns answering the due polls of several runs of one
@@ -44,11 +48,10 @@ typedef struct op {
     hexrun__direct *direct;
     int attempt;            /* attempts made for the current request */
     int64_t due_ms;
-    int64_t interval_ms;    /* OP_POLL: the current poll interval */
-    int32_t last_state;     /* OP_POLL: state at the previous answer */
+    int64_t sent_ms;        /* OP_POLL, OP_PROJECT_POLL: when the last answer was asked */
     int solo;               /* OP_POLL: always alone (the run was not on the project's page) */
     struct op *group;       /* OP_PROJECT_POLL: the poll ops it answers */
-    char project_id[HEXRUN__HEX_ID_MAX]; /* OP_PROJECT_POLL */
+    char project_id[HEXRUN__HEX_ID_MAX]; /* OP_PROJECT_POLL, OP_POLL (the job's) */
     int64_t page_offset;    /* OP_PROJECT_POLL: the page being read */
     int pages;              /* OP_PROJECT_POLL: pages read before this one */
     const char *method;
@@ -77,6 +80,14 @@ typedef struct busy_projects {
     int complete;           /* 0 after NOMEM: ask the jobs table instead */
 } busy_projects;
 
+/* A project with polls in the poll lane, so that the sweep period knows how many poll
+ * requests a round takes (engine thread only). */
+typedef struct poll_group {
+    char project_id[HEXRUN__HEX_ID_MAX];
+    int64_t polls;          /* its OP_POLL ops not polled alone */
+    int pages;              /* pages its last coalesced poll read; 0 before the first */
+} poll_group;
+
 typedef struct stat_row {
     const char *endpoint;
     int status;
@@ -94,7 +105,12 @@ struct hexrun__engine {
     int64_t drain_deadline_ms; /* under jobs->mu, set with stopping */
     int cancel_error;       /* first cancel failure while draining */
     op *incoming;           /* queued by host threads, under jobs->mu */
-    op *pending;            /* engine thread only */
+    /* Two lanes, each sorted by due time (engine thread only): `pending` holds the
+     * interactive lane (cancels, adopt look-ups, direct calls) and submits, `polls` the
+     * poll lane, which runs only after the interactive lane and within its budget share. */
+    op *pending;
+    op *polls;
+    int polls_in_flight;
     hexrun__budget budget[2];  /* HEXRUN__BUDGET_RUN, HEXRUN__BUDGET_API */
     hexrun__shared_budget *shared; /* budget_path: used instead of budget[] */
     hexrun__journal *journal;  /* NULL without journal_path; engine thread only */
@@ -104,11 +120,16 @@ struct hexrun__engine {
     char (*reading)[HEXRUN__HEX_ID_MAX];
     size_t n_reading, cap_reading;
     busy_projects busy;     /* run_due_ops' scratch (engine thread) */
+    /* The poll groups (engine thread): projects with polls, and the polls made alone. */
+    poll_group *groups;
+    size_t n_groups, cap_groups;
+    int64_t poll_ops, solo_polls;
     uint64_t rng;
     /* counters, under jobs->mu */
     stat_row stats[MAX_STATS];
     size_t n_stats;
     uint64_t retries, rate_limited, transport_errors, bytes_sent, bytes_received;
+    int64_t stat_poll_groups, stat_sweep_ms; /* the last sweep period and its groups */
 };
 
 static int64_t now_ms(void)
@@ -156,17 +177,18 @@ int hexrun__engine_new(const hexrun_config *cfg, hexrun__jobs *jobs, hexrun__log
         return rc;
     }
     int64_t now = now_ms();
-    /* Submits may burst; polls are paced so that they stay fresh (budget.h). */
+    /* Submits and the interactive lane may burst; polls are paced (budget.h). */
     hexrun__budget_init(&e->budget[HEXRUN__BUDGET_RUN], cfg->run_budget_per_min,
                         cfg->run_budget_per_hour, cfg->budget_time_scale, 0, now);
     hexrun__budget_init(&e->budget[HEXRUN__BUDGET_API], cfg->api_budget_per_min,
-                        cfg->api_budget_per_hour, cfg->budget_time_scale, 1, now);
+                        cfg->api_budget_per_hour, cfg->budget_time_scale,
+                        cfg->api_reserve_percent, now);
     const int64_t limits[4] = {cfg->run_budget_per_min, cfg->run_budget_per_hour,
                                cfg->api_budget_per_min, cfg->api_budget_per_hour};
     if (cfg->budget_path &&
         (rc = hexrun__shared_budget_open(cfg->budget_path, cfg->token, limits,
-                                         cfg->budget_time_scale, now, log, &e->shared,
-                                         err, errlen)) != HEXRUN_OK) {
+                                         cfg->budget_time_scale, cfg->api_reserve_percent,
+                                         now, log, &e->shared, err, errlen)) != HEXRUN_OK) {
         hexrun__journal_close(e->journal);
         hexrun__http_free(e->http);
         free(e);
@@ -188,8 +210,6 @@ static int queue_op(hexrun__engine *e, op_kind kind, int64_t job, hexrun__direct
     o->job = job;
     o->direct = d;
     o->engine = e;
-    o->interval_ms = e->cfg->poll_min_ms;
-    o->last_state = -1;
     o->next = e->incoming;
     e->incoming = o;
     return HEXRUN_OK;
@@ -289,11 +309,13 @@ char *hexrun__engine_stats_json(const hexrun__engine *e)
     stats_endpoints(e, &b);
     hexrun__buf_appendf(&b,
                         ",\"retries\":%llu,\"rate_limited\":%llu,\"transport_errors\":%llu,"
-                        "\"bytes_sent\":%llu,\"bytes_received\":%llu,\"jobs\":{",
+                        "\"bytes_sent\":%llu,\"bytes_received\":%llu,\"poll_groups\":%lld,"
+                        "\"sweep_period_ms\":%lld,\"jobs\":{",
                         (unsigned long long)e->retries, (unsigned long long)e->rate_limited,
                         (unsigned long long)e->transport_errors,
                         (unsigned long long)e->bytes_sent,
-                        (unsigned long long)e->bytes_received);
+                        (unsigned long long)e->bytes_received, (long long)e->stat_poll_groups,
+                        (long long)e->stat_sweep_ms);
     for (int32_t s = 0; hexrun_state_is_terminal(s) >= 0; s++) {
         size_t n = 0;
         for (size_t i = 0; i < e->jobs->n; i++)
@@ -334,12 +356,96 @@ static void reading_remove(hexrun__engine *e, const char *project)
         memcpy(e->reading[i], e->reading[--e->n_reading], HEXRUN__HEX_ID_MAX);
 }
 
+/* ---- poll groups and the sweep period (engine thread) ---- */
+
+static poll_group *group_find(hexrun__engine *e, const char *project)
+{
+    for (size_t i = 0; i < e->n_groups; i++)
+        if (strcmp(e->groups[i].project_id, project) == 0)
+            return &e->groups[i];
+    return NULL;
+}
+
+static poll_group *group_get(hexrun__engine *e, const char *project)
+{
+    poll_group *g = group_find(e, project);
+    if (g)
+        return g;
+    if (e->n_groups == e->cap_groups) {
+        size_t cap = e->cap_groups ? 2 * e->cap_groups : 8;
+        void *grown = realloc(e->groups, cap * sizeof *e->groups);
+        if (!grown)
+            return NULL; /* only the sweep period undercounts this project */
+        e->groups = grown;
+        e->cap_groups = cap;
+    }
+    g = &e->groups[e->n_groups++];
+    memset(g, 0, sizeof *g);
+    snprintf(g->project_id, sizeof g->project_id, "%s", project);
+    return g;
+}
+
+/* Count a poll op in (delta 1) or out (-1) of its group. */
+static void poll_track(hexrun__engine *e, const op *o, int delta)
+{
+    e->poll_ops += delta;
+    if (o->solo) {
+        e->solo_polls += delta;
+        return;
+    }
+    poll_group *g = delta > 0 ? group_get(e, o->project_id) : group_find(e, o->project_id);
+    if (g && (g->polls += delta) <= 0)
+        *g = e->groups[--e->n_groups];
+}
+
+/* A new OP_POLL: note its job's project and count it (table mutex held). */
+static void poll_track_new(hexrun__engine *e, op *o)
+{
+    const hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
+    snprintf(o->project_id, sizeof o->project_id, "%s", job ? job->project_id : "");
+    poll_track(e, o, 1);
+}
+
+/* From now on this poll goes alone (its run was not on the pages read). */
+static void poll_set_solo(hexrun__engine *e, op *o)
+{
+    poll_track(e, o, -1);
+    o->solo = 1;
+    poll_track(e, o, 1);
+}
+
+/* The poll requests one round over every live run takes: a page per 100 runs of each
+ * project (or what its last coalesced poll read), one per run polled alone. */
+static int64_t poll_groups(const hexrun__engine *e)
+{
+    if (!e->cfg->coalesce)
+        return e->poll_ops;
+    int64_t n = e->solo_polls;
+    for (size_t i = 0; i < e->n_groups; i++) {
+        const poll_group *g = &e->groups[i];
+        n += g->pages > 0 ? g->pages : (g->polls + PROJECT_POLL_LIMIT - 1) / PROJECT_POLL_LIMIT;
+    }
+    return n;
+}
+
+/* How often each run is polled: as often as the poll share of the api budget allows a
+ * round over every group, never more often than poll_min_ms nor less than poll_max_ms. */
+static int64_t sweep_period_ms(const hexrun__engine *e)
+{
+    int64_t t = poll_groups(e) * hexrun__budget_poll_interval_ms(&e->budget[HEXRUN__BUDGET_API]);
+    return t < e->cfg->poll_min_ms ? e->cfg->poll_min_ms
+           : t > e->cfg->poll_max_ms ? e->cfg->poll_max_ms
+                                      : t;
+}
+
 static void op_free(op *o)
 {
     if (!o)
         return;
     if (o->kind == OP_PROJECT_POLL)
         reading_remove(o->engine, o->project_id);
+    if (o->kind == OP_POLL)
+        poll_track(o->engine, o, -1);
     for (op *g = o->group, *next; g; g = next) {
         next = g->next;
         op_free(g);
@@ -467,6 +573,7 @@ static int op_start(hexrun__engine *e, op *o)
         .done = on_done,
         .ud = o};
     o->attempt++;
+    o->sent_ms = now_ms();
     hexrun__log_write(e->log, HEXRUN_LOG_DEBUG, "event=attempt endpoint=%s job=%lld attempt=%d",
                       op_endpoint(o), (long long)o->job, o->attempt);
     int rc = hexrun__http_start(e->http, &req);
@@ -509,6 +616,12 @@ static int64_t budget_take(hexrun__engine *e, int group, int64_t now)
                      : hexrun__budget_take(&e->budget[group], now);
 }
 
+static int64_t budget_take_poll(hexrun__engine *e, int64_t now)
+{
+    return e->shared ? hexrun__shared_budget_take_poll(e->shared, now)
+                     : hexrun__budget_take_poll(&e->budget[HEXRUN__BUDGET_API], now);
+}
+
 static void budget_refund(hexrun__engine *e, int group)
 {
     if (e->shared)
@@ -525,11 +638,16 @@ static void budget_pause(hexrun__engine *e, int group, int64_t now, int64_t ms)
         hexrun__budget_pause(&e->budget[group], now, ms);
 }
 
-/* Pending ops stay sorted by due time, first come first served among equals, so that
- * work waiting for budget is served in order and none starves. */
+static int op_is_poll(const op *o)
+{
+    return o->kind == OP_POLL || o->kind == OP_PROJECT_POLL;
+}
+
+/* Each lane stays sorted by due time, first come first served among equals, so that work
+ * waiting for budget is served in order and none starves. */
 static void pending_add(hexrun__engine *e, op *o)
 {
-    op **pp = &e->pending;
+    op **pp = op_is_poll(o) ? &e->polls : &e->pending;
     while (*pp && (*pp)->due_ms <= o->due_ms)
         pp = &(*pp)->next;
     o->next = *pp;
@@ -616,10 +734,33 @@ static int submit_must_wait(hexrun__engine *e, const op *o, busy_projects *b)
     return wait;
 }
 
-/* Start every due op the budget allows; return the ms until the next one is due. */
-static int64_t run_due_ops(hexrun__engine *e, int64_t now)
+/* The ms from now until the first op of a lane is due, if sooner than next. */
+static int64_t lane_next(const op *first, int64_t now, int64_t next)
 {
-    int64_t next = MAX_SLEEP_MS;
+    return first && first->due_ms - now < next ? first->due_ms - now : next;
+}
+
+/* Send or drop a due op taken off its lane (its budget is taken). Returns 1 when it went
+ * out. */
+static int op_go(hexrun__engine *e, op *o)
+{
+    if (o->kind == OP_SUBMIT && e->journal && !journal_step(e, o)) {
+        budget_refund(e, HEXRUN__BUDGET_RUN); /* no RunProject went out */
+        return 0;
+    }
+    int poll = op_is_poll(o);
+    if (!op_start(e, o)) {
+        op_free(o);
+        return 0;
+    }
+    e->polls_in_flight += poll;
+    return 1;
+}
+
+/* The interactive lane (and submits): every due op its budget allows. Returns 1 when the
+ * api budget is spent, so that polls wait too. */
+static int run_interactive(hexrun__engine *e, int64_t now, int64_t *next)
+{
     int run_blocked = 0, api_blocked = 0;
     pthread_mutex_lock(&e->jobs->mu);
     busy_collect(e, &e->busy);
@@ -638,27 +779,67 @@ static int64_t run_due_ops(hexrun__engine *e, int64_t now)
         if (!(is_run ? run_blocked : api_blocked))
             wait = budget_take(e, is_run ? HEXRUN__BUDGET_RUN : HEXRUN__BUDGET_API, now);
         if (wait > 0 || (is_run ? run_blocked : api_blocked)) {
-            if (wait > 0 && wait < next)
-                next = wait;
+            if (wait > 0 && wait < *next)
+                *next = wait;
             *(is_run ? &run_blocked : &api_blocked) = 1;
             pp = &o->next;
             continue;
         }
         *pp = o->next;
-        if (o->kind == OP_SUBMIT && e->journal && !journal_step(e, o)) {
-            budget_refund(e, HEXRUN__BUDGET_RUN); /* no RunProject went out */
-            resweep = 1;
+        int kind = o->kind;
+        if (!op_go(e, o))
+            resweep |= kind == OP_SUBMIT;
+    }
+    *next = resweep ? 0 : lane_next(*pp, now, *next);
+    return api_blocked;
+}
+
+/* 0 for the poll of a job that ended or was released meanwhile: it must not spend the
+ * poll share. */
+static int poll_wanted(hexrun__engine *e, const op *o)
+{
+    if (o->kind != OP_POLL)
+        return 1;
+    pthread_mutex_lock(&e->jobs->mu);
+    const hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
+    int wanted = job && hexrun_state_is_terminal(job->state) == 0;
+    pthread_mutex_unlock(&e->jobs->mu);
+    return wanted;
+}
+
+/* The poll lane: due polls in order, within the poll share, leaving connections free. */
+static void run_polls(hexrun__engine *e, int64_t now, int64_t *next)
+{
+    while (e->polls && e->polls->due_ms <= now && e->polls_in_flight < POLLS_IN_FLIGHT_MAX) {
+        if (!poll_wanted(e, e->polls)) {
+            op *gone = e->polls;
+            e->polls = gone->next;
+            op_free(gone);
             continue;
         }
-        int kind = o->kind;
-        if (!op_start(e, o)) {
-            op_free(o);
-            resweep |= kind == OP_SUBMIT;
+        int64_t wait = budget_take_poll(e, now);
+        if (wait > 0) {
+            if (wait < *next)
+                *next = wait;
+            return;
         }
+        op *o = e->polls;
+        e->polls = o->next;
+        op_go(e, o);
     }
-    if (*pp && (*pp)->due_ms - now < next)
-        next = (*pp)->due_ms - now;
-    return resweep ? 0 : next;
+    /* At the in-flight cap, the next answer wakes the engine. */
+    if (e->polls_in_flight < POLLS_IN_FLIGHT_MAX)
+        *next = lane_next(e->polls, now, *next);
+}
+
+/* Start every due op the budgets allow, the interactive lane first; return the ms until
+ * the next one is due. */
+static int64_t run_due_ops(hexrun__engine *e, int64_t now)
+{
+    int64_t next = MAX_SLEEP_MS;
+    if (!run_interactive(e, now, &next))
+        run_polls(e, now, &next);
+    return next;
 }
 
 /* ---- results (engine thread, from hexrun__http_run) ---- */
@@ -781,9 +962,9 @@ static void follow_up(hexrun__engine *e, op_kind kind, int64_t job, int64_t dela
     o->kind = kind;
     o->job = job;
     o->engine = e;
-    o->interval_ms = e->cfg->poll_min_ms;
-    o->last_state = -1;
     o->due_ms = now_ms() + delay_ms;
+    if (kind == OP_POLL)
+        poll_track_new(e, o);
     pending_add(e, o);
 }
 
@@ -845,15 +1026,11 @@ static int poll_apply(hexrun__engine *e, op *o, hexrun__job *job, const hexrun__
     }
     if (hexrun_state_is_terminal(job->state) == 1)
         return 0;
-    /* Poll soon after a change, back off while nothing changes. */
-    if (job->state != o->last_state)
-        o->interval_ms = e->cfg->poll_min_ms;
-    else if ((o->interval_ms *= 2) > e->cfg->poll_max_ms)
-        o->interval_ms = e->cfg->poll_max_ms;
-    o->last_state = job->state;
     o->attempt = 0;
     cancel_if_requested(e, job); /* again, if an earlier CancelRun could not be queued */
-    reschedule(e, o, o->interval_ms);
+    /* One sweep period after the question, not the answer: the period is the budget's. */
+    o->due_ms = o->sent_ms + sweep_period_ms(e);
+    pending_add(e, o);
     return 1;
 }
 
@@ -894,6 +1071,7 @@ static int project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp
     o->group = NULL;
     while (p) {
         op *next = p->next;
+        p->sent_ms = o->sent_ms;
         hexrun__job *job = hexrun__jobs_find(e->jobs, p->job);
         const hexrun__hex_run *run = ok && job ? run_find(runs, n, job->run_id) : NULL;
         if (!job) {
@@ -917,9 +1095,12 @@ static int project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp
         reschedule(e, o, 0);
         return 1;
     }
+    poll_group *g = group_find(e, o->project_id);
+    if (g)
+        g->pages = o->pages + 1;
     for (p = missing; p; p = missing) {
         missing = p->next;
-        p->solo = 1;
+        poll_set_solo(e, p);
         reschedule(e, p, 0);
     }
     return 0;
@@ -938,7 +1119,7 @@ static const char *poll_project(const hexrun__engine *e, const op *o)
 static size_t polls_of_project(const hexrun__engine *e, const char *project)
 {
     size_t n = 0;
-    for (const op *o = e->pending; o; o = o->next) {
+    for (const op *o = e->polls; o; o = o->next) {
         const char *p = poll_project(e, o);
         n += p && strcmp(p, project) == 0;
     }
@@ -956,7 +1137,7 @@ static int group_project(hexrun__engine *e, const char *project, int64_t now)
     g->engine = e;
     snprintf(g->project_id, sizeof g->project_id, "%s", project);
     reading_add(e, g->project_id);
-    op **pp = &e->pending;
+    op **pp = &e->polls;
     while (*pp) {
         op *o = *pp;
         const char *p = poll_project(e, o);
@@ -977,7 +1158,7 @@ static int group_project(hexrun__engine *e, const char *project, int64_t now)
 static void coalesce_polls(hexrun__engine *e, int64_t now)
 {
     pthread_mutex_lock(&e->jobs->mu);
-    op **pp = &e->pending, *later = NULL;
+    op **pp = &e->polls, *later = NULL;
     while (*pp && (*pp)->due_ms <= now) {
         op *o = *pp;
         const char *p = poll_project(e, o);
@@ -987,14 +1168,16 @@ static void coalesce_polls(hexrun__engine *e, int64_t now)
             o->next = later;
             later = o;
         } else if (p && polls_of_project(e, p) >= 2 && group_project(e, p, now) == 0) {
-            pp = &e->pending; /* the list changed; grouped ops are gone from it */
+            pp = &e->polls; /* the list changed; grouped ops are gone from it */
         } else {
             pp = &o->next;
         }
     }
+    /* Their project's next round picks them up; until then they need no look. */
+    int64_t period = sweep_period_ms(e);
     for (op *o = later, *next; o; o = next) {
         next = o->next;
-        o->due_ms = now + e->cfg->poll_min_ms;
+        o->due_ms = now + period;
         pending_add(e, o);
     }
     pthread_mutex_unlock(&e->jobs->mu);
@@ -1372,6 +1555,7 @@ static void on_done(const hexrun__http_resp *resp, void *ud)
 {
     op *o = ud;
     hexrun__engine *e = o->engine;
+    e->polls_in_flight -= op_is_poll(o);
     pthread_mutex_lock(&e->jobs->mu);
     stats_count(e, o, resp);
     int consumed = maybe_retry(e, o, resp);
@@ -1407,6 +1591,8 @@ static void take_incoming(hexrun__engine *e)
     for (op *o = reversed, *next; o; o = next) {
         next = o->next;
         o->due_ms = now;
+        if (o->kind == OP_POLL)
+            poll_track_new(e, o);
         pending_add(e, o);
     }
 }
@@ -1447,6 +1633,11 @@ static void drop_pending(hexrun__engine *e, int keep_cancels)
             submit_dropped(e, o);
         op_free(o);
     }
+    for (op *o = e->polls, *next; o; o = next) {
+        next = o->next;
+        op_free(o);
+    }
+    e->polls = NULL;
 }
 
 static void *engine_main(void *arg)
@@ -1455,6 +1646,8 @@ static void *engine_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&e->jobs->mu);
         take_incoming(e);
+        e->stat_poll_groups = poll_groups(e);
+        e->stat_sweep_ms = sweep_period_ms(e);
         int stopping = e->stopping;
         int64_t deadline = e->drain_deadline_ms;
         if (stopping)
@@ -1597,6 +1790,7 @@ int hexrun__engine_stop(hexrun__engine *e, int cancel_live, int64_t drain_ms, ch
     hexrun__shared_budget_close(e->shared);
     free(e->reading);
     free(e->busy.ids);
+    free(e->groups);
     int rc = e->cancel_error;
     if (rc != HEXRUN_OK)
         snprintf(err, errlen, "a CancelRun failed: %s", hexrun_strerror(rc));

@@ -1,4 +1,5 @@
-/* Unit: the host-wide shared budget (budget_path): handles on one file share a token's
+/* Unit: the budget's two lanes (interactive and poll, with the reserve polls leave free)
+ * and the host-wide shared budget (budget_path): handles on one file share a token's
  * budget, tokens are apart, a process killed while holding the lock blocks nobody, and a
  * planted, foreign, truncated, damaged or unallocatable file gives an error or a repair,
  * never a signal. */
@@ -38,10 +39,101 @@ static void teardown(void)
     unlink(path);
 }
 
+static hexrun__shared_budget *open_sb(const char *token, const int64_t limits[4]);
+
+/* Polls as fast as the poll lane allows for an hour of an injected clock: returns how many
+ * went; no minute may hold more than the share (20 of 30 with a third reserved). */
+static int64_t poll_for_an_hour(hexrun__budget *b, int64_t start)
+{
+    static int64_t sent[4000];
+    int64_t n = 0, now = start;
+    while (now < start + 3600000) {
+        int64_t w = hexrun__budget_take_poll(b, now);
+        if (w > 0) {
+            now += w;
+            continue;
+        }
+        ck_assert_int_lt(n, 4000);
+        sent[n++] = now;
+        for (int64_t j = n - 1; j >= 0 && now - sent[j] < 60000; j--)
+            ck_assert_msg(n - j <= 20, "%lld polls within a minute", (long long)(n - j));
+    }
+    return n;
+}
+
+START_TEST(the_reserve_is_never_spent_by_polls)
+{
+    hexrun__budget b;
+    hexrun__budget_init(&b, 30, 1800, 1, 33, 0);
+    /* An hour of polls: the share of every minute, no more (and the hour's share holds). */
+    int64_t n = poll_for_an_hour(&b, 0);
+    ck_assert_int_ge(n, 1190);
+    ck_assert_int_le(n, 1206);
+    /* The polls have filled their share of the last minute and must wait; the reserve is
+     * free for the interactive lane at once: its ten, less the window's 5% jitter margin
+     * (63 s hold 21 polls). */
+    int64_t now = 3599000;
+    ck_assert_int_gt(hexrun__budget_take_poll(&b, now), 0);
+    for (int i = 0; i < 9; i++)
+        ck_assert_int_eq(hexrun__budget_take(&b, now), 0);
+    ck_assert_int_gt(hexrun__budget_take(&b, now), 0);
+}
+END_TEST
+
+START_TEST(the_interactive_lane_goes_first_and_never_waits_for_pacing)
+{
+    hexrun__budget b;
+    hexrun__budget_init(&b, 30, 1800, 1, 33, 0);
+    /* A burst of 25 direct calls goes at once: only the window's limit stops them. */
+    for (int i = 0; i < 25; i++)
+        ck_assert_int_eq(hexrun__budget_take(&b, 1000), 0);
+    /* Polls spend only what is idle: nothing until the burst has left the minute. */
+    ck_assert_int_eq(hexrun__budget_take_poll(&b, 1000), 60000);
+    /* The last 5 of the window are the interactive lane's too; then the window is spent. */
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(hexrun__budget_take(&b, 1001 + i), 0);
+    ck_assert_int_gt(hexrun__budget_take(&b, 2000), 0);
+    /* A poll then waits for the window's whole limit (63 s with the margin) as well. */
+    ck_assert_int_eq(hexrun__budget_take_poll(&b, 61000), 3000);
+    ck_assert_int_eq(hexrun__budget_take_poll(&b, 64000), 0);
+}
+END_TEST
+
+START_TEST(the_poll_interval_follows_the_budget_and_the_reserve)
+{
+    hexrun__budget b;
+    hexrun__budget_init(&b, 30, 1800, 1, 33, 0);
+    ck_assert_int_eq(hexrun__budget_poll_interval_ms(&b), 3000); /* 20 a minute */
+    hexrun__budget_init(&b, 30, 1800, 30, 33, 0);
+    ck_assert_int_eq(hexrun__budget_poll_interval_ms(&b), 100); /* a clock 30x faster */
+    hexrun__budget_init(&b, 60, 3600, 1, 50, 0);
+    ck_assert_int_eq(hexrun__budget_poll_interval_ms(&b), 2000);
+    hexrun__budget_init(&b, 30, 600, 1, 0, 0);
+    ck_assert_int_eq(hexrun__budget_poll_interval_ms(&b), 6000); /* the hour is tighter */
+    hexrun__budget_init(&b, 0, 0, 1, 33, 0);
+    ck_assert_int_eq(hexrun__budget_poll_interval_ms(&b), 0); /* no budget, no pace */
+}
+END_TEST
+
+START_TEST(handles_share_the_poll_share)
+{
+    hexrun__shared_budget *a = open_sb("tok-1", HEX_LIMITS), *b = open_sb("tok-1", HEX_LIMITS);
+    /* One poll every 3 s between the two processes, not one each. */
+    ck_assert_int_eq(hexrun__shared_budget_take_poll(a, 1000), 0);
+    ck_assert_int_eq(hexrun__shared_budget_take_poll(b, 1000), 3000);
+    ck_assert_int_eq(hexrun__shared_budget_take_poll(b, 4000), 0);
+    ck_assert_int_gt(hexrun__shared_budget_take_poll(a, 4000), 0);
+    /* The interactive lane of either is not held by that pace. */
+    ck_assert_int_eq(hexrun__shared_budget_take(a, HEXRUN__BUDGET_API, 4000), 0);
+    hexrun__shared_budget_close(a);
+    hexrun__shared_budget_close(b);
+}
+END_TEST
+
 static hexrun__shared_budget *open_sb(const char *token, const int64_t limits[4])
 {
     hexrun__shared_budget *sb = NULL;
-    ck_assert_msg(hexrun__shared_budget_open(path, token, limits, 1, 1000, NULL, &sb, err,
+    ck_assert_msg(hexrun__shared_budget_open(path, token, limits, 1, 33, 1000, NULL, &sb, err,
                                              sizeof err) == HEXRUN_OK, "%s", err);
     return sb;
 }
@@ -116,12 +208,12 @@ END_TEST
 START_TEST(bad_paths_are_clear_io_errors)
 {
     hexrun__shared_budget *sb = NULL;
-    ck_assert_int_eq(hexrun__shared_budget_open("/nonexistent-dir/b", "t", HEX_LIMITS, 1, 0, NULL, &sb,
+    ck_assert_int_eq(hexrun__shared_budget_open("/nonexistent-dir/b", "t", HEX_LIMITS, 1, 33, 0, NULL, &sb,
                                                 err, sizeof err),
                      HEXRUN_E_IO);
     ck_assert_ptr_nonnull(strstr(err, "budget_path"));
     ck_assert_ptr_nonnull(strstr(err, "/nonexistent-dir/b"));
-    ck_assert_int_eq(hexrun__shared_budget_open("/tmp", "t", HEX_LIMITS, 1, 0, NULL, &sb, err,
+    ck_assert_int_eq(hexrun__shared_budget_open("/tmp", "t", HEX_LIMITS, 1, 33, 0, NULL, &sb, err,
                                                 sizeof err),
                      HEXRUN_E_IO);
     /* A file full of tokens says so. */
@@ -131,7 +223,7 @@ START_TEST(bad_paths_are_clear_io_errors)
         snprintf(tok, sizeof tok, "t%d", i);
         held[i] = open_sb(tok, HEX_LIMITS);
     }
-    ck_assert_int_eq(hexrun__shared_budget_open(path, "one-more", HEX_LIMITS, 1, 0, NULL, &sb, err,
+    ck_assert_int_eq(hexrun__shared_budget_open(path, "one-more", HEX_LIMITS, 1, 33, 0, NULL, &sb, err,
                                                 sizeof err),
                      HEXRUN_E_IO);
     ck_assert_ptr_nonnull(strstr(err, "32 tokens"));
@@ -144,7 +236,7 @@ static int open_rc(const char *p)
 {
     hexrun__shared_budget *sb = NULL;
     err[0] = '\0';
-    int rc = hexrun__shared_budget_open(p, "t", HEX_LIMITS, 1, 0, NULL, &sb, err, sizeof err);
+    int rc = hexrun__shared_budget_open(p, "t", HEX_LIMITS, 1, 33, 0, NULL, &sb, err, sizeof err);
     hexrun__shared_budget_close(sb);
     return rc;
 }
@@ -284,6 +376,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, two_handles_share_one_tokens_budget);
+    tcase_add_test(tc, handles_share_the_poll_share);
     tcase_add_test(tc, a_process_killed_holding_the_lock_blocks_nobody);
     tcase_add_test(tc, bad_paths_are_clear_io_errors);
     tcase_add_test(tc, a_planted_symlink_or_foreign_file_is_refused);
@@ -291,5 +384,10 @@ int main(void)
     tcase_add_test(tc, a_damaged_file_is_repaired_not_sigsegv);
     tcase_add_test(tc, a_full_file_system_is_an_io_error_not_sigbus);
     suite_add_tcase(s, tc);
+    TCase *lanes = tcase_create("lanes");
+    tcase_add_test(lanes, the_reserve_is_never_spent_by_polls);
+    tcase_add_test(lanes, the_interactive_lane_goes_first_and_never_waits_for_pacing);
+    tcase_add_test(lanes, the_poll_interval_follows_the_budget_and_the_reserve);
+    suite_add_tcase(s, lanes);
     return ck_run(s);
 }

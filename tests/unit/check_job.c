@@ -144,15 +144,16 @@ START_TEST(budget_hour_window_limits_too)
 }
 END_TEST
 
-START_TEST(a_paced_budget_spreads_steady_demand_evenly)
+START_TEST(polls_spread_steady_demand_evenly_at_their_share)
 {
-    /* Under steady demand the gaps stay near 63 s / 30, with a stall of at most a tenth of
-     * the window: no burst of 30 then a minute of silence, which would leave polls stale. */
+    /* Under steady demand polls go every 60 s / 20 (the two thirds the default reserve
+     * leaves of 30 a minute): no burst then a minute of silence, which would leave polls
+     * stale, and the whole share is spent. */
     hexrun__budget b;
-    hexrun__budget_init(&b, 30, 1800, 1, 1, 0);
+    hexrun__budget_init(&b, 30, 1800, 1, 33, 0);
     int64_t now = 0, last = -1, worst = 0;
     for (int sent = 0; sent < 300;) {
-        int64_t w = hexrun__budget_take(&b, now);
+        int64_t w = hexrun__budget_take_poll(&b, now);
         if (w) {
             now += w;
             continue;
@@ -161,17 +162,18 @@ START_TEST(a_paced_budget_spreads_steady_demand_evenly)
             worst = now - last;
         last = now;
     }
-    ck_assert_int_le(worst, 6300 + 1);
-    ck_assert_int_le(now, 300 * 2100 + 6300); /* the full rate is kept */
+    ck_assert_int_le(worst, 3000 + 1);
+    ck_assert_int_le(now, 299 * 3000 + 300); /* the full share is kept */
 }
 END_TEST
 
 /* Take as fast as allowed with random gaps; no window of the given length may ever hold
- * more than limit sends, wherever it starts. */
-static void assert_never_over(int64_t per_min, int64_t scale, int paced)
+ * more than the lane's limit (the poll lane: its share), wherever it starts. */
+static void assert_never_over(int64_t per_min, int64_t scale, int64_t reserve, int poll)
 {
     hexrun__budget b;
-    hexrun__budget_init(&b, per_min, 0, scale, paced, 0);
+    hexrun__budget_init(&b, per_min, 0, scale, reserve, 0);
+    int64_t limit = poll ? per_min * (100 - reserve) / 100 : per_min;
     int64_t len = 60000 / scale, n = 0, now = 0;
     static int64_t sent[20000];
     uint32_t rnd = 12345;
@@ -179,7 +181,7 @@ static void assert_never_over(int64_t per_min, int64_t scale, int paced)
     while (n < want && now < 1000 * len) {
         rnd = rnd * 1103515245u + 12345u; /* gaps of 0 to twice the average allowed pace */
         now += (int64_t)((rnd >> 8) % (uint32_t)(2 * len / per_min + 1));
-        int64_t w = hexrun__budget_take(&b, now);
+        int64_t w = poll ? hexrun__budget_take_poll(&b, now) : hexrun__budget_take(&b, now);
         if (w == 0)
             sent[n++] = now;
         else
@@ -189,17 +191,19 @@ static void assert_never_over(int64_t per_min, int64_t scale, int paced)
     for (int64_t i = 0, j = 0; i < n; i++) {
         while (sent[i] - sent[j] >= len)
             j++;
-        ck_assert_msg(i - j + 1 <= per_min, "%lld sends within %lld ms (limit %lld)",
-                      (long long)(i - j + 1), (long long)len, (long long)per_min);
+        ck_assert_msg(i - j + 1 <= limit, "%lld sends within %lld ms (limit %lld)",
+                      (long long)(i - j + 1), (long long)len, (long long)limit);
     }
 }
 
 START_TEST(budget_never_exceeds_its_limit_in_any_window)
 {
-    assert_never_over(20, 1, 0);   /* Hex's RunProject minute, sliding log */
-    assert_never_over(30, 1, 1);   /* the api minute, paced */
-    assert_never_over(30, 60, 1);  /* a scaled clock: the minute lasts one second */
-    assert_never_over(5000, 1, 0); /* above the log: the half-rate bucket */
+    assert_never_over(20, 1, 0, 0);    /* Hex's RunProject minute, sliding log */
+    assert_never_over(30, 1, 33, 0);   /* the api minute, interactive lane */
+    assert_never_over(30, 1, 33, 1);   /* the api minute, poll lane: its share */
+    assert_never_over(30, 60, 33, 1);  /* a scaled clock: the minute lasts one second */
+    assert_never_over(5000, 1, 0, 0);  /* above the log: the half-rate bucket */
+    assert_never_over(5000, 1, 50, 1); /* ... and the poll lane's share of it */
 }
 END_TEST
 
@@ -229,7 +233,7 @@ int main(void)
     tcase_add_test(tc, queue_position_counts_earlier_queued_jobs);
     tcase_add_test(tc, job_json_carries_error_and_trace_id);
     tcase_add_test(tc, budget_allows_the_limit_then_waits_for_the_oldest_to_leave);
-    tcase_add_test(tc, a_paced_budget_spreads_steady_demand_evenly);
+    tcase_add_test(tc, polls_spread_steady_demand_evenly_at_their_share);
     tcase_add_test(tc, budget_hour_window_limits_too);
     tcase_add_test(tc, budget_never_exceeds_its_limit_in_any_window);
     tcase_add_test(tc, budget_zero_is_unlimited_and_pause_holds);
