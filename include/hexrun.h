@@ -196,8 +196,8 @@ HEXRUN_API void hexrun_config_free(hexrun_config *cfg);
  *   retry_base_ms, retry_max_ms, poll_min_ms, poll_max_ms, ca_file,
  *   insecure_skip_verify, proxy, user_agent, log_level, max_response_bytes,
  *   run_budget_per_min, run_budget_per_hour, api_budget_per_min, api_budget_per_hour,
- *   budget_time_scale, cancel_on_free, coalesce, budget_path, journal_path,
- *   allow_cleartext.
+ *   api_reserve_percent, budget_time_scale, cancel_on_free, coalesce, budget_path,
+ *   journal_path, allow_cleartext.
  * An unknown key or a bad value fails with HEXRUN_E_CONFIG and a hexrun_last_error()
  * message that names the key and what is allowed; the configuration is unchanged.
  * Not thread-safe for one cfg: one thread at a time may set keys. Since 1.0.
@@ -274,7 +274,8 @@ HEXRUN_API int hexrun_plugin_info(char **out);
 
 /**
  * hexrun_stats - counters of a client as JSON: requests by endpoint and HTTP status,
- * retries, 429s, transport errors, bytes sent and received, jobs by state.
+ * retries, 429s, transport errors, bytes sent and received, the poll scheduler's groups
+ * and sweep period, jobs by state.
  * @out: yours, free with hexrun_free. Since 1.0.
  */
 HEXRUN_API int hexrun_stats(hexrun_client *client, char **out);
