@@ -26,6 +26,13 @@ void hs_set_time_scale(double scale);  /* keeps hexsim time continuous */
 int64_t hs_sim_to_real_ms(int64_t sim_ms);
 void hs_iso8601(int64_t unix_ms, char out[32]);
 
+/* ---- pauses ---- */
+#define HS_MAX_DELAY_MS 600000 /* the longest fault delay: 10 minutes */
+/* Sleeps ms, or less once hs_stop_pauses was called (then -1): SIGTERM never waits on a
+ * delay fault. */
+int hs_pause_ms(int ms);
+void hs_stop_pauses(void);
+
 /* ---- responses ---- */
 typedef struct hs_resp {
     int status;
@@ -52,21 +59,32 @@ typedef struct hs_req {
     const char *host_url;   /* "http://127.0.0.1:PORT" for absolute URLs */
     /* A decoded query parameter or NULL (server.c wires in libmicrohttpd). */
     const char *(*arg)(void *ctx, const char *name);
+    /* Every value of a repeatable (array) parameter, up to max; NULL = only arg's one. */
+    int (*arg_all)(void *ctx, const char *name, const char **out, int max);
     void *arg_ctx;
+    const char *repeated_arg; /* a query key given twice (arrays excepted), or NULL */
+    const char *content_type; /* the request's Content-Type header, or NULL */
     const char *segs[8];    /* path split on '/' (segs[0] == "v1" for the API) */
     int nsegs;
     int code_family;        /* errors of this operation use {code, message} */
     int declares_422;       /* the operation's spec lists 422 (variant: unknown objects) */
+    int is_api;             /* a Hex API request (not /__sim/): bodies need a JSON type */
 } hs_req;
 
 /* A 4xx in the error family of the request's operation. */
 void hs_err_for(const hs_req *q, hs_resp *r, int status, const char *message);
 const char *hs_query(const hs_req *q, const char *name);
-/* Parses the JSON body; NULL body gives an empty object. On failure answers 400. */
+/* Every value of an array query parameter (repeated key, or comma-separated): n. */
+int hs_query_all(const hs_req *q, const char *name, const char **out, int max);
+/* Parses the JSON body; NULL body gives an empty object. On failure answers 400. Like Hex
+ * (a JSON body parser), an API request's body is read only with a JSON Content-Type: any
+ * other body counts as absent. */
 json_object *hs_body_json(const hs_req *q, hs_resp *r);
 /* Integer query parameter in [lo, hi] (def when absent); answers 400 when out of range. */
 int hs_query_int(const hs_req *q, hs_resp *r, const char *name, long lo, long hi, long def,
                  long *out);
+/* 1 when s is a UUID (8-4-4-4-12 hex digits), as every id of the spec is. */
+int hs_is_uuid(const char *s);
 /* Splits path in place on '/' into at most max segments; -1 when there are more. */
 int hs_split_path(char *path, const char **segs, int max);
 
@@ -81,6 +99,7 @@ typedef struct hs_project {
     int published;
     int version;
     json_object *inputs;     /* array of input names */
+    json_object *collections; /* ids of the collections the project is in (ListProjects) */
     hs_dist pending, running;
     double p_completed, p_errored, p_kernel;
     size_t *runs;            /* indices into world.runs, oldest first */

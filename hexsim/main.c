@@ -189,6 +189,7 @@ int main(int argc, char **argv)
     fflush(stdout);
     int sig;
     sigwait(&stop, &sig);
+    hs_stop_pauses(); /* a request inside a delay fault must not hold up the stop */
     if (v6)
         MHD_stop_daemon(v6);
     MHD_stop_daemon(v4);

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 typedef enum { FAM_REASON, FAM_CODE } err_family;
 
@@ -93,9 +92,33 @@ int hs_query_int(const hs_req *q, hs_resp *r, const char *name, long lo, long hi
     return 0;
 }
 
+int hs_query_all(const hs_req *q, const char *name, const char **out, int max)
+{
+    if (q->arg_all)
+        return q->arg_all(q->arg_ctx, name, out, max);
+    const char *v = hs_query(q, name);
+    if (v && max > 0)
+        out[0] = v;
+    return v && max > 0;
+}
+
+/* application/json or application/<anything>+json, with or without parameters. */
+static int is_json_type(const char *type)
+{
+    if (!type)
+        return 0;
+    size_t len = strcspn(type, ";");
+    while (len > 0 && (type[len - 1] == ' ' || type[len - 1] == '\t'))
+        len--;
+    if (len == 16 && !strncasecmp(type, "application/json", 16))
+        return 1;
+    return len > 17 && !strncasecmp(type, "application/", 12) &&
+           !strncasecmp(type + len - 5, "+json", 5);
+}
+
 json_object *hs_body_json(const hs_req *q, hs_resp *r)
 {
-    if (!q->body || q->body_len == 0)
+    if (!q->body || q->body_len == 0 || (q->is_api && !is_json_type(q->content_type)))
         return json_object_new_object();
     json_tokener *tok = json_tokener_new();
     json_object *doc = json_tokener_parse_ex(tok, q->body, (int)q->body_len);
@@ -114,6 +137,18 @@ json_object *hs_body_json(const hs_req *q, hs_resp *r)
 }
 
 /* ---- routing ---- */
+
+int hs_is_uuid(const char *s)
+{
+    static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+    for (size_t i = 0; i < sizeof(shape) - 1; i++) {
+        char c = s[i];
+        int hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        if (shape[i] == '-' ? c != '-' : !hex)
+            return 0;
+    }
+    return s[sizeof(shape) - 1] == '\0';
+}
 
 int hs_split_path(char *path, const char **segs, int max)
 {
@@ -157,7 +192,7 @@ static const route *find_route(const hs_req *q, int *path_known)
 static int gate(hs_req *q, hs_resp *r, const route *rt, hs_fault *fault, hs_token **tok)
 {
     if (fault->kind[0] && strcmp(fault->kind, "delay") == 0)
-        usleep((useconds_t)fault->delay_ms * 1000);
+        hs_pause_ms(fault->delay_ms);
     if (fault->kind[0] && strcmp(fault->kind, "status") == 0) {
         if (fault->status == 429)
             hs_err_reason(r, 429, "Rate limit exceeded (injected)", NULL);
@@ -183,6 +218,30 @@ static int gate(hs_req *q, hs_resp *r, const route *rt, hs_fault *fault, hs_toke
     return 0;
 }
 
+/* What the spec's parameter rules refuse before any handler: a repeated query key, an id
+ * in the path that is not a UUID. 1 when the request was answered (400). */
+static int refuse_params(hs_req *q, hs_resp *r, const route *rt)
+{
+    char why[160], buf[64];
+    const char *ps[8];
+    if (q->repeated_arg) {
+        snprintf(why, sizeof(why), "The query parameter \"%.40s\" is given more than once",
+                 q->repeated_arg);
+        hs_err_for(q, r, 400, why);
+        return 1;
+    }
+    snprintf(buf, sizeof(buf), "%s", rt->pattern);
+    int n = hs_split_path(buf, ps, 8);
+    for (int i = 0; i < n && i < q->nsegs; i++)
+        if (!strcmp(ps[i], "*") && !hs_is_uuid(q->segs[i])) {
+            snprintf(why, sizeof(why), "The %s id in the path is not a valid id (a UUID)",
+                     i == 4 ? "run" : ps[i - 1]);
+            hs_err_for(q, r, 400, why);
+            return 1;
+        }
+    return 0;
+}
+
 /* Routes one API request; returns the operation name for counters. */
 const char *hs_serve_api(hs_req *q, hs_resp *r, hs_fault *fault)
 {
@@ -195,6 +254,7 @@ const char *hs_serve_api(hs_req *q, hs_resp *r, hs_fault *fault)
     }
     q->code_family = rt->family == FAM_CODE;
     q->declares_422 = declares_422(rt->op);
+    q->is_api = 1;
     pthread_mutex_lock(&hs_w.mu);
     if (!hs_fault_pick(rt->op, fault))
         fault->kind[0] = '\0';
@@ -202,7 +262,7 @@ const char *hs_serve_api(hs_req *q, hs_resp *r, hs_fault *fault)
     if (strcmp(fault->kind, "drop_before") == 0)
         return rt->op;
     hs_token *tok = NULL;
-    if (!gate(q, r, rt, fault, &tok)) {
+    if (!gate(q, r, rt, fault, &tok) && !refuse_params(q, r, rt)) {
         rt->handler(q, r, tok);
         /* status_after: the work is done (a RunProject created its run), then it fails. */
         if (!strcmp(fault->kind, "status_after") && r->status / 100 == 2) {

@@ -283,6 +283,8 @@ static const char *check_notification(json_object *n)
         (strcmp(json_object_get_string(v), "SUCCESS") && strcmp(json_object_get_string(v), "FAILURE") &&
          strcmp(json_object_get_string(v), "ALL")))
         return "notifications[].type must be SUCCESS, FAILURE or ALL";
+    if (!json_object_object_get_ex(n, "includeSuccessScreenshot", &v))
+        return "notifications[].includeSuccessScreenshot is required (true or false)";
     json_object_object_foreach(n, key, val) {
         int ok = 0;
         if (!strcmp(key, "type"))

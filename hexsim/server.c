@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 /* Per-connection state while the body arrives. */
 typedef struct upload {
@@ -19,6 +18,88 @@ typedef struct upload {
 static const char *mhd_arg(void *conn, const char *name)
 {
     return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* Every value of one query parameter, in order (hs_req.arg_all). */
+typedef struct arg_walk {
+    const char *name;
+    const char **out;
+    int n, max;
+    const char *seen[64]; /* keys so far, to find a repeated one */
+    int nseen;
+    const char *repeated;
+} arg_walk;
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    arg_walk *w = cls;
+    (void)kind;
+    if (w->name && !strcmp(key, w->name) && w->n < w->max)
+        w->out[w->n++] = value ? value : "";
+    return MHD_YES;
+}
+
+static int mhd_arg_all(void *conn, const char *name, const char **out, int max)
+{
+    arg_walk w = {.name = name, .out = out, .max = max};
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &w);
+    return w.n;
+}
+
+/* The spec's array parameters (ListProjects) may repeat; any other key may not. */
+static enum MHD_Result find_repeat(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    arg_walk *w = cls;
+    (void)kind;
+    (void)value;
+    if (w->repeated || !strcmp(key, "statuses") || !strcmp(key, "categories"))
+        return MHD_YES;
+    for (int i = 0; i < w->nseen; i++)
+        if (!strcmp(w->seen[i], key)) {
+            w->repeated = key;
+            return MHD_YES;
+        }
+    if (w->nseen < 64)
+        w->seen[w->nseen++] = key;
+    return MHD_YES;
+}
+
+static const char *repeated_arg(struct MHD_Connection *conn)
+{
+    arg_walk w = {0};
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, find_repeat, &w);
+    return w.repeated;
+}
+
+static int hex_digit(char c)
+{
+    return (c >= '0' && c <= '9') ? c - '0'
+           : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+           : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+}
+
+/* Decodes %HH in paths and query values, except %00 and %2F, which stay as they are: a
+ * decoded NUL cut "/v1/groups/%00" to "/v1/groups/" (the list), a decoded '/' would move
+ * an id's bytes into another path segment. Either way the id is then not a UUID: 400. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    char *out = s;
+    for (const char *in = s; *in;) {
+        int hi = in[0] == '%' ? hex_digit(in[1]) : -1, lo = hi >= 0 ? hex_digit(in[2]) : -1;
+        int byte = hi * 16 + lo;
+        if (hi < 0 || lo < 0 || byte == 0 || byte == '/') {
+            *out++ = *in++;
+        } else {
+            *out++ = (char)byte;
+            in += 3;
+        }
+    }
+    *out = '\0';
+    return (size_t)(out - s);
 }
 
 static const char *bearer(struct MHD_Connection *conn)
@@ -45,7 +126,8 @@ static ssize_t trickle_read(void *cls, uint64_t pos, char *buf, size_t max)
                              : MHD_CONTENT_READER_END_WITH_ERROR;
     size_t n = t->stop - (size_t)pos;
     if (t->delay_ms) {
-        usleep((useconds_t)t->delay_ms * 1000);
+        if (hs_pause_ms(t->delay_ms))
+            return MHD_CONTENT_READER_END_WITH_ERROR; /* shutting down */
         if (n > 16)
             n = 16;
     }
@@ -192,13 +274,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         return rc == 0 ? MHD_YES : MHD_NO;
     }
     char path[1024], host[160];
-    hs_req q = {.method = method, .arg = mhd_arg, .arg_ctx = conn, .body = up->body,
-                .body_len = up->len};
+    hs_req q = {.method = method, .arg = mhd_arg, .arg_all = mhd_arg_all, .arg_ctx = conn,
+                .body = up->body, .body_len = up->len};
     hs_resp r = {0};
     hs_fault fault = {0};
     host_url(conn, host, sizeof(host));
     q.host_url = host;
     q.token = bearer(conn);
+    q.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    q.repeated_arg = repeated_arg(conn);
     snprintf(path, sizeof(path), "%s", url);
     q.path = url;
     const char *op = "unknown";
@@ -257,6 +341,7 @@ struct MHD_Daemon *hs_server_start(const struct sockaddr *addr, unsigned threads
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
                             MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
+                            MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
                             tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END,
                             tls ? tls->key_pem : NULL,
                             MHD_OPTION_HTTPS_MEM_CERT, tls ? tls->cert_pem : NULL,

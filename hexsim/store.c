@@ -1,6 +1,7 @@
 /* store.c - hexsim's world: clock, scenario loading, tokens, rate limits, faults, counters. */
 #include "hexsim.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,39 @@ void hs_iso8601(int64_t unix_ms, char out[32])
     gmtime_r(&secs, &tm);
     size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(out + n, 32 - n, ".%03dZ", (int)(unix_ms % 1000));
+}
+
+/* ---- pauses (delay and slow_body faults) that shutdown cuts short ---- */
+
+static pthread_mutex_t pause_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pause_cv = PTHREAD_COND_INITIALIZER;
+static int stopping;
+
+int hs_pause_ms(int ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&pause_mu);
+    int rc = 0;
+    while (!stopping && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&pause_cv, &pause_mu, &until);
+    int cut = stopping;
+    pthread_mutex_unlock(&pause_mu);
+    return cut ? -1 : 0;
+}
+
+void hs_stop_pauses(void)
+{
+    pthread_mutex_lock(&pause_mu);
+    stopping = 1;
+    pthread_cond_broadcast(&pause_cv);
+    pthread_mutex_unlock(&pause_mu);
 }
 
 /* ---- random numbers and ids (deterministic given --seed) ---- */
@@ -213,22 +247,57 @@ static hs_dist parse_dist(json_object *timeline, const char *key, int64_t def_ms
     return out;
 }
 
+static json_object *email_of(const char *email)
+{
+    json_object *person = json_object_new_object();
+    json_object_object_add(person, "email", json_object_new_string(email));
+    return person;
+}
+
+static json_object *nullable_str(json_object *src, const char *key)
+{
+    const char *v = obj_str(src, key, NULL);
+    return v ? json_object_new_string(v) : NULL;
+}
+
+/* Scenario "categories": ["name", ...] -> [{"name", "description": null}, ...]. */
+static json_object *categories_of(json_object *src)
+{
+    json_object *list, *out = json_object_new_array();
+    if (!json_object_object_get_ex(src, "categories", &list) ||
+        !json_object_is_type(list, json_type_array))
+        return out;
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        json_object *c = json_object_new_object();
+        const char *name = json_object_get_string(json_object_array_get_idx(list, i));
+        json_object_object_add(c, "name", json_object_new_string(name));
+        json_object_object_add(c, "description", NULL);
+        json_object_array_add(out, c);
+    }
+    return out;
+}
+
 static json_object *project_doc(json_object *src, const char *id, int64_t now)
 {
     char ts[32];
     hs_iso8601(now, ts);
-    json_object *o = json_object_new_object(), *person = json_object_new_object(), *v;
+    json_object *o = json_object_new_object(), *v;
+    const char *owner = obj_str(src, "owner", "owner@example.com");
     json_object_object_add(o, "id", json_object_new_string(id));
     json_object_object_add(o, "title", json_object_new_string(obj_str(src, "title", "Untitled")));
-    const char *desc = obj_str(src, "description", NULL);
-    json_object_object_add(o, "description", desc ? json_object_new_string(desc) : NULL);
-    json_object_object_add(o, "type", json_object_new_string("PROJECT"));
-    json_object_object_add(person, "email",
-                           json_object_new_string(obj_str(src, "owner", "owner@example.com")));
-    json_object_object_add(o, "creator", json_object_get(person));
-    json_object_object_add(o, "owner", person);
-    json_object_object_add(o, "status", NULL);
-    json_object_object_add(o, "categories", json_object_new_array());
+    json_object_object_add(o, "description", nullable_str(src, "description"));
+    int component = !strcmp(obj_str(src, "type", ""), "COMPONENT");
+    json_object_object_add(o, "type", json_object_new_string(component ? "COMPONENT" : "PROJECT"));
+    json_object_object_add(o, "creator", email_of(obj_str(src, "creator", owner)));
+    json_object_object_add(o, "owner", email_of(owner));
+    if (obj_str(src, "status", NULL)) {
+        v = json_object_new_object();
+        json_object_object_add(v, "name", nullable_str(src, "status"));
+        json_object_object_add(o, "status", v);
+    } else {
+        json_object_object_add(o, "status", NULL);
+    }
+    json_object_object_add(o, "categories", categories_of(src));
     v = json_object_new_object();
     json_object_object_add(v, "required", json_object_new_boolean(0));
     json_object_object_add(o, "reviews", v);
@@ -243,9 +312,9 @@ static json_object *project_doc(json_object *src, const char *id, int64_t now)
     json_object_object_add(o, "analytics", v);
     json_object_object_add(o, "lastEditedAt", json_object_new_string(ts));
     json_object_object_add(o, "lastPublishedAt", json_object_new_string(ts));
-    json_object_object_add(o, "createdAt", json_object_new_string(ts));
-    json_object_object_add(o, "archivedAt", NULL);
-    json_object_object_add(o, "trashedAt", NULL);
+    json_object_object_add(o, "createdAt", json_object_new_string(obj_str(src, "createdAt", ts)));
+    json_object_object_add(o, "archivedAt", nullable_str(src, "archivedAt"));
+    json_object_object_add(o, "trashedAt", nullable_str(src, "trashedAt"));
     json_object *sched;
     json_object_object_add(o, "schedules", json_object_object_get_ex(src, "schedules", &sched)
                                                ? json_object_get(sched)
@@ -292,7 +361,7 @@ int hs_project_from_json(hs_project *p, json_object *src, char *err, size_t errl
     }
     memset(p, 0, sizeof(*p));
     snprintf(p->id, sizeof(p->id), "%s", id);
-    json_object *pub, *timeline = NULL, *inputs, *outcomes;
+    json_object *pub, *timeline = NULL, *inputs, *outcomes, *cols;
     p->published = json_object_object_get_ex(src, "published", &pub)
                        ? json_object_get_boolean(pub) : 1;
     p->version = (int)obj_int(src, "version", 1);
@@ -308,6 +377,10 @@ int hs_project_from_json(hs_project *p, json_object *src, char *err, size_t errl
         p->p_kernel = obj_double(outcomes, "UNABLE_TO_ALLOCATE_KERNEL", 0);
     }
     p->doc = project_doc(src, p->id, hs_sim_ms());
+    p->collections = json_object_object_get_ex(src, "collections", &cols) &&
+                             json_object_is_type(cols, json_type_array) && string_array_ok(cols)
+                         ? json_object_get(cols)
+                         : json_object_new_array();
     if (!p->published) /* never published: Hex reports no publish time */
         json_object_object_add(p->doc, "lastPublishedAt", NULL);
     return 0;
@@ -359,6 +432,7 @@ static void world_free_locked(void)
     for (size_t i = 0; i < hs_w.nprojects; i++) {
         json_object_put(hs_w.projects[i].doc);
         json_object_put(hs_w.projects[i].inputs);
+        json_object_put(hs_w.projects[i].collections);
         free(hs_w.projects[i].runs);
     }
     free(hs_w.projects);
@@ -600,7 +674,16 @@ int hs_faults_add(json_object *list, char *err, size_t errlen)
         }
         if (json_object_object_get_ex(f, "retry_after", &v))
             snprintf(d->retry_after, sizeof(d->retry_after), "%s", json_object_get_string(v));
-        d->delay_ms = (int)obj_int(f, "delay_ms", 100);
+        int64_t delay = obj_int(f, "delay_ms", 100);
+        int typed = !json_object_object_get_ex(f, "delay_ms", &v) ||
+                    json_object_is_type(v, json_type_int);
+        if (!typed || delay < 0 || delay > HS_MAX_DELAY_MS) {
+            hs_w.nfaults--;
+            snprintf(err, errlen, "faults[%zu]: delay_ms must be an integer from 0 to %d", i,
+                     HS_MAX_DELAY_MS);
+            return -1;
+        }
+        d->delay_ms = (int)delay;
         d->bytes = (long)obj_int(f, "bytes", 10 * 1024 * 1024);
         d->probability = obj_double(f, "probability", 0);
         d->count = json_object_object_get_ex(f, "probability", &v) ? -1

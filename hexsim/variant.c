@@ -79,7 +79,8 @@ static int set_after_work(json_object *val, hs_after_work *out)
 /* 404 (the default), 400, 422, or "spec": 422 where the operation declares it, else 400. */
 static int set_unknown_object(json_object *val, int *out)
 {
-    if (json_object_is_type(val, json_type_string) && !strcmp(json_object_get_string(val), "spec")) {
+    if (json_object_is_type(val, json_type_string) &&
+        !strcmp(json_object_get_string(val), "spec")) {
         *out = HS_UNKNOWN_AS_SPEC;
         return 0;
     }

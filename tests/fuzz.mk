@@ -14,23 +14,28 @@ FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Iplugin -Wall -Wextra -We
 
 # Sources linked into each target: the plugin's parsers unless a target names its own
 # in FUZZ_SRC_<target> (host-sim and hexsim share no code with the plugin).
-FUZZ_PLUGIN_SRC := plugin/buf.c plugin/log.c plugin/http.c plugin/hex.c
+FUZZ_PLUGIN_SRC := plugin/buf.c plugin/log.c plugin/http.c plugin/hex.c plugin/url.c
 FUZZ_SRC_fuzz_cron := host-sim/cron.c
 FUZZ_CFLAGS_fuzz_cron := -Ihost-sim
 FUZZ_SRC_fuzz_job_json := plugin/job.c plugin/buf.c
-FUZZ_SRC_fuzz_config := plugin/config.c plugin/errors.c
+FUZZ_SRC_fuzz_config := plugin/config.c plugin/errors.c plugin/url.c
 # hexsim without its libmicrohttpd side (server.c, main.c).
 FUZZ_SRC_fuzz_hexsim := hexsim/request.c hexsim/store.c hexsim/runs.c hexsim/admin.c \
                         hexsim/control.c hexsim/variant.c
 FUZZ_CFLAGS_fuzz_hexsim := -Ihexsim
-fuzz_sources = $(or $(FUZZ_SRC_$(1)),$(FUZZ_PLUGIN_SRC))
+FUZZ_SRC_fuzz_journal := plugin/journal.c plugin/file.c plugin/buf.c
+# A target that #includes the file it tests (to know a binary layout private to that file)
+# names it in FUZZ_INCLUDES_<target>, and links only FUZZ_SRC_<target> besides.
+FUZZ_INCLUDES_fuzz_budget_file := plugin/budget.c
+FUZZ_SRC_fuzz_budget_file := plugin/file.c plugin/log.c plugin/buf.c
+fuzz_sources = $(if $(FUZZ_INCLUDES_$(1)),$(FUZZ_SRC_$(1)),$(or $(FUZZ_SRC_$(1)),$(FUZZ_PLUGIN_SRC)))
 
 # $(1): target name.
 define fuzz_rule
-$(B)/fuzz/$(1): tests/fuzz/$(1).c $(call fuzz_sources,$(1)) $(wildcard plugin/*.h host-sim/*.h hexsim/*.h) | $(DEPS_STAMP)
+$(B)/fuzz/$(1): tests/fuzz/$(1).c $(call fuzz_sources,$(1)) $(FUZZ_INCLUDES_$(1)) $(wildcard plugin/*.h host-sim/*.h hexsim/*.h) | $(DEPS_STAMP)
 	@mkdir -p $$(dir $$@)
 	$$(FUZZ_CC) $$(FUZZ_FLAGS) $(FUZZ_CFLAGS_$(1)) $$(shell pkg-config --cflags libcurl json-c) $$< \
-	  $(call fuzz_sources,$(1)) -o $$@ $$(shell pkg-config --libs libcurl json-c) -pthread
+	  $(call fuzz_sources,$(1)) -o $$@ $$(shell pkg-config --libs libcurl json-c) -pthread -lm
 endef
 $(foreach t,$(FUZZ_SRC:tests/fuzz/%.c=%),$(eval $(call fuzz_rule,$(t))))
 

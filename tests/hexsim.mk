@@ -1,7 +1,7 @@
 # hexsim's behavioural suite (tests/hexsim/) and its benchmark.
 .PHONY: check-hexsim bench-hexsim
 check-hexsim: $(PY_STAMP) $(B)/hexsim
-	cd tests/hexsim && timeout 300 $(abspath $(PY)) -m pytest -q -p no:cacheprovider test_hexsim.py test_variant.py
+	cd tests/hexsim && timeout 300 $(abspath $(PY)) -m pytest -q -p no:cacheprovider test_hexsim.py test_variant.py test_spec_rules.py
 CHECK_TARGETS += check-hexsim
 
 # GetRunStatus requests per second with wrk, and RSS with 100,000 stored runs.
@@ -19,5 +19,5 @@ $(B)/asan/hexsim: $(HEXSIM_SRC) $(wildcard hexsim/*.h) | $(DEPS_STAMP)
 .PHONY: hexsim-asan
 hexsim-asan: $(PY_STAMP) $(B)/asan/hexsim
 	cd tests/hexsim && HEXSIM_BIN=$(abspath $(B)/asan/hexsim) timeout 300 \
-	  $(abspath $(PY)) -m pytest -q -p no:cacheprovider test_hexsim.py test_variant.py ../conformance/test_conformance.py
+	  $(abspath $(PY)) -m pytest -q -p no:cacheprovider test_hexsim.py test_variant.py test_spec_rules.py ../conformance/test_conformance.py
 CHECK_TARGETS += hexsim-asan

@@ -139,7 +139,8 @@ static hs_resp request(const char *method, char *target, const char *token, cons
     }
     hs_req q = {.method = method, .path = target, .token = token, .body = body,
                 .body_len = strlen(body), .host_url = "http://127.0.0.1:1",
-                .arg = query_arg, .arg_ctx = &qs};
+                .arg = query_arg, .arg_ctx = &qs,
+                .content_type = "application/json"}; /* else the API ignores the body */
     memset(fault, 0, sizeof *fault);
     /* Injected delays would only slow the fuzzer down. */
     for (size_t i = 0; i < hs_w.nfaults; i++)
