@@ -46,7 +46,7 @@ static hexrun__shared_budget *open_budget(const char *token)
 {
     hexrun__shared_budget *sb = NULL;
     char err[512] = "";
-    int rc = hexrun__shared_budget_open(path, token, LIMITS, 1, NOW_MS, NULL, &sb, err,
+    int rc = hexrun__shared_budget_open(path, token, LIMITS, 1, 33, NOW_MS, NULL, &sb, err,
                                         sizeof err);
     if (rc == HEXRUN_OK && sb)
         return sb;
@@ -69,7 +69,8 @@ static void own_slot(shared_slot *s, const uint8_t *bytes, size_t left)
 {
     memset(s, 0, sizeof *s);
     memcpy(s->limits, LIMITS, sizeof LIMITS);
-    s->limits[4] = 1;
+    s->limits[4] = 1;  /* budget_time_scale */
+    s->limits[5] = 33; /* api_reserve_percent */
     for (int g = 0; g < 2; g++) {
         take_bytes(&s->group[g].minute, offsetof(hexrun__window, log), &bytes, &left);
         take_bytes(&s->group[g].hour, offsetof(hexrun__window, log), &bytes, &left);
@@ -110,7 +111,7 @@ static void check_wait(int64_t wait)
 }
 
 /* Demand over two simulated hours: a burst, refunds, a pause, then a take every five
- * minutes (both windows fill, slide and empty). */
+ * minutes and two polls (both windows fill, slide and empty). */
 static void exercise(hexrun__shared_budget *sb)
 {
     int64_t t = NOW_MS;
@@ -125,6 +126,8 @@ static void exercise(hexrun__shared_budget *sb)
         t += 5 * 60000;
         for (int g = 0; g < 2; g++)
             check_wait(hexrun__shared_budget_take(sb, g, t));
+        check_wait(hexrun__shared_budget_take_poll(sb, t));
+        check_wait(hexrun__shared_budget_take_poll(sb, t + 1));
     }
 }
 
