@@ -164,6 +164,7 @@ static int client_make(hexrun_client *c, const hexrun_config *cfg)
         return hexrun__error_set(HEXRUN_E_NOMEM, "hexrun_init: out of memory");
     if (hexrun__jobs_init(&c->jobs))
         return hexrun__error_set(HEXRUN_E_INTERNAL, "hexrun_init: cannot create a mutex");
+    c->jobs.log = c->log;
     rc = hexrun__engine_new(c->cfg, &c->jobs, c->log, &c->engine, err, sizeof err);
     if (rc != HEXRUN_OK) {
         hexrun__jobs_destroy(&c->jobs);

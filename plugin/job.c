@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "log.h"
 
 #define N_STATES 12
 
@@ -277,7 +278,27 @@ static void json_opt_str(hexrun__buf *b, const char *key, const char *value)
     hexrun__buf_append_json_str(b, value && value[0] ? value : NULL);
 }
 
-static void json_error(hexrun__buf *b, const hexrun__job_error *e)
+/* A field whose text came from Hex (a status, a URL, a trace id): Hex may echo the token
+ * in anything, so it passes through the same redaction as the logs. */
+static void json_opt_str_redacted(hexrun__buf *b, const hexrun__jobs *t, const char *key,
+                                  const char *value)
+{
+    if (!t->log || !value || !value[0]) {
+        json_opt_str(b, key, value);
+        return;
+    }
+    size_t need = hexrun__log_redact(t->log, value, NULL, 0);
+    char *red = malloc(need + 1);
+    if (!red) {
+        b->failed = 1;
+        return;
+    }
+    hexrun__log_redact(t->log, value, red, need + 1);
+    json_opt_str(b, key, red);
+    free(red);
+}
+
+static void json_error(hexrun__buf *b, const hexrun__jobs *t, const hexrun__job_error *e)
 {
     if (e->code == HEXRUN_OK) {
         hexrun__buf_appends(b, ",\"last_error\":null");
@@ -291,7 +312,7 @@ static void json_error(hexrun__buf *b, const hexrun__job_error *e)
         hexrun__buf_appendf(b, ",\"http_status\":%d", e->http_status);
     else
         hexrun__buf_appends(b, ",\"http_status\":null");
-    json_opt_str(b, "trace_id", e->trace_id);
+    json_opt_str_redacted(b, t, "trace_id", e->trace_id);
     hexrun__buf_appends(b, "}");
 }
 
@@ -300,10 +321,10 @@ char *hexrun__job_to_json(const hexrun__jobs *t, const hexrun__job *job)
     hexrun__buf b = HEXRUN__BUF_INIT;
     hexrun__buf_appendf(&b, "{\"job\":%lld", (long long)job->id);
     json_opt_str(&b, "project_id", job->project_id);
-    json_opt_str(&b, "run_id", job->run_id);
-    json_opt_str(&b, "run_url", job->run_url);
+    json_opt_str_redacted(&b, t, "run_id", job->run_id);
+    json_opt_str_redacted(&b, t, "run_url", job->run_url);
     json_opt_str(&b, "state", hexrun_state_name(job->state));
-    json_opt_str(&b, "hex_status", job->hex_status);
+    json_opt_str_redacted(&b, t, "hex_status", job->hex_status);
     json_opt_str(&b, "idempotency_key", job->idempotency_key);
     hexrun__buf_appendf(&b, ",\"dry_run\":%s", job->dry_run ? "true" : "false");
     if (job->state == HEXRUN_STATE_QUEUED)
@@ -319,7 +340,7 @@ char *hexrun__job_to_json(const hexrun__jobs *t, const hexrun__job *job)
     else
         hexrun__buf_appends(&b, ",\"elapsed_ms\":null");
     hexrun__buf_appendf(&b, ",\"attempts\":%d,\"polls\":%d", job->attempts, job->polls);
-    json_error(&b, &job->last_error);
+    json_error(&b, t, &job->last_error);
     hexrun__buf_appends(&b, "}");
     return hexrun__buf_steal(&b);
 }

@@ -63,6 +63,7 @@ typedef struct hexrun__jobs {
     int64_t next_id;
     char (*released_runs)[HEXRUN__HEX_ID_MAX]; /* a ring, allocated on first use */
     size_t n_released, next_released;
+    const struct hexrun__log *log; /* secrets to redact from what Hex sent (may be NULL) */
 } hexrun__jobs;
 
 int hexrun__jobs_init(hexrun__jobs *t);

@@ -230,6 +230,30 @@ size_t hexrun__log_redact(const hexrun__log *log, const char *in, char *out, siz
     return hexrun__redact(in, log ? (const char *const *)log->secrets : NULL, out, outlen);
 }
 
+void hexrun__escape_controls(const char *in, char *out, size_t outlen)
+{
+    if (!outlen)
+        return;
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)(in ? in : ""); *p; p++) {
+        char esc[8];
+        size_t n = 0;
+        if (*p == '\r' || *p == '\n' || *p == '\t')
+            n = (size_t)snprintf(esc, sizeof esc, "\\%c", *p == '\r' ? 'r' : *p == '\n' ? 'n' : 't');
+        else if (*p < 0x20 || *p == 0x7f)
+            n = (size_t)snprintf(esc, sizeof esc, "\\x%02x", *p);
+        else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+            n = (size_t)snprintf(esc, sizeof esc, "\\u00%02x", *++p);
+        else
+            esc[n++] = (char)*p;
+        if (o + n >= outlen)
+            break;
+        memcpy(out + o, esc, n);
+        o += n;
+    }
+    out[o] = '\0';
+}
+
 static const char *level_name(int level)
 {
     switch (level) {
@@ -253,9 +277,10 @@ void hexrun__log_write(hexrun__log *log, int level, const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return;
-    char line[LOG_LINE_MAX];
-    hexrun__log_redact(log, raw, line, sizeof line);
+    char red[LOG_LINE_MAX], line[LOG_LINE_MAX];
+    hexrun__log_redact(log, raw, red, sizeof red);
     free(raw);
+    hexrun__escape_controls(red, line, sizeof line);
     if (log->fn)
         log->fn(level, line, log->user_data);
     else

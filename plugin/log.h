@@ -35,7 +35,8 @@ int hexrun__log_enabled(const hexrun__log *log, int level);
 
 /*
  * hexrun__log_write - format one line (by convention "event=... key=value ..."), redact
- * it, and deliver it. Lines longer than 4 KiB are truncated. log may be NULL (no-op).
+ * it, escape its control characters (one event is always one line), and deliver it. Lines
+ * longer than 4 KiB are truncated. log may be NULL (no-op).
  */
 void hexrun__log_write(hexrun__log *log, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -51,5 +52,13 @@ size_t hexrun__redact(const char *in, const char *const *secrets, char *out, siz
 
 /* hexrun__redact with the secrets registered in `log` (log may be NULL). */
 size_t hexrun__log_redact(const hexrun__log *log, const char *in, char *out, size_t outlen);
+
+/*
+ * hexrun__escape_controls - copy `in` into out (snprintf rules) with control characters
+ * written visibly: CR, LF and tab as \r \n \t, other C0 bytes and DEL as \xNN, C1 (UTF-8
+ * U+0080..U+009F) as \u00NN. Text from Hex or from a caller (a status, a trace id, an id)
+ * can then neither forge a log line nor drive a terminal. Never cuts an escape in two.
+ */
+void hexrun__escape_controls(const char *in, char *out, size_t outlen);
 
 #endif
