@@ -1,5 +1,6 @@
 /* cli.c - option parsing, plugin and client lifetime, errors and signals (see cli.h). */
 #include "cli.h"
+#include "out.h"
 
 #include <errno.h>
 #include <math.h>
@@ -179,9 +180,12 @@ void cli_print_help(const cmd_def *cmd)
 
 static void vreport(const cli *c, const char *fmt, va_list ap)
 {
-    fprintf(stderr, "hexrun-host%s%s: ", c->cmd ? " " : "", c->cmd ? c->cmd->name : "");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    /* The message may quote Hex's words or an argument: print it with controls visible. */
+    char msg[4096], clean[4096];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    out_clean(msg, clean, sizeof clean);
+    fprintf(stderr, "hexrun-host%s%s: %s\n", c->cmd ? " " : "", c->cmd ? c->cmd->name : "",
+            clean);
 }
 
 int cli_usage_error(const cli *c, const char *fmt, ...)
@@ -327,6 +331,11 @@ static int set_config_option(cli *c, hexrun_config *cfg, const char *option)
         return cli_usage_error(c, "--config: unknown configuration key '%s' (docs/config.md "
                                   "lists the keys)", key);
     c->api.free(value);
+    /* Every local user can read a command line (ps, /proc) and shells keep it in history. */
+    if (strcmp(key, "token") == 0)
+        fprintf(stderr, "hexrun-host: warning: --config token=... puts the token on the "
+                        "command line, where other users and the shell history can read it; "
+                        "use HEX_API_TOKEN or --token-file instead\n");
     int rc = c->api.config_set(cfg, key, eq + 1);
     return rc == HEXRUN_OK ? 0 : cli_api_error(c, "--config", rc);
 }

@@ -1,6 +1,7 @@
 /* out.c - tables, JSON lines and time formatting (see out.h). */
 #include "out.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -79,19 +80,76 @@ void table_free(table *t)
     free(t);
 }
 
+/* json-c escapes C0 controls but writes C1 (U+0080..U+009F, e.g. CSI U+009B) as raw UTF-8,
+ * which some terminals obey: escape those too. They can only be inside strings, where
+ * \u00NN is the same character. */
 void out_json_line(FILE *f, json_object *o)
 {
-    fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                             JSON_C_TO_STRING_NOSLASHESCAPE));
+    const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                             JSON_C_TO_STRING_NOSLASHESCAPE);
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+            fprintf(f, "\\u00%02x", *++p);
+        else
+            fputc(*p, f);
+    }
+    fputc('\n', f);
     fflush(f);
 }
 
+/* 1 for a byte (or the UTF-8 lead of a C1 character) a terminal could act on. */
+static int is_control(const unsigned char *p)
+{
+    return *p < 0x20 || *p == 0x7f || (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f);
+}
+
+size_t out_clean(const char *in, char *out, size_t size)
+{
+    size_t o = 0, need = 0;
+    for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+        char esc[8];
+        int n;
+        if (!is_control(p))
+            n = snprintf(esc, sizeof esc, "%c", *p);
+        else if (*p == 0xc2)
+            n = snprintf(esc, sizeof esc, "\\u00%02x", *++p);
+        else if (*p == '\n' || *p == '\r' || *p == '\t')
+            n = snprintf(esc, sizeof esc, "\\%c", *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't');
+        else
+            n = snprintf(esc, sizeof esc, "\\x%02x", *p);
+        need += (size_t)n;
+        if (o + (size_t)n < size) {
+            memcpy(out + o, esc, (size_t)n);
+            o += (size_t)n;
+        }
+    }
+    if (size)
+        out[o] = '\0';
+    return need;
+}
+
+/* Strings from Hex (names, statuses, URLs, messages) reach a terminal: an escape sequence
+ * in a project name must not recolour, retitle or clear it. The value is cleaned in the
+ * object itself, so every later reader of it gets the clean text. */
 const char *out_str(json_object *o, const char *key)
 {
     json_object *v;
     if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
         return NULL;
-    return json_object_get_string(v);
+    const char *s = json_object_get_string(v);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (!is_control(p))
+            continue;
+        size_t need = out_clean(s, NULL, 0);
+        char *clean = malloc(need + 1);
+        if (!clean)
+            return "?";
+        out_clean(s, clean, need + 1);
+        json_object_set_string(v, clean);
+        free(clean);
+        return json_object_get_string(v);
+    }
+    return s;
 }
 
 const char *out_str2(json_object *o, const char *key, const char *sub)

@@ -17,7 +17,12 @@ void table_free(table *t);
 /* One JSON object per line, flushed so a reader sees it at once. */
 void out_json_line(FILE *f, json_object *o);
 
-/* A string member, or NULL when absent, null or not a string. */
+/* Copy in into out (snprintf rules) with control characters written visibly (\n, \x1b,
+ * \u009b); returns the length the whole result needs. */
+size_t out_clean(const char *in, char *out, size_t size);
+
+/* A string member, or NULL when absent, null or not a string; control characters in it are
+ * made visible (out_clean), so it is safe to print. */
 const char *out_str(json_object *o, const char *key);
 /* A nested string member "a.b", or NULL. */
 const char *out_str2(json_object *o, const char *key, const char *sub);

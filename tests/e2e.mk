@@ -26,7 +26,7 @@ $(FAKE_PLUGINS): tests/e2e/fake_plugin.c
 .PHONY: check-e2e
 check-e2e: $(HOST_BIN) $(FAKE_PLUGINS) $(LIB_REAL) $(B)/hexsim $(PY_STAMP)
 	cd tests/e2e && HEXRUN_BUILD=$(abspath $(B)) timeout 600 $(PY) -m pytest -q -x \
-	  -p no:cacheprovider test_host.py test_journal.py test_budget.py
+	  -p no:cacheprovider test_host.py test_journal.py test_budget.py test_hardening.py
 CHECK_TARGETS += check-e2e
 
 # The same end-to-end suites against hexsim's variant profile (docs/hexsim.md, "The variant
