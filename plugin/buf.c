@@ -31,6 +31,25 @@ static int buf_reserve(hexrun__buf *b, size_t extra)
     return 0;
 }
 
+int hexrun__buf_reserve(hexrun__buf *b, size_t extra)
+{
+    if (b->failed || extra > SIZE_MAX / 2 - b->len) {
+        b->failed = 1;
+        return -1;
+    }
+    size_t need = b->len + extra + 1; /* exactly: a known size needs no doubling */
+    if (need <= b->cap)
+        return 0;
+    char *p = realloc(b->data, need);
+    if (!p) {
+        b->failed = 1;
+        return -1;
+    }
+    b->data = p;
+    b->cap = need;
+    return 0;
+}
+
 int hexrun__buf_append(hexrun__buf *b, const char *data, size_t len)
 {
     if (buf_reserve(b, len) < 0)

@@ -23,6 +23,8 @@ typedef struct hexrun__buf {
 
 /* Append bytes / a string / printf output. Return 0, or -1 on allocation failure. */
 int hexrun__buf_append(hexrun__buf *b, const char *data, size_t len);
+/* Make room for extra more bytes (and the NUL) in one allocation; 0 or -1 (failed). */
+int hexrun__buf_reserve(hexrun__buf *b, size_t extra);
 int hexrun__buf_appends(hexrun__buf *b, const char *s);
 int hexrun__buf_appendf(hexrun__buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -1517,7 +1517,7 @@ static void direct_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, 
     hexrun__direct *d = o->direct;
     d->status = r->status;
     if (r->error == HEXRUN_OK)
-        d->response = strdup(r->body);
+        d->response = hexrun__http_take_body(r); /* handed over, not copied */
     char msg[1536] = "", trace[HEXRUN__HEX_ID_MAX];
     if (code != HEXRUN_OK)
         describe_failure(e, o, r, code, trace, msg, sizeof msg);

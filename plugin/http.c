@@ -207,7 +207,24 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
         a->too_large = 1;
         return 0; /* aborts the transfer: the cap holds while receiving */
     }
+    /* A known length (within the cap) is reserved at once: no growth by doubling, no
+     * copies while a large body arrives. */
+    curl_off_t length = -1;
+    if (!a->resp_body.cap &&
+        curl_easy_getinfo(a->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK &&
+        length > 0 && (cap <= 0 || length <= cap))
+        hexrun__buf_reserve(&a->resp_body, (size_t)length);
     return hexrun__buf_append(&a->resp_body, data, n) == 0 ? n : 0;
+}
+
+char *hexrun__http_take_body(const hexrun__http_resp *resp)
+{
+    http_attempt *a = resp->attempt;
+    if (!a || !a->resp_body.data)
+        return strdup("");
+    char *body = a->resp_body.data;
+    a->resp_body = (hexrun__buf)HEXRUN__BUF_INIT;
+    return body;
 }
 
 static char *trimmed_copy(const char *s, size_t len)
@@ -445,6 +462,7 @@ static void attempt_finish(hexrun__http *http, http_attempt *a, CURLcode rc)
     resp.elapsed_ms = (int64_t)(total_us / 1000);
     resp.bytes_sent = (uint64_t)up;
     resp.bytes_received = a->resp_body.len;
+    resp.attempt = a;
     hexrun__log_write(http->log, HEXRUN_LOG_DEBUG,
                       "event=http method=%s url=%s status=%d error=%d sent=%d ms=%lld "
                       "bytes=%zu%s%s",

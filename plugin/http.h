@@ -51,7 +51,13 @@ typedef struct hexrun__http_resp {
     int64_t elapsed_ms;     /* wall time of the attempt */
     uint64_t bytes_sent;    /* request body bytes uploaded */
     uint64_t bytes_received;/* response body bytes received */
+    void *attempt;          /* internal: for hexrun__http_take_body */
 } hexrun__http_resp;
+
+/* Inside a done callback: take the body over instead of copying it (a large answer then
+ * costs its size once). Returns it (malloc'd, NUL-terminated: free() it) or NULL on NOMEM;
+ * resp->body stays valid while the taker keeps it. */
+char *hexrun__http_take_body(const hexrun__http_resp *resp);
 
 typedef void (*hexrun__http_done_fn)(const hexrun__http_resp *resp, void *ud);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "api_common.h"
@@ -137,6 +138,38 @@ START_TEST(a_run_project_through_request_is_paid_from_the_run_budget)
 }
 END_TEST
 
+static long peak_rss_kb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+/* A direct call's answer is handed over, not copied: the peak memory of a large answer
+ * is about its size once (it was twice: the receive buffer and a copy for the caller).
+ * Check forks each test, so the high-water mark starts at this test. */
+START_TEST(a_large_response_costs_its_size_once_not_twice)
+{
+    const long body = 48L << 20;
+    const char *kv[] = {"max_response_bytes", "67108864", NULL};
+    hexrun_client *big = api_client(TOKEN_ADMIN, kv);
+    char *out = NULL;
+    ck_assert_int_eq(hexrun_user_me(big, &out), HEXRUN_OK); /* warm up curl and the engine */
+    hexrun_free(out);
+    api_fault("{\"faults\":[{\"endpoint\":\"Me\",\"kind\":\"oversize\",\"bytes\":50331648}]}");
+    long before = peak_rss_kb();
+    ck_assert_int_eq(hexrun_user_me(big, &out), HEXRUN_OK);
+    long grown = peak_rss_kb() - before;
+    ck_assert_uint_ge(strlen(out), (size_t)body);
+    hexrun_free(out);
+    double ratio = (double)grown * 1024.0 / (double)body;
+    printf("peak memory of a %ld MiB answer: +%ld KiB (%.2f x the answer)\n", body >> 20,
+           grown, ratio);
+    ck_assert_msg(ratio < 1.4, "peak %.2f x the answer", ratio);
+    hexrun_shutdown(big, HEXRUN_SHUTDOWN_DETACH);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("api-hardening");
@@ -147,6 +180,7 @@ int main(void)
     tcase_add_test(tc, dot_ids_and_dot_segments_never_reach_hex);
     tcase_add_test(tc, over_long_inputs_are_invalid_arg_with_the_limit);
     tcase_add_test(tc, a_run_project_through_request_is_paid_from_the_run_budget);
+    tcase_add_test(tc, a_large_response_costs_its_size_once_not_twice);
     suite_add_tcase(s, tc);
     return api_run_suite(s);
 }
