@@ -17,8 +17,8 @@ FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Iplugin -Wall -Wextra -We
 FUZZ_PLUGIN_SRC := plugin/buf.c plugin/log.c plugin/http.c plugin/hex.c plugin/url.c
 FUZZ_SRC_fuzz_cron := host-sim/cron.c
 FUZZ_CFLAGS_fuzz_cron := -Ihost-sim
-FUZZ_SRC_fuzz_job_json := plugin/job.c plugin/buf.c
-FUZZ_SRC_fuzz_config := plugin/config.c plugin/errors.c plugin/url.c
+FUZZ_SRC_fuzz_job_json := plugin/job.c plugin/buf.c plugin/log.c
+FUZZ_SRC_fuzz_config := plugin/config.c plugin/errors.c plugin/url.c plugin/log.c plugin/buf.c
 # hexsim without its libmicrohttpd side (server.c, main.c).
 FUZZ_SRC_fuzz_hexsim := hexsim/request.c hexsim/store.c hexsim/runs.c hexsim/admin.c \
                         hexsim/control.c hexsim/variant.c
