@@ -15,7 +15,9 @@ bench-python: $(B)/hexsim $(LIB_REAL) $(PY_STAMP)
 BENCH_TARGETS += bench-python
 
 # hexrun's defaults against 3 s per-run polling at 1 to 1000 concurrent runs, hexsim's rate
-# limits on (bench/bench_scale.py; several minutes). BENCH_SCALE_ARGS=--quick stops at 100.
+# limits on, with each row's detection floor; then the interactive lane (cancel and direct
+# call latency, idle and under 1000 live runs) and issue 14's targets (bench/bench_scale.py;
+# several minutes). BENCH_SCALE_ARGS=--quick stops at 100; --interactive-only.
 .PHONY: bench-scale
 bench-scale: $(B)/hexsim $(LIB_REAL) $(PY_STAMP)
 	$(PY) bench/bench_scale.py $(BENCH_SCALE_ARGS)
