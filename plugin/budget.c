@@ -17,10 +17,15 @@
 #include "hexrun.h"
 
 /* The window's length with the jitter margin: 1/20 more absorbs clock and network
- * jitter between our send times and Hex's arrival times. */
+ * jitter between our send times and Hex's arrival times (3 s of a minute). A window that
+ * budget_time_scale shrinks to milliseconds still gets HEXRUN__BUDGET_MIN_MARGIN_MS of
+ * real time: a loaded machine delays a thread by tens of ms, which would carry a request
+ * across the edge of the simulator's equally short window. */
 static int64_t span_ms(const hexrun__window *w)
 {
-    return w->len_ms + w->len_ms / 20;
+    int64_t margin = w->len_ms / 20;
+    return w->len_ms + (margin > HEXRUN__BUDGET_MIN_MARGIN_MS ? margin
+                                                              : HEXRUN__BUDGET_MIN_MARGIN_MS);
 }
 
 static int uses_log(const hexrun__window *w)

@@ -4,8 +4,8 @@
  *
  * Each window is a sliding log: it remembers the send times of the last `limit` requests
  * and allows another only when the oldest of them has left the window (plus 1/20 of it, for
- * clock and network jitter). So no interval of the window's length ever holds more than
- * `limit` requests, whatever windows Hex counts in (fixed or sliding), and a burst of up to
+ * clock and network jitter, and at least HEXRUN__BUDGET_MIN_MARGIN_MS). So no interval of
+ * the window's length ever holds more than `limit` requests, whatever windows Hex counts in (fixed or sliding), and a burst of up to
  * the limit goes at once (what a batch of submits and the interactive lane want).
  *
  * Two lanes draw from the api group. The interactive lane (cancels, adopt look-ups, direct
@@ -28,6 +28,9 @@
 #include "log.h"
 
 #define HEXRUN__BUDGET_LOG_MAX 2048
+/* The least jitter margin of a window, in real ms: it only matters for windows shorter
+ * than 20 times that (budget_time_scale above 12), i.e. against a fast-clock simulator. */
+#define HEXRUN__BUDGET_MIN_MARGIN_MS 250
 
 typedef struct hexrun__window {
     int64_t limit;        /* requests per window; 0 = no limit */

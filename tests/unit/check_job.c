@@ -126,6 +126,19 @@ START_TEST(budget_allows_the_limit_then_waits_for_the_oldest_to_leave)
 }
 END_TEST
 
+START_TEST(a_scaled_window_keeps_a_real_time_margin)
+{
+    /* budget_time_scale=1000: Hex's minute is 60 ms. A margin of 1/20 (3 ms) is less than
+     * a loaded machine's scheduling delay; the margin stays 250 ms of real time. */
+    hexrun__budget b;
+    hexrun__budget_init(&b, 20, 0, 1000, 0, 0);
+    for (int i = 0; i < 20; i++)
+        ck_assert_int_eq(hexrun__budget_take(&b, i), 0);
+    ck_assert_int_eq(hexrun__budget_take(&b, 63), 60 + HEXRUN__BUDGET_MIN_MARGIN_MS - 63);
+    ck_assert_int_eq(hexrun__budget_take(&b, 60 + HEXRUN__BUDGET_MIN_MARGIN_MS), 0);
+}
+END_TEST
+
 START_TEST(budget_hour_window_limits_too)
 {
     hexrun__budget b;
@@ -234,6 +247,7 @@ int main(void)
     tcase_add_test(tc, job_json_carries_error_and_trace_id);
     tcase_add_test(tc, budget_allows_the_limit_then_waits_for_the_oldest_to_leave);
     tcase_add_test(tc, polls_spread_steady_demand_evenly_at_their_share);
+    tcase_add_test(tc, a_scaled_window_keeps_a_real_time_margin);
     tcase_add_test(tc, budget_hour_window_limits_too);
     tcase_add_test(tc, budget_never_exceeds_its_limit_in_any_window);
     tcase_add_test(tc, budget_zero_is_unlimited_and_pause_holds);
