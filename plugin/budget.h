@@ -5,8 +5,9 @@
  * Each window is a sliding log: it remembers the send times of the last `limit` requests
  * and allows another only when the oldest of them has left the window (plus 1/20 of it, for
  * clock and network jitter, and at least HEXRUN__BUDGET_MIN_MARGIN_MS). So no interval of
- * the window's length ever holds more than `limit` requests, whatever windows Hex counts in (fixed or sliding), and a burst of up to
- * the limit goes at once (what a batch of submits and the interactive lane want).
+ * the window's length ever holds more than `limit` requests, whatever windows Hex counts
+ * in (fixed or sliding), and a burst of up to the limit goes at once (what a batch of
+ * submits and the interactive lane want).
  *
  * Two lanes draw from the api group. The interactive lane (cancels, adopt look-ups, direct
  * calls) waits only when the log is full. The poll lane spends the share the reserve leaves
