@@ -121,6 +121,26 @@ START_TEST(log_lines_are_redacted_before_the_sink)
 }
 END_TEST
 
+START_TEST(one_event_is_one_line_whatever_the_text_holds)
+{
+    sink s = {0};
+    hexrun__log *log = hexrun__log_new(HEXRUN_LOG_DEBUG, capture, &s, secrets);
+    /* A status or trace id from Hex, or a caller's id, with CR/LF, ESC, DEL and C1 CSI. */
+    hexrun__log_write(log, HEXRUN_LOG_WARN, "event=unknown_status status=%s",
+                      "X\r\nhexrun level=error event=forged\t\x1b[2J\x7f\xc2\x9b" "31m");
+    ck_assert_str_eq(s.line, "event=unknown_status status=X\\r\\nhexrun level=error "
+                             "event=forged\\t\\x1b[2J\\x7f\\u009b31m");
+    /* UTF-8 text stays as it is. */
+    hexrun__log_write(log, HEXRUN_LOG_WARN, "name=%s", "Zürich \xe2\x82\xac");
+    ck_assert_str_eq(s.line, "name=Zürich \xe2\x82\xac");
+    /* An escape is never cut in two at the end of the buffer. */
+    char out[6];
+    hexrun__escape_controls("ab\x1b", out, sizeof out);
+    ck_assert_str_eq(out, "ab");
+    hexrun__log_free(log);
+}
+END_TEST
+
 START_TEST(log_level_filters_lines)
 {
     sink s = {0};
@@ -179,6 +199,7 @@ int main(void)
     tcase_add_test(tc, empty_secrets_are_ignored);
     tcase_add_test(tc, log_lines_are_redacted_before_the_sink);
     tcase_add_test(tc, log_level_filters_lines);
+    tcase_add_test(tc, one_event_is_one_line_whatever_the_text_holds);
     tcase_add_test(tc, long_line_cut_never_leaves_part_of_a_token);
     tcase_add_test(tc, secrets_are_copied);
     suite_add_tcase(s, tc);
