@@ -409,7 +409,9 @@ static int wait_jobs(hexrun_client *c, const char *fn, const int64_t *jobs, uint
     int rc = HEXRUN_E_TIMEOUT;
     pthread_mutex_lock(&c->jobs.mu);
     c->waiters++;
-    for (;;) {
+    /* The table is looked at once more after the time is up: a job released (or ended)
+     * while this thread slept is reported as such, not as a timeout. */
+    for (int time_up = timeout_ms == 0;;) {
         int found = first_terminal(c, jobs, n, &job, &state, &bad);
         if (found != 0) {
             rc = found > 0 ? HEXRUN_OK : HEXRUN_E_NO_SUCH_JOB;
@@ -419,10 +421,11 @@ static int wait_jobs(hexrun_client *c, const char *fn, const int64_t *jobs, uint
             rc = HEXRUN_E_SHUTDOWN;
             break;
         }
-        if (timeout_ms == 0 ||
-            (timeout_ms > 0 && pthread_cond_timedwait(&c->jobs.cv, &c->jobs.mu, &deadline)))
+        if (time_up)
             break;
-        if (timeout_ms < 0)
+        if (timeout_ms > 0)
+            time_up = pthread_cond_timedwait(&c->jobs.cv, &c->jobs.mu, &deadline) != 0;
+        else
             pthread_cond_wait(&c->jobs.cv, &c->jobs.mu);
     }
     if (n == 1 && rc != HEXRUN_E_NO_SUCH_JOB) {
@@ -466,7 +469,8 @@ int hexrun_wait_any(hexrun_client *client, const int64_t *jobs, uint32_t n_jobs,
     return wait_jobs(client, "hexrun_wait_any", jobs, n_jobs, timeout_ms, out_job, out_state);
 }
 
-/* Decide what a cancel does (table mutex held): 1 = queue a CancelRun, 0 = nothing more. */
+/* Decide what a cancel does (table mutex held): 1 = queue a CancelRun, 0 = nothing more,
+ * -1 = a QUEUED job was dropped. */
 static int cancel_locked(hexrun_client *c, hexrun__job *j, int *rc)
 {
     *rc = HEXRUN_OK;
@@ -477,9 +481,7 @@ static int cancel_locked(hexrun_client *c, hexrun__job *j, int *rc)
     }
     if (j->state == HEXRUN_STATE_QUEUED) {
         hexrun__job_set_state(&c->jobs, j, HEXRUN_STATE_KILLED);
-        hexrun__log_write(c->log, HEXRUN_LOG_INFO, "event=cancelled job=%lld queued=1",
-                          (long long)j->id);
-        return 0;
+        return -1; /* logged by the caller, outside the lock */
     }
     /* Without a run id yet, the engine cancels as soon as RunProject answers. */
     j->cancel_requested = 1;
@@ -503,12 +505,16 @@ int hexrun_cancel(hexrun_client *client, int64_t job)
         rc = hexrun__error_set(HEXRUN_E_SHUTDOWN, "the client is shutting down");
     else
         send = cancel_locked(client, j, &rc);
-    if (send && (rc = hexrun__engine_queue_cancel(client->engine, job)) != HEXRUN_OK) {
+    if (send > 0 && (rc = hexrun__engine_queue_cancel(client->engine, job)) != HEXRUN_OK) {
         j->cancel_sent = 0;
         hexrun__error_set(rc, "out of memory");
     }
     pthread_mutex_unlock(&client->jobs.mu);
-    if (send && rc == HEXRUN_OK)
+    /* Never under the lock: a slow log callback must not hold up other threads' calls. */
+    if (send < 0)
+        hexrun__log_write(client->log, HEXRUN_LOG_INFO, "event=cancelled job=%lld queued=1",
+                          (long long)job);
+    if (send > 0 && rc == HEXRUN_OK)
         rc = hexrun__engine_kick(client->engine);
     return rc;
 }

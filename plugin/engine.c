@@ -1643,6 +1643,10 @@ static void drop_pending(hexrun__engine *e, int keep_cancels)
 static void *engine_main(void *arg)
 {
     hexrun__engine *e = arg;
+    /* This thread logs while it holds the table mutex: its lines reach the host's callback
+     * only at the flushes below, where it holds no lock (hexrun_poll never waits on a
+     * slow callback). */
+    hexrun__log_defer(e->log, 1);
     for (;;) {
         pthread_mutex_lock(&e->jobs->mu);
         take_incoming(e);
@@ -1660,9 +1664,12 @@ static void *engine_main(void *arg)
         if (e->cfg->coalesce)
             coalesce_polls(e, now_ms());
         int64_t sleep = run_due_ops(e, now_ms());
+        hexrun__log_flush(e->log);
         hexrun__http_run(e->http, (int)(sleep < 0 ? 0 : sleep));
         journal_flush(e);
+        hexrun__log_flush(e->log);
     }
+    hexrun__log_defer(e->log, 0);
     return NULL;
 }
 
@@ -1778,7 +1785,9 @@ int hexrun__engine_stop(hexrun__engine *e, int cancel_live, int64_t drain_ms, ch
         hexrun__http_wakeup(e->http);
         pthread_join(e->thread, NULL);
     }
-    /* Aborted attempts come back through on_done and finish their direct calls. */
+    /* Aborted attempts come back through on_done and finish their direct calls; their
+     * lines wait like the engine thread's (which is gone now) until the lock is free. */
+    hexrun__log_defer(e->log, 1);
     hexrun__http_free(e->http);
     pthread_mutex_lock(&e->jobs->mu);
     take_incoming(e);
@@ -1786,6 +1795,7 @@ int hexrun__engine_stop(hexrun__engine *e, int cancel_live, int64_t drain_ms, ch
     int report = stop_report(e, cancel_live, err, errlen);
     pthread_mutex_unlock(&e->jobs->mu);
     journal_flush(e);
+    hexrun__log_defer(e->log, 0);
     hexrun__journal_close(e->journal);
     hexrun__shared_budget_close(e->shared);
     free(e->reading);

@@ -204,6 +204,7 @@ int hexrun__jobs_release(hexrun__jobs *t, int64_t id)
     job_free(t->items[i]);
     memmove(&t->items[i], &t->items[i + 1], (t->n - i - 1) * sizeof *t->items);
     t->n--;
+    pthread_cond_broadcast(&t->cv); /* a thread waiting on it returns NO_SUCH_JOB now */
     return 0;
 }
 

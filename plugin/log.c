@@ -12,12 +12,27 @@
 
 #define LOG_LINE_MAX 4096
 
+/* Lines queued by a deferring thread, beyond which they are counted and dropped. */
+#define LOG_QUEUE_MAX 10000
+
+typedef struct queued_line {
+    int level;
+    struct queued_line *next;
+    char text[];
+} queued_line;
+
 struct hexrun__log {
     int level;
     hexrun_log_fn fn;
     void *user_data;
     char **secrets; /* NULL-terminated copies */
+    /* Deferred lines: touched only by the one thread that defers (hexrun__log_defer). */
+    queued_line *head, *tail;
+    size_t queued, dropped;
 };
+
+/* The log this thread defers lines of, or NULL. */
+static __thread hexrun__log *deferring;
 
 hexrun__log *hexrun__log_new(int level, hexrun_log_fn fn, void *user_data,
                              const char *const *secrets)
@@ -54,6 +69,10 @@ void hexrun__log_free(hexrun__log *log)
 {
     if (!log)
         return;
+    for (queued_line *q = log->head, *next; q; q = next) {
+        next = q->next;
+        free(q);
+    }
     for (char **s = log->secrets; s && *s; s++)
         free(*s);
     free(log->secrets);
@@ -264,6 +283,33 @@ static const char *level_name(int level)
     }
 }
 
+static void deliver(hexrun__log *log, int level, const char *line)
+{
+    if (log->fn)
+        log->fn(level, line, log->user_data);
+    else
+        fprintf(stderr, "hexrun level=%s %s\n", level_name(level), line);
+}
+
+static void enqueue(hexrun__log *log, int level, const char *line)
+{
+    size_t len = strlen(line);
+    queued_line *q = log->queued < LOG_QUEUE_MAX ? malloc(sizeof *q + len + 1) : NULL;
+    if (!q) {
+        log->dropped++;
+        return;
+    }
+    q->level = level;
+    q->next = NULL;
+    memcpy(q->text, line, len + 1);
+    if (log->tail)
+        log->tail->next = q;
+    else
+        log->head = q;
+    log->tail = q;
+    log->queued++;
+}
+
 void hexrun__log_write(hexrun__log *log, int level, const char *fmt, ...)
 {
     if (!hexrun__log_enabled(log, level))
@@ -281,8 +327,42 @@ void hexrun__log_write(hexrun__log *log, int level, const char *fmt, ...)
     hexrun__log_redact(log, raw, red, sizeof red);
     free(raw);
     hexrun__escape_controls(red, line, sizeof line);
-    if (log->fn)
-        log->fn(level, line, log->user_data);
+    if (deferring == log)
+        enqueue(log, level, line);
     else
-        fprintf(stderr, "hexrun level=%s %s\n", level_name(level), line);
+        deliver(log, level, line);
+}
+
+void hexrun__log_defer(hexrun__log *log, int on)
+{
+    if (!log)
+        return;
+    if (on) {
+        deferring = log;
+        return;
+    }
+    hexrun__log_flush(log);
+    if (deferring == log)
+        deferring = NULL;
+}
+
+void hexrun__log_flush(hexrun__log *log)
+{
+    if (!log || deferring != log)
+        return;
+    queued_line *q = log->head;
+    size_t dropped = log->dropped;
+    log->head = log->tail = NULL;
+    log->queued = log->dropped = 0;
+    for (queued_line *next; q; q = next) {
+        next = q->next;
+        deliver(log, q->level, q->text);
+        free(q);
+    }
+    if (dropped) {
+        char line[128];
+        snprintf(line, sizeof line, "event=log_dropped lines=%zu (the log callback fell behind "
+                 "or memory ran out)", dropped);
+        deliver(log, HEXRUN_LOG_WARN, line);
+    }
 }

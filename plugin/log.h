@@ -42,6 +42,17 @@ void hexrun__log_write(hexrun__log *log, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /*
+ * Deferred delivery. A thread that writes lines while holding a lock the host's threads
+ * need (the engine thread and the client's table mutex) calls hexrun__log_defer once:
+ * from then on its lines are queued (formatted and redacted at once, in order) instead of
+ * handed to the callback, and hexrun__log_flush delivers them when that thread holds no
+ * lock. So a slow callback slows only that thread, and a callback may call hexrun_poll.
+ * on=0 stops deferring (flush first). Only the deferring thread may flush.
+ */
+void hexrun__log_defer(hexrun__log *log, int on);
+void hexrun__log_flush(hexrun__log *log);
+
+/*
  * hexrun__redact - copy `in` into out (snprintf rules: always NUL-terminated when
  * outlen > 0, truncated when too long) with every secret in `secrets` (NULL-terminated,
  * may be NULL), its percent-encoded and JSON-escaped forms, and Authorization/Bearer
