@@ -634,8 +634,70 @@ static int query_ok(const char *q)
     return 1;
 }
 
-/* Fetch every page: `next` turns a page into the query of the following one. */
-typedef int (*next_query_fn)(const char *base_query, const char *body, char **next_query);
+/* Fetch every page: `next` turns a page (asked with `query`) into the query of the
+ * following one, from the caller's `base_query`. */
+typedef int (*next_query_fn)(const char *base_query, const char *query, const char *body,
+                             char **next_query);
+
+/* The queries of the pages read so far: a query asked twice would get the same page again
+ * (a server repeating its cursor, or a cursor the caller's query already holds), and
+ * following it would read pages until MAX_PAGES. */
+typedef struct seen_queries {
+    char **q;
+    size_t n, cap;
+} seen_queries;
+
+/* The page (1-based) that was asked with q, or 0. */
+static size_t seen_page(const seen_queries *s, const char *q)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->q[i], q ? q : "") == 0)
+            return i + 1;
+    return 0;
+}
+
+static int seen_add(seen_queries *s, const char *q)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 16;
+        char **grown = realloc(s->q, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        s->q = grown;
+        s->cap = cap;
+    }
+    if (!(s->q[s->n] = strdup(q ? q : "")))
+        return -1;
+    s->n++;
+    return 0;
+}
+
+static void seen_free(seen_queries *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->q[i]);
+    free(s->q);
+}
+
+/* One page of list_pages: fetch it with q, add it to pages, and work out the next query
+ * (*nq, NULL after the last page). */
+static int list_page(hexrun_client *c, const char *endpoint, const char *path,
+                     const char *query, const char *q, int n, hexrun__hex_pages *pages,
+                     next_query_fn next, char **nq)
+{
+    char *body = NULL, err[512];
+    *nq = NULL;
+    int rc = direct_simple(c, endpoint, "GET", path, q, NULL, &body);
+    int prc = rc == HEXRUN_OK ? hexrun__hex_pages_add(pages, body, strlen(body), err,
+                                                      sizeof err)
+                              : HEXRUN_OK;
+    if (prc != HEXRUN_OK) /* NOMEM stays NOMEM: the page was not at fault */
+        rc = hexrun__error_set(prc, "%s: page %d: %s", endpoint, n + 1, err);
+    if (rc == HEXRUN_OK)
+        rc = next(query, q, body, nq);
+    free(body);
+    return rc;
+}
 
 static int list_pages(hexrun_client *c, const char *endpoint, const char *path,
                       const char *query, const char *array_key, next_query_fn next, char **out)
@@ -643,39 +705,66 @@ static int list_pages(hexrun_client *c, const char *endpoint, const char *path,
     hexrun__hex_pages *pages = hexrun__hex_pages_new(array_key);
     if (!pages)
         return hexrun__error_set(HEXRUN_E_NOMEM, "out of memory");
+    seen_queries seen = {0};
     char *q = query ? strdup(query) : NULL;
     int rc = query && !q ? hexrun__error_set(HEXRUN_E_NOMEM, "out of memory") : HEXRUN_OK;
     for (int n = 0; rc == HEXRUN_OK; n++) {
-        char *body = NULL, err[512];
+        size_t again = seen_page(&seen, q);
+        if (again) {
+            rc = hexrun__error_set(HEXRUN_E_PROTOCOL,
+                                   "%s: page %d would be asked with the query of page %zu "
+                                   "(%.200s): the cursor repeats, so the pages would never "
+                                   "end; stopped after %d pages",
+                                   endpoint, n + 1, again, q ? q : "", n);
+            break;
+        }
         if (n == MAX_PAGES) {
             rc = hexrun__error_set(HEXRUN_E_PROTOCOL, "%s: more than %d pages", endpoint,
                                    MAX_PAGES);
             break;
         }
-        rc = direct_simple(c, endpoint, "GET", path, q, NULL, &body);
-        int prc = rc == HEXRUN_OK ? hexrun__hex_pages_add(pages, body, strlen(body), err,
-                                                          sizeof err)
-                                  : HEXRUN_OK;
-        if (prc != HEXRUN_OK) /* NOMEM stays NOMEM: the page was not at fault */
-            rc = hexrun__error_set(prc, "%s: page %d: %s", endpoint, n + 1, err);
+        if (seen_add(&seen, q) != 0) {
+            rc = hexrun__error_set(HEXRUN_E_NOMEM, "out of memory");
+            break;
+        }
         char *nq = NULL;
-        if (rc == HEXRUN_OK)
-            rc = next(query, body, &nq);
-        free(body);
+        rc = list_page(c, endpoint, path, query, q, n, pages, next, &nq);
         free(q);
         q = nq;
         if (rc == HEXRUN_OK && !q)
             break;
     }
     free(q);
+    seen_free(&seen);
     if (rc == HEXRUN_OK && !(*out = hexrun__hex_pages_render(pages)))
         rc = hexrun__error_set(HEXRUN_E_NOMEM, "out of memory");
     hexrun__hex_pages_free(pages);
     return rc;
 }
 
-static int next_cursor(const char *base_query, const char *body, char **next_query)
+/* Append the parameters of query but those starting with one of drop ("after=") to b,
+ * each followed by '&'. */
+static void append_query_without(hexrun__buf *b, const char *query, const char *const *drop)
 {
+    for (const char *p = query; p && *p;) {
+        size_t len = strcspn(p, "&");
+        int keep = len > 0;
+        for (const char *const *d = drop; *d && keep; d++)
+            keep = strncmp(p, *d, strlen(*d)) != 0;
+        if (keep) {
+            hexrun__buf_append(b, p, len);
+            hexrun__buf_appends(b, "&");
+        }
+        p += len + (p[len] == '&');
+    }
+}
+
+/* The next page of a cursor list: the caller's query with its own cursor (after=,
+ * before=) replaced by the page's pagination.after. */
+static int next_cursor(const char *base_query, const char *query, const char *body,
+                       char **next_query)
+{
+    (void)query;
     char *after = NULL, err[512];
     *next_query = NULL;
     int rc = hexrun__hex_cursor_after(body, strlen(body), &after, err, sizeof err);
@@ -689,9 +778,9 @@ static int next_cursor(const char *base_query, const char *body, char **next_que
     free(after);
     if (!ok)
         return hexrun__error_set(HEXRUN_E_PROTOCOL, "pagination: cursor too long");
+    static const char *const cursors[] = {"after=", "before=", NULL};
     hexrun__buf b = HEXRUN__BUF_INIT;
-    if (base_query && base_query[0])
-        hexrun__buf_appendf(&b, "%s&", base_query);
+    append_query_without(&b, base_query, cursors);
     hexrun__buf_appendf(&b, "after=%s", esc);
     *next_query = hexrun__buf_steal(&b);
     return *next_query ? HEXRUN_OK : hexrun__error_set(HEXRUN_E_NOMEM, "out of memory");
@@ -767,21 +856,38 @@ static int one_of(const char *v, const char *const *allowed)
     return 0;
 }
 
-static int next_offset(const char *base_query, const char *body, char **next_query)
+/* The next page of GetProjectRuns. nextPage's format is not in Hex's spec: its offset
+ * replaces the query's; a nextPage without one is sent back with its query as Hex gave it
+ * (an opaque cursor), or, with no query at all, the offset counts the runs read. */
+static int next_offset(const char *base_query, const char *query, const char *body,
+                       char **next_query)
 {
-    int64_t off = -1;
+    hexrun__hex_next_page next;
     char err[512];
     *next_query = NULL;
-    int rc = hexrun__hex_offset_next(body, strlen(body), &off, err, sizeof err);
+    int rc = hexrun__hex_runs_next(body, strlen(body), &next, err, sizeof err);
     if (rc != HEXRUN_OK)
         return hexrun__error_set(rc, "GetProjectRuns nextPage: %s", err);
-    if (off < 0)
+    if (!next.present)
         return HEXRUN_OK;
-    /* base_query ends with "offset=N": replace it. */
-    const char *at = strstr(base_query, "offset=");
+    if (next.offset < 0 && next.query[0] && !query_ok(next.query))
+        return hexrun__error_set(HEXRUN_E_PROTOCOL,
+                                 "GetProjectRuns nextPage: its query holds characters that "
+                                 "are not URL-safe: %.200s",
+                                 next.query);
     hexrun__buf b = HEXRUN__BUF_INIT;
-    hexrun__buf_append(&b, base_query, (size_t)(at - base_query));
-    hexrun__buf_appendf(&b, "offset=%lld", (long long)off);
+    if (next.offset < 0 && next.query[0]) {
+        hexrun__buf_appends(&b, next.query);
+    } else {
+        /* Both queries hold offset= (runs_query); query is this page's. */
+        static const char *const offsets[] = {"offset=", NULL};
+        const char *at = strstr(query, "offset=");
+        int64_t off = next.offset >= 0 ? next.offset
+                                       : (at ? strtoll(at + 7, NULL, 10) : 0) +
+                                             (int64_t)next.runs;
+        append_query_without(&b, base_query, offsets);
+        hexrun__buf_appendf(&b, "offset=%lld", (long long)off);
+    }
     *next_query = hexrun__buf_steal(&b);
     return *next_query ? HEXRUN_OK : hexrun__error_set(HEXRUN_E_NOMEM, "out of memory");
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "adopt.h"
@@ -36,6 +37,11 @@ typedef enum { OP_SUBMIT, OP_POLL, OP_CANCEL, OP_DIRECT, OP_PROJECT_POLL, OP_ADO
 /* Most unanswered submits of one project resolved together. */
 #define ADOPT_MAX 64
 
+/* A run whose GetRunStatus answers are unusable (unreadable, or about another run) this
+ * many times in a row, and more than max_retries times, is LOST: asking again does not
+ * help, and the job must end. */
+#define POLL_BAD_ANSWERS_MIN 3
+
 /* Runs of a project per GetProjectRuns page (Hex's maximum), and the pages one coalesced
  * poll reads (while at least two of its runs are still missing, a page is cheaper than
  * their GetRunStatus) before the rest fall back to GetRunStatus each. */
@@ -50,6 +56,7 @@ typedef struct op {
     int64_t due_ms;
     int64_t sent_ms;        /* OP_POLL, OP_PROJECT_POLL: when the last answer was asked */
     int solo;               /* OP_POLL: always alone (the run was not on the project's page) */
+    int bad_answers;        /* OP_POLL: unusable GetRunStatus answers in a row */
     struct op *group;       /* OP_PROJECT_POLL: the poll ops it answers */
     char project_id[HEXRUN__HEX_ID_MAX]; /* OP_PROJECT_POLL, OP_POLL (the job's) */
     int64_t page_offset;    /* OP_PROJECT_POLL: the page being read */
@@ -1034,16 +1041,40 @@ static int poll_apply(hexrun__engine *e, op *o, hexrun__job *job, const hexrun__
     return 1;
 }
 
+/* A 2xx GetRunStatus: the run's status, if the answer is readable and about the run asked
+ * for (an answer naming another run must not move this job, nor send its later requests
+ * elsewhere). Unusable answers in a row end the job LOST, with the evidence. */
 static int poll_succeeded(hexrun__engine *e, op *o, hexrun__job *job, const hexrun__http_resp *r)
 {
     hexrun__hex_run run;
     char err[512];
-    if (hexrun__hex_parse_run(r->body, r->body_len, &run, err, sizeof err) == HEXRUN_OK)
+    int rc = hexrun__hex_parse_run(r->body, r->body_len, &run, err, sizeof err);
+    if (rc == HEXRUN_OK && (strcasecmp(run.run_id, job->run_id) != 0 ||
+                            strcasecmp(run.project_id, job->project_id) != 0)) {
+        snprintf(err, sizeof err, "it is about run %s of project %s, not run %s of project %s",
+                 run.run_id, run.project_id, job->run_id, job->project_id);
+        rc = HEXRUN_E_PROTOCOL;
+    }
+    if (rc == HEXRUN_OK) {
+        o->bad_answers = 0;
         return poll_apply(e, o, job, &run);
-    char msg[700];
-    snprintf(msg, sizeof msg, "GetRunStatus: the answer could not be read: %s", err);
-    hexrun__job_set_error(job, HEXRUN_E_PROTOCOL, r->status, msg, "");
-    return poll_apply(e, o, job, NULL);
+    }
+    o->bad_answers++;
+    int give_up = o->bad_answers >= POLL_BAD_ANSWERS_MIN && o->bad_answers > e->cfg->max_retries;
+    char msg[900], red[900];
+    snprintf(msg, sizeof msg, "GetRunStatus: HTTP %d but the answer cannot be used: %s%s",
+             r->status, err,
+             give_up ? "; after that many unusable answers in a row the run is no longer "
+                       "tracked (it may go on in Hex)"
+                     : "");
+    hexrun__log_redact(e->log, msg, red, sizeof red);
+    hexrun__job_set_error(job, HEXRUN_E_PROTOCOL, r->status, red, "");
+    if (!give_up)
+        return poll_apply(e, o, job, NULL);
+    hexrun__log_write(e->log, HEXRUN_LOG_WARN, "event=lost job=%lld answers=%d %s",
+                      (long long)job->id, o->bad_answers, red);
+    hexrun__job_set_state(e->jobs, job, HEXRUN_STATE_LOST);
+    return 0;
 }
 
 static const hexrun__hex_run *run_find(const hexrun__hex_run *runs, size_t n, const char *id)
@@ -1062,11 +1093,15 @@ static int project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp
 {
     hexrun__hex_run *runs = NULL;
     size_t n = 0, n_missing = 0;
-    int64_t next_offset = -1;
+    hexrun__hex_next_page np = {0};
     char err[512];
     int ok = code == HEXRUN_OK &&
-             hexrun__hex_parse_runs_page(r->body, r->body_len, &runs, &n, &next_offset, err,
+             hexrun__hex_parse_runs_page(r->body, r->body_len, &runs, &n, &np, err,
                                          sizeof err) == HEXRUN_OK;
+    /* A nextPage without an offset: the next page starts after the runs of this one. */
+    int64_t next_offset = !np.present      ? -1
+                          : np.offset >= 0 ? np.offset
+                                           : o->page_offset + (int64_t)n;
     op *p = o->group, *missing = NULL;
     o->group = NULL;
     while (p) {
@@ -1457,12 +1492,20 @@ static int journal_step(hexrun__engine *e, op *o)
     return 0;
 }
 
+/* An answer to GetRunStatus that asking again cannot change: a 4xx other than 408 and
+ * 429. That is 401, 403 and 404, and also the 400 and 422 Hex's spec declares for the
+ * endpoint (it declares no 404): this client cannot see the run. */
+static int poll_answer_final(const hexrun__http_resp *r)
+{
+    return r->error == HEXRUN_OK && r->status >= 400 && r->status < 500 && r->status != 408 &&
+           r->status != 429;
+}
+
 static int poll_failed(hexrun__engine *e, op *o, hexrun__job *job, int code,
                        const hexrun__http_resp *r)
 {
-    /* 401/403/404: this client can no longer see the run; anything else may pass. */
-    int gone = code == HEXRUN_E_NOT_FOUND || code == HEXRUN_E_AUTH ||
-               code == HEXRUN_E_FORBIDDEN;
+    /* Anything else (5xx, transport) may pass: the poll is asked again later. */
+    int gone = poll_answer_final(r);
     job_fail(e, o, job, code, r, gone ? HEXRUN_STATE_LOST : -1);
     if (gone)
         return 0;

@@ -130,35 +130,78 @@ static int get_string(json_object *obj, const char *key, char *out, size_t outle
     return HEXRUN_OK;
 }
 
-/* projectVersion is an integer in the spec but has been seen as a string. */
-static int get_version(json_object *obj, char *out, size_t outlen, char *err, size_t errlen)
+/*
+ * Optional fields never fail a run: Hex may send them longer, of another type or out of
+ * the range the spec gives, and a job must not stall on a field it does not need.
+ */
+
+/* Copy at most outlen - 1 bytes of s, cut at a UTF-8 character boundary. */
+static void copy_truncated(char *out, size_t outlen, const char *s, size_t n)
 {
-    json_object *v = field(obj, "projectVersion");
-    out[0] = '\0';
-    if (v && json_object_is_type(v, json_type_int)) {
-        snprintf(out, outlen, "%lld", (long long)json_object_get_int64(v));
-        return HEXRUN_OK;
+    if (n >= outlen) {
+        n = outlen - 1;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--; /* s[n] would start the cut: drop the partial character before it */
     }
-    return get_string(obj, "projectVersion", out, outlen, 0, err, errlen);
+    memcpy(out, s, n);
+    out[n] = '\0'; /* an embedded NUL ends the text earlier: harmless */
 }
 
-static int get_elapsed(json_object *obj, int64_t *out, char *err, size_t errlen)
+/* An optional text field: a string is kept (truncated to fit), a number or boolean is kept
+ * as its JSON text, anything else (absent, null, object, array) gives "". */
+static void get_text(json_object *obj, const char *key, char *out, size_t outlen)
+{
+    json_object *v = field(obj, key);
+    out[0] = '\0';
+    if (!v)
+        return;
+    if (json_object_is_type(v, json_type_string)) {
+        copy_truncated(out, outlen, json_object_get_string(v),
+                       (size_t)json_object_get_string_len(v));
+    } else if (json_object_is_type(v, json_type_int) ||
+               json_object_is_type(v, json_type_double) ||
+               json_object_is_type(v, json_type_boolean)) {
+        const char *t = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+        if (t)
+            copy_truncated(out, outlen, t, strlen(t));
+    }
+}
+
+/* runUrl: a string that fits, else "" (a truncated URL would lead somewhere else). */
+static void get_url(json_object *obj, char *out, size_t outlen)
+{
+    json_object *v = field(obj, "runUrl");
+    out[0] = '\0';
+    if (v && json_object_is_type(v, json_type_string) &&
+        (size_t)json_object_get_string_len(v) < outlen &&
+        !memchr(json_object_get_string(v), '\0', (size_t)json_object_get_string_len(v)))
+        memcpy(out, json_object_get_string(v), (size_t)json_object_get_string_len(v) + 1);
+}
+
+/* elapsedTime: milliseconds, or -1 when absent, null, not a number or out of range. */
+static int64_t get_elapsed(json_object *obj)
 {
     json_object *v = field(obj, "elapsedTime");
-    *out = -1;
-    if (!v)
-        return HEXRUN_OK;
-    if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double)) {
-        set_err(err, errlen, "field '%s' is not a number", "elapsedTime");
-        return HEXRUN_E_PROTOCOL;
-    }
+    if (!v || (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double)))
+        return -1;
     double d = json_object_get_double(v);
-    if (!isfinite(d) || d < 0 || d > 9.0e15) {
-        set_err(err, errlen, "field '%s' is out of range", "elapsedTime");
-        return HEXRUN_E_PROTOCOL;
+    if (!isfinite(d) || d < 0 || d > 9.0e15)
+        return -1;
+    return (int64_t)(d + 0.5); /* not llround: the library does not link libm */
+}
+
+/* A required id: a string with the UUID shape (ids go into request paths). */
+static int get_uuid(json_object *obj, const char *key, char *out, size_t outlen, char *err,
+                    size_t errlen)
+{
+    int rc = get_string(obj, key, out, outlen, 1, err, errlen);
+    if (rc == HEXRUN_OK && !hexrun__hex_is_uuid(out)) {
+        set_err(err, errlen, "field '%s' is not a UUID: '%.40s%s'", key, out,
+                strlen(out) > 40 ? "..." : "");
+        out[0] = '\0';
+        rc = HEXRUN_E_PROTOCOL;
     }
-    *out = (int64_t)(d + 0.5); /* not llround: the library does not link libm */
-    return HEXRUN_OK;
+    return rc;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -184,41 +227,57 @@ int32_t hexrun__hex_state_from_status(const char *status)
     return HEXRUN_STATE_UNKNOWN;
 }
 
-/* Fill a run from one run object; `need_status` for GetRunStatus-shaped objects. */
+/* status: a non-empty string when required (truncated to fit: no status Hex knows is that
+ * long, so it maps to UNKNOWN); optional in a RunProject answer. */
+static int get_status(json_object *obj, int required, char *out, size_t outlen, char *err,
+                      size_t errlen)
+{
+    json_object *v = field(obj, "status");
+    out[0] = '\0';
+    if (v && json_object_is_type(v, json_type_string) && json_object_get_string_len(v) > 0 &&
+        json_object_get_string(v)[0]) {
+        copy_truncated(out, outlen, json_object_get_string(v),
+                       (size_t)json_object_get_string_len(v));
+        return HEXRUN_OK;
+    }
+    if (!required)
+        return HEXRUN_OK;
+    if (!v)
+        set_err(err, errlen, "missing field '%s'", "status");
+    else
+        set_err(err, errlen, "field 'status' is %s",
+                json_object_is_type(v, json_type_string) ? "empty" : "not a string");
+    return HEXRUN_E_PROTOCOL;
+}
+
+/* Fill a run from one run object; `need_status` for GetRunStatus-shaped objects. Only
+ * runId and projectId (UUIDs) and, with need_status, status can fail it. */
 static int run_from_object(json_object *obj, int need_status, hexrun__hex_run *run, char *err,
                            size_t errlen)
 {
     memset(run, 0, sizeof *run);
+    run->elapsed_ms = -1;
     if (!json_object_is_type(obj, json_type_object)) {
         set_err(err, errlen, "a run is not a JSON object");
         return HEXRUN_E_PROTOCOL;
     }
-    int rc = get_string(obj, "runId", run->run_id, sizeof run->run_id, 1, err, errlen);
+    int rc = get_uuid(obj, "runId", run->run_id, sizeof run->run_id, err, errlen);
     if (!rc)
-        rc = get_string(obj, "projectId", run->project_id, sizeof run->project_id, 1, err,
-                        errlen);
+        rc = get_uuid(obj, "projectId", run->project_id, sizeof run->project_id, err, errlen);
     if (!rc)
-        rc = get_string(obj, "status", run->status, sizeof run->status, need_status, err,
-                        errlen);
-    if (!rc)
-        rc = get_string(obj, "runUrl", run->run_url, sizeof run->run_url, 0, err, errlen);
-    if (!rc)
-        rc = get_string(obj, "startTime", run->start_time, sizeof run->start_time, 0, err,
-                        errlen);
-    if (!rc)
-        rc = get_string(obj, "endTime", run->end_time, sizeof run->end_time, 0, err, errlen);
-    if (!rc)
-        rc = get_string(obj, "traceId", run->trace_id, sizeof run->trace_id, 0, err, errlen);
-    if (!rc)
-        rc = get_string(obj, "runTrigger", run->run_trigger, sizeof run->run_trigger, 0, err,
-                        errlen);
-    if (!rc)
-        rc = get_version(obj, run->project_version, sizeof run->project_version, err, errlen);
-    if (!rc)
-        rc = get_elapsed(obj, &run->elapsed_ms, err, errlen);
+        rc = get_status(obj, need_status, run->status, sizeof run->status, err, errlen);
+    if (rc)
+        return rc;
+    get_url(obj, run->run_url, sizeof run->run_url);
+    get_text(obj, "startTime", run->start_time, sizeof run->start_time);
+    get_text(obj, "endTime", run->end_time, sizeof run->end_time);
+    get_text(obj, "traceId", run->trace_id, sizeof run->trace_id);
+    get_text(obj, "runTrigger", run->run_trigger, sizeof run->run_trigger);
+    get_text(obj, "projectVersion", run->project_version, sizeof run->project_version);
+    run->elapsed_ms = get_elapsed(obj);
     run->state = run->status[0] ? hexrun__hex_state_from_status(run->status)
                                 : HEXRUN_STATE_PENDING;
-    return rc;
+    return HEXRUN_OK;
 }
 
 static int parse_one_run(const char *body, size_t len, int need_status, hexrun__hex_run *run,
@@ -246,11 +305,32 @@ int hexrun__hex_parse_run(const char *body, size_t len, hexrun__hex_run *run, ch
     return parse_one_run(body, len, 1, run, err, errlen);
 }
 
-/* The offset query parameter of a nextPage URL; -1 for null. */
-static int next_offset_of(json_object *root, int64_t *out, char *err, size_t errlen)
+/* The offset parameter of a query string, or -1 when it has no valid one. */
+static int64_t query_offset(const char *q)
+{
+    for (const char *p = q; p; p = strchr(p + 1, '&')) {
+        const char *v = p == q ? p : p + 1;
+        if (strncmp(v, "offset=", 7) != 0)
+            continue;
+        char *end = NULL;
+        errno = 0;
+        long long off = strtoll(v + 7, &end, 10);
+        if (end != v + 7 && (*end == '\0' || *end == '&' || *end == '#') && off >= 0 &&
+            errno == 0)
+            return off;
+    }
+    return -1;
+}
+
+/* nextPage: null or absent is the last page. Its format is not in the spec: any string is
+ * a next page; its offset and query are read when it has them (the URL's host is never
+ * used). A value of another type is a protocol error. */
+static int next_page_of(json_object *root, hexrun__hex_next_page *next, char *err,
+                        size_t errlen)
 {
     json_object *v = field(root, "nextPage");
-    *out = -1;
+    memset(next, 0, sizeof *next);
+    next->offset = -1;
     if (!v)
         return HEXRUN_OK;
     if (!json_object_is_type(v, json_type_string)) {
@@ -258,21 +338,18 @@ static int next_offset_of(json_object *root, int64_t *out, char *err, size_t err
         return HEXRUN_E_PROTOCOL;
     }
     const char *url = json_object_get_string(v);
+    next->present = 1;
     const char *q = strchr(url, '?');
-    for (const char *p = q; p; p = strchr(p + 1, '&')) {
-        if (strncmp(p + 1, "offset=", 7) != 0)
-            continue;
-        char *end = NULL;
-        errno = 0;
-        long long off = strtoll(p + 8, &end, 10);
-        if (end != p + 8 && (*end == '\0' || *end == '&' || *end == '#') && off >= 0 &&
-            errno == 0) {
-            *out = off;
-            return HEXRUN_OK;
-        }
+    if (!q)
+        return HEXRUN_OK;
+    q++;
+    size_t qlen = strcspn(q, "#");
+    if (qlen < sizeof next->query) {
+        memcpy(next->query, q, qlen);
+        next->query[qlen] = '\0';
+        next->offset = query_offset(next->query);
     }
-    set_err(err, errlen, "nextPage has no valid offset: %.200s", url);
-    return HEXRUN_E_PROTOCOL;
+    return HEXRUN_OK;
 }
 
 static int runs_from_array(json_object *arr, hexrun__hex_run **runs, size_t *n, char *err,
@@ -304,7 +381,8 @@ static int runs_from_array(json_object *arr, hexrun__hex_run **runs, size_t *n, 
 }
 
 int hexrun__hex_parse_runs_page(const char *body, size_t len, hexrun__hex_run **runs,
-                                size_t *n, int64_t *next_offset, char *err, size_t errlen)
+                                size_t *n, hexrun__hex_next_page *next, char *err,
+                                size_t errlen)
 {
     *runs = NULL;
     *n = 0;
@@ -318,26 +396,27 @@ int hexrun__hex_parse_runs_page(const char *body, size_t len, hexrun__hex_run **
         set_err(err, errlen, "field '%s' is missing or not an array", "runs");
         rc = HEXRUN_E_PROTOCOL;
     }
-    int64_t next = -1;
-    if (!rc)
-        rc = next_offset_of(root, &next, err, errlen);
+    if (!rc && next)
+        rc = next_page_of(root, next, err, errlen);
     if (!rc)
         rc = runs_from_array(arr, runs, n, err, errlen);
-    if (!rc && next_offset)
-        *next_offset = next;
     json_object_put(root);
     return rc;
 }
 
-int hexrun__hex_offset_next(const char *body, size_t len, int64_t *next_offset, char *err,
-                            size_t errlen)
+int hexrun__hex_runs_next(const char *body, size_t len, hexrun__hex_next_page *next,
+                          char *err, size_t errlen)
 {
-    *next_offset = -1;
+    memset(next, 0, sizeof *next);
+    next->offset = -1;
     int nomem = 0;
     json_object *root = parse_object_nomem(body, len, err, errlen, &nomem);
     if (!root)
         return nomem ? HEXRUN_E_NOMEM : HEXRUN_E_PROTOCOL;
-    int rc = next_offset_of(root, next_offset, err, errlen);
+    json_object *arr = field(root, "runs");
+    int rc = next_page_of(root, next, err, errlen);
+    if (!rc && arr && json_object_is_type(arr, json_type_array))
+        next->runs = json_object_array_length(arr);
     json_object_put(root);
     return rc;
 }

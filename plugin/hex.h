@@ -14,7 +14,8 @@
 
 #include "hexrun.h"
 
-/* Field sizes, NUL included. A longer value in a response is a protocol error. */
+/* Field sizes, NUL included. A longer id in a response is a protocol error; a longer
+ * status or optional field is truncated (a run URL is dropped instead). */
 #define HEXRUN__HEX_ID_MAX 64
 #define HEXRUN__HEX_URL_MAX 1024
 #define HEXRUN__HEX_SHORT_MAX 64
@@ -75,14 +76,26 @@ int hexrun__hex_parse_run(const char *body, size_t len, hexrun__hex_run *run, ch
                           size_t errlen);
 
 /*
+ * The nextPage of a GetProjectRuns page. Its format is not in Hex's spec (a URL whose query
+ * holds limit and offset today): offset is read when it is there; otherwise the next page
+ * is asked with its query as Hex gave it, or, without one, by counting the runs read.
+ */
+typedef struct hexrun__hex_next_page {
+    int present;                      /* 0: nextPage null or absent, the last page */
+    int64_t offset;                   /* its query's offset, -1 when it has none */
+    char query[HEXRUN__HEX_URL_MAX];  /* its query string ("" when none or too long) */
+    size_t runs;                      /* runs on the page (hexrun__hex_runs_next only) */
+} hexrun__hex_next_page;
+
+/*
  * GetProjectRuns 200: {runs:[...], nextPage, previousPage, traceId}.
  * @runs: receives a malloc'd array of *n runs (free(); NULL when n is 0).
- * @next_offset: receives the offset of the next page taken from nextPage's query, or -1
- *   when nextPage is null (the URL's host is never used: requests stay on base_url).
- *   May be NULL.
+ * @next: receives the nextPage (the URL's host is never used: requests stay on base_url);
+ *   NULL when the caller reads no next page (nextPage is then not looked at).
  */
 int hexrun__hex_parse_runs_page(const char *body, size_t len, hexrun__hex_run **runs,
-                                size_t *n, int64_t *next_offset, char *err, size_t errlen);
+                                size_t *n, hexrun__hex_next_page *next, char *err,
+                                size_t errlen);
 
 /* Fill `out` from an error body of either family (never fails; out is always filled).
  * Returns 1 when the body had a known error shape, 0 otherwise. */
@@ -92,9 +105,10 @@ int hexrun__hex_parse_error(const char *body, size_t len, hexrun__hex_error *out
 int hexrun__hex_cursor_after(const char *body, size_t len, char **after, char *err,
                              size_t errlen);
 
-/* GetProjectRuns paging: the next offset from nextPage, or -1 when there is none. */
-int hexrun__hex_offset_next(const char *body, size_t len, int64_t *next_offset, char *err,
-                            size_t errlen);
+/* GetProjectRuns paging for the direct calls: the nextPage and the number of runs of a
+ * page (the runs themselves are not parsed). */
+int hexrun__hex_runs_next(const char *body, size_t len, hexrun__hex_next_page *next,
+                          char *err, size_t errlen);
 
 /*
  * Merging pages for HEXRUN_LIST_ALL_PAGES. Make one with the array key ("values" for

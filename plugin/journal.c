@@ -250,6 +250,12 @@ static int parse_line(char *line, size_t len, entry *rec)
     rec->t_ms = t;
     copy_field(rec->project, sizeof rec->project, project);
     copy_field(rec->run_id, sizeof rec->run_id, run);
+    /* The ids go into request paths: a record whose ids are not UUIDs (a run id "..",
+     * whoever wrote it) is not a valid record. */
+    if ((rec->run_id[0] || rec->type == 'R') && !hexrun__hex_is_uuid(rec->run_id))
+        return -1;
+    if (rec->project[0] && !hexrun__hex_is_uuid(rec->project))
+        return -1;
     rec->key = line + 9 + key_at;
     return strchr(rec->key, ' ') || key_decode(rec->key) != 0 ? -1 : 0;
 }

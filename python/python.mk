@@ -3,7 +3,8 @@
 .PHONY: check-python python
 check-python: $(PY_STAMP) $(LIB_REAL) $(B)/hexsim
 	cd tests/python && HEXRUN_LIBRARY=$(abspath $(B)/$(LIB_SONAME)) timeout 300 \
-	  $(abspath $(PY)) -m pytest -q -p no:cacheprovider test_binding.py test_tls.py test_hardening.py
+	  $(abspath $(PY)) -m pytest -q -p no:cacheprovider test_binding.py test_tls.py \
+	  test_hardening.py test_liveness.py
 CHECK_TARGETS += check-python
 
 python: $(LIB_REAL) $(PY_STAMP)

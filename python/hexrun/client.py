@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional
 
 from . import _lib
-from .errors import RunFailed, Timeout, error_for
+from .errors import ProtocolError, RunFailed, Timeout, error_for
 
 _LIB = None
 ONE_PAGE, ALL_PAGES = 0, 1  # enum hexrun_list_flags
 SHUTDOWN_DEFAULT, SHUTDOWN_CANCEL_LIVE, SHUTDOWN_DETACH = 0, 1, 2
+E_PROTOCOL = -15
 
 
 def lib():
@@ -214,17 +215,25 @@ class Client:
         return _call_json(lib().hexrun_run_get, self._h, _enc(project_id), _enc(run_id))
 
     def _pages(self, fn, query) -> Iterator[Dict[str, Any]]:
-        """Every item, one page request at a time, following Hex's cursor."""
-        after = None
+        """Every item, one page request at a time, following Hex's cursor from the query's
+        own (after=) if it has one. A cursor that comes back again raises ProtocolError:
+        following it would read the same pages for ever."""
+        params = [p for p in (query or "").split("&") if p]
+        base = [p for p in params if not p.startswith(("after=", "before="))]
+        seen = {urllib.parse.unquote(p[len("after="):]) for p in params
+                if p.startswith("after=")}
+        page_query = query or None
         while True:
-            parts = [query] if query else []
-            if after:
-                parts.append("after=" + urllib.parse.quote(after, safe=""))
-            page = _call_json(fn, self._h, _enc("&".join(parts) or None), ONE_PAGE)
+            page = _call_json(fn, self._h, _enc(page_query), ONE_PAGE)
             yield from page["values"]
             after = (page.get("pagination") or {}).get("after")
             if not after:
                 return
+            if after in seen:
+                raise ProtocolError(E_PROTOCOL, f"pagination: the cursor {after[:80]!r} came "
+                                    "back again, so the pages would never end; stopped")
+            seen.add(after)
+            page_query = "&".join(base + ["after=" + urllib.parse.quote(after, safe="")])
 
     def projects(self, query: Optional[str] = None) -> Iterator[Dict[str, Any]]:
         return self._pages(lib().hexrun_projects_list, query)

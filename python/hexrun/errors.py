@@ -21,6 +21,7 @@ class NotFound(HexrunError): pass                 # -10
 class InvalidRequest(HexrunError): pass           # -11
 class RateLimited(HexrunError): pass              # -12
 class Unavailable(HexrunError): pass              # -13
+class ProtocolError(HexrunError): pass            # -15
 class OutcomeUnknown(HexrunError): pass           # -17
 class StateError(HexrunError): pass               # -18
 class Forked(HexrunError): pass                   # -19
@@ -40,7 +41,7 @@ class RunFailed(HexrunError):
 _BY_CODE = {-1: InvalidArgument, -3: ConfigError, -4: NoSuchJob, -5: Timeout,
             -6: TransportError, -7: TransportError, -8: AuthError, -9: Forbidden,
             -10: NotFound, -11: InvalidRequest, -12: RateLimited, -13: Unavailable,
-            -17: OutcomeUnknown, -18: StateError, -19: Forked, -20: ShutDown}
+            -15: ProtocolError, -17: OutcomeUnknown, -18: StateError, -19: Forked, -20: ShutDown}
 
 
 def error_for(code, message):

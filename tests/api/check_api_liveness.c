@@ -277,6 +277,335 @@ START_TEST(poll_does_not_wait_for_a_slow_log_callback)
 }
 END_TEST
 
+/* ---- point 2: a GetRunStatus answer asking again cannot change ends the job ---- */
+
+/* Requests seen that start with prefix ("GET /api/v1/..."). */
+static int seen(const char *prefix)
+{
+    int n = 0;
+    pthread_mutex_lock(&S.mu);
+    for (int i = 0; i < S.n_seen; i++)
+        n += strncmp(S.seen[i], prefix, strlen(prefix)) == 0;
+    pthread_mutex_unlock(&S.mu);
+    return n;
+}
+
+
+static int final_status; /* the status the stub answers GetRunStatus with */
+
+static void answer_final_status(const stub_req *req, stub_resp *resp)
+{
+    resp->status = is_status_of(req, RUN1) ? final_status : 404;
+    resp->body = stub_printf("{\"reason\":\"Run not found in this workspace\","
+                             "\"traceId\":\"tr-%d\"}", resp->status);
+}
+
+START_TEST(poll_answered_400_or_422_ends_the_job_lost)
+{
+    static const int statuses[] = {422, 400, 410};
+    final_status = statuses[_i];
+    start_stub(answer_final_status);
+    hexrun_client *c = stub_client(NULL);
+    int64_t job = attach(c, RUN1);
+    int32_t state = -1;
+    int rc = hexrun_wait(c, job, 20000, &state);
+    ck_assert_msg(rc == HEXRUN_OK, "HTTP %d: wait gave %s, state %s", final_status,
+                  hexrun_strerror(rc), hexrun_state_name(state));
+    ck_assert_int_eq(state, HEXRUN_STATE_LOST);
+    json_object *info = api_job_info(c, job);
+    json_object *err = api_get(info, "last_error");
+    ck_assert_int_eq(api_int(err, "http_status"), final_status);
+    ck_assert_ptr_nonnull(strstr(api_str(err, "message"), "Run not found"));
+    ck_assert_str_eq(api_str(info, "run_id"), RUN1); /* kept: the run may go on in Hex */
+    /* Not asked again and again: one answer each (a 4xx is not retried). */
+    ck_assert_int_eq(seen("GET " RUNS_PATH "/" RUN1), 1);
+    json_object_put(info);
+    hexrun_shutdown(c, HEXRUN_SHUTDOWN_DETACH);
+}
+END_TEST
+
+/* ---- point 7: a status answer must be about the run asked for ---- */
+
+static const char *answered_run; /* the runId the stub puts in GetRunStatus answers */
+
+static void answer_other_run(const stub_req *req, stub_resp *resp)
+{
+    if (strcmp(req->method, "GET") == 0 && strncmp(req->path, RUNS_PATH "/", strlen(RUNS_PATH) + 1) == 0) {
+        resp->body = stub_printf("{\"projectId\":\"" PROJ "\",\"runId\":\"%s\",\"status\":"
+                                 "\"COMPLETED\",\"runUrl\":\"https://x/%s\"}",
+                                 answered_run, answered_run);
+        return;
+    }
+    resp->status = 404;
+    resp->body = stub_printf("{\"reason\":\"no such route\"}");
+}
+
+START_TEST(status_answer_about_another_run_is_not_taken)
+{
+    static const char *const others[] = {RUN2, "..", "x/../../users"};
+    answered_run = others[_i];
+    start_stub(answer_other_run);
+    hexrun_client *c = stub_client(NULL);
+    int64_t job = attach(c, RUN1);
+    int32_t state = -1;
+    ck_assert_int_eq(hexrun_wait(c, job, 20000, &state), HEXRUN_OK);
+    ck_assert_msg(state == HEXRUN_STATE_LOST, "state %s", hexrun_state_name(state));
+    json_object *info = api_job_info(c, job);
+    ck_assert_str_eq(api_str(info, "run_id"), RUN1);
+    ck_assert_ptr_null(api_str(info, "hex_status"));
+    json_object *err = api_get(info, "last_error");
+    ck_assert_int_eq(api_int(err, "code"), HEXRUN_E_PROTOCOL);
+    ck_assert_msg(strstr(api_str(err, "message"), _i ? "not a UUID" : "not run " RUN1),
+                  "%s", api_str(err, "message"));
+    /* Every request went to the run asked for. */
+    ck_assert_int_eq(seen("GET"), seen("GET " RUNS_PATH "/" RUN1));
+    ck_assert_int_ge(seen("GET"), 3);
+    json_object_put(info);
+    hexrun_shutdown(c, HEXRUN_SHUTDOWN_DETACH);
+}
+END_TEST
+
+static void answer_created_dotdot(const stub_req *req, stub_resp *resp)
+{
+    if (strcmp(req->method, "POST") == 0 && strcmp(req->path, RUNS_PATH) == 0) {
+        resp->status = 201;
+        resp->body = stub_printf("{\"projectId\":\"" PROJ "\",\"runId\":\"..\",\"runUrl\":"
+                                 "\"u\",\"runStatusUrl\":\"s\",\"traceId\":\"t\","
+                                 "\"projectVersion\":1}");
+        return;
+    }
+    if (strcmp(req->method, "GET") == 0 && strcmp(req->path, RUNS_PATH) == 0) {
+        resp->body = stub_printf("{\"runs\":[],\"nextPage\":null,\"previousPage\":null}");
+        return;
+    }
+    resp->status = 404;
+    resp->body = stub_printf("{\"reason\":\"no such route\"}");
+}
+
+START_TEST(run_created_with_a_run_id_that_is_not_a_uuid_is_not_used)
+{
+    start_stub(answer_created_dotdot);
+    hexrun_client *c = stub_client(NULL);
+    int64_t job = -1;
+    ck_assert_int_eq(hexrun_submit(c, PROJ, NULL, NULL, &job), HEXRUN_OK);
+    int32_t state = -1;
+    ck_assert_int_eq(hexrun_wait(c, job, 20000, &state), HEXRUN_OK);
+    /* The run may exist but its id is unusable: looked for, not found, never resent. */
+    ck_assert_msg(state == HEXRUN_STATE_SUBMIT_UNKNOWN, "state %s", hexrun_state_name(state));
+    json_object *info = api_job_info(c, job);
+    ck_assert_ptr_null(api_str(info, "run_id"));
+    ck_assert_ptr_nonnull(strstr(api_str(api_get(info, "last_error"), "message"),
+                                 "not a UUID"));
+    ck_assert_int_eq(seen("POST"), 1);
+    ck_assert_int_eq(seen("DELETE"), 0);
+    ck_assert_int_eq(seen("GET"), seen("GET " RUNS_PATH "?"));
+    json_object_put(info);
+    hexrun_shutdown(c, HEXRUN_SHUTDOWN_DETACH);
+}
+END_TEST
+
+/* ---- point 3: odd optional fields never stall a job ---- */
+
+static void answer_odd_fields(const stub_req *req, stub_resp *resp)
+{
+    if (is_status_of(req, RUN1)) {
+        resp->body = stub_printf(
+            "{\"projectId\":\"" PROJ "\",\"runId\":\"" RUN1 "\",\"status\":\"COMPLETED\","
+            "\"traceId\":\"%070d\",\"elapsedTime\":-5,\"projectVersion\":3.0,"
+            "\"startTime\":1732924800,\"endTime\":{\"t\":1},\"runTrigger\":\"CRON_%0100d\","
+            "\"runUrl\":\"https://app.hex.tech/%02000d\",\"notifications\":7}", 0, 0, 0);
+        return;
+    }
+    resp->status = 404;
+    resp->body = stub_printf("{\"reason\":\"no such route\"}");
+}
+
+START_TEST(odd_optional_fields_do_not_stall_a_job)
+{
+    start_stub(answer_odd_fields);
+    hexrun_client *c = stub_client(NULL);
+    int64_t job = attach(c, RUN1);
+    int32_t state = -1;
+    ck_assert_int_eq(hexrun_wait(c, job, 20000, &state), HEXRUN_OK);
+    ck_assert_msg(state == HEXRUN_STATE_COMPLETED, "state %s", hexrun_state_name(state));
+    json_object *info = api_job_info(c, job);
+    ck_assert_ptr_null(api_get(info, "last_error"));
+    ck_assert_ptr_null(api_get(info, "elapsed_ms"));
+    ck_assert_str_eq(api_str(info, "start_time"), "1732924800");
+    json_object_put(info);
+    hexrun_shutdown(c, HEXRUN_SHUTDOWN_DETACH);
+}
+END_TEST
+
+/* ---- point 4: nextPage without an offset ---- */
+
+/* GetProjectRuns: page 1 holds RUN0 (no job's) and an opaque nextPage; page 2 (asked with
+ * that cursor, or by counting: offset=1) holds RUN1, RUN2 and RUN3. They are RUNNING until
+ * the case sets runs_done, on the pages and in GetRunStatus alike. */
+static int runs_done;
+
+static void answer_opaque_pages(const stub_req *req, stub_resp *resp)
+{
+    pthread_mutex_lock(&S.mu);
+    const char *status = runs_done ? "COMPLETED" : "RUNNING";
+    pthread_mutex_unlock(&S.mu);
+    if (strcmp(req->method, "GET") == 0 && strcmp(req->path, RUNS_PATH) == 0) {
+        char *a = NULL, *b = NULL, *c = NULL;
+        if (strstr(req->query, "cursor=p2") || strstr(req->query, "offset=1")) {
+            a = run_json(RUN1, status, NULL);
+            b = run_json(RUN2, status, NULL);
+            c = run_json(RUN3, status, NULL);
+            resp->body = stub_printf("{\"runs\":[%s,%s,%s],\"nextPage\":null,"
+                                     "\"previousPage\":null,\"traceId\":\"t\"}", a, b, c);
+        } else {
+            a = run_json(RUN0, "COMPLETED", NULL);
+            resp->body = stub_printf("{\"runs\":[%s],\"nextPage\":\"https://app.hex.tech/api/"
+                                     "v1/projects/" PROJ "/runs?cursor=p2\",\"previousPage\":"
+                                     "null,\"traceId\":\"t\"}", a);
+        }
+        free(a);
+        free(b);
+        free(c);
+        return;
+    }
+    const char *runs[] = {RUN1, RUN2, RUN3};
+    for (int i = 0; i < 3; i++)
+        if (is_status_of(req, runs[i])) {
+            resp->body = run_json(runs[i], status, NULL);
+            return;
+        }
+    resp->status = 404;
+    resp->body = stub_printf("{\"reason\":\"no such route\"}");
+}
+
+START_TEST(coalesced_polls_follow_a_next_page_without_offset)
+{
+    start_stub(answer_opaque_pages);
+    hexrun_client *c = stub_client(NULL);
+    int64_t jobs[3] = {attach(c, RUN1), attach(c, RUN2), attach(c, RUN3)};
+    /* While the runs go on, their project's pages are read: the second by counting the
+     * runs of the first (offset=1), as its nextPage has no offset. */
+    struct timespec pause = {0, 5 * 1000000L};
+    for (int i = 0; i < 2000 && !seen("GET " RUNS_PATH "?limit=100&offset=1"); i++)
+        nanosleep(&pause, NULL);
+    ck_assert_msg(seen("GET " RUNS_PATH "?limit=100&offset=1") >= 1,
+                  "the second page was never read (%d page reads, %d GetRunStatus)",
+                  seen("GET " RUNS_PATH "?"), seen("GET " RUNS_PATH "/"));
+    pthread_mutex_lock(&S.mu);
+    runs_done = 1;
+    pthread_mutex_unlock(&S.mu);
+    int32_t state = -1;
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(hexrun_wait(c, jobs[i], 20000, &state), HEXRUN_OK);
+        ck_assert_msg(state == HEXRUN_STATE_COMPLETED, "job %d: %s", i,
+                      hexrun_state_name(state));
+    }
+    hexrun_shutdown(c, HEXRUN_SHUTDOWN_DETACH);
+}
+END_TEST
+
+START_TEST(runs_list_all_pages_passes_an_opaque_cursor_back)
+{
+    start_stub(answer_opaque_pages);
+    hexrun_client *c = stub_client(NULL);
+    char *out = NULL;
+    int rc = hexrun_runs_list(c, PROJ, NULL, NULL, 0, 0, HEXRUN_LIST_ALL_PAGES, &out);
+    ck_assert_msg(rc == HEXRUN_OK, "%s", hexrun_last_error());
+    json_object *page = api_json(out);
+    hexrun_free(out);
+    json_object *runs = api_get(page, "runs");
+    ck_assert_int_eq(json_object_array_length(runs), 4);
+    ck_assert_str_eq(api_str(json_object_array_get_idx(runs, 1), "runId"), RUN1);
+    ck_assert_int_eq(seen("GET " RUNS_PATH "?cursor=p2"), 1);
+    json_object_put(page);
+    hexrun_shutdown(c, HEXRUN_SHUTDOWN_DETACH);
+}
+END_TEST
+
+/* ---- point 5: all pages with the caller's own cursor, and a cursor that repeats ---- */
+
+static int cursor_repeats; /* the stub's pagination.after never changes */
+
+/* ListProjects: after=A -> after=B -> after=null, or always after=A when it repeats. The
+ * stub reads the first after= of a query, as servers do. */
+static void answer_cursor_pages(const stub_req *req, stub_resp *resp)
+{
+    if (strcmp(req->method, "GET") == 0 && strcmp(req->path, "/api/v1/projects") == 0) {
+        const char *a = strstr(req->query, "after=");
+        char cur = a ? a[6] : '-';
+        const char *next = cursor_repeats ? "\"A\"" : cur == '-' ? "\"A\"" : cur == 'A' ? "\"B\"" : "null";
+        resp->body = stub_printf("{\"values\":[{\"id\":\"p-%c\"}],\"pagination\":{\"after\":%s,"
+                                 "\"before\":null}}",
+                                 cur, next);
+        return;
+    }
+    resp->status = 404;
+    resp->body = stub_printf("{\"reason\":\"no such route\"}");
+}
+
+START_TEST(all_pages_from_the_callers_own_cursor)
+{
+    start_stub(answer_cursor_pages);
+    hexrun_client *c = stub_client(NULL);
+    char *out = NULL;
+    int rc = hexrun_projects_list(c, "limit=1&after=A", HEXRUN_LIST_ALL_PAGES, &out);
+    ck_assert_msg(rc == HEXRUN_OK, "%s", hexrun_last_error());
+    json_object *page = api_json(out);
+    hexrun_free(out);
+    ck_assert_int_eq(json_object_array_length(api_get(page, "values")), 2);
+    ck_assert_int_eq(seen("GET /api/v1/projects?limit=1&after=A"), 1);
+    ck_assert_int_eq(seen("GET /api/v1/projects?limit=1&after=B"), 1);
+    ck_assert_int_eq(seen("GET"), 2);
+    json_object_put(page);
+    hexrun_shutdown(c, HEXRUN_SHUTDOWN_DETACH);
+}
+END_TEST
+
+START_TEST(a_repeated_cursor_stops_with_a_clear_error)
+{
+    cursor_repeats = 1;
+    start_stub(answer_cursor_pages);
+    hexrun_client *c = stub_client(NULL);
+    char *out = NULL;
+    ck_assert_int_eq(hexrun_projects_list(c, NULL, HEXRUN_LIST_ALL_PAGES, &out),
+                     HEXRUN_E_PROTOCOL);
+    ck_assert_ptr_null(out);
+    ck_assert_msg(strstr(hexrun_last_error(), "the cursor repeats"), "%s", hexrun_last_error());
+    ck_assert_int_eq(seen("GET"), 2); /* no-cursor page, then after=A once */
+    /* The caller's own cursor repeated by the server is caught too. */
+    ck_assert_int_eq(hexrun_projects_list(c, "after=A", HEXRUN_LIST_ALL_PAGES, &out),
+                     HEXRUN_E_PROTOCOL);
+    ck_assert_int_eq(seen("GET"), 3);
+    hexrun_shutdown(c, HEXRUN_SHUTDOWN_DETACH);
+}
+END_TEST
+
+static void answer_runs_offset_repeats(const stub_req *req, stub_resp *resp)
+{
+    if (strcmp(req->method, "GET") == 0 && strcmp(req->path, RUNS_PATH) == 0) {
+        char *run = run_json(RUN1, "COMPLETED", NULL);
+        resp->body = stub_printf("{\"runs\":[%s],\"nextPage\":\"https://app.hex.tech/api/v1/"
+                                 "projects/" PROJ "/runs?offset=0\"}", run);
+        free(run);
+        return;
+    }
+    resp->status = 404;
+    resp->body = stub_printf("{\"reason\":\"no such route\"}");
+}
+
+START_TEST(runs_list_with_a_repeated_next_page_stops)
+{
+    start_stub(answer_runs_offset_repeats);
+    hexrun_client *c = stub_client(NULL);
+    char *out = NULL;
+    ck_assert_int_eq(hexrun_runs_list(c, PROJ, NULL, NULL, 0, 0, HEXRUN_LIST_ALL_PAGES, &out),
+                     HEXRUN_E_PROTOCOL);
+    ck_assert_msg(strstr(hexrun_last_error(), "the cursor repeats"), "%s", hexrun_last_error());
+    ck_assert_int_eq(seen("GET"), 1);
+    hexrun_shutdown(c, HEXRUN_SHUTDOWN_DETACH);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("api_liveness");
@@ -286,6 +615,15 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, release_wakes_a_waiter_with_no_such_job, 0, 2);
     tcase_add_test(tc, release_during_a_timed_wait_is_no_such_job_not_timeout);
     tcase_add_test(tc, poll_does_not_wait_for_a_slow_log_callback);
+    tcase_add_loop_test(tc, poll_answered_400_or_422_ends_the_job_lost, 0, 3);
+    tcase_add_loop_test(tc, status_answer_about_another_run_is_not_taken, 0, 3);
+    tcase_add_test(tc, run_created_with_a_run_id_that_is_not_a_uuid_is_not_used);
+    tcase_add_test(tc, odd_optional_fields_do_not_stall_a_job);
+    tcase_add_test(tc, coalesced_polls_follow_a_next_page_without_offset);
+    tcase_add_test(tc, runs_list_all_pages_passes_an_opaque_cursor_back);
+    tcase_add_test(tc, all_pages_from_the_callers_own_cursor);
+    tcase_add_test(tc, a_repeated_cursor_stops_with_a_clear_error);
+    tcase_add_test(tc, runs_list_with_a_repeated_next_page_stops);
     suite_add_tcase(s, tc);
     return s;
 }

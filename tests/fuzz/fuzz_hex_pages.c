@@ -36,8 +36,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (hexrun__hex_cursor_after(in, alen, &after, err, sizeof err) == 0 && after && !after[0])
         abort();
     free(after);
-    int64_t next = 0;
-    hexrun__hex_offset_next(in, alen, &next, err, sizeof err);
+    hexrun__hex_next_page next;
+    if (hexrun__hex_runs_next(in, alen, &next, err, sizeof err) == 0 &&
+        (next.offset < -1 || (!next.present && next.query[0])))
+        abort();
     merge("values", in, alen, b, blen);
     merge("runs", in, alen, b, blen);
     return 0;

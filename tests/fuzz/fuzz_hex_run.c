@@ -22,9 +22,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     hexrun__hex_parse_run_created(body, size, &run, err, sizeof err);
     hexrun__hex_run *runs = NULL;
     size_t n = 0;
-    int64_t next = 0;
+    hexrun__hex_next_page next;
     if (hexrun__hex_parse_runs_page(body, size, &runs, &n, &next, err, sizeof err) == 0 &&
-        (next < -1 || (n > 0) != (runs != NULL)))
+        (next.offset < -1 || !memchr(next.query, 0, sizeof next.query) ||
+         (n > 0) != (runs != NULL)))
         abort();
     free(runs);
     return 0;

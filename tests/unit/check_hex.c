@@ -99,15 +99,22 @@ START_TEST(bad_run_bodies_name_the_problem)
                                &r),
                      HEXRUN_E_PROTOCOL);
     ck_assert_str_eq(err, "field 'runId' is not a string");
-    ck_assert_int_eq(parse_run("{\"projectId\":\"" P_OK "\",\"runId\":\"" RUN1
-                               "\",\"status\":\"RUNNING\",\"elapsedTime\":\"5\"}",
-                               &r),
+    ck_assert_int_eq(parse_run("{\"projectId\":\"" P_OK "\",\"runId\":\"..\",\"status\":"
+                               "\"RUNNING\"}", &r),
                      HEXRUN_E_PROTOCOL);
-    ck_assert_str_eq(err, "field 'elapsedTime' is not a number");
-    ck_assert_int_eq(parse_run("{\"projectId\":\"" P_OK "\",\"runId\":\"" RUN1
-                               "\",\"status\":\"RUNNING\",\"elapsedTime\":-3}",
-                               &r),
+    ck_assert_str_eq(err, "field 'runId' is not a UUID: '..'");
+    ck_assert_int_eq(parse_run("{\"projectId\":\"p/../x\",\"runId\":\"" RUN1 "\",\"status\":"
+                               "\"RUNNING\"}", &r),
                      HEXRUN_E_PROTOCOL);
+    ck_assert_str_eq(err, "field 'projectId' is not a UUID: 'p/../x'");
+    ck_assert_int_eq(parse_run("{\"projectId\":\"" P_OK "\",\"runId\":\"" RUN1
+                               "\",\"status\":7}", &r),
+                     HEXRUN_E_PROTOCOL);
+    ck_assert_str_eq(err, "field 'status' is not a string");
+    ck_assert_int_eq(parse_run("{\"projectId\":\"" P_OK "\",\"runId\":\"" RUN1
+                               "\",\"status\":\"\"}", &r),
+                     HEXRUN_E_PROTOCOL);
+    ck_assert_str_eq(err, "field 'status' is empty");
     ck_assert_int_eq(parse_run("[1,2]", &r), HEXRUN_E_PROTOCOL);
     ck_assert_str_eq(err, "expected a JSON object, got array");
     ck_assert_int_eq(parse_run("{\"runId\":", &r), HEXRUN_E_PROTOCOL);
@@ -119,7 +126,48 @@ START_TEST(bad_run_bodies_name_the_problem)
 }
 END_TEST
 
-START_TEST(overlong_fields_are_refused_not_truncated)
+START_TEST(odd_optional_fields_are_tolerated)
+{
+    /* Issue 12 point 3: only runId, projectId and status may fail a run. */
+    char trace[71], url[1500], body[4096];
+    memset(trace, 't', sizeof trace - 1);
+    trace[sizeof trace - 1] = '\0';
+    memset(url, 'u', sizeof url - 1);
+    url[sizeof url - 1] = '\0';
+    snprintf(body, sizeof body,
+             "{\"projectId\":\"" P_OK "\",\"runId\":\"" RUN1 "\",\"status\":\"RUNNING\","
+             "\"traceId\":\"%s\",\"elapsedTime\":-3,\"projectVersion\":3.0,\"runUrl\":"
+             "\"https://%s\",\"startTime\":1732924800,\"endTime\":{\"at\":1},"
+             "\"runTrigger\":[\"API\"],\"notifications\":\"none\"}",
+             trace, url);
+    hexrun__hex_run r;
+    ck_assert_msg(parse_run(body, &r) == HEXRUN_OK, "%s", err);
+    ck_assert_int_eq(r.state, HEXRUN_STATE_RUNNING);
+    ck_assert_uint_eq(strlen(r.trace_id), sizeof r.trace_id - 1); /* truncated */
+    ck_assert_int_eq(r.elapsed_ms, -1);                           /* ignored */
+    ck_assert_str_eq(r.project_version, "3.0");                   /* kept as text */
+    ck_assert_str_eq(r.run_url, "");                              /* dropped, not cut */
+    ck_assert_str_eq(r.start_time, "1732924800");
+    ck_assert_str_eq(r.end_time, "");
+    ck_assert_str_eq(r.run_trigger, "");
+    /* A status too long for any known one is kept (cut) and unknown, not an error. */
+    char status[200];
+    memset(status, 'S', sizeof status - 1);
+    status[sizeof status - 1] = '\0';
+    snprintf(body, sizeof body, "{\"projectId\":\"" P_OK "\",\"runId\":\"" RUN1
+             "\",\"status\":\"%s\",\"elapsedTime\":\"5\"}", status);
+    ck_assert_int_eq(parse_run(body, &r), HEXRUN_OK);
+    ck_assert_int_eq(r.state, HEXRUN_STATE_UNKNOWN);
+    ck_assert_int_eq(r.elapsed_ms, -1);
+    /* A cut never leaves half a UTF-8 character: 62 ASCII bytes, then "é" (2 bytes). */
+    snprintf(body, sizeof body, "{\"projectId\":\"" P_OK "\",\"runId\":\"" RUN1
+             "\",\"status\":\"RUNNING\",\"traceId\":\"%.62s\u00e9\"}", trace);
+    ck_assert_int_eq(parse_run(body, &r), HEXRUN_OK);
+    ck_assert_uint_eq(strlen(r.trace_id), 62);
+}
+END_TEST
+
+START_TEST(overlong_ids_are_refused_not_truncated)
 {
     char body[4096];
     char longid[200];
@@ -176,7 +224,7 @@ START_TEST(runs_page_gives_runs_and_next_offset)
                        "/runs?limit=2&offset=52\",\"previousPage\":null,\"traceId\":\"t\"}";
     hexrun__hex_run *runs = NULL;
     size_t n = 0;
-    int64_t next = 0;
+    hexrun__hex_next_page next;
     ck_assert_int_eq(hexrun__hex_parse_runs_page(body, strlen(body), &runs, &n, &next, err,
                                                  sizeof err),
                      HEXRUN_OK);
@@ -184,11 +232,14 @@ START_TEST(runs_page_gives_runs_and_next_offset)
     ck_assert_str_eq(runs[0].run_id, RUN1);
     ck_assert_int_eq(runs[0].state, HEXRUN_STATE_RUNNING);
     ck_assert_int_eq(runs[1].state, HEXRUN_STATE_KILLED);
-    ck_assert_int_eq(next, 52);
+    ck_assert_int_eq(next.present, 1);
+    ck_assert_int_eq(next.offset, 52);
+    ck_assert_str_eq(next.query, "limit=2&offset=52");
     free(runs);
-    ck_assert_int_eq(hexrun__hex_offset_next(body, strlen(body), &next, err, sizeof err),
+    ck_assert_int_eq(hexrun__hex_runs_next(body, strlen(body), &next, err, sizeof err),
                      HEXRUN_OK);
-    ck_assert_int_eq(next, 52);
+    ck_assert_int_eq(next.offset, 52);
+    ck_assert_uint_eq(next.runs, 2);
 }
 END_TEST
 
@@ -197,13 +248,14 @@ START_TEST(last_runs_page_has_no_next_offset)
     const char *body = "{\"runs\":[],\"nextPage\":null,\"previousPage\":null,\"traceId\":\"t\"}";
     hexrun__hex_run *runs = (hexrun__hex_run *)1;
     size_t n = 9;
-    int64_t next = 0;
+    hexrun__hex_next_page next = {.present = 1};
     ck_assert_int_eq(hexrun__hex_parse_runs_page(body, strlen(body), &runs, &n, &next, err,
                                                  sizeof err),
                      HEXRUN_OK);
     ck_assert_uint_eq(n, 0);
     ck_assert_ptr_null(runs);
-    ck_assert_int_eq(next, -1);
+    ck_assert_int_eq(next.present, 0);
+    ck_assert_int_eq(next.offset, -1);
 }
 END_TEST
 
@@ -211,7 +263,7 @@ START_TEST(bad_runs_pages_are_refused)
 {
     hexrun__hex_run *runs = NULL;
     size_t n = 0;
-    int64_t next = 0;
+    hexrun__hex_next_page next;
     const char *no_runs = "{\"nextPage\":null}";
     ck_assert_int_eq(hexrun__hex_parse_runs_page(no_runs, strlen(no_runs), &runs, &n, &next,
                                                  err, sizeof err),
@@ -222,13 +274,43 @@ START_TEST(bad_runs_pages_are_refused)
     ck_assert_int_eq(hexrun__hex_parse_runs_page(bad_item, strlen(bad_item), &runs, &n, &next,
                                                  err, sizeof err),
                      HEXRUN_E_PROTOCOL);
-    ck_assert_str_eq(err, "runs[1]: missing field 'projectId'");
+    ck_assert_str_eq(err, "runs[1]: field 'runId' is not a UUID: 'x'");
     ck_assert_ptr_null(runs);
-    const char *bad_next = "{\"runs\":[],\"nextPage\":\"https://x/runs?limit=5\"}";
+    const char *bad_next = "{\"runs\":[],\"nextPage\":5}";
     ck_assert_int_eq(hexrun__hex_parse_runs_page(bad_next, strlen(bad_next), &runs, &n, &next,
                                                  err, sizeof err),
                      HEXRUN_E_PROTOCOL);
-    ck_assert_ptr_nonnull(strstr(err, "nextPage has no valid offset"));
+    ck_assert_str_eq(err, "field 'nextPage' is not a string or null");
+}
+END_TEST
+
+START_TEST(next_page_without_offset_is_not_an_error)
+{
+    /* Issue 12 point 4: nextPage's format is not in the spec. */
+    hexrun__hex_run *runs = NULL;
+    size_t n = 0;
+    hexrun__hex_next_page next;
+    const char *opaque = "{\"runs\":[" RUN_JSON(RUN1, "RUNNING") "],\"nextPage\":"
+                         "\"https://x/api/v1/projects/p/runs?cursor=Zm9v&limit=5#frag\"}";
+    ck_assert_msg(hexrun__hex_parse_runs_page(opaque, strlen(opaque), &runs, &n, &next, err,
+                                              sizeof err) == HEXRUN_OK, "%s", err);
+    ck_assert_uint_eq(n, 1);
+    free(runs);
+    ck_assert_int_eq(next.present, 1);
+    ck_assert_int_eq(next.offset, -1);
+    ck_assert_str_eq(next.query, "cursor=Zm9v&limit=5");
+    const char *bare = "{\"runs\":[],\"nextPage\":\"next-please\"}";
+    ck_assert_int_eq(hexrun__hex_runs_next(bare, strlen(bare), &next, err, sizeof err),
+                     HEXRUN_OK);
+    ck_assert_int_eq(next.present, 1);
+    ck_assert_str_eq(next.query, "");
+    /* Where no next page is read, nextPage is not even looked at. */
+    const char *odd = "{\"runs\":[" RUN_JSON(RUN1, "RUNNING") "],\"nextPage\":{\"a\":1}}";
+    ck_assert_int_eq(hexrun__hex_parse_runs_page(odd, strlen(odd), &runs, &n, NULL, err,
+                                                 sizeof err),
+                     HEXRUN_OK);
+    ck_assert_uint_eq(n, 1);
+    free(runs);
 }
 END_TEST
 
@@ -538,7 +620,8 @@ int main(void)
     tcase_add_test(runs, unknown_status_is_unknown_not_success);
     tcase_add_test(runs, every_hex_status_has_its_state);
     tcase_add_test(runs, bad_run_bodies_name_the_problem);
-    tcase_add_test(runs, overlong_fields_are_refused_not_truncated);
+    tcase_add_test(runs, odd_optional_fields_are_tolerated);
+    tcase_add_test(runs, overlong_ids_are_refused_not_truncated);
     tcase_add_test(runs, body_length_is_respected_and_nul_refused);
     tcase_add_test(runs, run_created_needs_no_status);
     tcase_add_test(runs, runs_page_gives_runs_and_next_offset);
@@ -554,6 +637,7 @@ int main(void)
     suite_add_tcase(s, errors);
     TCase *pages = tcase_create("pages");
     tcase_add_test(pages, cursor_after_reads_pagination);
+    tcase_add_test(pages, next_page_without_offset_is_not_an_error);
     tcase_add_test(pages, pages_merge_values_into_one_page);
     tcase_add_test(pages, pages_merge_runs_and_clear_links);
     tcase_add_test(pages, pages_refuse_bad_pages_and_render_nothing_when_empty);

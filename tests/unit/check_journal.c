@@ -124,6 +124,24 @@ START_TEST(a_dead_owners_intent_adopts)
 }
 END_TEST
 
+START_TEST(a_run_id_that_is_not_a_uuid_is_not_trusted)
+{
+    /* Issue 12 point 7: a run id from a journal line goes into request paths. */
+    hexrun__journal *j = open_j();
+    hexrun__journal_claim c;
+    ck_assert_int_eq(begin(j, "k", P1, 1000, &c), HEXRUN__JOURNAL_GO);
+    ck_assert_int_eq(hexrun__journal_run(j, "k", P1, "..", 1001, err, sizeof err), HEXRUN_OK);
+    hexrun__journal_close(j);
+    hexrun__journal *r = open_j();
+    ck_assert_int_ne(begin(r, "k", P1, 1002, &c), HEXRUN__JOURNAL_ATTACH);
+    hexrun__journal_stats st;
+    hexrun__journal_get_stats(r, &st);
+    ck_assert_uint_eq(st.corrupt, 1);
+    ck_assert_int_eq(hexrun__journal_knows_run(r, ".."), 0);
+    hexrun__journal_close(r);
+}
+END_TEST
+
 START_TEST(corrupt_lines_are_skipped_and_a_torn_tail_is_cut)
 {
     hexrun__journal *j = open_j();
@@ -307,6 +325,7 @@ int main(void)
     tcase_add_test(tc, a_recorded_run_is_attached_across_handles);
     tcase_add_test(tc, failed_frees_the_key_and_unknown_or_stale_intents_adopt);
     tcase_add_test(tc, a_dead_owners_intent_adopts);
+    tcase_add_test(tc, a_run_id_that_is_not_a_uuid_is_not_trusted);
     tcase_add_test(tc, corrupt_lines_are_skipped_and_a_torn_tail_is_cut);
     tcase_add_test(tc, keys_with_any_bytes_round_trip);
     tcase_add_test(tc, compaction_keeps_live_keys_and_other_handles_follow);
