@@ -561,9 +561,14 @@ static int direct_call(hexrun_client *c, hexrun__direct *d, int32_t *out_status,
     if (rc != HEXRUN_OK)
         return hexrun__error_set(rc, "%s: %s", d->endpoint, hexrun_strerror(rc));
     pthread_mutex_lock(&c->jobs.mu);
-    /* The engine finishes every queued direct call, also when it stops. */
+    /* The engine finishes every queued direct call, also when it stops (and within the
+     * call's deadline otherwise). Counted as a waiter: shutdown frees the client only
+     * after this thread is done with it. */
+    c->waiters++;
     while (!d->done)
         pthread_cond_wait(&c->jobs.cv, &c->jobs.mu);
+    if (--c->waiters == 0 && c->shutting_down)
+        pthread_cond_broadcast(&c->jobs.cv);
     pthread_mutex_unlock(&c->jobs.mu);
     if (out_status)
         *out_status = d->status;

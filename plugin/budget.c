@@ -190,6 +190,11 @@ int64_t hexrun__budget_poll_interval_ms(const hexrun__budget *b)
     return m > h ? m : h;
 }
 
+int64_t hexrun__budget_paused_until(const hexrun__budget *b)
+{
+    return b->paused_until_ms;
+}
+
 void hexrun__budget_refund(hexrun__budget *b)
 {
     window_unrecord(&b->minute);
@@ -543,6 +548,19 @@ int64_t hexrun__shared_budget_take_poll(hexrun__shared_budget *sb, int64_t now_m
 void hexrun__shared_budget_refund(hexrun__shared_budget *sb, int group)
 {
     slot_update(sb, group, 0, do_refund, 0);
+}
+
+static int64_t do_paused_until(hexrun__budget *b, int64_t now_ms, int64_t unused)
+{
+    (void)now_ms;
+    (void)unused;
+    return hexrun__budget_paused_until(b);
+}
+
+int64_t hexrun__shared_budget_paused_until(hexrun__shared_budget *sb, int group,
+                                           int64_t now_ms)
+{
+    return slot_update(sb, group, now_ms, do_paused_until, 0);
 }
 
 void hexrun__shared_budget_pause(hexrun__shared_budget *sb, int group, int64_t now_ms,

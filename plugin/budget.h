@@ -74,6 +74,9 @@ void hexrun__budget_refund(hexrun__budget *b);
 /* Hold the group until now_ms + ms (keeps the later of two pauses). */
 void hexrun__budget_pause(hexrun__budget *b, int64_t now_ms, int64_t ms);
 
+/* The end of the group's pause (ms on the same clock), or 0 when it was never paused. */
+int64_t hexrun__budget_paused_until(const hexrun__budget *b);
+
 /*
  * A shared budget: the buckets of a token live in a file (budget_path), so every process
  * of the user on the host that opens the same file with the same token draws from one
@@ -105,6 +108,8 @@ int64_t hexrun__shared_budget_take_poll(hexrun__shared_budget *sb, int64_t now_m
 void hexrun__shared_budget_refund(hexrun__shared_budget *sb, int group);
 void hexrun__shared_budget_pause(hexrun__shared_budget *sb, int group, int64_t now_ms,
                                  int64_t ms);
+int64_t hexrun__shared_budget_paused_until(hexrun__shared_budget *sb, int group,
+                                           int64_t now_ms);
 
 /* How many times the file was found damaged and the token's slot rebuilt (for tests). */
 int64_t hexrun__shared_budget_repairs(const hexrun__shared_budget *sb);

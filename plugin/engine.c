@@ -65,6 +65,8 @@ typedef struct op {
     char *path;
     char *body;             /* OP_SUBMIT: the RunProject body */
     int64_t sent_unix_ms;   /* OP_SUBMIT: when the last attempt went out (wall clock) */
+    int64_t deadline_ms;    /* OP_DIRECT: when its caller stops waiting (0 = never) */
+    int64_t skipped_retry_ms; /* OP_DIRECT: a retry not made: its wait passes deadline_ms */
     hexrun__engine *engine;
     struct op *next;
 } op;
@@ -132,6 +134,8 @@ struct hexrun__engine {
     size_t n_groups, cap_groups;
     int64_t poll_ops, solo_polls;
     uint64_t rng;
+    /* The wait of each budget group in this round of run_due_ops (engine thread). */
+    int64_t blocked_until[2], blocked_paused[2];
     /* counters, under jobs->mu */
     stat_row stats[MAX_STATS];
     size_t n_stats;
@@ -237,9 +241,23 @@ int hexrun__engine_queue_cancel(hexrun__engine *e, int64_t job)
     return queue_op(e, OP_CANCEL, job, NULL);
 }
 
+/* A direct call blocks its caller at most this long: every attempt timing out and every
+ * retry waiting its longest. A wait for budget or a Retry-After that would pass it fails
+ * the call at once, saying until when (0: no deadline, as timeout_ms is 0). */
+static int64_t direct_deadline_span(const hexrun_config *cfg)
+{
+    if (cfg->timeout_ms <= 0)
+        return 0;
+    return (cfg->max_retries + 1) * cfg->timeout_ms + cfg->max_retries * cfg->retry_max_ms;
+}
+
 int hexrun__engine_queue_direct(hexrun__engine *e, hexrun__direct *d)
 {
-    return queue_op(e, OP_DIRECT, 0, d);
+    int rc = queue_op(e, OP_DIRECT, 0, d);
+    int64_t span = direct_deadline_span(e->cfg);
+    if (rc == HEXRUN_OK && span > 0)
+        e->incoming->deadline_ms = now_ms() + span; /* queue_op put it first */
+    return rc;
 }
 
 /* ---- stats (table mutex held) ---- */
@@ -494,6 +512,8 @@ static int op_prepare_job(hexrun__engine *e, op *o)
         return 0;
     free(o->path);
     o->path = NULL;
+    job->waiting_for[0] = '\0'; /* its request goes out now */
+    job->waiting_until_ms = 0;
     switch (o->kind) {
     case OP_SUBMIT:
         if (job->state != HEXRUN_STATE_QUEUED && job->state != HEXRUN_STATE_SUBMITTING)
@@ -645,6 +665,71 @@ static void budget_pause(hexrun__engine *e, int group, int64_t now, int64_t ms)
         hexrun__budget_pause(&e->budget[group], now, ms);
 }
 
+/* The wall-clock time (ISO-8601 UTC) of a moment on the engine's monotonic clock. */
+static void iso_of(int64_t mono_ms, char *out, size_t outlen)
+{
+    time_t t = (time_t)((unix_ms() + (mono_ms - now_ms())) / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int64_t budget_paused_until(hexrun__engine *e, int group, int64_t now)
+{
+    return e->shared ? hexrun__shared_budget_paused_until(e->shared, group, now)
+                     : hexrun__budget_paused_until(&e->budget[group]);
+}
+
+/* Why an op waits for its budget group, for a job's waiting_for or a direct call's error. */
+static void budget_why(int group, int64_t now, int64_t paused, int64_t until, char *out,
+                       size_t outlen)
+{
+    const char *name = group == HEXRUN__BUDGET_RUN ? "run" : "api";
+    char when[32];
+    iso_of(until, when, sizeof when);
+    if (paused > now)
+        snprintf(out, outlen, "rate limit pause until %s (Hex answered 429 or 503 with "
+                 "Retry-After; the %s budget waits for it)", when, name);
+    else if (until > now)
+        snprintf(out, outlen, "the %s budget (%s_budget_per_min, %s_budget_per_hour) allows "
+                 "the next request at %s", name, name, name, when);
+    else
+        snprintf(out, outlen, "the %s budget: behind earlier requests", name);
+}
+
+/* An op waits `wait` ms (0: behind earlier ops) for its budget group (engine thread,
+ * without the table mutex). A direct call that would wait past its deadline is finished
+ * with HEXRUN_E_RATE_LIMITED (returns 1: unlink and free o); a job's info says what its
+ * next request waits for. */
+static int budget_wait(hexrun__engine *e, op *o, int group, int64_t now, int64_t wait)
+{
+    /* The first op of a group that waits in a round says how long (wait > 0); the ops
+     * behind it wait as long. The pause is read once per round (a file with budget_path). */
+    if (wait > 0) {
+        e->blocked_paused[group] = budget_paused_until(e, group, now);
+        e->blocked_until[group] = now + wait;
+    }
+    int64_t paused = e->blocked_paused[group];
+    int64_t until = e->blocked_until[group] > now ? e->blocked_until[group] : now;
+    char why[256], msg[512];
+    pthread_mutex_lock(&e->jobs->mu);
+    int finished = o->kind == OP_DIRECT && o->deadline_ms && until > o->deadline_ms;
+    hexrun__job *job = o->kind == OP_DIRECT ? NULL : hexrun__jobs_find(e->jobs, o->job);
+    if (finished) {
+        budget_why(group, now, paused, until, why, sizeof why);
+        snprintf(msg, sizeof msg, "%s: not sent: %s, after this call's deadline (%lld s from "
+                 "its start)", op_endpoint(o), why,
+                 (long long)direct_deadline_span(e->cfg) / 1000);
+        direct_finish(e, o, HEXRUN_E_RATE_LIMITED, msg);
+    } else if (job && (!job->waiting_for[0] || job->waiting_until_ms < until - 500 ||
+                       job->waiting_until_ms > until + 500)) {
+        budget_why(group, now, paused, until, job->waiting_for, sizeof job->waiting_for);
+        job->waiting_until_ms = until;
+    }
+    pthread_mutex_unlock(&e->jobs->mu);
+    return finished;
+}
+
 static int op_is_poll(const op *o)
 {
     return o->kind == OP_POLL || o->kind == OP_PROJECT_POLL;
@@ -786,6 +871,11 @@ static int run_interactive(hexrun__engine *e, int64_t now, int64_t *next)
         if (!(is_run ? run_blocked : api_blocked))
             wait = budget_take(e, is_run ? HEXRUN__BUDGET_RUN : HEXRUN__BUDGET_API, now);
         if (wait > 0 || (is_run ? run_blocked : api_blocked)) {
+            if (budget_wait(e, o, is_run ? HEXRUN__BUDGET_RUN : HEXRUN__BUDGET_API, now, wait)) {
+                *pp = o->next; /* a direct call that would wait past its deadline */
+                op_free(o);
+                continue;
+            }
             if (wait > 0 && wait < *next)
                 *next = wait;
             *(is_run ? &run_blocked : &api_blocked) = 1;
@@ -1035,8 +1125,10 @@ static int poll_apply(hexrun__engine *e, op *o, hexrun__job *job, const hexrun__
         return 0;
     o->attempt = 0;
     cancel_if_requested(e, job); /* again, if an earlier CancelRun could not be queued */
-    /* One sweep period after the question, not the answer: the period is the budget's. */
-    o->due_ms = o->sent_ms + sweep_period_ms(e);
+    /* One sweep period after the question, not the answer: the period is the budget's.
+     * After a cancel's answer, at once: the run's end is what the job waits for. */
+    o->due_ms = job->poll_soon ? now_ms() : o->sent_ms + sweep_period_ms(e);
+    job->poll_soon = 0;
     pending_add(e, o);
     return 1;
 }
@@ -1514,6 +1606,51 @@ static int poll_failed(hexrun__engine *e, op *o, hexrun__job *job, int code,
     return 1;
 }
 
+/* The job's poll, now (engine thread, table mutex held): a waiting poll is made due now;
+ * one in flight or in a project's group is flagged, so that its answer plans the next
+ * poll at once. */
+static void poll_soon(hexrun__engine *e, hexrun__job *job)
+{
+    job->poll_soon = 1;
+    for (op **pp = &e->polls; *pp; pp = &(*pp)->next) {
+        op *o = *pp;
+        if (o->kind == OP_POLL && o->job == job->id) {
+            *pp = o->next;
+            reschedule(e, o, 0);
+            return;
+        }
+    }
+}
+
+/* Hex answered CancelRun. A 2xx says Hex took the cancel, not that the run is KILLED: Hex
+ * may kill it later, or the run may have ended (COMPLETED) just before. So the job keeps
+ * following GetRunStatus, asked at once, and reports what Hex reports. While the client
+ * stops no poll is left to ask: Hex's 2xx is taken as the run's end. */
+static void cancel_answered(hexrun__engine *e, const op *o, hexrun__job *job,
+                            const hexrun__http_resp *r, int code)
+{
+    if (code != HEXRUN_OK) {
+        job_fail(e, o, job, code, r, -1);
+        if (!e->cancel_error)
+            e->cancel_error = code;
+    } else if (e->stopping) {
+        if (hexrun_state_is_terminal(job->state) == 0)
+            hexrun__job_note_cancelled(job);
+        if (hexrun__job_set_state(e->jobs, job, HEXRUN_STATE_KILLED) > 0)
+            hexrun__log_write(e->log, HEXRUN_LOG_INFO, "event=cancelled job=%lld run=%s",
+                              (long long)job->id, job->run_id);
+        return;
+    } else {
+        job->cancel_accepted = 1;
+        hexrun__log_write(e->log, HEXRUN_LOG_INFO,
+                          "event=cancel_accepted job=%lld run=%s (the state follows Hex's "
+                          "status of the run)",
+                          (long long)job->id, job->run_id);
+    }
+    if (hexrun_state_is_terminal(job->state) == 0)
+        poll_soon(e, job);
+}
+
 static int job_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code)
 {
     hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
@@ -1534,17 +1671,7 @@ static int job_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int 
     case OP_POLL:
         return code == HEXRUN_OK ? poll_succeeded(e, o, job, r) : poll_failed(e, o, job, code, r);
     case OP_CANCEL:
-        if (code == HEXRUN_OK) {
-            if (hexrun_state_is_terminal(job->state) == 0)
-                hexrun__job_note_cancelled(job);
-            if (hexrun__job_set_state(e->jobs, job, HEXRUN_STATE_KILLED) > 0)
-                hexrun__log_write(e->log, HEXRUN_LOG_INFO, "event=cancelled job=%lld run=%s",
-                                  (long long)job->id, job->run_id);
-        } else {
-            job_fail(e, o, job, code, r, -1);
-            if (!e->cancel_error)
-                e->cancel_error = code;
-        }
+        cancel_answered(e, o, job, r, code);
         return 0;
     case OP_ADOPT:
         return adopt_result(e, o, r, code);
@@ -1564,12 +1691,44 @@ static void direct_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, 
     char msg[1536] = "", trace[HEXRUN__HEX_ID_MAX];
     if (code != HEXRUN_OK)
         describe_failure(e, o, r, code, trace, msg, sizeof msg);
+    if (code != HEXRUN_OK && o->skipped_retry_ms) {
+        size_t len = strlen(msg);
+        snprintf(msg + len, sizeof msg - len, "; not retried: the wait Hex asks for (%lld s) "
+                 "passes this call's deadline (%lld s from its start)",
+                 (long long)(o->skipped_retry_ms + 999) / 1000,
+                 (long long)direct_deadline_span(e->cfg) / 1000);
+    }
     if (r->error == HEXRUN_OK && !d->response) {
         code = HEXRUN_E_NOMEM;
         snprintf(msg, sizeof msg, "%s: out of memory while keeping the response",
                  op_endpoint(o));
     }
     direct_finish(e, o, code, msg);
+}
+
+/* A job's request is repeated after `delay` ms: its info says why it waits (table mutex
+ * held). */
+static void note_retry_wait(hexrun__engine *e, const op *o, const hexrun__http_resp *r,
+                            int64_t delay, int64_t retry_after)
+{
+    hexrun__job *job = o->kind == OP_DIRECT ? NULL : hexrun__jobs_find(e->jobs, o->job);
+    if (!job)
+        return;
+    char when[32], cause[128];
+    int64_t at = now_ms() + delay;
+    iso_of(at, when, sizeof when);
+    if (r->error != HEXRUN_OK)
+        snprintf(cause, sizeof cause, "%s", hexrun_strerror(r->error));
+    else if (retry_after >= 0 && r->retry_after)
+        snprintf(cause, sizeof cause, "HTTP %d with Retry-After: %.40s%s", r->status,
+                 r->retry_after,
+                 retry_after >= HEXRUN__RETRY_AFTER_MAX_MS ? " (capped at an hour)" : "");
+    else
+        snprintf(cause, sizeof cause, "HTTP %d", r->status);
+    snprintf(job->waiting_for, sizeof job->waiting_for, "%s retry %d of %d at %s (in %lld s) "
+             "after %s", op_endpoint(o), o->attempt, (int)e->cfg->max_retries, when,
+             (long long)(delay + 999) / 1000, cause);
+    job->waiting_until_ms = at;
 }
 
 /* Returns 1 when the attempt will be repeated (o requeued). */
@@ -1585,6 +1744,11 @@ static int maybe_retry(hexrun__engine *e, op *o, const hexrun__http_resp *r)
                      now_ms(), after);
     int64_t delay = hexrun__retry_backoff_ms(o->attempt, e->cfg->retry_base_ms,
                                              e->cfg->retry_max_ms, after, &e->rng);
+    if (o->kind == OP_DIRECT && o->deadline_ms && now_ms() + delay > o->deadline_ms) {
+        o->skipped_retry_ms = delay; /* its caller would wait past the deadline */
+        return 0;
+    }
+    note_retry_wait(e, o, r, delay, after);
     hexrun__log_write(e->log, HEXRUN_LOG_DEBUG,
                       "event=retry endpoint=%s job=%lld attempt=%d status=%d delay_ms=%lld",
                       op_endpoint(o), (long long)o->job, o->attempt, r->status,
@@ -1761,7 +1925,8 @@ static int cancels_outstanding(const hexrun__engine *e)
     int found = 0;
     for (size_t i = 0; i < e->jobs->n; i++) {
         const hexrun__job *job = e->jobs->items[i];
-        if (hexrun_state_is_terminal(job->state) != 0)
+        /* A cancel Hex accepted is done with: the run's end is Hex's to report. */
+        if (hexrun_state_is_terminal(job->state) != 0 || job->cancel_accepted)
             continue;
         if (job->cancel_requested && !job->run_id[0])
             return 1;
@@ -1782,7 +1947,8 @@ static int stop_report(hexrun__engine *e, int cancel_live, char *err, size_t err
             adopt_give_up(e, job, "the client shut down before the run could be found");
         int open = hexrun_state_is_terminal(job->state) == 0 ||
                    job->state == HEXRUN_STATE_SUBMIT_UNKNOWN;
-        if (!cancel_live || !job->cancel_requested || !open || rc != HEXRUN_OK)
+        if (!cancel_live || !job->cancel_requested || job->cancel_accepted || !open ||
+            rc != HEXRUN_OK)
             continue;
         rc = job->run_id[0] ? HEXRUN_E_TIMEOUT : HEXRUN_E_OUTCOME_UNKNOWN;
         char what[600];

@@ -13,7 +13,7 @@
 #include "buf.h"
 #include "url.h"
 
-#define RETRY_AFTER_CAP_MS (24LL * 3600 * 1000)
+#define RETRY_AFTER_CAP_MS HEXRUN__RETRY_AFTER_MAX_MS
 
 typedef struct http_attempt {
     struct http_attempt *prev, *next;

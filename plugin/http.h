@@ -140,15 +140,20 @@ int hexrun__retry_should(hexrun__retry_kind kind, const hexrun__http_resp *resp)
  * reports HEXRUN_E_OUTCOME_UNKNOWN. 0 otherwise (always 0 for IDEMPOTENT). */
 int hexrun__retry_outcome_unknown(hexrun__retry_kind kind, const hexrun__http_resp *resp);
 
+/* The longest wait a Retry-After can impose: one hour, Hex's longest rate-limit window.
+ * A server asking for more cannot park a host (and, with budget_path, every process on it)
+ * for longer; the request is tried again, or a direct call fails at its deadline. */
+#define HEXRUN__RETRY_AFTER_MAX_MS (3600LL * 1000)
+
 /* Parse a Retry-After value: delta-seconds ("120") or an HTTP-date (IMF-fixdate, RFC 850
  * or asctime form) relative to `now`. Returns milliseconds (0 for a date in the past), or
- * -1 when value is NULL or malformed. Capped at 24 h. */
+ * -1 when value is NULL or malformed. Capped at HEXRUN__RETRY_AFTER_MAX_MS. */
 int64_t hexrun__retry_after_parse(const char *value, time_t now);
 
 /*
  * hexrun__retry_backoff_ms - the delay before retry number `attempt` (1 = first retry).
  * With retry_after_ms >= 0 that value wins as it is (the server knows when it will
- * accept again; the parser already caps it at 24 h). Otherwise full jitter: uniform in
+ * accept again; the parser already caps it at HEXRUN__RETRY_AFTER_MAX_MS). Otherwise full jitter: uniform in
  * [0, min(max_ms, base_ms * 2^(attempt-1))].
  * rng_state: the caller's xorshift state (any value; 0 is replaced by a constant).
  */

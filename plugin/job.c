@@ -341,6 +341,12 @@ char *hexrun__job_to_json(const hexrun__jobs *t, const hexrun__job *job)
     else
         hexrun__buf_appends(&b, ",\"elapsed_ms\":null");
     hexrun__buf_appendf(&b, ",\"attempts\":%d,\"polls\":%d", job->attempts, job->polls);
+    json_opt_str(&b, "cancel", job->cancel_accepted  ? "accepted"
+                               : job->cancel_sent      ? "sent"
+                               : job->cancel_requested ? "requested"
+                                                       : NULL);
+    json_opt_str(&b, "waiting_for",
+                 hexrun_state_is_terminal(job->state) == 1 ? NULL : job->waiting_for);
     json_error(&b, t, &job->last_error);
     hexrun__buf_appends(&b, "}");
     return hexrun__buf_steal(&b);

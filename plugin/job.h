@@ -47,6 +47,13 @@ typedef struct hexrun__job {
                                                   ms may have created (adopt.h) */
     int adopt_lookups;                         /* GetProjectRuns made for that */
     int cancel_sent;
+    int cancel_accepted;                       /* Hex answered CancelRun with a 2xx; the
+                                                  state follows GetRunStatus from then on */
+    int poll_soon;                             /* the next poll is wanted at poll_min_ms */
+    char waiting_for[256];                     /* why the next request waits ("" when it
+                                                  does not): a rate-limit pause, the
+                                                  budget, a retry's back-off */
+    int64_t waiting_until_ms;                  /* what waiting_for was written for */
     hexrun__job_error last_error;
 } hexrun__job;
 

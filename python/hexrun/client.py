@@ -7,6 +7,8 @@
 """
 import ctypes
 import json
+import threading
+import time
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional
@@ -17,7 +19,11 @@ from .errors import ProtocolError, RunFailed, Timeout, error_for
 _LIB = None
 ONE_PAGE, ALL_PAGES = 0, 1  # enum hexrun_list_flags
 SHUTDOWN_DEFAULT, SHUTDOWN_CANCEL_LIVE, SHUTDOWN_DETACH = 0, 1, 2
-E_PROTOCOL = -15
+E_TIMEOUT, E_PROTOCOL = -5, -15
+# Blocking calls wait in slices of this many ms, so that Python runs its signal handlers
+# (Ctrl-C: KeyboardInterrupt) between them: a signal reaches Python only when the main
+# thread is back in the interpreter.
+SLICE_MS = 200
 
 
 def lib():
@@ -47,11 +53,51 @@ def _take(out):
         lib().hexrun_free(out.value)
 
 
+def _interruptible(fn, *args):
+    """fn(*args) on the main thread: it runs on a helper thread that the main thread joins in
+    slices, so Ctrl-C raises KeyboardInterrupt at once. The abandoned call still ends within
+    its deadline (docs/config.md) and releases what it returned. Elsewhere: a plain call."""
+    if threading.current_thread() is not threading.main_thread():
+        return fn(*args)
+    result = {}
+
+    def call():
+        try:
+            result["value"] = fn(*args)
+        except BaseException as e:  # handed to the caller below
+            result["error"] = e
+
+    t = threading.Thread(target=call, name="hexrun-call", daemon=True)
+    t.start()
+    while t.is_alive():
+        t.join(SLICE_MS / 1000)
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
 def _call_json(fn, *args):
     out = ctypes.c_void_p()
     _check(fn(*args, ctypes.byref(out)))
     text = _take(out)
     return json.loads(text) if text else None
+
+
+def _direct_json(fn, *args):
+    """_call_json for a direct call (one request or more): Ctrl-C gets through."""
+    return _interruptible(_call_json, fn, *args)
+
+
+def _wait_sliced(wait_once, timeout):
+    """Call wait_once(ms) (a hexrun_wait* returning its code) in SLICE_MS slices until it
+    gives something but a timeout, or `timeout` seconds (None: no limit) have passed."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        left_ms = SLICE_MS if deadline is None else int((deadline - time.monotonic()) * 1000)
+        rc = wait_once(max(0, min(SLICE_MS, left_ms)))
+        if rc != E_TIMEOUT or (deadline is not None and left_ms <= SLICE_MS):
+            _check(rc)
+            return
 
 
 def version() -> str:
@@ -114,11 +160,11 @@ class Job:
         return JobInfo.from_json(_call_json(lib().hexrun_job_info, self.client._h, self.id))
 
     def wait(self, timeout: Optional[float] = None, raise_on_failure: bool = True) -> JobInfo:
-        """Blocks (GIL released) until the run is terminal; raises Timeout, or RunFailed for
-        any end but COMPLETED unless raise_on_failure is False."""
+        """Blocks (GIL released, Ctrl-C honoured) until the run is terminal; raises Timeout,
+        or RunFailed for any end but COMPLETED unless raise_on_failure is False."""
         state = ctypes.c_int32()
-        ms = -1 if timeout is None else int(timeout * 1000)
-        _check(lib().hexrun_wait(self.client._h, self.id, ms, ctypes.byref(state)))
+        _wait_sliced(lambda ms: lib().hexrun_wait(self.client._h, self.id, ms,
+                                                  ctypes.byref(state)), timeout)
         info = self.info
         if raise_on_failure and not info.succeeded:
             raise RunFailed(info)
@@ -194,9 +240,9 @@ class Client:
     def wait_any(self, jobs: List[Job], timeout: Optional[float] = None) -> Job:
         ids = (ctypes.c_int64 * len(jobs))(*[j.id for j in jobs])
         done, state = ctypes.c_int64(), ctypes.c_int32()
-        ms = -1 if timeout is None else int(timeout * 1000)
-        _check(lib().hexrun_wait_any(self._h, ids, len(jobs), ms, ctypes.byref(done),
-                                     ctypes.byref(state)))
+        _wait_sliced(lambda ms: lib().hexrun_wait_any(self._h, ids, len(jobs), ms,
+                                                      ctypes.byref(done), ctypes.byref(state)),
+                     timeout)
         return next(j for j in jobs if j.id == done.value)
 
     def stats(self) -> Dict[str, Any]:
@@ -207,12 +253,12 @@ class Client:
     def runs(self, project_id: str, status: Optional[str] = None,
              trigger: Optional[str] = None, limit: int = 0, offset: int = 0,
              all_pages: bool = False) -> List[Dict[str, Any]]:
-        page = _call_json(lib().hexrun_runs_list, self._h, _enc(project_id), _enc(status),
-                          _enc(trigger), limit, offset, ALL_PAGES if all_pages else ONE_PAGE)
+        page = _direct_json(lib().hexrun_runs_list, self._h, _enc(project_id), _enc(status),
+                            _enc(trigger), limit, offset, ALL_PAGES if all_pages else ONE_PAGE)
         return page["runs"]
 
     def run_status(self, project_id: str, run_id: str) -> Dict[str, Any]:
-        return _call_json(lib().hexrun_run_get, self._h, _enc(project_id), _enc(run_id))
+        return _direct_json(lib().hexrun_run_get, self._h, _enc(project_id), _enc(run_id))
 
     def _pages(self, fn, query) -> Iterator[Dict[str, Any]]:
         """Every item, one page request at a time, following Hex's cursor from the query's
@@ -224,7 +270,7 @@ class Client:
                 if p.startswith("after=")}
         page_query = query or None
         while True:
-            page = _call_json(fn, self._h, _enc(page_query), ONE_PAGE)
+            page = _direct_json(fn, self._h, _enc(page_query), ONE_PAGE)
             yield from page["values"]
             after = (page.get("pagination") or {}).get("after")
             if not after:
@@ -239,64 +285,69 @@ class Client:
         return self._pages(lib().hexrun_projects_list, query)
 
     def project(self, project_id: str) -> Dict[str, Any]:
-        return _call_json(lib().hexrun_project_get, self._h, _enc(project_id))
+        return _direct_json(lib().hexrun_project_get, self._h, _enc(project_id))
 
     def me(self) -> Dict[str, Any]:
-        return _call_json(lib().hexrun_user_me, self._h)
+        return _direct_json(lib().hexrun_user_me, self._h)
 
     def users(self, query: Optional[str] = None) -> Iterator[Dict[str, Any]]:
         return self._pages(lib().hexrun_users_list, query)
 
     def deactivate_user(self, user_id: str) -> Dict[str, Any]:
-        return _call_json(lib().hexrun_user_deactivate, self._h, _enc(user_id))
+        return _direct_json(lib().hexrun_user_deactivate, self._h, _enc(user_id))
 
     def groups(self, query: Optional[str] = None) -> Iterator[Dict[str, Any]]:
         return self._pages(lib().hexrun_groups_list, query)
 
     def group(self, group_id: str) -> Dict[str, Any]:
-        return _call_json(lib().hexrun_group_get, self._h, _enc(group_id))
+        return _direct_json(lib().hexrun_group_get, self._h, _enc(group_id))
 
     def create_group(self, name: str, user_ids: Optional[List[str]] = None) -> Dict[str, Any]:
         body = {"name": name}
         if user_ids:
             body["members"] = {"users": [{"id": u} for u in user_ids]}
-        return _call_json(lib().hexrun_group_create, self._h, _enc(json.dumps(body)))
+        return _direct_json(lib().hexrun_group_create, self._h, _enc(json.dumps(body)))
 
     def edit_group(self, group_id: str, **body) -> Dict[str, Any]:
-        return _call_json(lib().hexrun_group_edit, self._h, _enc(group_id),
-                          _enc(json.dumps(body)))
+        return _direct_json(lib().hexrun_group_edit, self._h, _enc(group_id),
+                            _enc(json.dumps(body)))
 
     def delete_group(self, group_id: str) -> None:
-        _check(lib().hexrun_group_delete(self._h, _enc(group_id)))
+        _interruptible(lambda: _check(lib().hexrun_group_delete(self._h, _enc(group_id))))
 
     def connections(self, query: Optional[str] = None) -> Iterator[Dict[str, Any]]:
         return self._pages(lib().hexrun_connections_list, query)
 
     def connection(self, connection_id: str) -> Dict[str, Any]:
-        return _call_json(lib().hexrun_connection_get, self._h, _enc(connection_id))
+        return _direct_json(lib().hexrun_connection_get, self._h, _enc(connection_id))
 
     def create_connection(self, body: Dict[str, Any]) -> Dict[str, Any]:
-        return _call_json(lib().hexrun_connection_create, self._h, _enc(json.dumps(body)))
+        return _direct_json(lib().hexrun_connection_create, self._h, _enc(json.dumps(body)))
 
     def edit_connection(self, connection_id: str, body: Dict[str, Any]) -> Dict[str, Any]:
-        return _call_json(lib().hexrun_connection_edit, self._h, _enc(connection_id),
-                          _enc(json.dumps(body)))
+        return _direct_json(lib().hexrun_connection_edit, self._h, _enc(connection_id),
+                            _enc(json.dumps(body)))
 
     def collections(self, query: Optional[str] = None) -> Iterator[Dict[str, Any]]:
         return self._pages(lib().hexrun_collections_list, query)
 
     def collection(self, collection_id: str) -> Dict[str, Any]:
-        return _call_json(lib().hexrun_collection_get, self._h, _enc(collection_id))
+        return _direct_json(lib().hexrun_collection_get, self._h, _enc(collection_id))
 
     def request(self, method: str, path: str, body: Any = None):
         """Any endpoint: returns (HTTP status, parsed JSON or text or None)."""
         status, out = ctypes.c_int32(), ctypes.c_void_p()
-        rc = lib().hexrun_request(self._h, _enc(method), _enc(path),
-                                  _enc(json.dumps(body)) if body is not None else None,
-                                  ctypes.byref(status), ctypes.byref(out))
-        text = _take(out)
-        if rc != 0 and status.value == 0:
-            _check(rc)
+
+        def call():  # hexrun_last_error is per thread: checked on the calling one
+            rc = lib().hexrun_request(self._h, _enc(method), _enc(path),
+                                      _enc(json.dumps(body)) if body is not None else None,
+                                      ctypes.byref(status), ctypes.byref(out))
+            text = _take(out)
+            if rc != 0 and status.value == 0:
+                _check(rc)
+            return text
+
+        text = _interruptible(call)
         try:
             return status.value, json.loads(text) if text else None
         except ValueError:

@@ -606,6 +606,142 @@ START_TEST(runs_list_with_a_repeated_next_page_stops)
 }
 END_TEST
 
+/* ---- point 6: a cancel is confirmed with Hex ---- */
+
+static const char *after_cancel; /* the status GetRunStatus reports after the DELETE */
+static int kill_after_polls;     /* async kill: RUNNING for this many polls after it */
+
+static void answer_cancel(const stub_req *req, stub_resp *resp)
+{
+    if (strcmp(req->method, "DELETE") == 0 && strcmp(req->path, RUNS_PATH "/" RUN1) == 0) {
+        pthread_mutex_lock(&S.mu);
+        S.cancels++;
+        pthread_mutex_unlock(&S.mu);
+        resp->status = 204;
+        return;
+    }
+    if (is_status_of(req, RUN1)) {
+        pthread_mutex_lock(&S.mu);
+        int cancelled = S.cancels > 0;
+        int polls = cancelled ? ++S.polls_after_cancel : 0;
+        pthread_mutex_unlock(&S.mu);
+        const char *status = !cancelled ? "RUNNING"
+                             : polls <= kill_after_polls ? "RUNNING"
+                                                         : after_cancel;
+        resp->body = run_json(RUN1, status, NULL);
+        return;
+    }
+    resp->status = 404;
+    resp->body = stub_printf("{\"reason\":\"no such route\"}");
+}
+
+START_TEST(cancel_reports_what_hex_reports)
+{
+    /* _i = 0: Hex kills the run after 3 more polls; 1: the run had COMPLETED. */
+    after_cancel = _i ? "COMPLETED" : "KILLED";
+    kill_after_polls = _i ? 0 : 3;
+    start_stub(answer_cancel);
+    hexrun_client *c = stub_client(NULL);
+    int64_t job = attach(c, RUN1);
+    ck_assert_int_eq(api_wait_state(c, job, HEXRUN_STATE_RUNNING, 10000), HEXRUN_STATE_RUNNING);
+    ck_assert_int_eq(hexrun_cancel(c, job), HEXRUN_OK);
+    int32_t state = -1;
+    ck_assert_int_eq(hexrun_wait(c, job, 20000, &state), HEXRUN_OK);
+    ck_assert_msg(state == (_i ? HEXRUN_STATE_COMPLETED : HEXRUN_STATE_KILLED), "state %s",
+                  hexrun_state_name(state));
+    json_object *info = api_job_info(c, job);
+    ck_assert_str_eq(api_str(info, "hex_status"), after_cancel);
+    ck_assert_str_eq(api_str(info, "cancel"), "accepted");
+    pthread_mutex_lock(&S.mu);
+    int polls = S.polls_after_cancel, cancels = S.cancels;
+    pthread_mutex_unlock(&S.mu);
+    ck_assert_int_eq(cancels, 1);
+    ck_assert_int_eq(polls, kill_after_polls + 1); /* the job ended on Hex's word */
+    json_object_put(info);
+    hexrun_shutdown(c, HEXRUN_SHUTDOWN_DETACH);
+}
+END_TEST
+
+/* ---- point 9: a Retry-After of a day parks nothing for long, and says so ---- */
+
+static void answer_rate_limited(const stub_req *req, stub_resp *resp)
+{
+    resp->status = 429;
+    snprintf(resp->headers, sizeof resp->headers, "Retry-After: 86400\r\n");
+    resp->body = stub_printf("{\"reason\":\"Too many requests\",\"traceId\":\"t429\"}");
+    (void)req;
+}
+
+/* The job's waiting_for once it has one (<= 10 s), malloc'd; NULL if it never came. */
+static char *waiting_for(hexrun_client *c, int64_t job)
+{
+    struct timespec pause = {0, 5 * 1000000L};
+    for (int i = 0; i < 2000; i++) {
+        json_object *info = api_job_info(c, job);
+        const char *w = api_str(info, "waiting_for");
+        char *copy = w ? strdup(w) : NULL;
+        json_object_put(info);
+        if (copy)
+            return copy;
+        nanosleep(&pause, NULL);
+    }
+    return NULL;
+}
+
+START_TEST(a_long_retry_after_is_capped_and_shown_in_job_info)
+{
+    start_stub(answer_rate_limited);
+    hexrun_client *c = stub_client(NULL);
+    int64_t first = -1, second = -1;
+    ck_assert_int_eq(hexrun_submit(c, PROJ, NULL, NULL, &first), HEXRUN_OK);
+    char *w = waiting_for(c, first);
+    ck_assert_msg(w != NULL, "job info never said why the submit waits");
+    ck_assert_msg(strstr(w, "RunProject retry 1 of 2") && strstr(w, "(in 3600 s)") &&
+                  strstr(w, "HTTP 429 with Retry-After: 86400 (capped at an hour)"), "%s", w);
+    free(w);
+    /* The run budget is paused for the hour: a later submit (of another project, which
+     * is not held behind the first's RunProject) says so too. */
+    ck_assert_int_eq(hexrun_submit(c, P_OK, NULL, NULL, &second), HEXRUN_OK);
+    w = waiting_for(c, second);
+    ck_assert_msg(w && strstr(w, "rate limit pause until "), "%s", w ? w : "(none)");
+    free(w);
+    int32_t state = -1;
+    ck_assert_int_eq(hexrun_poll(c, second, &state), HEXRUN_OK);
+    ck_assert_int_eq(state, HEXRUN_STATE_QUEUED);
+    ck_assert_int_eq(seen("POST"), 1);
+    hexrun_shutdown(c, HEXRUN_SHUTDOWN_DETACH);
+}
+END_TEST
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+START_TEST(a_direct_call_ends_by_its_deadline)
+{
+    /* timeout_ms 5000, max_retries 2, retry_max_ms 50: the deadline is 15.1 s. */
+    start_stub(answer_rate_limited);
+    hexrun_client *c = stub_client(NULL);
+    char *out = NULL;
+    int64_t t0 = mono_ms();
+    ck_assert_int_eq(hexrun_projects_list(c, NULL, HEXRUN_LIST_ONE_PAGE, &out),
+                     HEXRUN_E_RATE_LIMITED);
+    ck_assert_msg(strstr(hexrun_last_error(), "not retried: the wait Hex asks for (3600 s) "
+                                              "passes this call's deadline (15 s"),
+                  "%s", hexrun_last_error());
+    /* The api budget now waits for Hex's pause: the next call does not even go out. */
+    ck_assert_int_eq(hexrun_user_me(c, &out), HEXRUN_E_RATE_LIMITED);
+    ck_assert_msg(strstr(hexrun_last_error(), "Me: not sent: rate limit pause until "),
+                  "%s", hexrun_last_error());
+    ck_assert_int_lt(mono_ms() - t0, 15100);
+    ck_assert_int_eq(seen("GET"), 1);
+    hexrun_shutdown(c, HEXRUN_SHUTDOWN_DETACH);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("api_liveness");
@@ -624,6 +760,9 @@ static Suite *suite(void)
     tcase_add_test(tc, all_pages_from_the_callers_own_cursor);
     tcase_add_test(tc, a_repeated_cursor_stops_with_a_clear_error);
     tcase_add_test(tc, runs_list_with_a_repeated_next_page_stops);
+    tcase_add_loop_test(tc, cancel_reports_what_hex_reports, 0, 2);
+    tcase_add_test(tc, a_long_retry_after_is_capped_and_shown_in_job_info);
+    tcase_add_test(tc, a_direct_call_ends_by_its_deadline);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(value, data, size);
     value[size] = '\0';
     int64_t ms = hexrun__retry_after_parse(value, 1700000000);
-    if (ms < -1 || ms > 24LL * 3600 * 1000)
+    if (ms < -1 || ms > HEXRUN__RETRY_AFTER_MAX_MS)
         abort();
     uint64_t rng = size;
     int64_t d = hexrun__retry_backoff_ms((int)(size % 100), 100, 30000, ms, &rng);

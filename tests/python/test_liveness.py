@@ -1,9 +1,13 @@
-"""The Python binding never hangs its caller (issue 12): the list generators start from the
-caller's own cursor and stop on a cursor that repeats."""
+"""The Python binding never hangs its caller (issue 12): Ctrl-C gets through a blocking
+wait or direct call, and the list generators stop on a cursor that repeats."""
 import json
 import os
+import signal
+import subprocess
 import sys
+import textwrap
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -16,6 +20,77 @@ sys.path.insert(0, os.path.join(ROOT, "python"))
 os.environ.setdefault("HEXRUN_LIBRARY", os.path.join(ROOT, "build", "libhexrun.so.1"))
 
 import hexrun  # noqa: E402
+from hexsim import HexSim  # noqa: E402
+
+ADMIN = "hxtok_admin"
+P_OK = "11111111-1111-4111-8111-111111111111"
+# Ctrl-C must end the call well before what it waits for would (60 s and 30 s below).
+INTERRUPT_BOUND_S = 10
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with HexSim(args=["--time-scale", "20"]) as s:
+        yield s
+
+
+def interrupted_within(body, sim, **config):
+    """Run body (Python using `c`, a client of sim with config) in a child process, press
+    Ctrl-C once it says it blocks, and return the seconds until it exited with
+    KeyboardInterrupt."""
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {os.path.join(ROOT, "python")!r})
+        import hexrun
+        c = hexrun.Client(base_url={sim.base_url!r}, token={ADMIN!r}, **{config!r})
+        try:
+    """) + textwrap.indent(textwrap.dedent(body), "    ") + textwrap.dedent("""
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+            c.close()
+            sys.exit(3)
+        sys.exit(0)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        line = child.stdout.readline()
+        assert line.strip() == "blocking", line + child.stderr.read()
+        time.sleep(0.3)  # into the blocking call (an earlier Ctrl-C is caught all the same)
+        sent = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        rc = child.wait(timeout=INTERRUPT_BOUND_S * 3)
+        took = time.monotonic() - sent
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert rc == 3, child.stderr.read()
+    return took
+
+
+def test_ctrl_c_gets_through_a_wait(sim):
+    # One RunProject a minute: the second job stays QUEUED for about a minute.
+    took = interrupted_within(f"""
+        c.submit({P_OK!r})
+        job = c.submit({P_OK!r})
+        print("blocking", flush=True)
+        job.wait()
+    """, sim, run_budget_per_min=1)
+    assert took < INTERRUPT_BOUND_S
+
+
+def test_ctrl_c_gets_through_a_direct_call(sim):
+    sim.sim("POST", "/__sim/faults", {"faults": [
+        {"endpoint": "ListProjects", "kind": "delay", "delay_ms": 30000, "count": 1}]})
+    try:
+        took = interrupted_within("""
+            print("blocking", flush=True)
+            list(c.projects())
+        """, sim)
+    finally:
+        sim.sim("DELETE", "/__sim/faults")
+    assert took < INTERRUPT_BOUND_S
 
 
 class CursorStub(BaseHTTPRequestHandler):

@@ -106,7 +106,10 @@ START_TEST(retry_after_seconds)
     ck_assert_int_eq(hexrun__retry_after_parse("0", 0), 0);
     ck_assert_int_eq(hexrun__retry_after_parse("2", 0), 2000);
     ck_assert_int_eq(hexrun__retry_after_parse("  120 ", 0), 120000);
-    ck_assert_int_eq(hexrun__retry_after_parse("99999999999999999999", 0), 24LL * 3600 * 1000);
+    /* Issue 12 point 9: never more than an hour (Hex's longest window), not a day. */
+    ck_assert_int_eq(hexrun__retry_after_parse("99999999999999999999", 0), 3600LL * 1000);
+    ck_assert_int_eq(hexrun__retry_after_parse("86400", 0), 3600LL * 1000);
+    ck_assert_int_eq(hexrun__retry_after_parse("3599", 0), 3599LL * 1000);
     ck_assert_int_eq(hexrun__retry_after_parse("-5", 0), -1);
     ck_assert_int_eq(hexrun__retry_after_parse("1.5", 0), -1);
     ck_assert_int_eq(hexrun__retry_after_parse("", 0), -1);
@@ -128,7 +131,7 @@ START_TEST(retry_after_http_dates)
     ck_assert_int_eq(hexrun__retry_after_parse("tomorrow at noon please", t), -1);
     /* Found by fuzz_retry_after: a far-future year must not overflow. */
     ck_assert_int_eq(hexrun__retry_after_parse("Sun Nov  6 08:37 444444444", t),
-                     24LL * 3600 * 1000);
+                     3600LL * 1000);
 }
 END_TEST
 
