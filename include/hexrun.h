@@ -168,7 +168,10 @@ enum hexrun_log_level {
 /**
  * A log sink. Called from any hexrun thread (often the engine thread) with one line of
  * key=value text, already redacted (never the token). The message is borrowed for the
- * duration of the call. The callback must not call back into hexrun with the same client.
+ * duration of the call. hexrun never calls it while holding a client's lock, so a slow
+ * callback delays only the thread that logs (the engine's lines wait in order), never
+ * hexrun_poll or other threads' calls. The callback must not call back into hexrun with
+ * the same client.
  */
 typedef void (*hexrun_log_fn)(int32_t level, const char *message, void *user_data);
 
@@ -329,6 +332,9 @@ HEXRUN_API int hexrun_poll(hexrun_client *client, int64_t job, int32_t *out_stat
  * @timeout_ms: < 0 waits without limit; 0 checks once without blocking (a live job gives
  *   HEXRUN_E_TIMEOUT with its state filled in).
  * @out_state: receives the state when the call returns (NULL allowed).
+ * Every job ends (or its run is LOST) within a bound that follows from the configured
+ * timeouts and retries, whatever Hex answers, so a wait without limit returns. A job
+ * released by another thread while this one waits gives HEXRUN_E_NO_SUCH_JOB at once.
  * Returns HEXRUN_OK when terminal, HEXRUN_E_TIMEOUT, HEXRUN_E_NO_SUCH_JOB,
  * HEXRUN_E_SHUTDOWN or HEXRUN_E_FORKED. Since 1.0.
  */
@@ -346,8 +352,10 @@ HEXRUN_API int hexrun_wait_any(hexrun_client *client, const int64_t *jobs, uint3
 
 /**
  * hexrun_cancel - cancel a job.
- * A QUEUED job is dropped (state KILLED, nothing sent). A live run gets CancelRun; the
- * state becomes KILLED when Hex confirms. Cancelling a terminal job gives HEXRUN_E_STATE.
+ * A QUEUED job is dropped (state KILLED, nothing sent). A live run gets CancelRun; once
+ * Hex accepts it the job polls at once and reports what Hex reports: KILLED when Hex has
+ * killed the run (it may do so later), or the state the run ended in if it ended first
+ * (e.g. COMPLETED). Cancelling a terminal job gives HEXRUN_E_STATE.
  * Returns at once; use hexrun_wait to see the outcome. Since 1.0.
  */
 HEXRUN_API int hexrun_cancel(hexrun_client *client, int64_t job);
@@ -358,8 +366,12 @@ HEXRUN_API int hexrun_cancel(hexrun_client *client, int64_t job);
  *  "state":"RUNNING","hex_status":"RUNNING"|null,"idempotency_key":...,"dry_run":false,
  *  "queue_position":0|null,"submitted_at":"ISO-8601","start_time":...,"end_time":...,
  *  "elapsed_ms":...,"attempts":1,"polls":3,
+ *  "cancel":"requested"|"sent"|"accepted"|null,
+ *  "waiting_for":"rate limit pause until 2026-11-30T05:00:00Z (...)"|null,
  *  "last_error":{"code":-12,"name":"...","message":"...","http_status":429,
  *                "trace_id":"..."}|null}
+ * waiting_for says why a live job's next request waits (a rate-limit pause, the budget,
+ * a retry's back-off); null when it does not wait.
  * @out: yours, free with hexrun_free. Returns HEXRUN_OK, HEXRUN_E_NO_SUCH_JOB,
  * HEXRUN_E_FORKED or HEXRUN_E_NOMEM. Since 1.0.
  */
@@ -374,6 +386,9 @@ HEXRUN_API int hexrun_job_release(hexrun_client *client, int64_t job);
 /* ---------------------------------------------------------------------------------------
  * Direct calls: one blocking request each (or one per page), through the same budget,
  * retry and redaction paths as the engine. Results are Hex's JSON (yours, hexrun_free).
+ * Each request blocks at most (max_retries + 1) * timeout_ms + max_retries * retry_max_ms:
+ * when a Retry-After or the wait for budget would pass that, it fails at once with
+ * HEXRUN_E_RATE_LIMITED, saying until when Hex asks to wait.
  * ------------------------------------------------------------------------------------- */
 
 /** Flags of the list calls. */
@@ -387,7 +402,10 @@ enum hexrun_list_flags {
  * @status: NULL or one Hex status; @trigger: NULL, "API", "SCHEDULED", "APP_REFRESH" or
  * "ALL"; @limit: 0 for Hex's default (25) or 1..100; @offset: >= 0.
  * @out: {"runs":[...],"nextPage":...,"previousPage":...,"traceId":...}; with
- * HEXRUN_LIST_ALL_PAGES every page from offset on is merged into "runs". Since 1.0.
+ * HEXRUN_LIST_ALL_PAGES every page from offset on is merged into "runs": the next page is
+ * asked with nextPage's offset, or its query as Hex gave it when it has no offset, or by
+ * counting the runs read when it has neither. A next page that would be asked with the
+ * query of an earlier one fails with HEXRUN_E_PROTOCOL (it would never end). Since 1.0.
  */
 HEXRUN_API int hexrun_runs_list(hexrun_client *client, const char *project_id,
                                 const char *status, const char *trigger, int32_t limit,
@@ -403,7 +421,9 @@ HEXRUN_API int hexrun_run_get(hexrun_client *client, const char *project_id,
  * Cursor lists. @query: NULL or a URL query string without '?' (e.g. "limit=50&sortBy=NAME"),
  * at most 2048 bytes, passed through after its keys are checked to be URL-safe. @out: {"values":[...],
  * "pagination":{"after":...,"before":...}}; with HEXRUN_LIST_ALL_PAGES every page is
- * merged into "values" and pagination is null/null.
+ * merged into "values" and pagination is null/null: the pages start from the query's own
+ * cursor (after=) if it has one, each next page replaces it with pagination.after, and a
+ * cursor that comes back fails the call with HEXRUN_E_PROTOCOL (it would never end).
  */
 
 /** List projects (ListProjects). Since 1.0. */
