@@ -287,6 +287,31 @@ static void hold(int64_t job, char *text)
     pthread_mutex_unlock(&held_mu);
 }
 
+/* Jobs whose failure the command printed (cli_job_reported). The plugin hands its engine's
+ * log lines over once it holds no lock, so a job's failure line may arrive after its state
+ * was seen and reported: such a line is dropped, not printed a second time. */
+#define REPORTED_MAX 256
+static int64_t reported[REPORTED_MAX];
+static size_t n_reported;
+
+void cli_job_reported(int64_t job)
+{
+    pthread_mutex_lock(&held_mu);
+    if (n_reported < REPORTED_MAX)
+        reported[n_reported++] = job;
+    pthread_mutex_unlock(&held_mu);
+}
+
+static int job_was_reported(int64_t job)
+{
+    pthread_mutex_lock(&held_mu);
+    int found = 0;
+    for (size_t i = 0; i < n_reported && !found; i++)
+        found = reported[i] == job;
+    pthread_mutex_unlock(&held_mu);
+    return found;
+}
+
 char *cli_next_held_log(int64_t *job)
 {
     pthread_mutex_lock(&held_mu);
@@ -312,9 +337,11 @@ static void log_to_stderr(int32_t level, const char *message, void *user_data)
     const char *name = names[level >= 0 && level <= 3 ? level : 3];
     long long job;
     char *text = NULL;
-    if (c->reports_job_errors && is_job_failure_event(message) &&
-        sscanf(strstr(message, " job=") + 5, "%lld", &job) == 1 &&
-        asprintf(&text, "hexrun level=%s %s\n", name, message) >= 0)
+    int failure = c->reports_job_errors && is_job_failure_event(message) &&
+                  sscanf(strstr(message, " job=") + 5, "%lld", &job) == 1;
+    if (failure && job_was_reported(job))
+        return; /* printed already, by the command */
+    if (failure && asprintf(&text, "hexrun level=%s %s\n", name, message) >= 0)
         hold(job, text);
     else
         fprintf(stderr, "hexrun level=%s %s\n", name, message);
@@ -396,12 +423,14 @@ int cli_connect(cli *c)
 
 void cli_close(cli *c)
 {
-    int64_t job;
-    for (char *line; (line = cli_next_held_log(&job)); free(line))
-        fputs(line, stderr);
+    /* First the shutdown: the engine's last lines reach the log before it returns. */
     if (c->client)
         c->api.shutdown(c->client, HEXRUN_SHUTDOWN_DETACH);
     c->client = NULL;
+    int64_t job;
+    for (char *line; (line = cli_next_held_log(&job)); free(line))
+        if (!job_was_reported(job))
+            fputs(line, stderr);
     loader_close(&c->api);
 }
 

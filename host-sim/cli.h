@@ -91,6 +91,10 @@ int cli_api_error(const cli *c, const char *what, int rc);
  * prints those left. */
 char *cli_next_held_log(int64_t *job);
 
+/* The command printed the job's failure itself: its failure lines arriving later are
+ * dropped (each error is printed once). */
+void cli_job_reported(int64_t job);
+
 /* Load the plugin (once). Returns 0 or EXIT_PLUGIN after printing why. */
 int cli_load(cli *c);
 /* Load the plugin and create the client (once). Returns 0 or an exit code. */

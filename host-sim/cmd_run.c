@@ -214,8 +214,10 @@ static void report_job(cli *c, int64_t job, int32_t state)
         fflush(stdout);
     }
     const char *msg = out_str2(info, "last_error", "message");
-    if (msg && state != HEXRUN_STATE_COMPLETED)
+    if (msg && state != HEXRUN_STATE_COMPLETED) {
         fprintf(stderr, "hexrun-host %s: %s\n", c->cmd->name, msg);
+        cli_job_reported(job);
+    }
     json_object_put(info);
 }
 
