@@ -216,3 +216,25 @@ def test_token_file_readable_by_others_warns(sim, tmp_path, capfd):
         err = capfd.readouterr().err
         assert ("token_file_permissions" in err) == warned, err
         assert ADMIN not in err
+
+
+def test_close_cancel_live_cancels_a_submit_whose_answer_is_still_coming(sim):
+    """Airflow's on_kill closes with cancel_live while RunProject may be in flight: Hex makes
+    the run all the same, so close must wait for its id (or find it) and cancel it."""
+    sim.sim("POST", "/__sim/reset")
+    sim.sim("POST", "/__sim/time_scale", {"scale": 1})
+    sim.sim("POST", "/__sim/faults", {"faults": [
+        {"endpoint": "RunProject", "kind": "delay", "delay_ms": 1000, "count": 1}]})
+    try:
+        c = hexrun.Client(base_url=sim.base_url, token=ADMIN, poll_min_ms=50, poll_max_ms=200)
+        job = c.submit(P_SLOW)
+        deadline = time.monotonic() + 10
+        while job.poll() == "QUEUED" and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert job.poll() == "SUBMITTING"
+        c.close(cancel_live=True)
+        runs = sim.runs()["runs"]
+        assert [r["status"] for r in runs] == ["KILLED"]
+    finally:
+        sim.sim("POST", "/__sim/reset")
+        sim.sim("POST", "/__sim/time_scale", {"scale": 20})
