@@ -61,6 +61,7 @@ typedef struct op {
     char project_id[HEXRUN__HEX_ID_MAX]; /* OP_PROJECT_POLL, OP_POLL (the job's) */
     int64_t page_offset;    /* OP_PROJECT_POLL: the page being read */
     int pages;              /* OP_PROJECT_POLL: pages read before this one */
+    int failed_lookups;     /* OP_ADOPT: lookups whose answer could not be used */
     const char *method;
     char *path;
     char *body;             /* OP_SUBMIT: the RunProject body */
@@ -1428,8 +1429,14 @@ static int adopt_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, in
         snprintf(err, sizeof err, "%s", hexrun_strerror(code));
     int done = code == HEXRUN_OK && adopt_match(e, job, runs, n, evidence, sizeof evidence);
     free(runs);
-    if (code != HEXRUN_OK)
+    if (code != HEXRUN_OK) {
         snprintf(evidence, sizeof evidence, "the last lookup failed: %s", err);
+        /* An answer that could not be read tells nothing either way: it does not count as
+         * one of the lookups (up to ADOPT_LOOKUPS such), so the verdict rests on pages that
+         * were read. */
+        if (++o->failed_lookups <= ADOPT_LOOKUPS)
+            job->adopt_lookups--;
+    }
     if (done)
         return 0;
     if (job->adopt_lookups >= ADOPT_LOOKUPS) {
@@ -1438,17 +1445,19 @@ static int adopt_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, in
     }
     o->attempt = 0;
     /* A cancelling shutdown looks again at the poll interval until its deadline. */
-    reschedule(e, o, e->stopping ? e->cfg->poll_min_ms : e->cfg->poll_min_ms << job->adopt_lookups);
+    reschedule(e, o, e->stopping ? e->cfg->poll_min_ms
+                                 : e->cfg->poll_min_ms << job->adopt_lookups);
     return 1;
 }
 
 /* ---- the submit journal (journal.h) ---- */
 
 /* An intent older than this cannot belong to a RunProject still in flight (every attempt
- * timed out, every lookup done), whoever owns it. */
+ * timed out, every lookup done: 31 poll_min_ms, and up to ADOPT_LOOKUPS unreadable ones of
+ * at most 16 more each), whoever owns it. */
 static int64_t journal_stale_ms(const hexrun_config *cfg)
 {
-    return cfg->timeout_ms * (cfg->max_retries + 1) + 32 * cfg->poll_min_ms + 60000;
+    return cfg->timeout_ms * (cfg->max_retries + 1) + 112 * cfg->poll_min_ms + 60000;
 }
 
 /* Queue the answer of a keyed submit for the journal (table mutex held). */

@@ -265,6 +265,22 @@ START_TEST(a_released_jobs_run_is_not_taken_for_an_unanswered_submits)
 }
 END_TEST
 
+START_TEST(unreadable_lookups_do_not_count_against_finding_the_run)
+{
+    /* The answer is lost, and the project's runs come back unreadable five times (a 200
+     * with a broken body is not retried): those say nothing, so the job looks again and
+     * adopts its run instead of ending SUBMIT_UNKNOWN on "the last lookup failed". */
+    api_fault("{\"faults\":[{\"endpoint\":\"RunProject\",\"kind\":\"drop_after\",\"count\":1},"
+              "{\"endpoint\":\"GetProjectRuns\",\"kind\":\"malformed\",\"count\":5}]}");
+    int64_t job = -1;
+    ck_assert_int_eq(submit_and_wait(c, P_OK, &job), HEXRUN_STATE_COMPLETED);
+    char run_id[64];
+    only_sim_run(run_id, sizeof run_id);
+    assert_job_run(c, job, run_id);
+    ck_assert_int_eq(api_requests("GetProjectRuns", "200"), 6);
+}
+END_TEST
+
 START_TEST(an_ambiguous_unanswered_submit_ends_submit_unknown_with_evidence)
 {
     /* Someone else's API run appears in the project too: two candidates for one submit. */
@@ -405,6 +421,7 @@ int main(void)
     tcase_add_test(tc, a_gateway_5xx_after_the_run_was_made_adopts_it_and_keeps_the_key);
     tcase_add_test(tc, unanswered_submits_with_different_bodies_each_adopt_their_own_run);
     tcase_add_test(tc, a_released_jobs_run_is_not_taken_for_an_unanswered_submits);
+    tcase_add_test(tc, unreadable_lookups_do_not_count_against_finding_the_run);
     tcase_add_test(tc, an_ambiguous_unanswered_submit_ends_submit_unknown_with_evidence);
     tcase_add_test(tc, run_project_timeout_adopts_the_run_hex_made_later);
     tcase_add_test(tc, a_dry_run_without_answer_fails_cleanly);
