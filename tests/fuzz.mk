@@ -23,7 +23,7 @@ FUZZ_SRC_fuzz_config := plugin/config.c plugin/errors.c plugin/url.c plugin/log.
 FUZZ_SRC_fuzz_hexsim := hexsim/request.c hexsim/store.c hexsim/runs.c hexsim/admin.c \
                         hexsim/control.c hexsim/variant.c
 FUZZ_CFLAGS_fuzz_hexsim := -Ihexsim
-FUZZ_SRC_fuzz_journal := plugin/journal.c plugin/file.c plugin/buf.c
+FUZZ_SRC_fuzz_journal := plugin/journal.c plugin/file.c plugin/hex.c plugin/buf.c
 # A target that #includes the file it tests (to know a binary layout private to that file)
 # names it in FUZZ_INCLUDES_<target>, and links only FUZZ_SRC_<target> besides.
 FUZZ_INCLUDES_fuzz_budget_file := plugin/budget.c
