@@ -295,14 +295,17 @@ static int time_ok(int64_t t)
 }
 
 /* A window as read from the file is used only if it is one we could have written: log
- * indices inside the log, times that cannot overflow, a finite bucket. A damaged file
- * must not make us read or write out of bounds, or compute garbage. */
+ * indices inside the log, times that cannot overflow, finite buckets between 0 and their
+ * capacity (a request takes a token only when there is a whole one, so no bucket goes
+ * below 0; a deficit of 1e307 made the wait overflow int64_t, found by fuzz_budget_file).
+ * A damaged file must not make us read or write out of bounds, or compute garbage. */
 static int window_valid(const hexrun__window *w, const hexrun__window *fresh)
 {
     if (w->limit != fresh->limit || w->len_ms != fresh->len_ms ||
         w->poll_share != fresh->poll_share || !time_ok(w->last_ms) ||
-        !time_ok(w->poll_last_ms) || !isfinite(w->tokens) || w->tokens > bucket_cap(fresh) ||
-        !isfinite(w->poll_tokens) || w->poll_tokens > 1.0)
+        !time_ok(w->poll_last_ms) || !isfinite(w->tokens) || w->tokens < 0 ||
+        w->tokens > bucket_cap(fresh) || !isfinite(w->poll_tokens) || w->poll_tokens < 0 ||
+        w->poll_tokens > 1.0)
         return 0;
     if (!uses_log(w))
         return 1;
