@@ -107,6 +107,10 @@ static hs_run *find_run(const hs_project *p, const char *id)
     return run;
 }
 
+/* A run's startTime/endTime: the wall-clock moment of that hexsim time, as Hex reports
+ * real times. (In hexsim time they ran ahead of every client's clock at a time scale
+ * above 1, so a client comparing them with its own clock, as adoption of a lost
+ * RunProject answer does, saw every run start in the future.) */
 static void add_time(json_object *o, const char *key, int64_t sim_ms, int reached)
 {
     char ts[32];
@@ -114,7 +118,7 @@ static void add_time(json_object *o, const char *key, int64_t sim_ms, int reache
         json_object_object_add(o, key, NULL);
         return;
     }
-    hs_iso8601(sim_ms, ts);
+    hs_iso8601(hs_sim_to_real_ms(sim_ms), ts);
     json_object_object_add(o, key, json_object_new_string(ts));
 }
 

@@ -272,3 +272,27 @@ def test_sigterm_stops_hexsim_during_a_long_delay():
         assert time.monotonic() - t0 < 10
     finally:
         sim.stop()
+
+
+# ---- times -------------------------------------------------------------------------------
+
+def test_run_times_are_wall_clock_times(sim):
+    """At a time scale of 20 a run's startTime/endTime used to be hexsim times, which run 20
+    times faster than the client's clock: every run seemed to start in the future."""
+    import datetime
+
+    def unix(ts):
+        return datetime.datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+
+    before = time.time()
+    status, _, created = sim.call("POST", f"/v1/projects/{P_OK}/runs", token=ADMIN, body={})
+    assert status == 201
+    path = f"/v1/projects/{P_OK}/runs/{created['runId']}"
+    deadline = time.monotonic() + 10
+    while (run := sim.call("GET", path, token=ADMIN)[2])["status"] != "COMPLETED":
+        assert time.monotonic() < deadline, run
+        time.sleep(0.02)
+    after = time.time()
+    start, end = unix(run["startTime"]), unix(run["endTime"])
+    assert before - 0.01 <= start <= end <= after + 0.01, (before, run, after)
+    assert run["elapsedTime"] >= 3000  # hexsim milliseconds: 3-6 s of running at 20x
