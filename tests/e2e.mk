@@ -23,10 +23,11 @@ $(FAKE_PLUGINS): tests/e2e/fake_plugin.c
 	$(CC) $(HR_CFLAGS) -fPIC -shared -DFAKE_ABI_MAJOR=$(FAKE_MAJOR) $< -o $@
 
 # End-to-end: build/hexrun-host with the real plugin against hexsim (tests/support/hexsim.py).
+E2E_SUITES := test_host.py test_journal.py test_budget.py test_hardening.py
 .PHONY: check-e2e
 check-e2e: $(HOST_BIN) $(FAKE_PLUGINS) $(LIB_REAL) $(B)/hexsim $(PY_STAMP)
 	cd tests/e2e && HEXRUN_BUILD=$(abspath $(B)) timeout 600 $(PY) -m pytest -q -x \
-	  -p no:cacheprovider test_host.py test_journal.py test_budget.py test_hardening.py
+	  -p no:cacheprovider $(E2E_SUITES)
 CHECK_TARGETS += check-e2e
 
 # The same end-to-end suites against hexsim's variant profile (docs/hexsim.md, "The variant
@@ -35,4 +36,4 @@ CHECK_TARGETS += check-e2e
 .PHONY: check-e2e-variant
 check-e2e-variant: $(HOST_BIN) $(FAKE_PLUGINS) $(LIB_REAL) $(B)/hexsim $(PY_STAMP)
 	cd tests/e2e && HEXSIM_PROFILE=spec-variant HEXRUN_BUILD=$(abspath $(B)) timeout 900 \
-	  $(PY) -m pytest -q -p no:cacheprovider test_host.py test_journal.py test_budget.py
+	  $(PY) -m pytest -q -p no:cacheprovider $(E2E_SUITES)
