@@ -41,21 +41,21 @@ static int parse_doc(const char *body, size_t len, json_object **out, char *err,
         set_err(err, errlen, "%s", "no body or body too large to parse");
         return -1;
     }
-    /* json-c needs the terminating NUL to finish a bare number at the end. */
-    char *copy = malloc(len + 1);
     json_tokener *tok = json_tokener_new();
-    if (!copy || !tok) {
-        free(copy);
-        json_tokener_free(tok);
+    if (!tok) {
         set_err(err, errlen, "%s", "out of memory");
         return HEXRUN_E_NOMEM;
     }
-    memcpy(copy, body, len);
-    copy[len] = '\0';
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-    json_object *root = json_tokener_parse_ex(tok, copy, (int)len + 1);
+    json_object *root = json_tokener_parse_ex(tok, body, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t end = json_tokener_get_parse_end(tok);
+    /* A bare number at the end is finished by the end of input: a NUL fed on its own, so
+     * the body is parsed where it lies (a copy would double a large answer's memory). */
+    if (!root && jerr == json_tokener_continue) {
+        root = json_tokener_parse_ex(tok, "", 1);
+        jerr = json_tokener_get_error(tok);
+    }
     int ok = jerr == json_tokener_success && end == len && len > 0;
     if (!ok) {
         json_object_put(root);
@@ -66,7 +66,6 @@ static int parse_doc(const char *body, size_t len, json_object **out, char *err,
                 : json_tokener_error_desc(jerr));
     }
     json_tokener_free(tok);
-    free(copy);
     *out = root;
     return ok ? 0 : -1;
 }

@@ -170,6 +170,49 @@ START_TEST(a_large_response_costs_its_size_once_not_twice)
 }
 END_TEST
 
+static int64_t job_polls(hexrun_client *cl, int64_t job)
+{
+    json_object *info = api_job_info(cl, job);
+    int64_t n = api_int(info, "polls");
+    json_object_put(info);
+    return n;
+}
+
+/* Wait (deadline 30 s) until the job has been polled more than `than` times. */
+static void await_polls(hexrun_client *cl, int64_t job, int64_t than)
+{
+    double until = now_s() + 30;
+    while (job_polls(cl, job) <= than) {
+        ck_assert_msg(now_s() < until, "no poll within 30 s");
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* A poll's answer is parsed where it lies (it was copied first): a large GetRunStatus
+ * answer costs the body, json-c's token buffer and its string, no fourth copy. */
+START_TEST(a_large_poll_answer_is_parsed_without_a_copy)
+{
+    const long body = 48L << 20;
+    const char *kv[] = {"max_response_bytes", "67108864", "coalesce", "false", NULL};
+    hexrun_client *big = api_client(TOKEN_ADMIN, kv);
+    json_object *made = api_sim_call("POST", "/__sim/runs",
+                                     "{\"projectId\":\"" P_SLOW "\",\"count\":1}");
+    const char *run = json_object_get_string(json_object_array_get_idx(api_get(made, "runIds"), 0));
+    int64_t job = 0;
+    ck_assert_int_eq(hexrun_attach(big, P_SLOW, run, &job), HEXRUN_OK);
+    json_object_put(made);
+    await_polls(big, job, 0);
+    long before = peak_rss_kb();
+    api_fault("{\"faults\":[{\"endpoint\":\"GetRunStatus\",\"kind\":\"oversize\","
+              "\"bytes\":50331648}]}");
+    await_polls(big, job, job_polls(big, job));
+    double ratio = (double)(peak_rss_kb() - before) * 1024.0 / (double)body;
+    ck_assert_msg(ratio < 3.5, "peak %.2f x the answer (4.00 with the copy)", ratio);
+    hexrun_shutdown(big, HEXRUN_SHUTDOWN_DETACH);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("api-hardening");
@@ -181,6 +224,7 @@ int main(void)
     tcase_add_test(tc, over_long_inputs_are_invalid_arg_with_the_limit);
     tcase_add_test(tc, a_run_project_through_request_is_paid_from_the_run_budget);
     tcase_add_test(tc, a_large_response_costs_its_size_once_not_twice);
+    tcase_add_test(tc, a_large_poll_answer_is_parsed_without_a_copy);
     suite_add_tcase(s, tc);
     return api_run_suite(s);
 }
