@@ -1313,13 +1313,18 @@ static void coalesce_polls(hexrun__engine *e, int64_t now)
 
 /* ---- adopting the run of an unanswered RunProject (adopt.h) ---- */
 
+typedef struct lookup_ctx {
+    const hexrun__engine *e;
+    const char *project_id;
+} lookup_ctx;
+
 /* A run id this client already accounts for: a job tracks it or tracked it before its
  * release, or the journal records it. */
 static int run_tracked(const char *run_id, void *ud)
 {
-    const hexrun__engine *e = ud;
-    return hexrun__jobs_knows_run(e->jobs, run_id) ||
-           (e->journal && hexrun__journal_knows_run(e->journal, run_id));
+    const lookup_ctx *l = ud;
+    return hexrun__jobs_knows_run(l->e->jobs, l->project_id, run_id) ||
+           (l->e->journal && hexrun__journal_knows_run(l->e->journal, run_id));
 }
 
 /* The RunProject of job was sent but its answer is lost: look for its run instead of
@@ -1384,7 +1389,8 @@ static int adopt_match(hexrun__engine *e, const hexrun__job *job, const hexrun__
         if (j->adopt_since_ms < since)
             since = j->adopt_since_ms;
     }
-    size_t nc = hexrun__adopt_candidates(runs, n, since, run_tracked, e, idx, ADOPT_MAX);
+    lookup_ctx l = {e, job->project_id};
+    size_t nc = hexrun__adopt_candidates(runs, n, since, run_tracked, &l, idx, ADOPT_MAX);
     snprintf(evidence, evlen, "%zu API run(s) of the project appeared since then (%s%s%s) for "
              "%zu unanswered RunProject(s)%s",
              nc, nc > 0 ? runs[idx[0]].run_id : "none", nc > 1 ? ", " : "",

@@ -80,7 +80,9 @@ void hexrun__jobs_destroy(hexrun__jobs *t)
     for (size_t i = 0; i < t->n; i++)
         job_free(t->items[i]);
     free(t->items);
-    free(t->released_runs);
+    for (size_t i = 0; i < t->n_released; i++)
+        free(t->released[i].runs);
+    free(t->released);
     pthread_cond_destroy(&t->cv);
     pthread_mutex_destroy(&t->mu);
 }
@@ -170,26 +172,58 @@ hexrun__job *hexrun__jobs_find_key(const hexrun__jobs *t, const char *key)
     return NULL;
 }
 
-static void remember_run(hexrun__jobs *t, const char *run_id)
+static hexrun__released *released_find(const hexrun__jobs *t, const char *project_id)
 {
-    if (!run_id[0])
-        return;
-    if (!t->released_runs &&
-        !(t->released_runs = calloc(HEXRUN__JOBS_RELEASED_RUNS, sizeof *t->released_runs)))
-        return; /* out of memory: a later lookup may find the run ambiguous, never wrong */
-    snprintf(t->released_runs[t->next_released], HEXRUN__HEX_ID_MAX, "%s", run_id);
-    t->next_released = (t->next_released + 1) % HEXRUN__JOBS_RELEASED_RUNS;
-    if (t->n_released < HEXRUN__JOBS_RELEASED_RUNS)
-        t->n_released++;
+    for (size_t i = 0; i < t->n_released; i++)
+        if (strcmp(t->released[i].project_id, project_id) == 0)
+            return &t->released[i];
+    return NULL;
 }
 
-int hexrun__jobs_knows_run(const hexrun__jobs *t, const char *run_id)
+/* The project's memory: found, new, or the least recently used one taken over. */
+static hexrun__released *released_slot(hexrun__jobs *t, const char *project_id)
+{
+    hexrun__released *r = released_find(t, project_id);
+    if (r)
+        return r;
+    if (!t->released &&
+        !(t->released = calloc(HEXRUN__JOBS_RELEASED_PROJECTS, sizeof *t->released)))
+        return NULL;
+    if (t->n_released < HEXRUN__JOBS_RELEASED_PROJECTS) {
+        r = &t->released[t->n_released++];
+    } else {
+        r = &t->released[0];
+        for (size_t i = 1; i < t->n_released; i++)
+            if (t->released[i].last_use < r->last_use)
+                r = &t->released[i];
+        r->n = r->next = 0;
+    }
+    snprintf(r->project_id, sizeof r->project_id, "%s", project_id);
+    return r;
+}
+
+/* Out of memory only makes a later lookup find the run ambiguous, never wrong. */
+static void remember_run(hexrun__jobs *t, const char *project_id, const char *run_id)
+{
+    hexrun__released *r = run_id[0] ? released_slot(t, project_id) : NULL;
+    if (!r || (!r->runs && !(r->runs = calloc(HEXRUN__JOBS_RELEASED_PER_PROJECT,
+                                                   sizeof *r->runs))))
+        return;
+    snprintf(r->runs[r->next], HEXRUN__HEX_ID_MAX, "%s", run_id);
+    r->next = (r->next + 1) % HEXRUN__JOBS_RELEASED_PER_PROJECT;
+    if (r->n < HEXRUN__JOBS_RELEASED_PER_PROJECT)
+        r->n++;
+    r->last_use = ++t->releases;
+}
+
+int hexrun__jobs_knows_run(const hexrun__jobs *t, const char *project_id, const char *run_id)
 {
     for (size_t i = 0; i < t->n; i++)
         if (strcmp(t->items[i]->run_id, run_id) == 0)
             return 1;
-    for (size_t i = 0; i < t->n_released; i++)
-        if (strcmp(t->released_runs[i], run_id) == 0)
+    const hexrun__released *r = released_find(t, project_id);
+    for (size_t i = 0; r && i < r->n; i++)
+        if (strcmp(r->runs[i], run_id) == 0)
             return 1;
     return 0;
 }
@@ -200,7 +234,7 @@ int hexrun__jobs_release(hexrun__jobs *t, int64_t id)
     size_t i = index_of(t, id, &found);
     if (!found)
         return -1;
-    remember_run(t, t->items[i]->run_id);
+    remember_run(t, t->items[i]->project_id, t->items[i]->run_id);
     job_free(t->items[i]);
     memmove(&t->items[i], &t->items[i + 1], (t->n - i - 1) * sizeof *t->items);
     t->n--;

@@ -57,10 +57,20 @@ typedef struct hexrun__job {
     hexrun__job_error last_error;
 } hexrun__job;
 
-/* Run ids of released jobs the table remembers: an unanswered RunProject's lookup must not
- * take a run this client made earlier for its own (adopt.h). A lookup reads a project's
- * newest 100 runs, so this covers every project with up to ten times that many released. */
-#define HEXRUN__JOBS_RELEASED_RUNS 1024
+/* Run ids of released jobs the table remembers, per project: an unanswered RunProject's
+ * lookup must not take a run this client made earlier for its own (adopt.h). A lookup
+ * reads a project's newest 100 runs, so the newest 100 released of each project suffice,
+ * for the HEXRUN__JOBS_RELEASED_PROJECTS projects released into most recently (about
+ * 6.4 KB each, allocated on first use). */
+#define HEXRUN__JOBS_RELEASED_PER_PROJECT 100
+#define HEXRUN__JOBS_RELEASED_PROJECTS 64
+
+typedef struct hexrun__released {
+    char project_id[HEXRUN__HEX_ID_MAX];
+    char (*runs)[HEXRUN__HEX_ID_MAX];   /* a ring of HEXRUN__JOBS_RELEASED_PER_PROJECT */
+    size_t n, next;
+    uint64_t last_use;                  /* the table's release count when last added to */
+} hexrun__released;
 
 typedef struct hexrun__jobs {
     pthread_mutex_t mu;
@@ -68,8 +78,9 @@ typedef struct hexrun__jobs {
     hexrun__job **items;   /* sorted by id (ids only grow) */
     size_t n, cap;
     int64_t next_id;
-    char (*released_runs)[HEXRUN__HEX_ID_MAX]; /* a ring, allocated on first use */
-    size_t n_released, next_released;
+    hexrun__released *released;  /* per project, up to HEXRUN__JOBS_RELEASED_PROJECTS */
+    size_t n_released;
+    uint64_t releases;
     const struct hexrun__log *log; /* secrets to redact from what Hex sent (may be NULL) */
 } hexrun__jobs;
 
@@ -93,9 +104,9 @@ hexrun__job *hexrun__jobs_find_key(const hexrun__jobs *t, const char *key);
  * id is unknown. */
 int hexrun__jobs_release(hexrun__jobs *t, int64_t id);
 
-/* 1 when a job of the table tracks run_id, or a released one did (among the last
- * HEXRUN__JOBS_RELEASED_RUNS), else 0. */
-int hexrun__jobs_knows_run(const hexrun__jobs *t, const char *run_id);
+/* 1 when a job of the table tracks run_id, or a released one of project_id did (among the
+ * remembered ones above), else 0. */
+int hexrun__jobs_knows_run(const hexrun__jobs *t, const char *project_id, const char *run_id);
 
 /* Number of QUEUED jobs with a smaller id (the job's place in the submit queue). */
 size_t hexrun__jobs_queue_position(const hexrun__jobs *t, const hexrun__job *job);

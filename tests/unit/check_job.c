@@ -1,5 +1,6 @@
 /* Unit suite: the job table (ids, idempotency keys, release, JSON) and the rate budget. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 #include "ck_run.h"
 
 #define P_OK "11111111-1111-4111-8111-111111111111"
+#define P_ERR "22222222-2222-4222-8222-222222222222"
 
 static hexrun__jobs t;
 
@@ -107,6 +109,36 @@ START_TEST(job_json_carries_error_and_trace_id)
     ck_assert_ptr_nonnull(strstr(json, "\"code\":-11"));
     ck_assert_ptr_nonnull(strstr(json, "\"http_status\":422,\"trace_id\":\"trace-9\""));
     free(json);
+}
+END_TEST
+
+/* Release a job of project with run id "<tag>-<i>". */
+static void release_run(const char *project, const char *tag, int i)
+{
+    char run[64];
+    snprintf(run, sizeof run, "%s-%d", tag, i);
+    hexrun__job *j = hexrun__jobs_add(&t, HEXRUN_STATE_PENDING, project, run, NULL, 0, NULL);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_int_eq(hexrun__jobs_release(&t, j->id), 0);
+}
+
+START_TEST(released_runs_stay_known_per_project)
+{
+    /* A rarely used project's runs stay known however many runs of another project are
+     * released after them (a lookup reads each project's newest 100 runs). */
+    for (int i = 0; i < 150; i++)
+        release_run(P_ERR, "rare", i);
+    for (int i = 0; i < 5000; i++)
+        release_run(P_OK, "busy", i);
+    ck_assert_int_eq(hexrun__jobs_knows_run(&t, P_ERR, "rare-149"), 1);
+    ck_assert_int_eq(hexrun__jobs_knows_run(&t, P_ERR, "rare-50"), 1);
+    ck_assert_int_eq(hexrun__jobs_knows_run(&t, P_ERR, "rare-49"), 0); /* beyond its 100 */
+    ck_assert_int_eq(hexrun__jobs_knows_run(&t, P_OK, "busy-4999"), 1);
+    ck_assert_int_eq(hexrun__jobs_knows_run(&t, P_OK, "rare-149"), 0);
+    /* A live job's run is known whatever the project. */
+    hexrun__job *live = hexrun__jobs_add(&t, HEXRUN_STATE_PENDING, P_OK, "live", NULL, 0, NULL);
+    ck_assert_ptr_nonnull(live);
+    ck_assert_int_eq(hexrun__jobs_knows_run(&t, P_ERR, "live"), 1);
 }
 END_TEST
 
@@ -245,6 +277,7 @@ int main(void)
     tcase_add_test(tc, set_state_refuses_leaving_a_terminal_state);
     tcase_add_test(tc, queue_position_counts_earlier_queued_jobs);
     tcase_add_test(tc, job_json_carries_error_and_trace_id);
+    tcase_add_test(tc, released_runs_stay_known_per_project);
     tcase_add_test(tc, budget_allows_the_limit_then_waits_for_the_oldest_to_leave);
     tcase_add_test(tc, polls_spread_steady_demand_evenly_at_their_share);
     tcase_add_test(tc, a_scaled_window_keeps_a_real_time_margin);
