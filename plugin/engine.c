@@ -827,6 +827,19 @@ static int submit_must_wait(hexrun__engine *e, const op *o, busy_projects *b)
     return wait;
 }
 
+/* Insert a chain of ops all due at `due` into a lane at once, in their order, behind the
+ * ops due no later: one walk for the chain (thousands of attaches at once, or the polls a
+ * project's read puts off), not one per op. */
+static void lane_insert_chain(op **lane, op *first, op *last, int64_t due)
+{
+    if (!first)
+        return;
+    while (*lane && (*lane)->due_ms <= due)
+        lane = &(*lane)->next;
+    last->next = *lane;
+    *lane = first;
+}
+
 /* The ms from now until the first op of a lane is due, if sooner than next. */
 static int64_t lane_next(const op *first, int64_t now, int64_t next)
 {
@@ -1286,15 +1299,16 @@ static int group_project(hexrun__engine *e, const char *project, int64_t now)
 static void coalesce_polls(hexrun__engine *e, int64_t now)
 {
     pthread_mutex_lock(&e->jobs->mu);
-    op **pp = &e->polls, *later = NULL;
+    op **pp = &e->polls, *later = NULL, **later_end = &later, *later_last = NULL;
     while (*pp && (*pp)->due_ms <= now) {
         op *o = *pp;
         const char *p = poll_project(e, o);
         if (p && reading_find(e, p) >= 0) {
             /* The project's pages are being read: this run waits for the next round. */
             *pp = o->next;
-            o->next = later;
-            later = o;
+            o->next = NULL;
+            *later_end = later_last = o;
+            later_end = &o->next;
         } else if (p && polls_of_project(e, p) >= 2 && group_project(e, p, now) == 0) {
             pp = &e->polls; /* the list changed; grouped ops are gone from it */
         } else {
@@ -1303,11 +1317,9 @@ static void coalesce_polls(hexrun__engine *e, int64_t now)
     }
     /* Their project's next round picks them up; until then they need no look. */
     int64_t period = sweep_period_ms(e);
-    for (op *o = later, *next; o; o = next) {
-        next = o->next;
+    for (op *o = later; o; o = o->next)
         o->due_ms = now + period;
-        pending_add(e, o);
-    }
+    lane_insert_chain(&e->polls, later, later_last, now + period);
     pthread_mutex_unlock(&e->jobs->mu);
 }
 
@@ -1801,22 +1813,24 @@ static void on_done(const hexrun__http_resp *resp, void *ud)
 /* Move queued ops into pending (table mutex held). While stopping, only cancels run. */
 static void take_incoming(hexrun__engine *e)
 {
-    /* incoming is newest first; pending_add keeps arrival order among equal due times. */
-    op *reversed = NULL;
+    /* incoming is newest first: build each lane's chain oldest first (arrival order among
+     * equal due times), then insert the chains. */
+    op *first[2] = {NULL, NULL}, *last[2] = {NULL, NULL};
+    int64_t now = now_ms();
     for (op *o = e->incoming, *next; o; o = next) {
         next = o->next;
-        o->next = reversed;
-        reversed = o;
-    }
-    e->incoming = NULL;
-    int64_t now = now_ms();
-    for (op *o = reversed, *next; o; o = next) {
-        next = o->next;
+        int lane = op_is_poll(o);
         o->due_ms = now;
         if (o->kind == OP_POLL)
             poll_track_new(e, o);
-        pending_add(e, o);
+        o->next = first[lane];
+        first[lane] = o;
+        if (!last[lane])
+            last[lane] = o;
     }
+    e->incoming = NULL;
+    lane_insert_chain(&e->pending, first[0], last[0], now);
+    lane_insert_chain(&e->polls, first[1], last[1], now);
 }
 
 /* While stopping: a cancel, or the lookup for the run of a job to be cancelled whose
