@@ -742,6 +742,123 @@ START_TEST(a_direct_call_ends_by_its_deadline)
 }
 END_TEST
 
+/* ---- against hexsim's variant profile (docs/hexsim.md): the same points, end to end ---- */
+
+#define UNKNOWN_RUN "99999999-9999-4999-8999-999999999999"
+
+static hexrun_client *sim_client(void)
+{
+    return api_client(TOKEN_ADMIN, (const char *[]){"max_retries", "2", NULL});
+}
+
+static void variant(const char *switches)
+{
+    json_object_put(api_sim_call("POST", "/__sim/variant", switches));
+}
+
+static int32_t wait_job(hexrun_client *c, int64_t job)
+{
+    int32_t state = -1;
+    int rc = hexrun_wait(c, job, 30000, &state);
+    ck_assert_msg(rc == HEXRUN_OK, "wait: %s, state %s", hexrun_strerror(rc),
+                  hexrun_state_name(state));
+    return state;
+}
+
+/* The truth about a run in hexsim (/__sim/runs), whatever it answered. */
+static char *sim_run_status(const char *run_id)
+{
+    json_object *all = api_sim_call("GET", "/__sim/runs", NULL);
+    json_object *runs = api_get(all, "runs");
+    char *status = NULL;
+    for (size_t i = 0; runs && i < json_object_array_length(runs) && !status; i++) {
+        json_object *r = json_object_array_get_idx(runs, i);
+        if (api_str(r, "runId") && strcmp(api_str(r, "runId"), run_id) == 0)
+            status = strdup(api_str(r, "status"));
+    }
+    json_object_put(all);
+    ck_assert_msg(status != NULL, "hexsim has no run %s", run_id);
+    return status;
+}
+
+START_TEST(variant_422_for_an_unknown_run_ends_the_job)
+{
+    variant("{\"unknown_object_status\":\"spec\"}");
+    hexrun_client *c = sim_client();
+    int64_t job = -1;
+    ck_assert_int_eq(hexrun_attach(c, P_OK, UNKNOWN_RUN, &job), HEXRUN_OK);
+    ck_assert_int_eq(wait_job(c, job), HEXRUN_STATE_LOST);
+    json_object *info = api_job_info(c, job);
+    ck_assert_int_eq(api_int(api_get(info, "last_error"), "http_status"), 422);
+    json_object_put(info);
+    hexrun_shutdown(c, HEXRUN_SHUTDOWN_DETACH);
+}
+END_TEST
+
+START_TEST(variant_odd_fields_and_unknown_status_still_complete)
+{
+    variant("{\"odd_fields\":true,\"extra_fields\":true,"
+            "\"unknown_status\":\"QUEUED_FOR_KERNEL\"}");
+    hexrun_client *c = sim_client();
+    int64_t job = -1;
+    ck_assert_int_eq(hexrun_submit(c, P_OK, NULL, NULL, &job), HEXRUN_OK);
+    ck_assert_int_eq(wait_job(c, job), HEXRUN_STATE_COMPLETED);
+    json_object *info = api_job_info(c, job);
+    ck_assert_ptr_null(api_get(info, "last_error"));
+    json_object_put(info);
+    hexrun_shutdown(c, HEXRUN_SHUTDOWN_DETACH);
+}
+END_TEST
+
+START_TEST(variant_opaque_next_page_lists_every_run)
+{
+    variant("{\"opaque_next_page\":true}");
+    hexrun_client *c = sim_client();
+    int64_t jobs[5];
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(hexrun_submit(c, P_OK, NULL, NULL, &jobs[i]), HEXRUN_OK);
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(wait_job(c, jobs[i]), HEXRUN_STATE_COMPLETED);
+    char *one = NULL, *all = NULL;
+    ck_assert_int_eq(hexrun_runs_list(c, P_OK, NULL, NULL, 100, 0, HEXRUN_LIST_ONE_PAGE, &one),
+                     HEXRUN_OK);
+    int rc = hexrun_runs_list(c, P_OK, NULL, NULL, 2, 0, HEXRUN_LIST_ALL_PAGES, &all);
+    ck_assert_msg(rc == HEXRUN_OK, "%s", hexrun_last_error());
+    json_object *o = api_json(one), *a = api_json(all);
+    size_t n = json_object_array_length(api_get(o, "runs"));
+    ck_assert_uint_ge(n, 5);
+    ck_assert_uint_eq(json_object_array_length(api_get(a, "runs")), n);
+    json_object_put(o);
+    json_object_put(a);
+    hexrun_free(one);
+    hexrun_free(all);
+    hexrun_shutdown(c, HEXRUN_SHUTDOWN_DETACH);
+}
+END_TEST
+
+START_TEST(variant_cancel_reports_what_hex_did)
+{
+    /* _i = 0: Hex kills the run 2 s (hexsim time) after the 204; 1: the run wins the race
+     * and ends COMPLETED although the cancel was accepted. */
+    variant(_i ? "{\"async_cancel_ms\":2000,\"cancel_race_every\":1}"
+               : "{\"async_cancel_ms\":2000}");
+    hexrun_client *c = sim_client();
+    int64_t job = -1;
+    ck_assert_int_eq(hexrun_submit(c, P_SLOW, NULL, NULL, &job), HEXRUN_OK);
+    ck_assert_int_eq(api_wait_state(c, job, HEXRUN_STATE_RUNNING, 20000), HEXRUN_STATE_RUNNING);
+    ck_assert_int_eq(hexrun_cancel(c, job), HEXRUN_OK);
+    int32_t state = wait_job(c, job);
+    json_object *info = api_job_info(c, job);
+    char *truth = sim_run_status(api_str(info, "run_id"));
+    ck_assert_str_eq(truth, _i ? "COMPLETED" : "KILLED");
+    ck_assert_str_eq(hexrun_state_name(state), truth);
+    ck_assert_str_eq(api_str(info, "cancel"), "accepted");
+    free(truth);
+    json_object_put(info);
+    hexrun_shutdown(c, HEXRUN_SHUTDOWN_DETACH);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("api_liveness");
@@ -764,6 +881,15 @@ static Suite *suite(void)
     tcase_add_test(tc, a_long_retry_after_is_capped_and_shown_in_job_info);
     tcase_add_test(tc, a_direct_call_ends_by_its_deadline);
     suite_add_tcase(s, tc);
+    TCase *tv = tcase_create("hexsim_variant");
+    tcase_add_unchecked_fixture(tv, api_sim_start, api_sim_stop);
+    tcase_add_checked_fixture(tv, api_sim_reset, NULL);
+    tcase_set_timeout(tv, 60);
+    tcase_add_test(tv, variant_422_for_an_unknown_run_ends_the_job);
+    tcase_add_test(tv, variant_odd_fields_and_unknown_status_still_complete);
+    tcase_add_test(tv, variant_opaque_next_page_lists_every_run);
+    tcase_add_loop_test(tv, variant_cancel_reports_what_hex_did, 0, 2);
+    suite_add_tcase(s, tv);
     return s;
 }
 
