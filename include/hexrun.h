@@ -43,7 +43,7 @@ extern "C" {
 /** Major ABI version: changes only with the SONAME (libhexrun.so.N). */
 #define HEXRUN_ABI_MAJOR 1
 /** Minor ABI version: grows when symbols are added; never decreases within a major. */
-#define HEXRUN_ABI_MINOR 0
+#define HEXRUN_ABI_MINOR 1
 /** Library version string of this header (MAJOR.MINOR.PATCH). */
 #define HEXRUN_VERSION_STRING "1.0.0"
 
@@ -309,6 +309,32 @@ HEXRUN_API int hexrun_stats(hexrun_client *client, char **out);
 HEXRUN_API int hexrun_submit(hexrun_client *client, const char *project_id,
                              const char *options_json, const char *idempotency_key,
                              int64_t *out_job);
+
+/**
+ * hexrun_submit_or_adopt - hexrun_submit for a submit that an earlier process may already
+ * have sent: it recorded (before sending) that it would send RunProject at since_unix_ms,
+ * then died before it could record Hex's answer, so nobody knows whether a run exists.
+ *
+ * Instead of sending RunProject at once, the engine looks for that run as it does for a
+ * RunProject of its own whose answer was lost: it lists the project's recent API runs and
+ * adopts the one that started since since_unix_ms (30 s allowance for clock skew) that no
+ * job of this client (nor its journal) accounts for. When no such run appears, and
+ * 31 * poll_min_ms have passed since since_unix_ms (a run made then is listed by now), it
+ * sends RunProject as hexrun_submit would. When more than one could be it, the job ends
+ * SUBMIT_UNKNOWN with what was found, and nothing is sent. Meanwhile the job is SUBMITTING
+ * and, like every submit, holds its project: no other RunProject of the project goes out.
+ * The journal (journal_path) is not consulted for this job: the caller's own record of the
+ * key and time plays its part.
+ * @project_id, @options_json, @idempotency_key, @out_job: as for hexrun_submit (a key this
+ *   client already knows returns that job, and nothing is looked up).
+ * @since_unix_ms: wall-clock ms since the epoch at which the earlier RunProject was (or
+ *   would have been) sent; > 0 and not in the future.
+ * Returns HEXRUN_OK, HEXRUN_E_INVALID_ARG, HEXRUN_E_FORKED, HEXRUN_E_SHUTDOWN or
+ * HEXRUN_E_NOMEM. Since 1.1 (symbol version HEXRUN_1.1).
+ */
+HEXRUN_API int hexrun_submit_or_adopt(hexrun_client *client, const char *project_id,
+                                      const char *options_json, const char *idempotency_key,
+                                      int64_t since_unix_ms, int64_t *out_job);
 
 /**
  * hexrun_attach - track a run that was started elsewhere (another process, Hex's UI).

@@ -102,7 +102,8 @@ int hexrun_plugin_info(char **out)
     hexrun__buf_appendf(&b,
                         "{\"name\":\"hexrun\",\"version\":\"%s\",\"abi\":{\"major\":%d,"
                         "\"minor\":%d},\"capabilities\":[\"submit\",\"poll\",\"wait\","
-                        "\"wait_any\",\"cancel\",\"attach\",\"job_info\",\"stats\","
+                        "\"wait_any\",\"cancel\",\"attach\",\"submit_or_adopt\","
+                        "\"job_info\",\"stats\","
                         "\"runs_list\",\"projects\",\"users\",\"groups\",\"connections\","
                         "\"collections\",\"request\"],\"config_keys\":[",
                         HEXRUN_VERSION_STRING, HEXRUN_ABI_MAJOR, HEXRUN_ABI_MINOR);
@@ -277,7 +278,7 @@ static int check_key(const char *key)
 /* Add a job and queue its first op, or find the job of a known idempotency key. */
 static int job_create(hexrun_client *c, int32_t state, const char *project_id,
                       const char *run_id, const char *body, int dry_run, const char *key,
-                      int64_t *out_job)
+                      int64_t adopt_first_since_ms, int64_t *out_job)
 {
     pthread_mutex_lock(&c->jobs.mu);
     hexrun__job *job = key ? hexrun__jobs_find_key(&c->jobs, key) : NULL;
@@ -292,6 +293,7 @@ static int job_create(hexrun_client *c, int32_t state, const char *project_id,
                                         key))) {
         rc = hexrun__error_set(HEXRUN_E_NOMEM, "out of memory");
     } else {
+        job->adopt_first_since_ms = adopt_first_since_ms;
         rc = state == HEXRUN_STATE_QUEUED ? hexrun__engine_queue_submit(c->engine, job->id)
                                           : hexrun__engine_queue_poll(c->engine, job->id);
         if (rc != HEXRUN_OK) {
@@ -325,7 +327,42 @@ int hexrun_submit(hexrun_client *client, const char *project_id, const char *opt
     if (rc != HEXRUN_OK)
         return hexrun__error_set(rc, "hexrun_submit: options_json: %s", err);
     rc = job_create(client, HEXRUN_STATE_QUEUED, project_id, NULL, body, dry_run,
-                    idempotency_key, out_job);
+                    idempotency_key, 0, out_job);
+    free(body);
+    return rc;
+}
+
+int hexrun_submit_or_adopt(hexrun_client *client, const char *project_id,
+                           const char *options_json, const char *idempotency_key,
+                           int64_t since_unix_ms, int64_t *out_job)
+{
+    static const char fn[] = "hexrun_submit_or_adopt";
+    int rc = client_check(client, fn);
+    if (rc == HEXRUN_OK && !out_job)
+        rc = hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: out_job is NULL", fn);
+    if (rc == HEXRUN_OK)
+        rc = check_uuid(fn, "project_id", project_id);
+    if (rc == HEXRUN_OK)
+        rc = check_key(idempotency_key);
+    /* The earlier send happened on some host's clock: allow a minute of skew ahead. */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    if (rc == HEXRUN_OK && (since_unix_ms <= 0 || since_unix_ms > now_ms + 60000))
+        rc = hexrun__error_set(HEXRUN_E_INVALID_ARG,
+                               "%s: since_unix_ms %lld is not a past time in ms since the "
+                               "epoch",
+                               fn, (long long)since_unix_ms);
+    if (rc != HEXRUN_OK)
+        return rc;
+    char *body = NULL, err[512] = "";
+    int dry_run = 0;
+    rc = hexrun__hex_run_options(options_json, &body, &dry_run, err, sizeof err);
+    if (rc != HEXRUN_OK)
+        return hexrun__error_set(rc, "%s: options_json: %s", fn, err);
+    /* A dry run makes no run: there is nothing to look for. */
+    rc = job_create(client, HEXRUN_STATE_QUEUED, project_id, NULL, body, dry_run,
+                    idempotency_key, dry_run ? 0 : since_unix_ms, out_job);
     free(body);
     return rc;
 }
@@ -342,7 +379,8 @@ int hexrun_attach(hexrun_client *client, const char *project_id, const char *run
         rc = check_uuid("hexrun_attach", "run_id", run_id);
     if (rc != HEXRUN_OK)
         return rc;
-    return job_create(client, HEXRUN_STATE_PENDING, project_id, run_id, NULL, 0, NULL, out_job);
+    return job_create(client, HEXRUN_STATE_PENDING, project_id, run_id, NULL, 0, NULL, 0,
+                      out_job);
 }
 
 static int no_such_job(const char *fn, int64_t job)

@@ -558,6 +558,7 @@ static void on_done(const hexrun__http_resp *resp, void *ud);
 static int project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code);
 static void reschedule(hexrun__engine *e, op *o, int64_t delay_ms);
 static int journal_step(hexrun__engine *e, op *o);
+static int adopt_first(hexrun__engine *e, op *o);
 static void journal_note_add(hexrun__engine *e, char type, const hexrun__job *job,
                              int64_t t_ms);
 static void journal_flush(hexrun__engine *e);
@@ -850,6 +851,10 @@ static int64_t lane_next(const op *first, int64_t now, int64_t next)
  * out. */
 static int op_go(hexrun__engine *e, op *o)
 {
+    if (o->kind == OP_SUBMIT && adopt_first(e, o)) {
+        budget_refund(e, HEXRUN__BUDGET_RUN); /* a lookup goes out, not a RunProject */
+        return 0;
+    }
     if (o->kind == OP_SUBMIT && e->journal && !journal_step(e, o)) {
         budget_refund(e, HEXRUN__BUDGET_RUN); /* no RunProject went out */
         return 0;
@@ -1357,6 +1362,7 @@ static void adopt_begin(hexrun__engine *e, const op *o, hexrun__job *job,
 static void adopt_run(hexrun__engine *e, hexrun__job *job, const hexrun__hex_run *run)
 {
     job->adopt_since_ms = 0;
+    job->adopt_first_since_ms = 0;
     /* Keep the story in last_error: the answer was lost and the run was found. */
     char msg[2048];
     snprintf(msg, sizeof msg, "%s; adopted run %s, found among the project's runs",
@@ -1386,7 +1392,7 @@ static int same_body(const hexrun__job *a, const hexrun__job *b)
  * (one, or all with the same body). Returns 1 when job got its run; else describes what
  * was found in evidence. */
 static int adopt_match(hexrun__engine *e, const hexrun__job *job, const hexrun__hex_run *runs,
-                       size_t n, char *evidence, size_t evlen)
+                       size_t n, size_t *found, char *evidence, size_t evlen)
 {
     hexrun__job *waiting[ADOPT_MAX];
     size_t nw = 0, idx[ADOPT_MAX];
@@ -1403,6 +1409,7 @@ static int adopt_match(hexrun__engine *e, const hexrun__job *job, const hexrun__
     }
     lookup_ctx l = {e, job->project_id};
     size_t nc = hexrun__adopt_candidates(runs, n, since, run_tracked, &l, idx, ADOPT_MAX);
+    *found = nc;
     snprintf(evidence, evlen, "%zu API run(s) of the project appeared since then (%s%s%s) for "
              "%zu unanswered RunProject(s)%s",
              nc, nc > 0 ? runs[idx[0]].run_id : "none", nc > 1 ? ", " : "",
@@ -1431,6 +1438,57 @@ static void adopt_give_up(hexrun__engine *e, hexrun__job *job, const char *evide
     hexrun__job_set_state(e->jobs, job, HEXRUN_STATE_SUBMIT_UNKNOWN);
 }
 
+/* hexrun_submit_or_adopt: before a submit's RunProject, look for the run another
+ * process's RunProject, sent at adopt_first_since_ms, may have made. Engine thread,
+ * without the table mutex. Returns 1 when o was consumed (the job looks now). */
+static int adopt_first(hexrun__engine *e, op *o)
+{
+    pthread_mutex_lock(&e->jobs->mu);
+    hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
+    int look = job && job->adopt_first_since_ms && job->state == HEXRUN_STATE_QUEUED &&
+               !job->cancel_requested;
+    if (look) {
+        /* SUBMITTING holds the project (no other RunProject of it goes out meanwhile) and
+         * makes a cancel wait for the run, as for an unanswered RunProject of our own. */
+        hexrun__job_set_state(e->jobs, job, HEXRUN_STATE_SUBMITTING);
+        hexrun__job_set_error(job, HEXRUN_E_OUTCOME_UNKNOWN, 0,
+                              "RunProject outcome unknown: an earlier process was sending it "
+                              "and did not record Hex's answer",
+                              "");
+        job->adopt_since_ms = job->adopt_first_since_ms;
+        job->adopt_lookups = 0;
+        hexrun__log_write(e->log, HEXRUN_LOG_INFO,
+                          "event=adopt_first job=%lld project=%s (looking for the run of an "
+                          "earlier process's RunProject before sending one)",
+                          (long long)job->id, job->project_id);
+        follow_up(e, OP_ADOPT, job->id, 0);
+    }
+    pthread_mutex_unlock(&e->jobs->mu);
+    if (look)
+        op_free(o);
+    return look;
+}
+
+/* hexrun_submit_or_adopt found no run of the earlier RunProject: once any run it made
+ * would be listed (31 poll_min_ms after it was sent, or after the last lookup), send
+ * RunProject. Returns 1 when it did (table mutex held). */
+static int adopt_else_submit(hexrun__engine *e, hexrun__job *job)
+{
+    int64_t window = ((1 << ADOPT_LOOKUPS) - 1) * e->cfg->poll_min_ms;
+    if (!job->adopt_first_since_ms ||
+        (job->adopt_lookups < ADOPT_LOOKUPS && unix_ms() - job->adopt_since_ms < window))
+        return 0;
+    hexrun__log_write(e->log, HEXRUN_LOG_INFO,
+                      "event=adopt_none job=%lld project=%s (no run of the earlier "
+                      "RunProject after %d lookup(s); sending RunProject)",
+                      (long long)job->id, job->project_id, job->adopt_lookups);
+    job->adopt_since_ms = 0;
+    job->adopt_first_since_ms = 0;
+    hexrun__job_set_error(job, HEXRUN_OK, 0, NULL, "");
+    follow_up(e, OP_SUBMIT, job->id, 0);
+    return 1;
+}
+
 /* A lookup's answer. Returns 1 when o was requeued for another lookup. */
 static int adopt_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code)
 {
@@ -1438,14 +1496,15 @@ static int adopt_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, in
     if (!job || !job->adopt_since_ms)
         return 0;
     hexrun__hex_run *runs = NULL;
-    size_t n = 0;
+    size_t n = 0, found = 0;
     char evidence[512], err[400];
     if (code == HEXRUN_OK)
         code = hexrun__hex_parse_runs_page(r->body, r->body_len, &runs, &n, NULL, err,
                                            sizeof err);
     else
         snprintf(err, sizeof err, "%s", hexrun_strerror(code));
-    int done = code == HEXRUN_OK && adopt_match(e, job, runs, n, evidence, sizeof evidence);
+    int done = code == HEXRUN_OK &&
+               adopt_match(e, job, runs, n, &found, evidence, sizeof evidence);
     free(runs);
     if (code != HEXRUN_OK) {
         snprintf(evidence, sizeof evidence, "the last lookup failed: %s", err);
@@ -1456,6 +1515,8 @@ static int adopt_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, in
             job->adopt_lookups--;
     }
     if (done)
+        return 0;
+    if (code == HEXRUN_OK && found == 0 && adopt_else_submit(e, job))
         return 0;
     if (job->adopt_lookups >= ADOPT_LOOKUPS) {
         adopt_give_up(e, job, evidence);

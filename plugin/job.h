@@ -46,6 +46,10 @@ typedef struct hexrun__job {
                                                   unanswered RunProject sent at this unix
                                                   ms may have created (adopt.h) */
     int adopt_lookups;                         /* GetProjectRuns made for that */
+    int64_t adopt_first_since_ms;              /* > 0 for hexrun_submit_or_adopt: before
+                                                  sending RunProject, look for the run one
+                                                  sent at this unix ms by another process
+                                                  made; 0 once it sends or adopts */
     int cancel_sent;
     int cancel_accepted;                       /* Hex answered CancelRun with a 2xx; the
                                                   state follows GetRunStatus from then on */

@@ -63,6 +63,13 @@ SIGNATURES = {
 }
 
 
+# Functions of later minor versions: declared when the loaded library has them (an older
+# libhexrun.so.1 lacks them; the Python calls that need them say so).
+SIGNATURES_1_1 = {
+    "hexrun_submit_or_adopt": (c_int, [c_void, c_str, c_str, c_str, c_i64, P(c_i64)]),
+}
+
+
 class LoadError(ImportError):
     """libhexrun.so.1 could not be found or has another ABI major."""
 
@@ -95,4 +102,8 @@ def load():
     for name, (restype, argtypes) in SIGNATURES.items():
         fn = getattr(lib, name)
         fn.restype, fn.argtypes = restype, argtypes
+    for name, (restype, argtypes) in SIGNATURES_1_1.items():
+        fn = getattr(lib, name, None)
+        if fn is not None:
+            fn.restype, fn.argtypes = restype, argtypes
     return lib

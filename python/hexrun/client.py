@@ -214,11 +214,8 @@ class Client:
 
     # ---- jobs ----
 
-    def submit(self, project_id: str, inputs: Optional[Dict[str, Any]] = None,
-               dry_run: bool = False, notifications: Optional[List[Dict[str, Any]]] = None,
-               idempotency_key: Optional[str] = None, **options) -> Job:
-        """Queues a run; RunProject body keys beyond the named ones pass through options
-        (useCachedSqlResults, updatePublishedResults, viewId)."""
+    @staticmethod
+    def _run_body(inputs, dry_run, notifications, options) -> Dict[str, Any]:
         body = dict(options)
         if inputs is not None:
             body["inputParams"] = inputs
@@ -226,10 +223,35 @@ class Client:
             body["dryRun"] = True
         if notifications is not None:
             body["notifications"] = notifications
+        return body
+
+    def submit(self, project_id: str, inputs: Optional[Dict[str, Any]] = None,
+               dry_run: bool = False, notifications: Optional[List[Dict[str, Any]]] = None,
+               idempotency_key: Optional[str] = None, **options) -> Job:
+        """Queues a run; RunProject body keys beyond the named ones pass through options
+        (useCachedSqlResults, updatePublishedResults, viewId)."""
+        body = self._run_body(inputs, dry_run, notifications, options)
         job = ctypes.c_int64()
         _check(lib().hexrun_submit(self._h, _enc(project_id),
                                    _enc(json.dumps(body)) if body else None,
                                    _enc(idempotency_key), ctypes.byref(job)))
+        return Job(self, job.value)
+
+    def submit_or_adopt(self, project_id: str, since_ms: int,
+                        inputs: Optional[Dict[str, Any]] = None, dry_run: bool = False,
+                        notifications: Optional[List[Dict[str, Any]]] = None,
+                        idempotency_key: Optional[str] = None, **options) -> Job:
+        """submit() for a RunProject that another, dead process may have sent at since_ms
+        (unix ms): adopts the run it made if one appears, else submits
+        (hexrun_submit_or_adopt; needs libhexrun 1.1)."""
+        fn = getattr(lib(), "hexrun_submit_or_adopt", None)
+        if fn is None:
+            raise NotImplementedError("submit_or_adopt needs libhexrun.so.1 ABI 1.1 or later "
+                                      f"(this one is {version()})")
+        job = ctypes.c_int64()
+        body = self._run_body(inputs, dry_run, notifications, options)
+        _check(fn(self._h, _enc(project_id), _enc(json.dumps(body)) if body else None,
+                  _enc(idempotency_key), int(since_ms), ctypes.byref(job)))
         return Job(self, job.value)
 
     def attach(self, project_id: str, run_id: str) -> Job:

@@ -238,3 +238,56 @@ def test_close_cancel_live_cancels_a_submit_whose_answer_is_still_coming(sim):
     finally:
         sim.sim("POST", "/__sim/reset")
         sim.sim("POST", "/__sim/time_scale", {"scale": 20})
+
+
+# ---- submit_or_adopt (ABI 1.1): a RunProject another, dead process may have sent ----
+
+def earlier_process_runs(sim, count):
+    """hexsim makes `count` API runs of P_OK, as the lost RunProjects of a dead process."""
+    return sim.sim("POST", "/__sim/runs", {"projectId": P_OK, "count": count,
+                                           "runTrigger": "API"})["runIds"]
+
+
+def run_projects_sent(sim):
+    return sum(sim.counters()["requests"].get("RunProject", {}).values())
+
+
+def test_submit_or_adopt_adopts_the_earlier_run(sim, client):
+    sim.sim("POST", "/__sim/reset")
+    since = int(time.time() * 1000)
+    [earlier] = earlier_process_runs(sim, 1)
+    job = client.submit_or_adopt(P_OK, since, idempotency_key="dead-worker-1")
+    info = job.wait(timeout=30)
+    assert info.run_id == earlier and info.succeeded
+    assert "adopted run " + earlier in info.error_message
+    assert run_projects_sent(sim) == 0
+
+
+def test_submit_or_adopt_submits_when_no_run_appeared(sim, client):
+    sim.sim("POST", "/__sim/reset")
+    # Long enough ago (more than 31 poll_min_ms) that a run it made would be listed.
+    since = int(time.time() * 1000) - 5000
+    job = client.submit_or_adopt(P_OK, since, idempotency_key="dead-worker-2")
+    info = job.wait(timeout=30)
+    assert info.succeeded and info.error_message is None
+    assert sim.counters()["requests"]["RunProject"] == {"201": 1}
+    assert [r["runId"] for r in sim.runs()["runs"]] == [info.run_id]
+
+
+def test_submit_or_adopt_never_guesses_between_two_runs(sim, client):
+    sim.sim("POST", "/__sim/reset")
+    since = int(time.time() * 1000)
+    earlier_process_runs(sim, 2)
+    job = client.submit_or_adopt(P_OK, since)
+    info = job.wait(timeout=30, raise_on_failure=False)
+    assert info.state == "SUBMIT_UNKNOWN" and info.run_id is None
+    assert "2 API run(s) of the project appeared" in info.error_message
+    assert run_projects_sent(sim) == 0
+
+
+def test_submit_or_adopt_checks_its_arguments(client):
+    with pytest.raises(hexrun.InvalidArgument, match="since_unix_ms 0 is not a past time"):
+        client.submit_or_adopt(P_OK, 0)
+    future = int(time.time() * 1000) + 3600 * 1000
+    with pytest.raises(hexrun.InvalidArgument, match="since_unix_ms"):
+        client.submit_or_adopt(P_OK, future)
