@@ -10,7 +10,8 @@ $(AIRFLOW_STAMP): mk/deps.sh python/requirements-airflow.txt
 
 # hexrun itself goes in editable, so the provider entry point exists and the tests import
 # this tree. The venv is shared between clones: reinstall when it points at another tree or
-# when pyproject.toml (the entry point) changed since this clone installed it.
+# when pyproject.toml (the entry point) changed since this clone installed it; the tests
+# also put this tree first on PYTHONPATH, as another clone may re-point the venv meanwhile.
 $(B)/airflow-pkg.stamp: python/pyproject.toml $(AIRFLOW_STAMP)
 	@mkdir -p $(B)
 	$(AIRFLOW_PY) -m pip install -q --no-deps -e ./python
@@ -21,10 +22,21 @@ airflow-pkg: $(B)/airflow-pkg.stamp
 	@$(AIRFLOW_PY) -c 'import hexrun, sys; sys.exit(hexrun.__file__ != "$(abspath python/hexrun/__init__.py)")' \
 	  || $(AIRFLOW_PY) -m pip install -q --no-deps -e ./python
 
-check-airflow: airflow-pkg $(LIB_REAL) $(B)/hexsim
+# Hex's own provider (airflow-provider-hex), installed aside (not into the venv), for the
+# test that both providers side by side each keep their connection type.
+HEX_PROVIDER_DIR := $(AIRFLOW_VENV)/hex-provider
+$(HEX_PROVIDER_DIR)/.stamp: python/requirements-airflow-hex-provider.txt $(AIRFLOW_STAMP)
+	rm -rf $(HEX_PROVIDER_DIR)
+	$(AIRFLOW_PY) -m pip install -q --no-deps --target $(HEX_PROVIDER_DIR) \
+	  -r python/requirements-airflow-hex-provider.txt
+	@touch $@
+
+check-airflow: airflow-pkg $(LIB_REAL) $(B)/hexsim $(HEX_PROVIDER_DIR)/.stamp
 	cd tests/airflow && HEXRUN_LIBRARY=$(abspath $(B)/$(LIB_SONAME)) \
-	  HEXSIM_BIN=$(abspath $(B)/hexsim) timeout 400 \
-	  $(AIRFLOW_PY) -m pytest -q -p no:cacheprovider test_airflow_provider.py
+	  HEXSIM_BIN=$(abspath $(B)/hexsim) HEX_PROVIDER_DIR=$(HEX_PROVIDER_DIR) \
+	  PYTHONPATH=$(abspath python) timeout 900 \
+	  $(AIRFLOW_PY) -m pytest -q -p no:cacheprovider test_airflow_provider.py \
+	  test_airflow_conventions.py
 CHECK_TARGETS += check-airflow
 
 # The same provider in a real deployment (`airflow standalone`: scheduler, LocalExecutor,

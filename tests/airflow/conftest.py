@@ -25,6 +25,8 @@ os.environ.update({
     "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME}/airflow.db",
     "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
     "HEXRUN_AIRFLOW_OUT": OUT_DIR,
+    # The public API (extra links) through FastAPI's test client, without a login.
+    "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
 })
 
 from hexsim import HexSim  # noqa: E402
@@ -43,9 +45,9 @@ def airflow_cli(*args, timeout=120, **kwargs):
                           **kwargs)
 
 
-def set_connection(conn_id, base_url, extras):
+def set_connection(conn_id, base_url, extras, conn_type="hex"):
     os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(
-        {"conn_type": "hex", "host": base_url, "password": ADMIN, "extra": extras})
+        {"conn_type": conn_type, "host": base_url, "password": ADMIN, "extra": extras})
 
 
 def pytest_unconfigure(config):
@@ -63,11 +65,15 @@ def airflow_db():
 @pytest.fixture(scope="session")
 def sim_session():
     with HexSim(args=["--time-scale", "20"]) as s:
-        set_connection("hex_default", s.base_url, FAST_EXTRAS)
+        # hexrun's own connection type here, Hex's provider's type `hex` elsewhere.
+        set_connection("hex_default", s.base_url, FAST_EXTRAS, conn_type="hexrun")
         set_connection("hex_defaults", s.base_url, {})
         # The submit journal (docs/journal.md) lets a retry in another process re-attach.
         set_connection("hex_journal", s.base_url,
                        dict(FAST_EXTRAS, journal_path=os.path.join(AIRFLOW_HOME, "journal")))
+        # A lost RunProject answer's run is looked for only after 10 s.
+        set_connection("hex_slow_lookup", s.base_url,
+                       dict(FAST_EXTRAS, poll_min_ms=10000, poll_max_ms=10000))
         set_connection("hex_one_run_per_min", s.base_url,
                        dict(FAST_EXTRAS, run_budget_per_min=1, run_budget_per_hour=1))
         yield s

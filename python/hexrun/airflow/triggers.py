@@ -13,7 +13,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 import hexrun
 
-from .hooks import TERMINAL_STATES, HexHook, run_xcom
+from .hooks import TERMINAL_STATES, HexHook, StatusLog, run_xcom
 
 # Airflow 3.3+ calls BaseTrigger.on_kill() when a user acts on the deferred task (mark
 # failed/success, clear), and only then: not when the triggerer shuts down or hands the
@@ -24,6 +24,9 @@ TRIGGERER_CALLS_ON_KILL = hasattr(BaseTrigger, "on_kill")
 # How long a cancelled trigger waits for Hex to confirm the cancel before giving up; the
 # engine keeps trying after that, and the process-exit hook waits for it once more.
 CANCEL_CONFIRM_S = 10.0
+# While a run is waited for, the task log gets its status when it changes and, while it
+# does not, once every this many seconds (hooks.StatusLog).
+STATUS_LOG_EVERY_S = 300.0
 
 
 class HexRunTrigger(BaseTrigger):
@@ -36,7 +39,8 @@ class HexRunTrigger(BaseTrigger):
 
     def __init__(self, project_id: str, run_id: str, hex_conn_id: str = "hex_default",
                  poll_interval: float = 1.0, timeout_at: Optional[float] = None,
-                 kill_on_timeout: bool = True, cancel_on_kill: bool = True):
+                 kill_on_timeout: bool = True, cancel_on_kill: bool = True,
+                 status_log_interval: float = STATUS_LOG_EVERY_S):
         super().__init__()
         self.project_id = project_id
         self.run_id = run_id
@@ -45,6 +49,7 @@ class HexRunTrigger(BaseTrigger):
         self.timeout_at = timeout_at
         self.kill_on_timeout = kill_on_timeout
         self.cancel_on_kill = cancel_on_kill
+        self.status_log_interval = float(status_log_interval)
         self._job: Optional[hexrun.Job] = None
         self._cancel_requested = False
 
@@ -54,6 +59,7 @@ class HexRunTrigger(BaseTrigger):
             "hex_conn_id": self.hex_conn_id, "poll_interval": self.poll_interval,
             "timeout_at": self.timeout_at, "kill_on_timeout": self.kill_on_timeout,
             "cancel_on_kill": self.cancel_on_kill,
+            "status_log_interval": self.status_log_interval,
         })
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
@@ -96,7 +102,9 @@ class HexRunTrigger(BaseTrigger):
 
     async def _wait(self, job: hexrun.Job) -> Dict[str, Any]:
         """Sleeps on the event loop between cheap local state reads."""
+        status_log = StatusLog(self.log, self.run_id, self.status_log_interval)
         while True:
+            status_log.update(job.info)
             if job.poll() in TERMINAL_STATES:
                 return dict(run_xcom(job.info), event="done",
                             error_message=job.info.error_message)

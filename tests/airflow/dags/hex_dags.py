@@ -112,9 +112,43 @@ with _dag("hex_mapped"):
     runs >> record(["run"])
 
 with _dag("hex_journal"):
-    # Run with `airflow tasks test` in two processes; the connection sets journal_path.
+    # Run with `airflow tasks test` in two processes; the connection sets journal_path
+    # (durable=False: the journal alone, not task_state_store, must find the run).
     HexRunProjectOperator(task_id="run", project_id=P_OK, hex_conn_id="hex_journal",
+                          wait_seconds=0.2, timeout=60, durable=False)
+
+# Run with `airflow tasks test` in two processes, with no journal: the second finds the
+# first one's run through task_state_store (Airflow 3.3's ResumableJobMixin), or not at all
+# (durable=False).
+with _dag("hex_durable"):
+    HexRunProjectOperator(task_id="run", project_id=P_OK, wait_seconds=0.2, timeout=60)
+
+with _dag("hex_not_durable"):
+    HexRunProjectOperator(task_id="run", project_id=P_OK, wait_seconds=0.2, timeout=60,
+                          durable=False)
+
+with _dag("hex_durable_window"):
+    # hex_slow_lookup looks for a lost RunProject answer's run only after 10 s, which leaves
+    # the test time to SIGKILL the worker after the POST and before the run id is stored.
+    HexRunProjectOperator(task_id="run", project_id=P_OK, hex_conn_id="hex_slow_lookup",
                           wait_seconds=0.2, timeout=60)
+
+with _dag("hex_status_log"):
+    # A status line when the status changes and every 0.5 s while it does not.
+    HexRunProjectOperator(task_id="run", project_id=P_OK, wait_seconds=0.2, timeout=60,
+                          status_log_interval=0.5)
+
+with _dag("hex_async"):
+    HexRunProjectOperator(task_id="run", project_id=P_OK, synchronous=False)
+
+with _dag("hex_aliases"):
+    # dbt Cloud's / Databricks' names: do not wait, look every 0.2 s.
+    start = HexRunProjectOperator(task_id="start", project_id=P_OK,
+                                  wait_for_termination=False, check_interval=0.2)
+    wait = HexRunProjectOperator(task_id="wait", project_id=P_OK, timeout=60,
+                                 wait_for_termination=True, polling_period_seconds=0.2,
+                                 idempotency_key="aliases-wait")
+    start >> wait >> record(["start", "wait"])
 
 with _dag("hex_sensor"):
     start = HexRunProjectOperator(task_id="start", project_id=P_OK, synchronous=False)
