@@ -200,7 +200,7 @@ HEXRUN_API void hexrun_config_free(hexrun_config *cfg);
  *   insecure_skip_verify, proxy, user_agent, log_level, max_response_bytes,
  *   run_budget_per_min, run_budget_per_hour, api_budget_per_min, api_budget_per_hour,
  *   api_reserve_percent, budget_time_scale, cancel_on_free, coalesce, budget_path,
- *   journal_path, allow_cleartext.
+ *   journal_path, allow_cleartext, coord_url.
  * An unknown key or a bad value fails with HEXRUN_E_CONFIG and a hexrun_last_error()
  * message that names the key and what is allowed; the configuration is unchanged.
  * Not thread-safe for one cfg: one thread at a time may set keys. Since 1.0.

@@ -24,7 +24,7 @@
 /* A CA bundle shows a PEM certificate within its first 64 KiB (comments first, at most). */
 #define CA_PROBE_BYTES 65536
 
-typedef enum { KEY_STR, KEY_URL, KEY_TOKEN, KEY_INT, KEY_BOOL, KEY_LEVEL } key_type;
+typedef enum { KEY_STR, KEY_URL, KEY_TOKEN, KEY_INT, KEY_BOOL, KEY_LEVEL, KEY_PGURL } key_type;
 
 typedef struct {
     const char *name;
@@ -67,6 +67,7 @@ static const key_desc keys[] = {
     FLAG_KEY(coalesce, KEY_BOOL),
     STR_KEY(budget_path, KEY_STR),
     STR_KEY(journal_path, KEY_STR),
+    STR_KEY(coord_url, KEY_PGURL),
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
@@ -76,7 +77,12 @@ const char *const hexrun__config_keys[] = {
     "insecure_skip_verify", "proxy", "user_agent", "log_level", "max_response_bytes",
     "run_budget_per_min", "run_budget_per_hour", "api_budget_per_min", "api_budget_per_hour",
     "api_reserve_percent", "budget_time_scale", "cancel_on_free", "coalesce", "budget_path",
-    "journal_path", "allow_cleartext", NULL};
+    "journal_path", "allow_cleartext", "coord_url", NULL};
+
+static int is_string(key_type t)
+{
+    return t == KEY_STR || t == KEY_URL || t == KEY_TOKEN || t == KEY_PGURL;
+}
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
@@ -131,7 +137,7 @@ void hexrun_config_free(hexrun_config *cfg)
     if (!cfg)
         return;
     for (size_t i = 0; i < N_KEYS; i++)
-        if (keys[i].type == KEY_STR || keys[i].type == KEY_URL || keys[i].type == KEY_TOKEN)
+        if (is_string(keys[i].type))
             free(*str_field(cfg, &keys[i]));
     free(cfg);
 }
@@ -204,6 +210,36 @@ static int token_ok(const char *v)
     return 1;
 }
 
+/* A libpq connection URI (postgresql:// or postgres://): libpq parses the rest when the
+ * client connects; here only what would reach it or the logs garbled is refused. */
+static int pgurl_ok(const char *v)
+{
+    size_t scheme = strncmp(v, "postgresql://", 13) == 0 ? 13
+                    : strncmp(v, "postgres://", 11) == 0 ? 11 : 0;
+    if (!scheme || strlen(v) > STRING_MAX)
+        return 0;
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* coord_url as hexrun_config_get shows it: a password in it becomes <redacted>. */
+static char *pgurl_redacted(const char *v)
+{
+    const char *auth = strstr(v, "://") + 3;
+    const char *at = strchr(auth, '@'), *colon = strchr(auth, ':');
+    size_t len = strlen(v) + 16;
+    char *out = malloc(len);
+    if (!out)
+        return NULL;
+    if (at && colon && colon < at)
+        snprintf(out, len, "%.*s<redacted>%s", (int)(colon + 1 - v), v, at);
+    else
+        snprintf(out, len, "%s", v);
+    return out;
+}
+
 static int set_string(hexrun_config *cfg, const key_desc *k, const char *value)
 {
     char *copy = strdup(value);
@@ -227,6 +263,13 @@ static int set_checked_string(hexrun_config *cfg, const key_desc *k, const char 
                                  "config key 'base_url': expected an http:// or https:// URL "
                                  "with a host, no user@ part, no query, no spaces or control "
                                  "characters and at most %d bytes, e.g. https://app.hex.tech",
+                                 STRING_MAX);
+    /* Never echo the value: it may hold a password. */
+    if (k->type == KEY_PGURL && !pgurl_ok(value))
+        return hexrun__error_set(HEXRUN_E_CONFIG,
+                                 "config key 'coord_url': expected a PostgreSQL URL "
+                                 "(postgresql://user@host:port/dbname, options after ?) "
+                                 "without spaces or control characters, of at most %d bytes",
                                  STRING_MAX);
     /* Never echo the value: it may be most of a token. */
     if (k->type == KEY_TOKEN && !token_ok(value))
@@ -286,7 +329,7 @@ int hexrun_config_set(hexrun_config *cfg, const char *key, const char *value)
                                  "unknown config key '%.64s'; see hexrun_plugin_info() "
                                  "config_keys for the allowed keys",
                                  key);
-    if (k->type == KEY_STR || k->type == KEY_URL || k->type == KEY_TOKEN)
+    if (is_string(k->type))
         return set_checked_string(cfg, k, value);
     return set_number(cfg, k, value);
 }
@@ -300,6 +343,13 @@ static int format_value(const hexrun_config *cfg, const key_desc *k, char **out)
     case KEY_TOKEN:
         text = *str_field(c, k) ? "<redacted>" : "";
         break;
+    case KEY_PGURL:
+        if (!*str_field(c, k)) {
+            text = "";
+            break;
+        }
+        *out = pgurl_redacted(*str_field(c, k));
+        return *out ? HEXRUN_OK : hexrun__error_set(HEXRUN_E_NOMEM, "out of memory");
     case KEY_STR:
     case KEY_URL:
         text = *str_field(c, k) ? *str_field(c, k) : "";
@@ -348,7 +398,7 @@ hexrun_config *hexrun__config_copy(const hexrun_config *cfg)
     *c = *cfg;
     int failed = 0;
     for (size_t i = 0; i < N_KEYS; i++) {
-        if (keys[i].type != KEY_STR && keys[i].type != KEY_URL && keys[i].type != KEY_TOKEN)
+        if (!is_string(keys[i].type))
             continue;
         char **f = str_field(c, &keys[i]);
         if (*f && !failed && !(*f = strdup(*f)))

@@ -20,6 +20,7 @@ struct hexrun_config {
     char *user_agent;
     char *budget_path;   /* the host-wide shared budget (budget.h); NULL = per client */
     char *journal_path;  /* the submit journal (journal.h); NULL = none */
+    char *coord_url;     /* the PostgreSQL coordination store (coord.h); NULL = none */
     int64_t timeout_ms;
     int64_t connect_timeout_ms;
     int64_t max_retries;

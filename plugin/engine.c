@@ -11,6 +11,7 @@
 
 #include "adopt.h"
 #include "budget.h"
+#include "coord.h"
 #include "buf.h"
 #include "http.h"
 #include "journal.h"
@@ -122,8 +123,9 @@ struct hexrun__engine {
     op *polls;
     int polls_in_flight;
     hexrun__budget budget[2];  /* HEXRUN__BUDGET_RUN, HEXRUN__BUDGET_API */
-    hexrun__shared_budget *shared; /* budget_path: used instead of budget[] */
-    hexrun__journal *journal;  /* NULL without journal_path; engine thread only */
+    /* The store (coord.h) of budget_path / journal_path / coord_url: its budget is used
+     * instead of budget[] when it has one. NULL = none. Engine thread only. */
+    hexrun__coord *coord;
     journal_note *notes;       /* under jobs->mu */
     /* Projects whose pages a coalesced poll is reading now (engine thread): one reader per
      * project, or two would read the first pages twice while the last wait for budget. */
@@ -182,12 +184,6 @@ int hexrun__engine_new(const hexrun_config *cfg, hexrun__jobs *jobs, hexrun__log
     e->cfg = cfg;
     e->jobs = jobs;
     e->log = log;
-    if (cfg->journal_path &&
-        (rc = hexrun__journal_open(cfg->journal_path, &e->journal, err, errlen)) != HEXRUN_OK) {
-        hexrun__http_free(e->http);
-        free(e);
-        return rc;
-    }
     int64_t now = now_ms();
     /* Submits and the interactive lane may burst; polls are paced (budget.h). */
     hexrun__budget_init(&e->budget[HEXRUN__BUDGET_RUN], cfg->run_budget_per_min,
@@ -195,13 +191,7 @@ int hexrun__engine_new(const hexrun_config *cfg, hexrun__jobs *jobs, hexrun__log
     hexrun__budget_init(&e->budget[HEXRUN__BUDGET_API], cfg->api_budget_per_min,
                         cfg->api_budget_per_hour, cfg->budget_time_scale,
                         cfg->api_reserve_percent, now);
-    const int64_t limits[4] = {cfg->run_budget_per_min, cfg->run_budget_per_hour,
-                               cfg->api_budget_per_min, cfg->api_budget_per_hour};
-    if (cfg->budget_path &&
-        (rc = hexrun__shared_budget_open(cfg->budget_path, cfg->token, limits,
-                                         cfg->budget_time_scale, cfg->api_reserve_percent,
-                                         now, log, &e->shared, err, errlen)) != HEXRUN_OK) {
-        hexrun__journal_close(e->journal);
+    if ((rc = hexrun__coord_open(cfg, now, log, &e->coord, err, errlen)) != HEXRUN_OK) {
         hexrun__http_free(e->http);
         free(e);
         return rc;
@@ -638,31 +628,32 @@ static int op_uses_run_budget(const op *o)
     return o->kind == OP_SUBMIT || (o->kind == OP_DIRECT && o->direct->run_bucket);
 }
 
-/* The budget calls, on this client's buckets or the host-wide shared ones. */
+/* The budget calls, on this client's buckets or the store's shared ones (coord.h). */
 static int64_t budget_take(hexrun__engine *e, int group, int64_t now)
 {
-    return e->shared ? hexrun__shared_budget_take(e->shared, group, now)
-                     : hexrun__budget_take(&e->budget[group], now);
+    return hexrun__coord_has_budget(e->coord) ? hexrun__coord_take(e->coord, group, now)
+                                              : hexrun__budget_take(&e->budget[group], now);
 }
 
 static int64_t budget_take_poll(hexrun__engine *e, int64_t now)
 {
-    return e->shared ? hexrun__shared_budget_take_poll(e->shared, now)
-                     : hexrun__budget_take_poll(&e->budget[HEXRUN__BUDGET_API], now);
+    return hexrun__coord_has_budget(e->coord)
+               ? hexrun__coord_take_poll(e->coord, now)
+               : hexrun__budget_take_poll(&e->budget[HEXRUN__BUDGET_API], now);
 }
 
 static void budget_refund(hexrun__engine *e, int group)
 {
-    if (e->shared)
-        hexrun__shared_budget_refund(e->shared, group);
+    if (hexrun__coord_has_budget(e->coord))
+        hexrun__coord_refund(e->coord, group);
     else
         hexrun__budget_refund(&e->budget[group]);
 }
 
 static void budget_pause(hexrun__engine *e, int group, int64_t now, int64_t ms)
 {
-    if (e->shared)
-        hexrun__shared_budget_pause(e->shared, group, now, ms);
+    if (hexrun__coord_has_budget(e->coord))
+        hexrun__coord_pause(e->coord, group, now, ms);
     else
         hexrun__budget_pause(&e->budget[group], now, ms);
 }
@@ -678,8 +669,9 @@ static void iso_of(int64_t mono_ms, char *out, size_t outlen)
 
 static int64_t budget_paused_until(hexrun__engine *e, int group, int64_t now)
 {
-    return e->shared ? hexrun__shared_budget_paused_until(e->shared, group, now)
-                     : hexrun__budget_paused_until(&e->budget[group]);
+    return hexrun__coord_has_budget(e->coord)
+               ? hexrun__coord_paused_until(e->coord, group, now)
+               : hexrun__budget_paused_until(&e->budget[group]);
 }
 
 /* Why an op waits for its budget group, for a job's waiting_for or a direct call's error. */
@@ -855,7 +847,7 @@ static int op_go(hexrun__engine *e, op *o)
         budget_refund(e, HEXRUN__BUDGET_RUN); /* a lookup goes out, not a RunProject */
         return 0;
     }
-    if (o->kind == OP_SUBMIT && e->journal && !journal_step(e, o)) {
+    if (o->kind == OP_SUBMIT && hexrun__coord_has_journal(e->coord) && !journal_step(e, o)) {
         budget_refund(e, HEXRUN__BUDGET_RUN); /* no RunProject went out */
         return 0;
     }
@@ -1341,7 +1333,8 @@ static int run_tracked(const char *run_id, void *ud)
 {
     const lookup_ctx *l = ud;
     return hexrun__jobs_knows_run(l->e->jobs, l->project_id, run_id) ||
-           (l->e->journal && hexrun__journal_knows_run(l->e->journal, run_id));
+           (hexrun__coord_has_journal(l->e->coord) &&
+            hexrun__coord_journal_knows_run(l->e->coord, run_id));
 }
 
 /* The RunProject of job was sent but its answer is lost: look for its run instead of
@@ -1543,7 +1536,7 @@ static int64_t journal_stale_ms(const hexrun_config *cfg)
 static void journal_note_add(hexrun__engine *e, char type, const hexrun__job *job,
                              int64_t t_ms)
 {
-    if (!e->journal || !job->idempotency_key)
+    if (!hexrun__coord_has_journal(e->coord) || !job->idempotency_key)
         return;
     journal_note *n = calloc(1, sizeof *n);
     if (!n || !(n->key = strdup(job->idempotency_key))) {
@@ -1563,7 +1556,7 @@ static void journal_note_add(hexrun__engine *e, char type, const hexrun__job *jo
 /* Write the queued answers, oldest first (engine thread, without the table mutex). */
 static void journal_flush(hexrun__engine *e)
 {
-    if (!e->journal)
+    if (!hexrun__coord_has_journal(e->coord))
         return;
     pthread_mutex_lock(&e->jobs->mu);
     journal_note *list = NULL;
@@ -1577,12 +1570,8 @@ static void journal_flush(hexrun__engine *e)
     for (journal_note *n = list, *next; n; n = next) {
         next = n->next;
         char err[600] = "";
-        int rc = n->type == 'R'   ? hexrun__journal_run(e->journal, n->key, n->project_id,
-                                                        n->run_id, n->t_ms, err, sizeof err)
-                 : n->type == 'F' ? hexrun__journal_failed(e->journal, n->key, n->project_id,
-                                                           n->t_ms, err, sizeof err)
-                                  : hexrun__journal_unknown(e->journal, n->key, n->project_id,
-                                                            n->t_ms, err, sizeof err);
+        int rc = hexrun__coord_journal_note(e->coord, n->type, n->key, n->project_id,
+                                            n->run_id, n->t_ms, err, sizeof err);
         if (rc != HEXRUN_OK)
             hexrun__log_write(e->log, HEXRUN_LOG_ERROR, "event=journal_failed project=%s %s",
                               n->project_id, err[0] ? err : hexrun_strerror(rc));
@@ -1659,8 +1648,8 @@ static int journal_step(hexrun__engine *e, op *o)
         return 1; /* op_start drops or ends it */
     hexrun__journal_claim claim;
     char err[600] = "";
-    int rc = hexrun__journal_begin(e->journal, key, project, unix_ms(),
-                                   journal_stale_ms(e->cfg), &claim, err, sizeof err);
+    int rc = hexrun__coord_journal_begin(e->coord, key, project, unix_ms(),
+                                         journal_stale_ms(e->cfg), &claim, err, sizeof err);
     if (rc == HEXRUN_OK && claim.verdict == HEXRUN__JOURNAL_GO)
         return 1;
     pthread_mutex_lock(&e->jobs->mu);
@@ -2095,8 +2084,7 @@ int hexrun__engine_stop(hexrun__engine *e, int cancel_live, int64_t drain_ms, ch
     pthread_mutex_unlock(&e->jobs->mu);
     journal_flush(e);
     hexrun__log_defer(e->log, 0);
-    hexrun__journal_close(e->journal);
-    hexrun__shared_budget_close(e->shared);
+    hexrun__coord_close(e->coord);
     free(e->reading);
     free(e->busy.ids);
     free(e->groups);

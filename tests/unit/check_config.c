@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "coord.h"
 #include "hexrun.h"
 #include "ck_run.h"
 
@@ -66,7 +67,7 @@ START_TEST(every_documented_key_is_accepted)
         {"run_budget_per_min", "0"}, {"run_budget_per_hour", "100"},
         {"api_budget_per_min", "5"}, {"api_budget_per_hour", "9"},
         {"cancel_on_free", "on"}, {"budget_path", "/tmp/b"}, {"journal_path", "/tmp/j"},
-        {"allow_cleartext", "false"}};
+        {"allow_cleartext", "false"}, {"coord_url", "postgresql://hexrun@db:5432/airflow"}};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
         ck_assert_msg(hexrun_config_set(cfg, ok[i].k, ok[i].v) == HEXRUN_OK, "%s: %s", ok[i].k,
                       hexrun_last_error());
@@ -78,6 +79,38 @@ START_TEST(every_documented_key_is_accepted)
     assert_value("insecure_skip_verify", "true");
     assert_value("log_level", "debug");
     assert_value("journal_path", "/tmp/j");
+}
+END_TEST
+
+START_TEST(coord_url_reads_back_without_its_password)
+{
+    ck_assert_int_eq(hexrun_config_set(cfg, "coord_url", "postgres://u:s3cret@db/x?sslmode=require"),
+                     HEXRUN_OK);
+    char *v = get("coord_url");
+    ck_assert_str_eq(v, "postgres://u:<redacted>@db/x?sslmode=require");
+    hexrun_free(v);
+    ck_assert_int_eq(hexrun_config_set(cfg, "coord_url", "postgresql:///hexrun?host=/run/pg"),
+                     HEXRUN_OK);
+    assert_value("coord_url", "postgresql:///hexrun?host=/run/pg");
+}
+END_TEST
+
+/* The store names a token by its SHA-256 (coord.h): FIPS 180-4's vectors, and lengths
+ * around the padding's block edge. */
+START_TEST(token_hash_is_sha256)
+{
+    char out[65];
+    hexrun__coord_token_hash("abc", out);
+    ck_assert_str_eq(out, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    hexrun__coord_token_hash("", out);
+    ck_assert_str_eq(out, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    hexrun__coord_token_hash("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", out);
+    ck_assert_str_eq(out, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    char a64[65];
+    memset(a64, 'a', 64);
+    a64[64] = '\0';
+    hexrun__coord_token_hash(a64, out);
+    ck_assert_str_eq(out, "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb");
 }
 END_TEST
 
@@ -104,7 +137,10 @@ START_TEST(bad_values_name_key_and_range_and_leave_config_unchanged)
         {"token", "", "'token'"}, {"token", "a b", "without spaces"},
         {"user_agent", "a\r\nX: y", "control characters"},
         {"base_url", "https://h\x01st/x", "control characters"},
-        {"max_response_bytes", "10", "from 1024"}};
+        {"max_response_bytes", "10", "from 1024"},
+        {"coord_url", "mysql://db/x", "expected a PostgreSQL URL"},
+        {"coord_url", "postgresql://db/x y", "without spaces"},
+        {"coord_url", "postgresql://db/\x01", "control characters"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ck_assert_int_eq(hexrun_config_set(cfg, bad[i].k, bad[i].v), HEXRUN_E_CONFIG);
         ck_assert_msg(strstr(hexrun_last_error(), bad[i].needle) != NULL, "%s=%s: %s",
@@ -391,6 +427,8 @@ int main(void)
     tcase_add_test(tc, defaults_match_hex_limits);
     tcase_add_test(tc, every_documented_key_is_accepted);
     tcase_add_test(tc, unknown_key_names_the_key);
+    tcase_add_test(tc, coord_url_reads_back_without_its_password);
+    tcase_add_test(tc, token_hash_is_sha256);
     tcase_add_test(tc, bad_values_name_key_and_range_and_leave_config_unchanged);
     tcase_add_test(tc, base_url_read_back_sets_unchanged);
     tcase_add_test(tc, token_is_never_echoed);

@@ -1,0 +1,140 @@
+"""issue 17's figures: 8 processes x 50 runs of one project on one token against hexsim with
+Hex's limits (its clock 600 times faster, hexrun's budget windows scaled to match), with
+coord_url on a throwaway PostgreSQL server (tests/support/pgserver.py), against one process
+waiting on all 400, and against 8 processes with a budget each (no store). Then the same
+8 x 50 with the server stopped for 30 s mid-run and started again.
+
+Each process is a hexrun-host `load` in its own working directory. Figures: 429s and
+RunProject answers (hexsim's counters), failed waits (jobs not COMPLETED), duplicate runs
+(RunProject 201s beyond the runs asked for), status requests (GetRunStatus and
+GetProjectRuns), detection p95 (the worst process's), store statements per second
+(pg_stat_database.xact_commit over the wall time: one statement is one transaction).
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+from hexsim import HexSim  # noqa: E402
+from pgserver import PgServer  # noqa: E402
+
+BUILD = os.environ.get("HEXRUN_BUILD", os.path.join(ROOT, "build"))
+HOST = os.path.join(BUILD, "hexrun-host")
+PROJECT = "11111111-1111-4111-8111-111111111111"
+SCALE = 600
+HEX_LIMITS = {"enabled": True, "run_per_min": 20, "run_per_hour": 60, "api_per_min": 30,
+              "api_per_hour": 1800}
+STATUS_ENDPOINTS = ("GetRunStatus", "GetProjectRuns")
+
+
+def env_for(sim):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEX_", "HEXRUN_"))}
+    env.update(HEXRUN_PLUGIN=os.path.join(BUILD, "libhexrun.so.1"),
+               HEX_API_BASE_URL=sim.base_url, HEX_API_TOKEN="hxtok_admin")
+    return env
+
+
+def load_cmd(jobs, coord_url=None):
+    cmd = [HOST, "--json", "--config", f"budget_time_scale={SCALE}",
+           "--config", "poll_min_ms=5", "--config", "poll_max_ms=50"]
+    if coord_url:
+        cmd += ["--config", f"coord_url={coord_url}"]
+    return cmd + ["load", "--jobs", str(jobs), "--projects", PROJECT, "--timeout", "900"]
+
+
+def commits(pg):
+    return int(pg.psql("SELECT xact_commit FROM pg_stat_database WHERE datname = "
+                       "'postgres'"))
+
+
+def scenario(sim, pg, n_procs, jobs, coord, outage_after=None, outage_s=30):
+    sim.sim("POST", "/__sim/reset")
+    sim.sim("POST", "/__sim/time_scale", {"scale": SCALE})
+    sim.sim("POST", "/__sim/limits", HEX_LIMITS)
+    if pg:
+        pg.psql("DROP SCHEMA IF EXISTS hexrun CASCADE")
+    c0 = commits(pg) if coord else 0
+    t0 = time.time()
+    work = tempfile.mkdtemp(prefix="hexrun-bench-coord-")
+    procs = []
+    for i in range(n_procs):
+        cwd = os.path.join(work, f"machine{i}")
+        os.mkdir(cwd)
+        procs.append(subprocess.Popen(load_cmd(jobs, pg.url if coord else None),
+                                      env=env_for(sim), cwd=cwd, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True))
+    outage = None
+    if outage_after is not None:
+        outage = threading.Thread(target=stop_for_a_while,
+                                  args=(sim, pg, outage_after, outage_s))
+        outage.start()
+    reports, logs = [], []
+    for p in procs:
+        out, err = p.communicate(timeout=1800)
+        if p.returncode != 0:
+            raise RuntimeError(f"hexrun-host load failed: {err[-2000:]}")
+        reports.append(json.loads(out.strip().splitlines()[-1]))
+        logs.append(err)
+    if outage:
+        outage.join()
+    wall = time.time() - t0
+    c1 = commits(pg) if coord else 0
+    counters = sim.counters()["requests"]
+    states = {}
+    for r in reports:
+        for k, v in r["end_states"].items():
+            states[k] = states.get(k, 0) + v
+    created = counters.get("RunProject", {}).get("201", 0)
+    return {
+        "runs": n_procs * jobs,
+        "completed": states.get("COMPLETED", 0),
+        "failed_waits": n_procs * jobs - states.get("COMPLETED", 0),
+        "duplicates": max(created - n_procs * jobs, 0),
+        "hexsim_429": sum(v.get("429", 0) for v in counters.values()),
+        "reported_429": sum(r["rate_limited_429"] for r in reports),
+        "status_requests": sum(sum(counters.get(e, {}).values()) for e in STATUS_ENDPOINTS),
+        "detect_p95_ms": max(r["detect_latency_p95_ms"] or 0 for r in reports),
+        "wall_s": round(wall, 1),
+        "store_qps": round((c1 - c0) / wall, 1) if coord else None,
+        "offline_logs": sum(e.count("event=coord_offline") for e in logs),
+        "online_logs": sum(e.count("event=coord_online") for e in logs),
+    }
+
+
+def stop_for_a_while(sim, pg, after_runs, seconds):
+    while sim.counters()["requests"].get("RunProject", {}).get("201", 0) < after_runs:
+        time.sleep(0.1)
+    pg.halt()
+    time.sleep(seconds)
+    pg.resume()
+
+
+def main():
+    rows = []
+    with HexSim(args=["--time-scale", str(SCALE)]) as sim, PgServer() as pg:
+        rows.append(("1 process x 400 (baseline)", scenario(sim, pg, 1, 400, False)))
+        rows.append(("8 x 50, own budgets (no store)", scenario(sim, pg, 8, 50, False)))
+        rows.append(("8 x 50, coord_url", scenario(sim, pg, 8, 50, True)))
+        rows.append(("8 x 50, coord_url, PostgreSQL stopped 30 s",
+                     scenario(sim, pg, 8, 50, True, outage_after=100)))
+    cols = ["runs", "completed", "failed_waits", "duplicates", "hexsim_429", "reported_429",
+            "status_requests", "detect_p95_ms", "wall_s", "store_qps", "offline_logs",
+            "online_logs"]
+    print("| scenario | " + " | ".join(cols) + " |")
+    print("|---" * (len(cols) + 1) + "|")
+    for name, r in rows:
+        print(f"| {name} | " + " | ".join(str(r[c]) for c in cols) + " |")
+    base = rows[0][1]
+    shared = rows[2][1]
+    print(f"\nstatus requests, 8 x 50 on coord_url / 1 x 400: "
+          f"{shared['status_requests'] / max(base['status_requests'], 1):.2f}x; "
+          f"detection p95: {shared['detect_p95_ms'] / max(base['detect_p95_ms'], 1):.2f}x")
+
+
+if __name__ == "__main__":
+    main()

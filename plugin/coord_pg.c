@@ -1,0 +1,550 @@
+/* coord_pg.c - the PostgreSQL coordination store through libpq loaded at run time; see
+ * coord_pg.h. */
+#include "coord_pg.h"
+
+#include <dlfcn.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "budget.h"
+#include "coord_sql.h"
+#include "hexrun.h"
+
+/* ---- the part of libpq hexrun uses, as libpq-fe.h declares it ---- */
+
+typedef struct pg_conn PGconn;
+typedef struct pg_result PGresult;
+typedef unsigned int Oid;
+typedef void (*PQnoticeProcessor)(void *arg, const char *message);
+enum { CONNECTION_OK = 0 };
+enum { PGRES_COMMAND_OK = 1, PGRES_TUPLES_OK = 2 };
+
+typedef struct pq_api {
+    PGconn *(*connectdbParams)(const char *const *keywords, const char *const *values,
+                               int expand_dbname);
+    int (*status)(const PGconn *conn);
+    char *(*errorMessage)(const PGconn *conn);
+    void (*finish)(PGconn *conn);
+    PQnoticeProcessor (*setNoticeProcessor)(PGconn *conn, PQnoticeProcessor proc, void *arg);
+    PGresult *(*exec)(PGconn *conn, const char *command);
+    PGresult *(*execParams)(PGconn *conn, const char *command, int nParams,
+                            const Oid *paramTypes, const char *const *paramValues,
+                            const int *paramLengths, const int *paramFormats,
+                            int resultFormat);
+    int (*resultStatus)(const PGresult *res);
+    char *(*resultErrorMessage)(const PGresult *res);
+    int (*ntuples)(const PGresult *res);
+    int (*getisnull)(const PGresult *res, int row, int column);
+    char *(*getvalue)(const PGresult *res, int row, int column);
+    void (*clear)(PGresult *res);
+} pq_api;
+
+static pthread_mutex_t pq_mu = PTHREAD_MUTEX_INITIALIZER;
+static pq_api pq;
+static int pq_loaded;
+
+/* The library's name: libpq.so.5, or $HEXRUN_LIBPQ (another path; tests name a missing
+ * one). The library stays loaded for the life of the process. */
+static const char *pq_name(void)
+{
+    const char *name = getenv("HEXRUN_LIBPQ");
+    return name && name[0] ? name : "libpq.so.5";
+}
+
+#define PQ_SYM(field, name)                                                                  \
+    do {                                                                                     \
+        *(void **)&api.field = dlsym(h, name);                                               \
+        if (!api.field)                                                                      \
+            missing = name;                                                                  \
+    } while (0)
+
+static int pq_load(char *err, size_t errlen)
+{
+    pthread_mutex_lock(&pq_mu);
+    int ok = pq_loaded;
+    if (!ok) {
+        void *h = dlopen(pq_name(), RTLD_NOW | RTLD_LOCAL);
+        pq_api api;
+        const char *missing = NULL;
+        if (h) {
+            PQ_SYM(connectdbParams, "PQconnectdbParams");
+            PQ_SYM(status, "PQstatus");
+            PQ_SYM(errorMessage, "PQerrorMessage");
+            PQ_SYM(finish, "PQfinish");
+            PQ_SYM(setNoticeProcessor, "PQsetNoticeProcessor");
+            PQ_SYM(exec, "PQexec");
+            PQ_SYM(execParams, "PQexecParams");
+            PQ_SYM(resultStatus, "PQresultStatus");
+            PQ_SYM(resultErrorMessage, "PQresultErrorMessage");
+            PQ_SYM(ntuples, "PQntuples");
+            PQ_SYM(getisnull, "PQgetisnull");
+            PQ_SYM(getvalue, "PQgetvalue");
+            PQ_SYM(clear, "PQclear");
+        }
+        if (!h)
+            snprintf(err, errlen, "config key 'coord_url': cannot load PostgreSQL's client "
+                     "library %s (install libpq5, e.g. apt-get install libpq5): %s",
+                     pq_name(), dlerror());
+        else if (missing) {
+            snprintf(err, errlen, "config key 'coord_url': %s lacks %s (libpq 10 or newer "
+                     "is needed)", pq_name(), missing);
+            dlclose(h);
+        } else {
+            pq = api;
+            pq_loaded = ok = 1;
+        }
+    }
+    pthread_mutex_unlock(&pq_mu);
+    return ok ? HEXRUN_OK : HEXRUN_E_CONFIG;
+}
+
+/* ---- the handle ---- */
+
+typedef struct kept_note {
+    char type;
+    char *key, *project, *run_id;
+    int64_t t_ms;
+    struct kept_note *next;
+} kept_note;
+
+struct hexrun__pg {
+    char *url;
+    char token_hash[65];
+    char settings[2][96];  /* each group's settings as a SQL array literal */
+    int64_t limits[6];
+    hexrun__log *log;
+    PGconn *conn;          /* NULL while offline */
+    int32_t owner;         /* this client's session lock id (journal intents name it) */
+    int64_t peers;         /* hexrun clients the store counted last (>= 1) */
+    int64_t peers_at;      /* monotonic ms of that count */
+    int64_t retry_at;      /* offline: monotonic ms of the next connection attempt */
+    hexrun__budget fallback[2];
+    int fallback_took[2];  /* the last take of the group came from the fallback */
+    kept_note *kept, **kept_tail; /* journal notes written when the store is back */
+    hexrun__pg_stats stats;
+};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void notice_ignore(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message; /* "schema already exists, skipping" and the like: not for the host */
+}
+
+/* libpq's messages span lines ("...\n\tThis probably means..."): one line for the log. */
+static void trim_newline(char *s)
+{
+    for (char *p = s; *p; p++)
+        if (*p == '\n' || *p == '\t')
+            *p = ' ';
+    size_t n = strlen(s);
+    while (n > 0 && s[n - 1] == ' ')
+        s[--n] = '\0';
+}
+
+/* One statement; NULL (with err filled) when it failed. */
+static PGresult *run(hexrun__pg *pg, const char *sql, int n, const char *const *params,
+                     char *err, size_t errlen)
+{
+    pg->stats.queries++;
+    PGresult *r = n ? pq.execParams(pg->conn, sql, n, NULL, params, NULL, NULL, 0)
+                    : pq.exec(pg->conn, sql);
+    int st = r ? pq.resultStatus(r) : -1;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return r;
+    snprintf(err, errlen, "%s", r ? pq.resultErrorMessage(r) : pq.errorMessage(pg->conn));
+    trim_newline(err);
+    if (r)
+        pq.clear(r);
+    return NULL;
+}
+
+/* One statement whose first value is an integer; -1 with err filled when it failed. */
+static int run_int(hexrun__pg *pg, const char *sql, int n, const char *const *params,
+                   int64_t *out, char *err, size_t errlen)
+{
+    PGresult *r = run(pg, sql, n, params, err, errlen);
+    if (!r)
+        return -1;
+    int ok = pq.ntuples(r) == 1 && !pq.getisnull(r, 0, 0);
+    if (ok)
+        *out = strtoll(pq.getvalue(r, 0, 0), NULL, 10);
+    else
+        snprintf(err, errlen, "unexpected answer from the store");
+    pq.clear(r);
+    return ok ? 0 : -1;
+}
+
+/* Take a session lock of class HEXRUN__COORD_LOCK_CLASS that no other client holds. */
+static int take_owner_lock(hexrun__pg *pg, char *err, size_t errlen)
+{
+    for (int attempt = 0; attempt < 16; attempt++) {
+        if (!pg->owner || attempt > 0) {
+            uint32_t r = 0;
+            if (getrandom(&r, sizeof r, 0) != sizeof r)
+                r = (uint32_t)mono_ms() * 2654435761u;
+            pg->owner = (int32_t)(r & 0x7fffffff) | 1;
+        }
+        char id[16];
+        snprintf(id, sizeof id, "%" PRId32, pg->owner);
+        const char *params[] = {id};
+        int64_t got = 0;
+        if (run_int(pg, HEXRUN__COORD_SQL_LOCK, 1, params, &got, err, errlen) != 0)
+            return -1;
+        if (got == 1)
+            return 0;
+    }
+    snprintf(err, errlen, "no free client lock id");
+    return -1;
+}
+
+static void fallback_init(hexrun__pg *pg, int64_t now_ms)
+{
+    const int64_t *l = pg->limits;
+    int64_t n = pg->peers > 0 ? pg->peers : 1;
+    /* Each of n clients keeps to 1/n of every limit (at least 1): together, Hex's limits. */
+#define SHARE(x) ((x) > 0 ? ((x) / n > 0 ? (x) / n : 1) : 0)
+    hexrun__budget_init(&pg->fallback[HEXRUN__BUDGET_RUN], SHARE(l[0]), SHARE(l[1]), l[4], 0,
+                        now_ms);
+    hexrun__budget_init(&pg->fallback[HEXRUN__BUDGET_API], SHARE(l[2]), SHARE(l[3]), l[4],
+                        l[5], now_ms);
+#undef SHARE
+}
+
+static void count_peers(hexrun__pg *pg, int64_t now_ms)
+{
+    char err[256];
+    int64_t n = 0;
+    pg->peers_at = mono_ms();
+    if (run_int(pg, HEXRUN__COORD_SQL_PEERS, 0, NULL, &n, err, sizeof err) == 0 && n >= 1 &&
+        n != pg->peers) {
+        pg->peers = n;
+        fallback_init(pg, now_ms);
+    }
+}
+
+/* Connect, install or check the schema, take the session lock. HEXRUN_OK or an error. */
+static int pg_connect(hexrun__pg *pg, char *err, size_t errlen)
+{
+    /* connect_timeout before dbname: a value in the URL wins over it. */
+    const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+    const char *vals[] = {"10", "hexrun", pg->url, NULL};
+    pg->conn = pq.connectdbParams(keys, vals, 1);
+    if (!pg->conn) {
+        snprintf(err, errlen, "coord_url: out of memory");
+        return HEXRUN_E_NOMEM;
+    }
+    int rc = HEXRUN_OK;
+    char msg[512] = "";
+    if (pq.status(pg->conn) != CONNECTION_OK) {
+        snprintf(msg, sizeof msg, "%s", pq.errorMessage(pg->conn));
+        trim_newline(msg);
+        snprintf(err, errlen, "coord_url: cannot connect to the PostgreSQL store: %s", msg);
+        rc = HEXRUN_E_IO;
+    } else {
+        pq.setNoticeProcessor(pg->conn, notice_ignore, NULL);
+        PGresult *r = run(pg, HEXRUN__COORD_SQL_INSTALL, 0, NULL, msg, sizeof msg);
+        if (r)
+            pq.clear(r);
+        if (!r) {
+            snprintf(err, errlen, "coord_url: cannot install or check the schema hexrun: %s",
+                     msg);
+            rc = strstr(msg, "newer than this hexrun") ? HEXRUN_E_CONFIG : HEXRUN_E_IO;
+        } else if (take_owner_lock(pg, msg, sizeof msg) != 0) {
+            snprintf(err, errlen, "coord_url: cannot take a client lock: %s", msg);
+            rc = HEXRUN_E_IO;
+        } else if ((r = run(pg, HEXRUN__COORD_SQL_RETENTION, 0, NULL, msg, sizeof msg))) {
+            pq.clear(r);
+        }
+    }
+    if (rc != HEXRUN_OK) {
+        pq.finish(pg->conn);
+        pg->conn = NULL;
+    }
+    return rc;
+}
+
+int hexrun__pg_open(const char *url, const char *token_hash, const int64_t settings[6],
+                    int64_t now_ms, hexrun__log *log, hexrun__pg **out, char *err,
+                    size_t errlen)
+{
+    int rc = pq_load(err, errlen);
+    if (rc != HEXRUN_OK)
+        return rc;
+    hexrun__pg *pg = calloc(1, sizeof *pg);
+    if (!pg || !(pg->url = strdup(url))) {
+        free(pg);
+        snprintf(err, errlen, "out of memory");
+        return HEXRUN_E_NOMEM;
+    }
+    snprintf(pg->token_hash, sizeof pg->token_hash, "%s", token_hash);
+    memcpy(pg->limits, settings, sizeof pg->limits);
+    snprintf(pg->settings[0], sizeof pg->settings[0], "{%lld,%lld,%lld,0}",
+             (long long)settings[0], (long long)settings[1], (long long)settings[4]);
+    snprintf(pg->settings[1], sizeof pg->settings[1], "{%lld,%lld,%lld,%lld}",
+             (long long)settings[2], (long long)settings[3], (long long)settings[4],
+             (long long)settings[5]);
+    pg->log = log;
+    pg->peers = 1;
+    pg->kept_tail = &pg->kept;
+    fallback_init(pg, now_ms);
+    rc = pg_connect(pg, err, errlen);
+    if (rc != HEXRUN_OK) {
+        hexrun__pg_close(pg);
+        return rc;
+    }
+    count_peers(pg, now_ms);
+    *out = pg;
+    return HEXRUN_OK;
+}
+
+static void kept_free(kept_note *n)
+{
+    free(n->key);
+    free(n->project);
+    free(n->run_id);
+    free(n);
+}
+
+void hexrun__pg_close(hexrun__pg *pg)
+{
+    if (!pg)
+        return;
+    if (pg->conn)
+        pq.finish(pg->conn);
+    for (kept_note *n = pg->kept, *next; n; n = next) {
+        next = n->next;
+        kept_free(n);
+    }
+    free(pg->url);
+    free(pg);
+}
+
+/* ---- outages ---- */
+
+static void go_offline(hexrun__pg *pg, const char *why)
+{
+    if (pg->conn) {
+        pq.finish(pg->conn);
+        pg->conn = NULL;
+        pg->stats.outages++;
+        hexrun__log_write(pg->log, HEXRUN_LOG_WARN,
+                          "event=coord_offline error=\"%s\" the PostgreSQL store cannot be "
+                          "reached: this client keeps to 1/%lld of each limit, holds keyed "
+                          "submits and keeps journal records until it returns",
+                          why, (long long)pg->peers);
+    }
+    pg->retry_at = mono_ms() + HEXRUN__PG_RETRY_MS;
+}
+
+static int write_note(hexrun__pg *pg, const kept_note *n, char *err, size_t errlen);
+
+/* Write the journal records kept while offline, oldest first; 0 when all went. */
+static int flush_kept(hexrun__pg *pg)
+{
+    char err[512];
+    while (pg->kept) {
+        kept_note *n = pg->kept;
+        if (write_note(pg, n, err, sizeof err) != 0) {
+            go_offline(pg, err);
+            return -1;
+        }
+        pg->kept = n->next;
+        kept_free(n);
+    }
+    pg->kept_tail = &pg->kept;
+    return 0;
+}
+
+/* 1 when connected (reconnecting if an attempt is due), else 0. */
+static int online(hexrun__pg *pg)
+{
+    if (pg->conn)
+        return 1;
+    pg->stats.offline++;
+    if (mono_ms() < pg->retry_at)
+        return 0;
+    char err[512];
+    if (pg_connect(pg, err, sizeof err) != HEXRUN_OK) {
+        pg->retry_at = mono_ms() + HEXRUN__PG_RETRY_MS;
+        return 0;
+    }
+    if (flush_kept(pg) != 0)
+        return 0;
+    hexrun__log_write(pg->log, HEXRUN_LOG_WARN,
+                      "event=coord_online the PostgreSQL store is back: this client draws "
+                      "from the shared budget and journal again");
+    return 1;
+}
+
+/* ---- the budget ---- */
+
+/* One call of hexrun.budget_op; -1 when the store failed (then offline). */
+static int64_t budget_call(hexrun__pg *pg, int group, const char *op, int64_t ms)
+{
+    char arg[24], grp[4], err[512];
+    snprintf(arg, sizeof arg, "%lld", (long long)ms);
+    snprintf(grp, sizeof grp, "%d", group);
+    const char *params[] = {pg->token_hash, grp, op, pg->settings[group], arg};
+    int64_t v = 0;
+    if (run_int(pg, HEXRUN__COORD_SQL_BUDGET, 5, params, &v, err, sizeof err) != 0) {
+        go_offline(pg, err);
+        return -1;
+    }
+    return v < 0 ? 0 : v;
+}
+
+int64_t hexrun__pg_take(hexrun__pg *pg, int group, int poll, int64_t now_ms)
+{
+    if (online(pg) && mono_ms() - pg->peers_at >= 30000)
+        count_peers(pg, now_ms);
+    int64_t wait = pg->conn ? budget_call(pg, group, poll ? "poll" : "take", 0) : -1;
+    pg->fallback_took[group] = wait < 0;
+    if (wait >= 0)
+        return wait;
+    return poll ? hexrun__budget_take_poll(&pg->fallback[group], now_ms)
+                : hexrun__budget_take(&pg->fallback[group], now_ms);
+}
+
+void hexrun__pg_refund(hexrun__pg *pg, int group)
+{
+    if (pg->fallback_took[group])
+        hexrun__budget_refund(&pg->fallback[group]);
+    else if (online(pg))
+        budget_call(pg, group, "refund", 0);
+}
+
+void hexrun__pg_pause(hexrun__pg *pg, int group, int64_t now_ms, int64_t ms)
+{
+    hexrun__budget_pause(&pg->fallback[group], now_ms, ms); /* kept if the store goes */
+    if (online(pg))
+        budget_call(pg, group, "pause", ms);
+}
+
+int64_t hexrun__pg_paused_until(hexrun__pg *pg, int group, int64_t now_ms)
+{
+    int64_t left = online(pg) ? budget_call(pg, group, "paused", 0) : -1;
+    if (left < 0)
+        return hexrun__budget_paused_until(&pg->fallback[group]);
+    return left > 0 ? now_ms + left : 0;
+}
+
+/* ---- the journal ---- */
+
+static void copy_value(PGresult *r, int col, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s", pq.getisnull(r, 0, col) ? "" : pq.getvalue(r, 0, col));
+}
+
+int hexrun__pg_journal_begin(hexrun__pg *pg, const char *key, const char *project,
+                             int64_t now_ms, int64_t stale_ms, hexrun__journal_claim *claim,
+                             char *err, size_t errlen)
+{
+    memset(claim, 0, sizeof *claim);
+    claim->verdict = HEXRUN__JOURNAL_WAIT; /* offline: the key waits for the store */
+    if (!online(pg))
+        return HEXRUN_OK;
+    char now[24], stale[24], owner[16], msg[512];
+    snprintf(now, sizeof now, "%lld", (long long)now_ms);
+    snprintf(stale, sizeof stale, "%lld", (long long)stale_ms);
+    snprintf(owner, sizeof owner, "%" PRId32, pg->owner);
+    const char *params[] = {key, project, now, stale, owner};
+    PGresult *r = run(pg, HEXRUN__COORD_SQL_BEGIN, 5, params, msg, sizeof msg);
+    if (!r || pq.ntuples(r) != 1) {
+        if (r)
+            pq.clear(r);
+        go_offline(pg, r ? "unexpected answer from the store" : msg);
+        return HEXRUN_OK;
+    }
+    char verdict[16], since[24];
+    copy_value(r, 0, verdict, sizeof verdict);
+    copy_value(r, 1, claim->run_id, sizeof claim->run_id);
+    copy_value(r, 2, since, sizeof since);
+    pq.clear(r);
+    claim->since_ms = strtoll(since, NULL, 10);
+    claim->verdict = strcmp(verdict, "go") == 0       ? HEXRUN__JOURNAL_GO
+                     : strcmp(verdict, "attach") == 0 ? HEXRUN__JOURNAL_ATTACH
+                     : strcmp(verdict, "adopt") == 0  ? HEXRUN__JOURNAL_ADOPT
+                     : strcmp(verdict, "conflict") == 0 ? HEXRUN__JOURNAL_CONFLICT
+                                                        : HEXRUN__JOURNAL_WAIT;
+    (void)err;
+    (void)errlen;
+    return HEXRUN_OK;
+}
+
+static int write_note(hexrun__pg *pg, const kept_note *n, char *err, size_t errlen)
+{
+    char t[24], type[2] = {n->type, '\0'};
+    snprintf(t, sizeof t, "%lld", (long long)n->t_ms);
+    PGresult *r;
+    if (n->type == 'F') {
+        const char *params[] = {n->key, n->project};
+        r = run(pg, HEXRUN__COORD_SQL_FREE, 2, params, err, errlen);
+    } else {
+        const char *params[] = {n->key, n->project, type, n->run_id, t};
+        r = run(pg, HEXRUN__COORD_SQL_NOTE, 5, params, err, errlen);
+    }
+    if (r)
+        pq.clear(r);
+    return r ? 0 : -1;
+}
+
+int hexrun__pg_journal_note(hexrun__pg *pg, char type, const char *key, const char *project,
+                            const char *run_id, int64_t t_ms, char *err, size_t errlen)
+{
+    kept_note *n = calloc(1, sizeof *n);
+    if (!n || !(n->key = strdup(key)) || !(n->project = strdup(project)) ||
+        (type == 'R' && !(n->run_id = strdup(run_id)))) {
+        if (n)
+            kept_free(n);
+        snprintf(err, errlen, "out of memory");
+        return HEXRUN_E_NOMEM;
+    }
+    n->type = type;
+    n->t_ms = t_ms;
+    char msg[512] = "";
+    if (online(pg) && !pg->kept && write_note(pg, n, msg, sizeof msg) == 0) {
+        kept_free(n);
+        return HEXRUN_OK;
+    }
+    if (pg->conn)
+        go_offline(pg, msg);
+    *pg->kept_tail = n; /* written, in order, when the store is back */
+    pg->kept_tail = &n->next;
+    return HEXRUN_OK;
+}
+
+int hexrun__pg_journal_knows_run(hexrun__pg *pg, const char *run_id)
+{
+    for (const kept_note *n = pg->kept; n; n = n->next)
+        if (n->type == 'R' && strcmp(n->run_id, run_id) == 0)
+            return 1;
+    if (!online(pg))
+        return 0;
+    char msg[512];
+    const char *params[] = {run_id};
+    PGresult *r = run(pg, HEXRUN__COORD_SQL_KNOWS, 1, params, msg, sizeof msg);
+    if (!r) {
+        go_offline(pg, msg);
+        return 0;
+    }
+    int known = pq.ntuples(r) > 0;
+    pq.clear(r);
+    return known;
+}
+
+void hexrun__pg_get_stats(const hexrun__pg *pg, hexrun__pg_stats *out)
+{
+    *out = pg->stats;
+}

@@ -1,0 +1,57 @@
+/*
+ * coord_pg.h - the PostgreSQL coordination store (internal; see coord.h and
+ * docs/coordination.md).
+ *
+ * libpq is loaded with dlopen("libpq.so.5") the first time a client names coord_url, so
+ * the library does not link it. Every call is one statement on one connection; the engine
+ * thread is the only user of a handle. When the server cannot be reached the handle goes
+ * offline: it logs that once, spends a local budget of 1/N of each limit (N = hexrun clients
+ * the store last counted), holds keyed submits (WAIT) and keeps journal records in memory;
+ * at most every HEXRUN__PG_RETRY_MS it tries to reconnect, and on success writes the kept
+ * records, logs once more and draws from the store again.
+ */
+#ifndef HEXRUN_COORD_PG_H
+#define HEXRUN_COORD_PG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "journal.h"
+#include "log.h"
+
+#define HEXRUN__PG_RETRY_MS 2000
+
+typedef struct hexrun__pg hexrun__pg;
+
+/* settings: run per min, run per hour, api per min, api per hour, budget_time_scale,
+ * api_reserve_percent. token_hash: the token's SHA-256 in hex (the token is never sent).
+ * Connects, installs or checks the schema and takes the client's session lock.
+ * Returns HEXRUN_OK, HEXRUN_E_CONFIG (libpq missing, a newer schema), HEXRUN_E_IO (cannot
+ * connect or install: err has the server's message) or HEXRUN_E_NOMEM. */
+int hexrun__pg_open(const char *url, const char *token_hash, const int64_t settings[6],
+                    int64_t now_ms, hexrun__log *log, hexrun__pg **out, char *err,
+                    size_t errlen);
+void hexrun__pg_close(hexrun__pg *pg);
+
+/* Budget operations on group HEXRUN__BUDGET_RUN or _API, as hexrun__shared_budget_*.
+ * now_ms is the engine's monotonic clock; the store keeps time by the server's clock. */
+int64_t hexrun__pg_take(hexrun__pg *pg, int group, int poll, int64_t now_ms);
+void hexrun__pg_refund(hexrun__pg *pg, int group);
+void hexrun__pg_pause(hexrun__pg *pg, int group, int64_t now_ms, int64_t ms);
+int64_t hexrun__pg_paused_until(hexrun__pg *pg, int group, int64_t now_ms);
+
+/* Journal operations, as hexrun__journal_* (type 'R', 'F' or 'U' for a note). */
+int hexrun__pg_journal_begin(hexrun__pg *pg, const char *key, const char *project,
+                             int64_t now_ms, int64_t stale_ms, hexrun__journal_claim *claim,
+                             char *err, size_t errlen);
+int hexrun__pg_journal_note(hexrun__pg *pg, char type, const char *key, const char *project,
+                            const char *run_id, int64_t t_ms, char *err, size_t errlen);
+int hexrun__pg_journal_knows_run(hexrun__pg *pg, const char *run_id);
+
+/* Statements sent, and times the store was found unreachable (tests, stats). */
+typedef struct hexrun__pg_stats {
+    int64_t queries, outages, offline;
+} hexrun__pg_stats;
+void hexrun__pg_get_stats(const hexrun__pg *pg, hexrun__pg_stats *out);
+
+#endif

@@ -1,0 +1,180 @@
+/*
+ * coord_sql.h - the SQL of the PostgreSQL coordination store (internal; docs/coordination.md
+ * describes the schema). hexrun owns the schema "hexrun" and touches nothing outside it.
+ *
+ * One statement installs or checks version 1 under a transaction-scoped advisory lock, so
+ * processes starting together do not race. Each later call is one statement: a budget
+ * operation is one call of hexrun.budget_op (row lock on the token's group), a journal
+ * claim one call of hexrun.journal_begin (the key's primary key decides who claims it).
+ */
+#ifndef HEXRUN_COORD_SQL_H
+#define HEXRUN_COORD_SQL_H
+
+#define HEXRUN__COORD_SCHEMA_VERSION 1
+
+/* The advisory lock class of hexrun's session locks ('hexr'): a client holds
+ * (class, its id) for as long as its session lives; journal intents name that id. */
+#define HEXRUN__COORD_LOCK_CLASS 1751480434
+
+#define HEXRUN__COORD_SQL_INSTALL \
+"DO $hexrun$\n" \
+"DECLARE v integer;\n" \
+"BEGIN\n" \
+"  PERFORM pg_advisory_xact_lock(1751480434, 0);\n" \
+"  CREATE SCHEMA IF NOT EXISTS hexrun;\n" \
+"  CREATE TABLE IF NOT EXISTS hexrun.schema_version (\n" \
+"    version integer PRIMARY KEY,\n" \
+"    installed_at timestamptz NOT NULL DEFAULT now());\n" \
+"  SELECT max(version) INTO v FROM hexrun.schema_version;\n" \
+"  IF v > 1 THEN\n" \
+"    RAISE EXCEPTION 'the hexrun schema is version %, newer than this hexrun (1)', v;\n" \
+"  END IF;\n" \
+"  IF v = 1 THEN RETURN; END IF;\n" \
+"  CREATE TABLE hexrun.budget (\n" \
+"    token_hash text NOT NULL,\n" \
+"    grp smallint NOT NULL CHECK (grp IN (0, 1)),\n" \
+"    settings bigint[] NOT NULL,\n" \
+"    minute_log bigint[] NOT NULL,\n" \
+"    hour_log bigint[] NOT NULL,\n" \
+"    poll_tokens double precision[] NOT NULL,\n" \
+"    poll_last bigint NOT NULL,\n" \
+"    paused_until bigint NOT NULL,\n" \
+"    PRIMARY KEY (token_hash, grp));\n" \
+"  CREATE TABLE hexrun.journal (\n" \
+"    key text PRIMARY KEY,\n" \
+"    project text NOT NULL,\n" \
+"    state char(1) NOT NULL CHECK (state IN ('I', 'R', 'U')),\n" \
+"    run_id text,\n" \
+"    t_ms bigint NOT NULL,\n" \
+"    owner integer,\n" \
+"    updated_at timestamptz NOT NULL DEFAULT now());\n" \
+"  CREATE INDEX journal_run_id ON hexrun.journal (run_id) WHERE run_id IS NOT NULL;\n" \
+"  CREATE FUNCTION hexrun.log_wait(log bigint[], n bigint, len bigint, now_ms bigint)\n" \
+"  RETURNS bigint LANGUAGE sql IMMUTABLE AS $f$\n" \
+"    SELECT CASE WHEN n <= 0 OR cardinality(log) < n THEN 0\n" \
+"                ELSE greatest(log[cardinality(log) - n + 1] + len - now_ms, 0) END\n" \
+"  $f$;\n" \
+"  CREATE FUNCTION hexrun.budget_op(p_token text, p_grp integer, p_op text,\n" \
+"                                   p_settings bigint[], p_ms bigint)\n" \
+"  RETURNS bigint LANGUAGE plpgsql AS $f$\n" \
+"  DECLARE\n" \
+"    b hexrun.budget%ROWTYPE;\n" \
+"    now_ms bigint := (extract(epoch FROM clock_timestamp()) * 1000)::bigint;\n" \
+"    scale bigint := greatest(p_settings[3], 1);\n" \
+"    reserve bigint := least(greatest(p_settings[4], 0), 90);\n" \
+"    lim bigint; len bigint; span bigint; share bigint; w bigint := 0;\n" \
+"    lg bigint[]; tok double precision; rate double precision;\n" \
+"  BEGIN\n" \
+"    INSERT INTO hexrun.budget VALUES (p_token, p_grp, p_settings, '{}', '{}',\n" \
+"      '{1,1}', now_ms, 0) ON CONFLICT DO NOTHING;\n" \
+"    SELECT * INTO b FROM hexrun.budget WHERE token_hash = p_token AND grp = p_grp\n" \
+"      FOR UPDATE;\n" \
+"    IF b.settings IS DISTINCT FROM p_settings THEN\n" \
+"      b.settings := p_settings; b.minute_log := '{}'; b.hour_log := '{}';\n" \
+"      b.poll_tokens := '{1,1}'; b.poll_last := now_ms; b.paused_until := 0;\n" \
+"    END IF;\n" \
+"    IF p_op = 'pause' THEN\n" \
+"      b.paused_until := greatest(b.paused_until, now_ms + p_ms);\n" \
+"    ELSIF p_op = 'paused' THEN\n" \
+"      RETURN greatest(b.paused_until - now_ms, 0);\n" \
+"    ELSIF p_op = 'refund' THEN\n" \
+"      b.minute_log := b.minute_log[1:cardinality(b.minute_log) - 1];\n" \
+"      b.hour_log := b.hour_log[1:cardinality(b.hour_log) - 1];\n" \
+"    ELSIF now_ms < b.paused_until THEN\n" \
+"      RETURN b.paused_until - now_ms;\n" \
+"    ELSE\n" \
+"      FOR i IN 1..2 LOOP\n" \
+"        lim := p_settings[i];\n" \
+"        CONTINUE WHEN lim <= 0;\n" \
+"        len := greatest(CASE i WHEN 1 THEN 60000 ELSE 3600000 END / scale, 1);\n" \
+"        span := len + greatest(len / 20, 250);\n" \
+"        share := greatest(lim * (100 - reserve) / 100, 1);\n" \
+"        lg := CASE i WHEN 1 THEN b.minute_log ELSE b.hour_log END;\n" \
+"        lg := ARRAY(SELECT x FROM unnest(lg) AS x WHERE x > now_ms - span ORDER BY x);\n" \
+"        w := greatest(w, hexrun.log_wait(lg, lim, span, now_ms));\n" \
+"        IF p_op = 'poll' THEN\n" \
+"          w := greatest(w, hexrun.log_wait(lg, share, len, now_ms));\n" \
+"          rate := share::double precision / len;\n" \
+"          tok := least(1.0, b.poll_tokens[i] + greatest(now_ms - b.poll_last, 0) * rate);\n" \
+"          b.poll_tokens[i] := tok;\n" \
+"          IF tok < 1.0 THEN w := greatest(w, ceil((1.0 - tok) / rate)::bigint); END IF;\n" \
+"        END IF;\n" \
+"        IF i = 1 THEN b.minute_log := lg; ELSE b.hour_log := lg; END IF;\n" \
+"      END LOOP;\n" \
+"      IF p_op = 'poll' THEN b.poll_last := greatest(b.poll_last, now_ms); END IF;\n" \
+"      IF w = 0 THEN\n" \
+"        IF p_settings[1] > 0 THEN b.minute_log := b.minute_log || now_ms; END IF;\n" \
+"        IF p_settings[2] > 0 THEN b.hour_log := b.hour_log || now_ms; END IF;\n" \
+"        IF p_op = 'poll' THEN\n" \
+"          b.poll_tokens := ARRAY[b.poll_tokens[1] - 1, b.poll_tokens[2] - 1];\n" \
+"        END IF;\n" \
+"      END IF;\n" \
+"    END IF;\n" \
+"    UPDATE hexrun.budget SET settings = b.settings, minute_log = b.minute_log,\n" \
+"      hour_log = b.hour_log, poll_tokens = b.poll_tokens, poll_last = b.poll_last,\n" \
+"      paused_until = b.paused_until WHERE token_hash = p_token AND grp = p_grp;\n" \
+"    RETURN w;\n" \
+"  END $f$;\n" \
+"  CREATE FUNCTION hexrun.owner_alive(p_owner integer) RETURNS boolean\n" \
+"  LANGUAGE sql STABLE AS $f$\n" \
+"    SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'\n" \
+"      AND classid = 1751480434::oid AND objid = p_owner::oid AND objsubid = 2\n" \
+"      AND granted)\n" \
+"  $f$;\n" \
+"  CREATE FUNCTION hexrun.journal_begin(p_key text, p_project text, p_now bigint,\n" \
+"    p_stale bigint, p_owner integer, OUT verdict text, OUT detail text, OUT since bigint)\n" \
+"  LANGUAGE plpgsql AS $f$\n" \
+"  DECLARE j hexrun.journal%ROWTYPE;\n" \
+"  BEGIN\n" \
+"    INSERT INTO hexrun.journal (key, project, state, t_ms, owner)\n" \
+"      VALUES (p_key, p_project, 'I', p_now, p_owner) ON CONFLICT (key) DO NOTHING;\n" \
+"    IF FOUND THEN verdict := 'go'; RETURN; END IF;\n" \
+"    SELECT * INTO j FROM hexrun.journal WHERE key = p_key FOR UPDATE;\n" \
+"    IF NOT FOUND THEN verdict := 'wait'; RETURN; END IF;\n" \
+"    IF j.project <> p_project THEN\n" \
+"      verdict := 'conflict'; detail := j.project; RETURN;\n" \
+"    END IF;\n" \
+"    IF j.state = 'R' THEN verdict := 'attach'; detail := j.run_id; RETURN; END IF;\n" \
+"    IF j.state = 'I' AND j.t_ms <= p_now AND p_now - j.t_ms < p_stale\n" \
+"       AND (j.owner = p_owner OR hexrun.owner_alive(j.owner)) THEN\n" \
+"      verdict := 'wait'; RETURN;\n" \
+"    END IF;\n" \
+"    verdict := 'adopt'; since := least(j.t_ms, p_now);\n" \
+"  END $f$;\n" \
+"  INSERT INTO hexrun.schema_version (version) VALUES (1);\n" \
+"END $hexrun$"
+
+/* $1 token hash, $2 group, $3 op (take, poll, refund, pause, paused), $4 settings, $5 ms */
+#define HEXRUN__COORD_SQL_BUDGET "SELECT hexrun.budget_op($1, $2::integer, $3, $4::bigint[], $5::bigint)"
+
+/* $1 key, $2 project, $3 unix ms, $4 stale ms, $5 owner */
+#define HEXRUN__COORD_SQL_BEGIN \
+    "SELECT verdict, detail, since FROM hexrun.journal_begin($1, $2, $3::bigint, " \
+    "$4::bigint, $5::integer)"
+
+/* $1 key, $2 project, $3 state R or U, $4 run id or NULL, $5 unix ms */
+#define HEXRUN__COORD_SQL_NOTE \
+    "INSERT INTO hexrun.journal AS j (key, project, state, run_id, t_ms) " \
+    "VALUES ($1, $2, $3, $4, $5::bigint) ON CONFLICT (key) DO UPDATE SET " \
+    "state = EXCLUDED.state, run_id = EXCLUDED.run_id, t_ms = EXCLUDED.t_ms, owner = NULL, " \
+    "updated_at = now() WHERE j.project = EXCLUDED.project"
+
+/* $1 key, $2 project: no run was made, the key is free again */
+#define HEXRUN__COORD_SQL_FREE "DELETE FROM hexrun.journal WHERE key = $1 AND project = $2"
+
+#define HEXRUN__COORD_SQL_KNOWS "SELECT 1 FROM hexrun.journal WHERE run_id = $1 AND state = 'R'"
+
+/* Runs recorded more than 30 days ago are forgotten (as the file journal's compaction). */
+#define HEXRUN__COORD_SQL_RETENTION \
+    "DELETE FROM hexrun.journal WHERE state = 'R' AND updated_at < now() - interval '30 days'"
+
+/* $1 client id: this session holds it until it ends (1 when it was free). */
+#define HEXRUN__COORD_SQL_LOCK "SELECT pg_try_advisory_lock(1751480434, $1::integer)::integer"
+
+/* The hexrun clients connected to this database now (the fallback share's divisor). */
+#define HEXRUN__COORD_SQL_PEERS \
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = " \
+    "1751480434::oid AND objsubid = 2 AND granted AND database = " \
+    "(SELECT oid FROM pg_database WHERE datname = current_database())"
+
+#endif

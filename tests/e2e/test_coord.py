@@ -1,0 +1,211 @@
+"""coord_url end to end: a real PostgreSQL server (tests/support/pgserver.py) as the store,
+hexsim enforcing Hex's limits on a clock 600 times faster, and hexrun-host processes as the
+"machines": each in its own working directory, sharing no file, only the store.
+"""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from e2e_common import BUILD, HOST, P_OK, P_SLOW, ROOT, HexSim, env_for
+from pgserver import PgServer
+
+sys.path.insert(0, os.path.join(ROOT, "python"))
+os.environ.setdefault("HEXRUN_LIBRARY", os.path.join(BUILD, "libhexrun.so.1"))
+import hexrun  # noqa: E402
+
+SCALE = 600
+HEX_LIMITS = {"enabled": True, "run_per_min": 20, "run_per_hour": 60, "api_per_min": 30,
+              "api_per_hour": 1800}
+TOKEN = "hxtok_admin"
+
+
+@pytest.fixture(scope="module")
+def pg():
+    with PgServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with HexSim(args=["--time-scale", str(SCALE)]) as s:
+        yield s
+
+
+@pytest.fixture(autouse=True)
+def fresh(sim, pg):
+    sim.sim("POST", "/__sim/reset")
+    sim.sim("POST", "/__sim/time_scale", {"scale": SCALE})
+    sim.sim("POST", "/__sim/limits", HEX_LIMITS)
+    pg.psql("DROP SCHEMA IF EXISTS hexrun CASCADE")
+
+
+def host(pg, *args, log_level="warn"):
+    return [HOST, "--json", "--log-level", log_level, "--config", f"coord_url={pg.url}",
+            "--config", f"budget_time_scale={SCALE}", "--config", "poll_min_ms=5",
+            "--config", "poll_max_ms=50", *args]
+
+
+def machines(cmds, sim, tmp_path, extra_env=None):
+    """Start one process per command, each in its own empty working directory."""
+    env = dict(env_for(sim), **(extra_env or {}))
+    procs = []
+    for i, cmd in enumerate(cmds):
+        cwd = tmp_path / f"machine{i}"
+        cwd.mkdir(parents=True)
+        procs.append(subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True))
+    return procs
+
+
+def finish(procs, timeout=150):
+    results = []
+    for p in procs:
+        out, err = p.communicate(timeout=timeout)
+        results.append((p.returncode, out, err))
+    return results
+
+
+def load(pg, jobs):
+    return host(pg, "load", "--jobs", str(jobs), "--projects", f"{P_OK},{P_SLOW}",
+                "--timeout", "120")
+
+
+def hexsim_429s(sim):
+    return sum(by_status.get("429", 0) for by_status in sim.counters()["requests"].values())
+
+
+def test_processes_on_one_store_stay_within_one_tokens_limits(sim, pg, tmp_path):
+    results = finish(machines([load(pg, 30)] * 3, sim, tmp_path))
+    for rc, out, err in results:
+        assert rc == 0, err
+        assert json.loads(out.strip().splitlines()[-1])["end_states"] == {"COMPLETED": 30}
+    assert hexsim_429s(sim) == 0
+    assert sim.counters()["requests"]["RunProject"] == {"201": 90}
+
+
+def test_the_store_is_hexruns_own_schema_and_names_the_token_by_its_hash(sim, pg, tmp_path):
+    rc, _, err = finish(machines([load(pg, 2)], sim, tmp_path))[0]
+    assert rc == 0, err
+    assert pg.psql("SELECT version FROM hexrun.schema_version") == "1"
+    tables = pg.psql("SELECT string_agg(table_schema || '.' || table_name, ',' ORDER BY "
+                     "table_name) FROM information_schema.tables WHERE table_schema "
+                     "NOT IN ('pg_catalog', 'information_schema')")
+    assert tables == "hexrun.budget,hexrun.journal,hexrun.schema_version"
+    assert pg.psql("SELECT string_agg(DISTINCT token_hash, ',') FROM hexrun.budget") == \
+        hashlib.sha256(TOKEN.encode()).hexdigest()
+    assert TOKEN not in pg.psql("SELECT b::text FROM hexrun.budget AS b")
+
+
+def run_keyed(pg, key, project=P_OK):
+    return host(pg, "run", project, "--idempotency-key", key, "--wait", "--timeout", "60",
+                log_level="info")
+
+
+def test_a_key_is_claimed_once_across_machines(sim, pg, tmp_path):
+    results = finish(machines([run_keyed(pg, "nightly-2026-11-30")] * 4, sim, tmp_path))
+    run_ids = set()
+    for rc, out, err in results:
+        assert rc == 0, err
+        run_ids.add(json.loads(out.strip().splitlines()[-1])["run_id"])
+    assert len(run_ids) == 1
+    assert sim.counters()["requests"]["RunProject"] == {"201": 1}
+    # A retry on another machine, later, attaches to the recorded run.
+    (rc, out, err), = finish(machines([run_keyed(pg, "nightly-2026-11-30")], sim,
+                                      tmp_path / "retry"))
+    assert rc == 0, err
+    assert json.loads(out.strip().splitlines()[-1])["run_id"] in run_ids
+    assert "event=journal_attach" in err
+    assert sim.counters()["requests"]["RunProject"] == {"201": 1}
+    assert pg.psql("SELECT state FROM hexrun.journal WHERE key = 'nightly-2026-11-30'") == "R"
+
+
+def test_a_key_of_another_project_is_refused(sim, pg, tmp_path):
+    (rc, _, err), = finish(machines([run_keyed(pg, "k1")], sim, tmp_path))
+    assert rc == 0, err
+    (rc, _, err), = finish(machines([run_keyed(pg, "k1", P_SLOW)], sim, tmp_path / "b"))
+    assert rc != 0
+    assert f"already names a submit of project {P_OK}" in err
+
+
+def test_without_libpq_coord_url_is_a_config_error(sim, pg, tmp_path):
+    (rc, _, err), = finish(machines([load(pg, 1)], sim, tmp_path,
+                                    {"HEXRUN_LIBPQ": "/nonexistent/libpq.so.5"}))
+    assert rc != 0
+    assert "HEXRUN_E_CONFIG" in err or "configuration" in err.lower(), err
+    assert "cannot load PostgreSQL's client library /nonexistent/libpq.so.5" in err
+
+
+def test_coord_url_is_validated_and_excludes_the_file_stores(sim, pg, tmp_path):
+    bad = [HOST, "--config", "coord_url=mysql://x", "projects"]
+    both = host(pg, "--config", f"budget_path={tmp_path}/b", "projects")
+    (rc1, _, err1), (rc2, _, err2) = finish(machines([bad, both], sim, tmp_path))
+    assert rc1 != 0 and "expected a PostgreSQL URL" in err1
+    assert rc2 != 0 and "leave budget_path and journal_path unset" in err2
+
+
+def test_an_unreachable_store_at_start_fails_clearly(sim, pg, tmp_path):
+    url = f"postgresql://hexrun@/postgres?host={tmp_path}"
+    cmd = [HOST, "--config", f"coord_url={url}", "projects"]
+    (rc, _, err), = finish(machines([cmd], sim, tmp_path))
+    assert rc != 0 and "cannot connect to the PostgreSQL store" in err
+
+
+def wait_for_runs(sim, n, timeout=60):
+    end = time.time() + timeout
+    while time.time() < end:
+        if sim.counters()["requests"].get("RunProject", {}).get("201", 0) >= n:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_store_outage_falls_back_keeps_every_job_and_rejoins(sim, pg, tmp_path):
+    """The server stops after 10 runs and starts again after 5 more (made on the fallback
+    budgets); 110 runs are still to go then, at least 10 s of Hex's run limit (60 an
+    hour-window of 6 s), so both processes rejoin the store before they finish."""
+    procs = machines([load(pg, 60)] * 2, sim, tmp_path)
+    assert wait_for_runs(sim, 10)
+    pg.halt()
+    try:
+        assert wait_for_runs(sim, 15)  # work goes on, on the fallback budget
+    finally:
+        pg.resume()
+    assert all(p.poll() is None for p in procs)
+    reported_429s = 0
+    for rc, out, err in finish(procs):
+        assert rc == 0, err
+        report = json.loads(out.strip().splitlines()[-1])
+        assert report["end_states"] == {"COMPLETED": 60}
+        reported_429s += report["rate_limited_429"]
+        assert err.count("event=coord_offline") == 1, err
+        assert err.count("event=coord_online") == 1, err
+    # Nothing lost, nothing twice; the 429s of the outage (two fallback budgets starting
+    # afresh beside the store's last window) are bounded and every one is reported.
+    assert sim.counters()["requests"]["RunProject"].get("201") == 120
+    assert reported_429s == hexsim_429s(sim) <= 20
+
+
+def test_a_keyed_submit_waits_for_the_store_and_is_made_once(sim, pg):
+    """A key cannot be claimed without the store: while it is down the submit stays
+    QUEUED (nothing is sent), and when it returns the key is claimed and the run made."""
+    with hexrun.Client(base_url=sim.base_url, token=TOKEN, coord_url=pg.url,
+                       budget_time_scale=SCALE, poll_min_ms=5, poll_max_ms=50) as client:
+        pg.halt()
+        try:
+            job = client.submit(P_OK, idempotency_key="held-during-outage")
+            time.sleep(1.0)  # a negative check: in that time nothing may be sent
+            assert job.info.state == "QUEUED"
+            assert "RunProject" not in sim.counters()["requests"]
+        finally:
+            pg.resume()
+        assert job.wait(timeout=60).state == "COMPLETED"
+        again = client.submit(P_OK, idempotency_key="held-during-outage")
+        assert again.wait(timeout=60).run_id == job.info.run_id
+    assert sim.counters()["requests"]["RunProject"] == {"201": 1}
+    assert pg.psql("SELECT state FROM hexrun.journal WHERE key = "
+                   "'held-during-outage'") == "R"
