@@ -339,14 +339,17 @@ def test_cancel_kills_a_run_and_a_second_cancel_is_refused(sim):
 # ------------------------------------------------------------------ the CLI's own output ----
 
 def test_version_names_the_host_and_the_plugin():
+    info = json_lines(host("info", "--json")[1])[0]
     rc, out, err = host("--version")
     assert rc == 0, err
     lines = out.splitlines()
-    assert lines[0] == "hexrun-host 1.0.0"
-    assert f"plugin   {PLUGIN}" in out and "libhexrun 1.0.0, ABI 1.0" in out
+    assert lines[0] == f"hexrun-host {info['host_version']}"
+    abi = info["abi"]
+    assert lines[1] == (f"plugin   {PLUGIN} (libhexrun {info['version']}, "
+                        f"ABI {abi['major']}.{abi['minor']})")
     rc, out, err = host("--version", "--plugin", "/nonexistent/libhexrun.so.1")
     assert rc == 0, err
-    assert out.splitlines()[0] == "hexrun-host 1.0.0"
+    assert out.splitlines()[0] == f"hexrun-host {info['host_version']}"
     assert "cannot load plugin /nonexistent/libhexrun.so.1" in out
 
 
