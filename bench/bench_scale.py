@@ -20,7 +20,8 @@ each page once per 60 s / 20 with a third of 30 a minute reserved), and p95 / fl
 
 The interactive table: cancel-to-Hex latency (hexrun_cancel called -> hexsim's KILLED
 transition) and direct-call latency (hexrun_run_get), on an idle client and with 1000 live
-runs of one project, one cancel and one direct call every 12 s (hexsim time), then 10 direct calls back to back.
+runs of one project: first 10 direct calls back to back, then one cancel and one direct call
+every 20 s (hexsim time).
 
     bench_scale.py [--quick | --sizes 1,10,...] [--no-interactive | --interactive-only]
     (--quick: N up to 100)
@@ -132,7 +133,7 @@ def interactive_row(sim, live):
     plan = {"live": [[LONG_PROJECT, r] for r in ids[:live]],
             "cancel": [[LONG_PROJECT, r] for r in targets],
             "direct": [LONG_PROJECT, ids[-1]],
-            "spacing_s": 12 / SCALE, "burst": 10,
+            "spacing_s": 20 / SCALE, "burst": 10, "end_timeout_s": 300 / SCALE,
             # Let the first sweep over the live runs' pages go (30 s of hexsim time).
             "settle_s": 30 / SCALE if live else 0}
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
@@ -153,10 +154,14 @@ def interactive_row(sim, live):
     cancel_s = [(killed[c["run"]] - c["asked_ms"]) * SCALE / 1000 for c in report["cancels"]
                 if c["run"] in killed]
     direct_s = [ms * SCALE / 1000 for ms in report["direct_ms"]]
+    ended_s = [(c["ended_ms"] - c["asked_ms"]) * SCALE / 1000 for c in report["cancels"]
+               if c.get("ended_ms")]
     counters = sim.counters()["requests"]
     return {"live": live, "cancels": len(report["cancels"]), "reached": len(cancel_s),
             "cancel_p50_s": percentile(cancel_s, 50), "cancel_p95_s": percentile(cancel_s, 95),
             "cancel_max_s": max(cancel_s) if cancel_s else float("nan"),
+            "ended": len(ended_s), "ended_p50_s": percentile(ended_s, 50),
+            "ended_p95_s": percentile(ended_s, 95),
             "direct_p50_s": percentile(direct_s, 50), "direct_p95_s": percentile(direct_s, 95),
             "direct_max_s": max(direct_s),
             "burst_max_s": max(ms * SCALE / 1000 for ms in report["burst_ms"]),
@@ -165,12 +170,14 @@ def interactive_row(sim, live):
 
 def print_interactive(rows):
     print("| client | cancels reaching Hex | cancel -> Hex p50 | p95 | max "
+          "| cancel -> host sees the end p50 | p95 "
           "| direct call p50 | p95 | max | burst of 10 direct calls: slowest | 429s |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         client = "idle" if r["live"] == 0 else f"{r['live']} live runs"
         print(f"| {client} | {r['reached']} of {r['cancels']} | {r['cancel_p50_s']:.2f} s "
               f"| {r['cancel_p95_s']:.2f} s | {r['cancel_max_s']:.2f} s "
+              f"| {r['ended_p50_s']:.2f} s | {r['ended_p95_s']:.2f} s "
               f"| {r['direct_p50_s']:.2f} s | {r['direct_p95_s']:.2f} s "
               f"| {r['direct_max_s']:.2f} s | {r['burst_max_s']:.2f} s | {r['429s']} |",
               flush=True)

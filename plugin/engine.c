@@ -57,6 +57,8 @@ typedef struct op {
     int64_t due_ms;
     int64_t sent_ms;        /* OP_POLL, OP_PROJECT_POLL: when the last answer was asked */
     int solo;               /* OP_POLL: always alone (the run was not on the project's page) */
+    int urgent;             /* OP_POLL: asked for by a cancel's answer: goes alone, in the
+                               interactive lane */
     int bad_answers;        /* OP_POLL: unusable GetRunStatus answers in a row */
     struct op *group;       /* OP_PROJECT_POLL: the poll ops it answers */
     char project_id[HEXRUN__HEX_ID_MAX]; /* OP_PROJECT_POLL, OP_POLL (the job's) */
@@ -724,9 +726,32 @@ static int budget_wait(hexrun__engine *e, op *o, int group, int64_t now, int64_t
     return finished;
 }
 
+/* An op of the poll lane. A poll that follows a cancel's answer is the cancel's: it goes
+ * in the interactive lane, not behind the due polls of a sweep. */
 static int op_is_poll(const op *o)
 {
-    return o->kind == OP_POLL || o->kind == OP_PROJECT_POLL;
+    return (o->kind == OP_POLL && !o->urgent) || o->kind == OP_PROJECT_POLL;
+}
+
+/* The job's poll op, taken out of the poll lane or out of the group of a project poll
+ * waiting there; NULL when it is in flight. */
+static op *poll_take_out(hexrun__engine *e, int64_t job)
+{
+    for (op **pp = &e->polls; *pp; pp = &(*pp)->next) {
+        op *o = *pp;
+        if (o->kind == OP_POLL && o->job == job) {
+            *pp = o->next;
+            return o;
+        }
+        for (op **gp = &o->group; o->kind == OP_PROJECT_POLL && *gp; gp = &(*gp)->next) {
+            op *m = *gp;
+            if (m->job == job) {
+                *gp = m->next;
+                return m;
+            }
+        }
+    }
+    return NULL;
 }
 
 /* Each lane stays sorted by due time, first come first served among equals, so that work
@@ -1139,6 +1164,7 @@ static int poll_apply(hexrun__engine *e, op *o, hexrun__job *job, const hexrun__
     /* One sweep period after the question, not the answer: the period is the budget's.
      * After a cancel's answer, at once: the run's end is what the job waits for. */
     o->due_ms = job->poll_soon ? now_ms() : o->sent_ms + sweep_period_ms(e);
+    o->urgent = job->poll_soon;
     job->poll_soon = 0;
     pending_add(e, o);
     return 1;
@@ -1217,6 +1243,11 @@ static int project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp
         } else if (run) {
             if (!poll_apply(e, p, job, run))
                 op_free(p);
+        } else if (job->poll_soon) {
+            /* A cancel's answer wants the run's status now, not after the next pages. */
+            job->poll_soon = 0;
+            p->urgent = 1;
+            reschedule(e, p, 0);
         } else {
             p->next = missing;
             missing = p;
@@ -1683,19 +1714,16 @@ static int poll_failed(hexrun__engine *e, op *o, hexrun__job *job, int code,
     return 1;
 }
 
-/* The job's poll, now (engine thread, table mutex held): a waiting poll is made due now;
- * one in flight or in a project's group is flagged, so that its answer plans the next
- * poll at once. */
+/* The job's poll, now (engine thread, table mutex held): a waiting poll (alone or in a
+ * project's group) is made due now, in the interactive lane; one in flight is flagged, so
+ * that its answer plans the next poll at once. */
 static void poll_soon(hexrun__engine *e, hexrun__job *job)
 {
-    job->poll_soon = 1;
-    for (op **pp = &e->polls; *pp; pp = &(*pp)->next) {
-        op *o = *pp;
-        if (o->kind == OP_POLL && o->job == job->id) {
-            *pp = o->next;
-            reschedule(e, o, 0);
-            return;
-        }
+    op *o = poll_take_out(e, job->id);
+    job->poll_soon = !o;
+    if (o) {
+        o->urgent = 1;
+        reschedule(e, o, 0);
     }
 }
 

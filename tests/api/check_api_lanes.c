@@ -105,6 +105,12 @@ START_TEST(a_cancel_queued_behind_500_due_polls_is_sent_first)
                   "went first", polls);
     /* Polls sent before it: what the share allowed while the cancel was on its way. */
     ck_assert_msg(polls < 30, "%d polls went before the cancel", polls);
+    /* The poll that follows Hex's answer to the cancel (the job reports what Hex reports)
+     * is the cancel's too: it does not queue behind the 500 polls either. */
+    ck_assert_int_eq(api_wait_state(c, jobs[499], HEXRUN_STATE_KILLED, 60000),
+                     HEXRUN_STATE_KILLED);
+    polls = api_requests("GetRunStatus", "200");
+    ck_assert_msg(polls < 40, "%d polls went before the cancelled job saw its end", polls);
     hexrun_shutdown(c, 0);
 }
 END_TEST
