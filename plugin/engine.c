@@ -29,10 +29,12 @@
  * looking for the run of a RunProject whose answer was lost (adopt.h). */
 typedef enum { OP_SUBMIT, OP_POLL, OP_CANCEL, OP_DIRECT, OP_PROJECT_POLL, OP_ADOPT } op_kind;
 
-/* Lookups for an unanswered RunProject's run before it ends SUBMIT_UNKNOWN. The first
- * waits poll_min_ms and each later one twice as long as the one before, so a run Hex was
- * still creating gets time to show (31 poll_min_ms in all). */
-#define ADOPT_LOOKUPS 5
+/* Lookups for an unanswered RunProject's run before it ends SUBMIT_UNKNOWN. The first goes
+ * at once (the project waits for it: one RunProject of a project at a time, and most lost
+ * answers are of runs Hex has made already), the second after poll_min_ms and each later
+ * one twice as long as the one before, so a run Hex was still creating gets time to show
+ * (31 poll_min_ms in all). */
+#define ADOPT_LOOKUPS 6
 /* API runs of a project listed per lookup. */
 #define ADOPT_QUERY "limit=100&runTriggerFilter=API"
 /* Most unanswered submits of one project resolved together. */
@@ -1380,7 +1382,7 @@ static void adopt_begin(hexrun__engine *e, const op *o, hexrun__job *job,
     job_fail(e, o, job, HEXRUN_E_OUTCOME_UNKNOWN, r, -1);
     job->adopt_since_ms = o->sent_unix_ms;
     job->adopt_lookups = 0;
-    follow_up(e, OP_ADOPT, job->id, e->cfg->poll_min_ms);
+    follow_up(e, OP_ADOPT, job->id, 0);
 }
 
 static void adopt_run(hexrun__engine *e, hexrun__job *job, const hexrun__hex_run *run)
@@ -1548,8 +1550,8 @@ static int adopt_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, in
     }
     o->attempt = 0;
     /* A cancelling shutdown looks again at the poll interval until its deadline. */
-    reschedule(e, o, e->stopping ? e->cfg->poll_min_ms
-                                 : e->cfg->poll_min_ms << job->adopt_lookups);
+    int doubling = job->adopt_lookups > 1 ? job->adopt_lookups - 1 : 0;
+    reschedule(e, o, e->stopping ? e->cfg->poll_min_ms : e->cfg->poll_min_ms << doubling);
     return 1;
 }
 
@@ -1560,7 +1562,7 @@ static int adopt_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, in
  * at most 16 more each), whoever owns it. */
 static int64_t journal_stale_ms(const hexrun_config *cfg)
 {
-    return cfg->timeout_ms * (cfg->max_retries + 1) + 112 * cfg->poll_min_ms + 60000;
+    return cfg->timeout_ms * (cfg->max_retries + 1) + 128 * cfg->poll_min_ms + 60000;
 }
 
 /* Queue the answer of a keyed submit for the journal (table mutex held). */

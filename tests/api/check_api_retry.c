@@ -220,6 +220,37 @@ START_TEST(a_gateway_5xx_after_the_run_was_made_adopts_it_and_keeps_the_key)
 }
 END_TEST
 
+START_TEST(a_lost_answer_holds_its_project_for_one_lookup_not_a_poll_interval)
+{
+    /* Every RunProject makes its run and then gets a gateway's 504. Submits of one project
+     * go one at a time, so each lookup delays the next submit: the first looks at once,
+     * not after poll_min_ms (5 s here), or three submits would take over 10 s. */
+    json_object_put(api_sim_call("POST", "/__sim/variant",
+                                 "{\"run_project_after_work\":{\"status\":504,\"every\":1}}"));
+    hexrun_client *slow = api_client(TOKEN_ADMIN, (const char *[]){"poll_min_ms", "5000",
+                                                                   "poll_max_ms", "5000", NULL});
+    int64_t jobs[3];
+    int64_t t0 = mono_ms();
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(hexrun_submit(slow, P_OK, NULL, NULL, &jobs[i]), HEXRUN_OK);
+    for (int i = 0; i < 3; i++) {
+        int32_t state = -1;
+        for (int64_t end = mono_ms() + 20000; mono_ms() < end;) {
+            ck_assert_int_eq(hexrun_poll(slow, jobs[i], &state), HEXRUN_OK);
+            if (state != HEXRUN_STATE_QUEUED && state != HEXRUN_STATE_SUBMITTING)
+                break;
+            nanosleep(&(struct timespec){0, 5000000}, NULL);
+        }
+        ck_assert_int_ne(state, HEXRUN_STATE_SUBMIT_UNKNOWN);
+        ck_assert_int_ne(state, HEXRUN_STATE_SUBMITTING);
+    }
+    ck_assert_int_lt(mono_ms() - t0, 5000);
+    ck_assert_int_eq(api_requests("RunProject", "504"), 3);
+    ck_assert_int_eq(api_runs_created(P_OK), 3);
+    hexrun_shutdown(slow, HEXRUN_SHUTDOWN_DETACH);
+}
+END_TEST
+
 START_TEST(unanswered_submits_with_different_bodies_each_adopt_their_own_run)
 {
     /* Two submits of one project with different bodies, both answers lost: one RunProject
@@ -295,7 +326,7 @@ START_TEST(an_ambiguous_unanswered_submit_ends_submit_unknown_with_evidence)
     ck_assert_int_eq(api_int(e, "code"), HEXRUN_E_OUTCOME_UNKNOWN);
     const char *msg = api_str(e, "message");
     ck_assert_ptr_nonnull(strstr(msg, "outcome unknown"));
-    ck_assert_ptr_nonnull(strstr(msg, "after 5 lookup(s)"));
+    ck_assert_ptr_nonnull(strstr(msg, "after 6 lookup(s)"));
     ck_assert_ptr_nonnull(strstr(msg, "2 API run(s)"));
     json_object_put(info);
     /* Nothing was sent again: still the one RunProject, and two runs in all. */
@@ -419,6 +450,7 @@ int main(void)
     tcase_add_test(tc, run_project_dropped_after_processing_adopts_its_run);
     tcase_add_test(tc, identical_unanswered_submits_each_adopt_one_run);
     tcase_add_test(tc, a_gateway_5xx_after_the_run_was_made_adopts_it_and_keeps_the_key);
+    tcase_add_test(tc, a_lost_answer_holds_its_project_for_one_lookup_not_a_poll_interval);
     tcase_add_test(tc, unanswered_submits_with_different_bodies_each_adopt_their_own_run);
     tcase_add_test(tc, a_released_jobs_run_is_not_taken_for_an_unanswered_submits);
     tcase_add_test(tc, unreadable_lookups_do_not_count_against_finding_the_run);

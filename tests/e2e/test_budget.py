@@ -57,15 +57,33 @@ def hexsim_429s(sim):
     return sum(by_status.get("429", 0) for by_status in sim.counters()["requests"].values())
 
 
+def run_projects_answered(sim):
+    """RunProject answers by status; hexsim's variant profile answers some 504 after making
+    the run (the job then finds it), so 201 and 504 both mean a run was made."""
+    answers = sim.counters()["requests"]["RunProject"]
+    assert set(answers) <= {"201", "504"}, answers
+    return sum(answers.values())
+
+
 def test_200_submits_and_their_waits_finish_without_a_429(sim):
     report, = run_loads(sim, 1, 200)
     assert report["end_states"] == {"COMPLETED": 200}
     assert report["rate_limited_429"] == 0
     assert hexsim_429s(sim) == 0
-    assert sim.counters()["requests"]["RunProject"] == {"201": 200}
+    assert run_projects_answered(sim) == 200
+    assert sum(sim.runs()["created_per_project"].values()) == 200
+
+
+def no_5xx_after_the_work(sim):
+    """Two processes submitting the same projects on one token do not wait for each other's
+    RunProjects (budget_path shares the budget, not that): a lost answer there can find the
+    other process's run too and end SUBMIT_UNKNOWN (docs/journal.md). These tests are about
+    the budget, so the variant profile's 504 after the work is off for them."""
+    sim.sim("POST", "/__sim/variant", {"run_project_after_work": None})
 
 
 def test_processes_sharing_budget_path_stay_within_one_tokens_limits(sim, tmp_path):
+    no_5xx_after_the_work(sim)
     reports = run_loads(sim, 2, 40, budget_path=str(tmp_path / "budget"))
     assert [r["end_states"] for r in reports] == [{"COMPLETED": 40}] * 2
     assert hexsim_429s(sim) == 0
@@ -75,6 +93,7 @@ def test_processes_sharing_budget_path_stay_within_one_tokens_limits(sim, tmp_pa
 def test_without_budget_path_two_processes_overrun_the_limits(sim):
     """The control experiment: the same load without a shared budget earns 429s (which
     hexrun then honours, so the runs still finish)."""
+    no_5xx_after_the_work(sim)
     reports = run_loads(sim, 2, 40)
     assert [r["end_states"] for r in reports] == [{"COMPLETED": 40}] * 2
     assert hexsim_429s(sim) > 0
