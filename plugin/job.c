@@ -196,23 +196,33 @@ static hexrun__released *released_slot(hexrun__jobs *t, const char *project_id)
         for (size_t i = 1; i < t->n_released; i++)
             if (t->released[i].last_use < r->last_use)
                 r = &t->released[i];
-        r->n = r->next = 0;
+        r->n = 0;
     }
     snprintf(r->project_id, sizeof r->project_id, "%s", project_id);
     return r;
 }
 
-/* Out of memory only makes a later lookup find the run ambiguous, never wrong. */
-static void remember_run(hexrun__jobs *t, const char *project_id, const char *run_id)
+/* Keep the run among its project's released runs of the highest job ids. Out of memory
+ * only makes a later lookup find the run ambiguous, never wrong. */
+static void remember_run(hexrun__jobs *t, const hexrun__job *job)
 {
-    hexrun__released *r = run_id[0] ? released_slot(t, project_id) : NULL;
+    hexrun__released *r = job->run_id[0] ? released_slot(t, job->project_id) : NULL;
     if (!r || (!r->runs && !(r->runs = calloc(HEXRUN__JOBS_RELEASED_PER_PROJECT,
                                                    sizeof *r->runs))))
         return;
-    snprintf(r->runs[r->next], HEXRUN__HEX_ID_MAX, "%s", run_id);
-    r->next = (r->next + 1) % HEXRUN__JOBS_RELEASED_PER_PROJECT;
-    if (r->n < HEXRUN__JOBS_RELEASED_PER_PROJECT)
+    hexrun__released_run *slot = &r->runs[r->n];
+    if (r->n == HEXRUN__JOBS_RELEASED_PER_PROJECT) {
+        slot = &r->runs[0];
+        for (size_t i = 1; i < r->n; i++)
+            if (r->runs[i].job < slot->job)
+                slot = &r->runs[i];
+        if (slot->job > job->id)
+            return; /* older than every run kept: off the project's newest page */
+    } else {
         r->n++;
+    }
+    slot->job = job->id;
+    snprintf(slot->run_id, sizeof slot->run_id, "%s", job->run_id);
     r->last_use = ++t->releases;
 }
 
@@ -223,7 +233,7 @@ int hexrun__jobs_knows_run(const hexrun__jobs *t, const char *project_id, const 
             return 1;
     const hexrun__released *r = released_find(t, project_id);
     for (size_t i = 0; r && i < r->n; i++)
-        if (strcmp(r->runs[i], run_id) == 0)
+        if (strcmp(r->runs[i].run_id, run_id) == 0)
             return 1;
     return 0;
 }
@@ -234,7 +244,7 @@ int hexrun__jobs_release(hexrun__jobs *t, int64_t id)
     size_t i = index_of(t, id, &found);
     if (!found)
         return -1;
-    remember_run(t, t->items[i]->project_id, t->items[i]->run_id);
+    remember_run(t, t->items[i]);
     job_free(t->items[i]);
     memmove(&t->items[i], &t->items[i + 1], (t->n - i - 1) * sizeof *t->items);
     t->n--;

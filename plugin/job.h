@@ -63,16 +63,25 @@ typedef struct hexrun__job {
 
 /* Run ids of released jobs the table remembers, per project: an unanswered RunProject's
  * lookup must not take a run this client made earlier for its own (adopt.h). A lookup
- * reads a project's newest 100 runs, so the newest 100 released of each project suffice,
- * for the HEXRUN__JOBS_RELEASED_PROJECTS projects released into most recently (about
- * 6.4 KB each, allocated on first use). */
-#define HEXRUN__JOBS_RELEASED_PER_PROJECT 100
+ * reads a project's newest 100 runs, and a client makes the runs of a project in the order
+ * of its job ids (one RunProject of a project at a time), so the released runs of the
+ * highest job ids suffice: HEXRUN__JOBS_RELEASED_PER_PROJECT of them (more than 100 for
+ * attached runs, whose ids follow no order), for the HEXRUN__JOBS_RELEASED_PROJECTS
+ * projects released into most recently (about 9 KB each, allocated on first use). Runs
+ * are released in the order they end, not the order they were made: a ring of the last
+ * releases would forget a short run while long ones made before it still end. */
+#define HEXRUN__JOBS_RELEASED_PER_PROJECT 128
 #define HEXRUN__JOBS_RELEASED_PROJECTS 64
+
+typedef struct hexrun__released_run {
+    int64_t job;
+    char run_id[HEXRUN__HEX_ID_MAX];
+} hexrun__released_run;
 
 typedef struct hexrun__released {
     char project_id[HEXRUN__HEX_ID_MAX];
-    char (*runs)[HEXRUN__HEX_ID_MAX];   /* a ring of HEXRUN__JOBS_RELEASED_PER_PROJECT */
-    size_t n, next;
+    hexrun__released_run *runs;         /* HEXRUN__JOBS_RELEASED_PER_PROJECT, unordered */
+    size_t n;
     uint64_t last_use;                  /* the table's release count when last added to */
 } hexrun__released;
 

@@ -131,14 +131,33 @@ START_TEST(released_runs_stay_known_per_project)
     for (int i = 0; i < 5000; i++)
         release_run(P_OK, "busy", i);
     ck_assert_int_eq(hexrun__jobs_knows_run(&t, P_ERR, "rare-149"), 1);
-    ck_assert_int_eq(hexrun__jobs_knows_run(&t, P_ERR, "rare-50"), 1);
-    ck_assert_int_eq(hexrun__jobs_knows_run(&t, P_ERR, "rare-49"), 0); /* beyond its 100 */
+    ck_assert_int_eq(hexrun__jobs_knows_run(&t, P_ERR, "rare-22"), 1);
+    ck_assert_int_eq(hexrun__jobs_knows_run(&t, P_ERR, "rare-21"), 0); /* beyond its 128 */
     ck_assert_int_eq(hexrun__jobs_knows_run(&t, P_OK, "busy-4999"), 1);
     ck_assert_int_eq(hexrun__jobs_knows_run(&t, P_OK, "rare-149"), 0);
     /* A live job's run is known whatever the project. */
     hexrun__job *live = hexrun__jobs_add(&t, HEXRUN_STATE_PENDING, P_OK, "live", NULL, 0, NULL);
     ck_assert_ptr_nonnull(live);
     ck_assert_int_eq(hexrun__jobs_knows_run(&t, P_ERR, "live"), 1);
+}
+END_TEST
+
+START_TEST(a_short_run_released_early_stays_known_while_long_ones_end)
+{
+    /* Runs end out of order: the newest run ends first, then 200 older long runs of the
+     * project end. The newest is on the project's first page: it must stay known. */
+    hexrun__job *old[200];
+    for (int i = 0; i < 200; i++) {
+        char run[32];
+        snprintf(run, sizeof run, "long-%d", i);
+        old[i] = hexrun__jobs_add(&t, HEXRUN_STATE_RUNNING, P_OK, run, NULL, 0, NULL);
+        ck_assert_ptr_nonnull(old[i]);
+    }
+    release_run(P_OK, "short", 0);
+    for (int i = 0; i < 200; i++)
+        ck_assert_int_eq(hexrun__jobs_release(&t, old[i]->id), 0);
+    ck_assert_int_eq(hexrun__jobs_knows_run(&t, P_OK, "short-0"), 1);
+    ck_assert_int_eq(hexrun__jobs_knows_run(&t, P_OK, "long-199"), 1);
 }
 END_TEST
 
@@ -278,6 +297,7 @@ int main(void)
     tcase_add_test(tc, queue_position_counts_earlier_queued_jobs);
     tcase_add_test(tc, job_json_carries_error_and_trace_id);
     tcase_add_test(tc, released_runs_stay_known_per_project);
+    tcase_add_test(tc, a_short_run_released_early_stays_known_while_long_ones_end);
     tcase_add_test(tc, budget_allows_the_limit_then_waits_for_the_oldest_to_leave);
     tcase_add_test(tc, polls_spread_steady_demand_evenly_at_their_share);
     tcase_add_test(tc, a_scaled_window_keeps_a_real_time_margin);
