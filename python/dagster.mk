@@ -15,6 +15,6 @@ dagster-venv: $(DAGSTER_STAMP)
 
 check-dagster: $(DAGSTER_STAMP) $(LIB_REAL) $(B)/hexsim
 	cd tests/dagster && HEXRUN_LIBRARY=$(abspath $(B)/$(LIB_SONAME)) \
-	  HEXSIM_BIN=$(abspath $(B)/hexsim) DAGSTER_DISABLE_TELEMETRY=1 timeout 300 \
-	  $(abspath $(DAGSTER_PY)) -m pytest -q -p no:cacheprovider test_dagster.py
+	  HEXSIM_BIN=$(abspath $(B)/hexsim) DAGSTER_DISABLE_TELEMETRY=1 timeout 900 \
+	  $(abspath $(DAGSTER_PY)) -m pytest -q -p no:cacheprovider .
 CHECK_TARGETS += check-dagster

@@ -1,4 +1,5 @@
-"""HexResource: Dagster configuration of Hex access, handing out one hexrun.Client.
+"""HexResource: Dagster configuration of Hex access, handing out the process's hexrun.Client
+for its settings (hexrun.shared: one per process and settings, whatever the threads).
 
     defs = Definitions(jobs=[...], resources={"hex": HexResource(
         api_token=EnvVar("HEX_API_TOKEN"), journal_path="/var/lib/hexrun/journal")})
@@ -10,6 +11,7 @@ from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 
 import hexrun
+from hexrun.shared import ClientSlot
 
 DEFAULT_BASE_URL = "https://app.hex.tech"
 
@@ -39,8 +41,7 @@ class HexResource(ConfigurableResource):
     config: Dict[str, str] = Field(default_factory=dict,
                                    description="more hexrun configuration keys")
 
-    _client: Optional[hexrun.Client] = PrivateAttr(default=None)
-    _client_pid: int = PrivateAttr(default=0)
+    _slot: ClientSlot = PrivateAttr(default_factory=ClientSlot)
 
     def client_config(self) -> Dict[str, object]:
         """The hexrun configuration keys this resource sets (token excluded)."""
@@ -53,24 +54,46 @@ class HexResource(ConfigurableResource):
                 settings[key] = getattr(self, key)
         return settings
 
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """Fails the run at resource set-up, not at its first Hex call, on an empty token
+        or a state file whose directory cannot be made."""
+        self._check_token()
+        for key in ("journal_path", "budget_path"):
+            _ensure_parent_dir(key, getattr(self, key))
+
+    def _check_token(self) -> None:
+        if not (self.api_token or "").strip():
+            raise hexrun.ConfigError(-3, "HexResource: api_token is empty; set it, e.g. "
+                                         "api_token=EnvVar('HEX_API_TOKEN') with HEX_API_TOKEN "
+                                         "holding your Hex API token")
+
     def get_client(self) -> hexrun.Client:
-        """This instance's client, made on first use. A client does not survive fork(), so
-        a forked process (Dagster's multiprocess executor) makes its own."""
-        if self._client is None or self._client_pid != os.getpid():
-            self._client = hexrun.Client(base_url=self.base_url, token=self.api_token,
-                                         **self.client_config())
-            self._client_pid = os.getpid()
-        return self._client
+        """The process's client for this resource's settings, made on first use; safe from
+        any number of threads (they all get the same client). A forked process (Dagster's
+        multiprocess executor) makes its own."""
+        self._check_token()
+        return self._slot.get(self.base_url, self.api_token, self.client_config())
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         self.close()
 
     def close(self) -> None:
-        """Closing waits (bounded by timeout_ms) for cancels already requested, so a run
-        the op cancelled on termination is stopped before the process exits."""
-        client, self._client = self._client, None
-        if client is not None and self._client_pid == os.getpid():
-            try:
-                client.close()
-            except hexrun.HexrunError:
-                pass
+        """Gives this resource's claim on the client up. The last holder's close closes it,
+        waiting (bounded by timeout_ms) for cancels already requested, so a run the op
+        cancelled on termination is stopped before the process exits."""
+        self._slot.release()
+
+
+def _ensure_parent_dir(key: str, path: Optional[str]) -> None:
+    """Creates the directory of a journal or budget file (hexrun creates the file)."""
+    if not path:
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as e:
+        raise hexrun.ConfigError(-3, f"HexResource: {key} {path!r}: cannot create its "
+                                     f"directory {directory!r}: {e.strerror}") from e
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise hexrun.ConfigError(-3, f"HexResource: {key} {path!r}: directory {directory!r} "
+                                     "is not writable")
