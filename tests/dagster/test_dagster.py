@@ -279,7 +279,16 @@ def test_termination_cancels_the_hex_run(sim, dagster_home, executor, sig):
     assert killed_ms - sent_ms < 10000
 
 
-def test_reexecution_reattaches_to_the_completed_run(sim, dagster_home):
+@pytest.fixture(params=["journal", "event log only"])
+def record(request, dagster_home, monkeypatch):
+    """Where a re-executed step finds its earlier Hex run: hexrun's journal and Dagster's
+    event log, or the event log alone (a re-execution on another host)."""
+    if request.param == "event log only":
+        monkeypatch.delenv("HEXRUN_TEST_JOURNAL")
+    return request.param
+
+
+def test_reexecution_reattaches_to_the_completed_run(sim, record):
     before = len(runs_of(sim, defs.P_OK))
     success, first_id, first_runs = RunWorker("ok_job").finish().result()
     assert success and len(runs_of(sim, defs.P_OK)) == before + 1
@@ -287,10 +296,11 @@ def test_reexecution_reattaches_to_the_completed_run(sim, dagster_home):
     success, second_id, second_runs = again.result()
     assert success and second_id != first_id
     assert second_runs["refresh_ok"] == first_runs["refresh_ok"]
+    assert "re-attaching to Hex run " + first_runs["refresh_ok"] in again.output
     assert len(runs_of(sim, defs.P_OK)) == before + 1  # no second Hex run
 
 
-def test_killed_worker_reexecution_attaches_to_the_live_run(sim, dagster_home):
+def test_killed_worker_reexecution_attaches_to_the_live_run(sim, record):
     """A run worker dies hard (SIGKILL) with its Hex run RUNNING; re-executing the
     Dagster run follows that same Hex run, and terminating the re-execution cancels it."""
     from dagster import DagsterInstance

@@ -15,11 +15,11 @@
                                                      journal_path="/var/lib/hexrun/journal")})
 """
 from .assets import hex_project_asset
-from .ops import build_hex_run_op, hex_run_op
+from .ops import HexRunConfig, build_hex_run_op, hex_run_op
 from .resources import HexResource
-from .run import (FAILED_STATES, HexRunRequest, default_idempotency_key, execute_hex_run,
-                  run_metadata)
+from .run import (FAILED_STATES, HexRunRequest, default_idempotency_key, describe,
+                  execute_hex_run, run_metadata)
 
-__all__ = ["HexResource", "build_hex_run_op", "hex_run_op", "hex_project_asset",
-           "HexRunRequest", "execute_hex_run", "run_metadata", "default_idempotency_key",
+__all__ = ["HexResource", "HexRunConfig", "build_hex_run_op", "hex_run_op", "hex_project_asset",
+           "HexRunRequest", "execute_hex_run", "describe", "run_metadata", "default_idempotency_key",
            "FAILED_STATES"]

@@ -1,9 +1,9 @@
 """The asset factory: a Hex project as a Dagster asset; materializing it runs the project."""
 from typing import Any, Dict, List, Optional, Sequence
 
-from dagster import AssetsDefinition, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, asset
 
-from .ops import hex_run_config_schema, request_from_config
+from .ops import config_class, typed_signature
 from .run import execute_hex_run, run_metadata
 
 
@@ -18,16 +18,16 @@ def hex_project_asset(project_id: str, name: Optional[str] = None, *,
     `deps` are the upstream assets (e.g. the tables the project reads)."""
     asset_kwargs.setdefault("description", f"Hex project {project_id}")
     asset_kwargs.setdefault("kinds", {"hex"})
+    name = name or f"hex_{project_id.replace('-', '_')}"
+    config_cls = config_class(name, project_id=project_id, inputs=inputs,
+                              update_cache=update_cache, notifications=notifications,
+                              timeout_s=timeout_s, kill_on_timeout=kill_on_timeout)
 
-    @asset(name=name or f"hex_{project_id.replace('-', '_')}", deps=deps,
-           required_resource_keys={resource_key},
-           config_schema=hex_run_config_schema(project_id, inputs, update_cache, False,
-                                               notifications, timeout_s, kill_on_timeout),
-           **asset_kwargs)
-    def _hex_asset(context) -> MaterializeResult:
-        op_context = context.op_execution_context  # the op-level API execute_hex_run uses
-        hex_resource = getattr(op_context.resources, resource_key)
-        info = execute_hex_run(op_context, hex_resource, request_from_config(op_context.op_config))
+    def _hex_asset(context, config, **resources) -> MaterializeResult:
+        info = execute_hex_run(context.op_execution_context, resources[resource_key],
+                               config.to_request())
         return MaterializeResult(metadata=run_metadata(info))
 
-    return _hex_asset
+    typed_signature(_hex_asset, AssetExecutionContext, config_cls, resource_key,
+                    returns=MaterializeResult)
+    return asset(name=name, deps=deps, **asset_kwargs)(_hex_asset)

@@ -5,7 +5,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-from dagster import Failure, MetadataValue
+from dagster import DagsterEventType, Failure, MetadataValue
+from dagster._core.events import EngineEventData  # report_engine_event's payload
 
 import hexrun
 
@@ -32,6 +33,7 @@ class HexRunRequest:
     timeout_s: Optional[float] = None      # None: wait as long as the run takes
     kill_on_timeout: bool = True
     extra_body: Dict[str, Any] = field(default_factory=dict)
+    label: Optional[str] = None            # tells apart several runs of one step (fan-out)
 
     def body_options(self) -> Dict[str, Any]:
         body = dict(self.extra_body)
@@ -40,17 +42,17 @@ class HexRunRequest:
         return body
 
 
-def default_idempotency_key(context) -> Optional[str]:
+def default_idempotency_key(context, label: Optional[str] = None) -> Optional[str]:
     """One key per step of a logical run: the root run id (the same for every re-execution
-    of a run) plus the step key. A retried or re-executed step therefore finds the Hex run
-    its earlier attempt started (in the client, or across processes through journal_path)
+    of a run) plus the step key, plus `label` when a step starts several runs (fan-out). A
+    retried or re-executed step therefore finds the Hex run its earlier attempt started
     instead of starting another. A directly invoked op (no run) gets no key."""
     run = _dagster_run(context)
     if run is None:
         return None
     root = run.root_run_id or run.run_id
-    step = _step_key(context)
-    return f"dagster:{root}:{step}"
+    key = f"dagster:{root}:{_step_key(context)}"
+    return f"{key}:{label}" if label else key
 
 
 def _step_key(context) -> str:
@@ -66,32 +68,59 @@ def _dagster_run(context):
         return None
 
 
-def _is_retry(context) -> bool:
-    run = _dagster_run(context)
-    return bool(run is not None and run.parent_run_id) or getattr(context, "retry_number", 0) > 0
-
-
-FAILED_RUN_MARK = "[hexrun failed run {}]"  # in the step's log when its Hex run failed
 MAX_ANCESTORS = 50
 
 
-def _failed_in_earlier_attempt(context, run_id: Optional[str]) -> bool:
-    """Whether an earlier attempt of this step (a retry in this Dagster run, or the step in
-    a run this one re-executes, transitively) already reported this Hex run as failed.
-    Dagster's own event log is the record, so no clocks are compared and hexrun's journal
-    stays opaque."""
-    if run_id is None or _dagster_run(context) is None:
-        return False
-    mark = FAILED_RUN_MARK.format(run_id)
+@dataclass(frozen=True)
+class RunRecord:
+    """What an attempt of a step wrote to Dagster's event log about its Hex run."""
+    key: str
+    project_id: str
+    run_id: str
+    status: str
+
+
+def _record_run(context, key: Optional[str], info: hexrun.JobInfo) -> None:
+    """An engine event in this Dagster run's event log, on the step: the Hex run id of a
+    logical submit (its key) and its status. A retried or re-executed step reads it back
+    (_earlier_run) to re-attach without any host-local state."""
+    run = _dagster_run(context)
+    if run is None or key is None or not info.run_id:
+        return
+    metadata = dict(run_metadata(info), hexrun_key=MetadataValue.text(key))
+    url = f": {info.run_url}" if info.run_url else ""
+    context.instance.report_engine_event(
+        f"Hex run {info.run_id} of project {info.project_id} is {info.state}{url}",
+        dagster_run=run, engine_event_data=EngineEventData(metadata=metadata),
+        step_key=_step_key(context))
+
+
+def _records(instance, dagster_run_id: str, step: str, key: str) -> List[RunRecord]:
+    found = []
+    for entry in instance.all_logs(dagster_run_id, of_type=DagsterEventType.ENGINE_EVENT):
+        meta = entry.dagster_event.event_specific_data.metadata if entry.dagster_event else {}
+        if entry.step_key != step or "hexrun_key" not in meta or meta["hexrun_key"].value != key:
+            continue
+        found.append(RunRecord(key, meta["project_id"].value, meta["hex_run_id"].value,
+                               meta["hex_status"].value))
+    return found
+
+
+def _earlier_run(context, key: Optional[str]) -> Optional[RunRecord]:
+    """The last record of this logical submit written by an earlier attempt of the step: in
+    this Dagster run (a retry) or in the runs it re-executes, newest first."""
+    run = _dagster_run(context)
+    if run is None or key is None:
+        return None
     step = _step_key(context)
-    dagster_run_id, seen = context.run_id, 0
+    dagster_run_id, seen = run.run_id, 0
     while dagster_run_id and seen < MAX_ANCESTORS:
-        for entry in context.instance.all_logs(dagster_run_id):
-            if entry.step_key == step and mark in (entry.user_message or ""):
-                return True
-        run = context.instance.get_run_by_id(dagster_run_id)
-        dagster_run_id, seen = (run.parent_run_id if run else None), seen + 1
-    return False
+        records = _records(context.instance, dagster_run_id, step, key)
+        if records:
+            return records[-1]
+        parent = context.instance.get_run_by_id(dagster_run_id)
+        dagster_run_id, seen = (parent.parent_run_id if parent else None), seen + 1
+    return None
 
 
 def run_metadata(info: hexrun.JobInfo) -> Dict[str, Any]:
@@ -120,12 +149,26 @@ def result_value(info: hexrun.JobInfo) -> Dict[str, Any]:
             "trace_id": info.trace_id}
 
 
-def _failure(info: hexrun.JobInfo, what: str) -> Failure:
-    url = info.run_url or "no run URL"
-    desc = f"Hex run {info.run_id or '(none)'} of project {info.project_id} {what}: {url}"
+def describe(info: hexrun.JobInfo) -> str:
+    """One line about how a run ended, with only what is known (no run id before Hex
+    accepted the submit, no URL without a run)."""
+    if info.run_id:
+        text = f"Hex run {info.run_id} of project {info.project_id} ended {info.state}"
+    else:
+        text = f"Hex project {info.project_id}: no run started ({info.state})"
+    if info.run_url:
+        text += f": {info.run_url}"
     if info.error_message:
-        desc += f" ({info.error_message})"
-    return Failure(description=desc, metadata=run_metadata(info))
+        text += f" ({info.error_message})"
+    return text
+
+
+def _run_name(info: hexrun.JobInfo) -> str:
+    return f"Hex run {info.run_id}" if info.run_id else f"the submit of project {info.project_id}"
+
+
+def _failure(info: hexrun.JobInfo, description: str) -> Failure:
+    return Failure(description=description, metadata=run_metadata(info))
 
 
 CANCEL_CONFIRM_S = 10.0  # how long an interrupted step waits for Hex to confirm the cancel
@@ -133,61 +176,78 @@ CANCEL_CONFIRM_S = 10.0  # how long an interrupted step waits for Hex to confirm
 
 def execute_hex_run(context, hex_resource: HexResource, req: HexRunRequest) -> hexrun.JobInfo:
     """Runs req to its end and returns the COMPLETED run's info; raises dagster Failure for
-    any other end. A terminated Dagster run cancels the Hex run before the interrupt
-    propagates."""
+    any other end. A step that an earlier attempt ran (retry, re-execution) re-attaches to
+    that attempt's Hex run, found in Dagster's event log, unless the attempt saw it fail.
+    A terminated Dagster run cancels the Hex run before the interrupt propagates."""
     client = hex_resource.get_client()
-    key = req.idempotency_key or default_idempotency_key(context)
-    info = _submit_and_wait(context, hex_resource, client, req, key)
-    if (info.state in FAILED_STATES and req.idempotency_key is None and _is_retry(context)
-            and _failed_in_earlier_attempt(context, info.run_id)):
-        # The default key found the run an earlier attempt started, and it had failed:
-        # re-running the step means running the project again, under a key of this attempt.
-        context.log.warning(f"Hex run {info.run_id} of an earlier attempt ended {info.state};"
-                            " starting a new run")
-        retry = getattr(context, "retry_number", 0)
-        info = _submit_and_wait(context, hex_resource, client, req,
-                                f"{key}:{context.run_id}:{retry}")
+    key = req.idempotency_key or default_idempotency_key(context, req.label)
+    earlier = _earlier_run(context, key)
+    if earlier is None:
+        info = _submit_and_wait(context, hex_resource, client, req, key, key)
+    elif earlier.status in FAILED_STATES and req.idempotency_key is None:
+        # Re-running a step whose run failed means running the project again, under a key
+        # of this attempt (an explicit key always names that one run).
+        context.log.warning(f"Hex run {earlier.run_id} of an earlier attempt ended "
+                            f"{earlier.status}; starting a new run")
+        attempt_key = f"{key}:{context.run_id}:{getattr(context, 'retry_number', 0)}"
+        info = _submit_and_wait(context, hex_resource, client, req, attempt_key, key)
+    else:
+        context.log.info(f"re-attaching to Hex run {earlier.run_id} of an earlier attempt "
+                         f"(last seen {earlier.status})")
+        job = client.attach(earlier.project_id, earlier.run_id)
+        info = _follow(context, hex_resource, job, req, key)
     if not info.succeeded:
-        context.log.error(f"Hex run {info.run_id} ended {info.state}: {info.run_url} "
-                          + FAILED_RUN_MARK.format(info.run_id))
-        raise _failure(info, f"ended {info.state}")
+        context.log.error(describe(info))
+        raise _failure(info, describe(info))
     context.log.info(f"Hex run {info.run_id} COMPLETED in "
                      f"{(info.elapsed_ms or 0) / 1000:.1f} s: {info.run_url}")
     return info
 
 
-def _submit_and_wait(context, hex_resource, client, req, key) -> hexrun.JobInfo:
+def _submit_and_wait(context, hex_resource, client, req, submit_key, key) -> hexrun.JobInfo:
+    """Submits under submit_key; records the run under the logical key."""
     job = client.submit(req.project_id, inputs=req.inputs, dry_run=req.dry_run,
-                        notifications=req.notifications, idempotency_key=key,
+                        notifications=req.notifications, idempotency_key=submit_key,
                         **req.body_options())
-    context.log.info(f"Hex project {req.project_id} submitted (idempotency key {key})")
+    keyed = f" (idempotency key {submit_key})" if submit_key else ""
+    context.log.info(f"Hex project {req.project_id} submitted{keyed}")
+    return _follow(context, hex_resource, job, req, key)
+
+
+def _follow(context, hex_resource, job, req, key) -> hexrun.JobInfo:
+    """Waits for the job's end; the interrupt of a terminated Dagster run cancels it."""
     interrupted = False
     try:
-        return _wait_in_slices(context, job, hex_resource.wait_slice_s, req)
+        info = _wait_in_slices(context, job, hex_resource.wait_slice_s, req, key)
+        _record_run(context, key, info)
+        return info
     except (KeyboardInterrupt, DagsterExecutionInterruptedError):
         interrupted = True
-        _cancel_on_interrupt(context, job)
+        _cancel_on_interrupt(context, job, key)
         raise
     finally:
         if not interrupted:  # an interrupted job keeps its cancel going until the close
             job.release()
 
 
-def _wait_in_slices(context, job, slice_s, req) -> hexrun.JobInfo:
+def _wait_in_slices(context, job, slice_s, req, key) -> hexrun.JobInfo:
     """Short blocking waits (the GIL is released inside each), so Python sees a signal
-    (Dagster's termination arrives as SIGINT/SIGTERM -> interrupt) within one slice."""
+    (Dagster's termination arrives as SIGINT/SIGTERM -> interrupt) within one slice. The
+    run is recorded in the event log as soon as Hex has given it an id."""
     deadline = None if req.timeout_s is None else time.monotonic() + req.timeout_s
-    url_logged = False
+    recorded = False
     while True:
         try:
             return job.wait(timeout=slice_s, raise_on_failure=False)
         except hexrun.Timeout:
             pass
-        if not url_logged:
+        if not recorded:
             info = job.info
-            if info.run_url:
-                context.log.info(f"Hex run {info.run_id} is {info.state}: {info.run_url}")
-                url_logged = True
+            if info.run_id:
+                url = f": {info.run_url}" if info.run_url else ""
+                context.log.info(f"Hex run {info.run_id} is {info.state}{url}")
+                _record_run(context, key, info)
+                recorded = True
         if deadline is not None and time.monotonic() >= deadline:
             return _timed_out(context, job, req)
 
@@ -195,27 +255,30 @@ def _wait_in_slices(context, job, slice_s, req) -> hexrun.JobInfo:
 def _timed_out(context, job, req):
     info = job.info
     if req.kill_on_timeout:
-        context.log.warning(f"Hex run {info.run_id} still {info.state} after "
+        context.log.warning(f"{_run_name(info)} still {info.state} after "
                             f"{req.timeout_s} s; cancelling it")
         try:
             job.cancel()
             info = job.wait(timeout=CANCEL_CONFIRM_S, raise_on_failure=False)
         except hexrun.HexrunError as e:
-            context.log.warning(f"cancelling Hex run {info.run_id} failed: {e}")
-    raise _failure(info, f"did not finish within {req.timeout_s} s (now {info.state})")
+            context.log.warning(f"cancelling {_run_name(info)} failed: {e}")
+    url = f": {info.run_url}" if info.run_url else ""
+    raise _failure(info, f"{_run_name(info)} of project {info.project_id} did not finish "
+                         f"within {req.timeout_s} s (now {info.state}){url}")
 
 
-def _cancel_on_interrupt(context, job) -> None:
+def _cancel_on_interrupt(context, job, key) -> None:
     """The step is being terminated: stop the Hex run, and wait (bounded) for Hex to
     confirm, so the process does not exit with the cancel still in flight."""
     try:
         info = job.info
         if info.state in FAILED_STATES or info.state == "COMPLETED":
             return
-        context.log.warning(f"Dagster run interrupted: cancelling Hex run {info.run_id}")
+        context.log.warning(f"Dagster run interrupted: cancelling {_run_name(info)}")
         job.cancel()
         info = job.wait(timeout=CANCEL_CONFIRM_S, raise_on_failure=False)
-        context.log.warning(f"Hex run {info.run_id} is {info.state}")
+        context.log.warning(f"{_run_name(info)} is {info.state}")
+        _record_run(context, key, info)
     except BaseException as e:  # a second interrupt, or hexrun refusing: never mask the first
         try:
             context.log.warning(f"cancelling the Hex run on interrupt failed: {e!r}")
