@@ -244,10 +244,10 @@ def _wait_in_slices(context, job, slice_s, req, key) -> hexrun.JobInfo:
         if not recorded:
             info = job.info
             if info.run_id:
-                url = f": {info.run_url}" if info.run_url else ""
-                context.log.info(f"Hex run {info.run_id} is {info.state}{url}")
                 _record_run(context, key, info)
                 recorded = True
+                url = f": {info.run_url}" if info.run_url else ""
+                context.log.info(f"Hex run {info.run_id} is {info.state}{url}")
         if deadline is not None and time.monotonic() >= deadline:
             return _timed_out(context, job, req)
 
