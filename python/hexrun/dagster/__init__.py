@@ -17,9 +17,20 @@
 from .assets import hex_project_asset
 from .ops import HexRunConfig, build_hex_run_op, hex_run_op
 from .resources import HexResource
+from .workspace import (HexTranslator, build_hex_asset, build_hex_assets_definitions,
+                        load_hex_asset_specs)
 from .run import (FAILED_STATES, HexRunRequest, default_idempotency_key, describe,
                   execute_hex_run, run_metadata)
 
 __all__ = ["HexResource", "HexRunConfig", "build_hex_run_op", "hex_run_op", "hex_project_asset",
            "HexRunRequest", "execute_hex_run", "describe", "run_metadata", "default_idempotency_key",
-           "FAILED_STATES"]
+           "FAILED_STATES", "HexTranslator", "load_hex_asset_specs", "build_hex_asset",
+           "build_hex_assets_definitions", "HexProjectsComponent"]
+
+
+def __getattr__(name):
+    """The dg component only where the installed Dagster has components (1.10+)."""
+    if name == "HexProjectsComponent":
+        from .component import HexProjectsComponent
+        return HexProjectsComponent
+    raise AttributeError(name)

@@ -1,0 +1,122 @@
+"""The workspace pattern of dagster-fivetran and dagster-dbt, for Hex: the published projects
+of a workspace (ListProjects) as asset specs, one asset per project, whose materialization
+is a run of the project, and an asset check that fails when that run ERRORED or was KILLED.
+
+    hex = HexResource(api_token=EnvVar("HEX_API_TOKEN"))
+    defs = Definitions(assets=build_hex_assets_definitions(hex), resources={"hex": hex})
+"""
+import re
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+
+from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext,
+                     AssetKey, AssetsDefinition, AssetSpec, Failure, MaterializeResult,
+                     MetadataValue, multi_asset)
+
+from .resources import HexResource
+from .run import FAILED_STATES, HexRunRequest, execute_hex_run, run_metadata
+
+RUN_CHECK = "hex_run_succeeded"
+CHECK_FAILS_ON = ("ERRORED", "KILLED", "UNABLE_TO_ALLOCATE_KERNEL")
+
+
+def is_published(project: Dict[str, Any]) -> bool:
+    """Hex runs only a project's published version; archived and trashed ones are out."""
+    return bool(project.get("lastPublishedAt")) and not project.get("archivedAt") \
+        and not project.get("trashedAt")
+
+
+def _slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_") or "project"
+
+
+class HexTranslator:
+    """Turns a ListProjects entry into an AssetSpec (subclass it to change keys, groups,
+    owners, tags: the DagsterDbtTranslator / DagsterFivetranTranslator pattern)."""
+
+    def get_asset_key(self, project: Dict[str, Any]) -> AssetKey:
+        return AssetKey(["hex", _slug(project.get("title") or project["id"])])
+
+    def get_asset_spec(self, project: Dict[str, Any]) -> AssetSpec:
+        metadata = {"hex/project_id": project["id"],
+                    "hex/title": project.get("title") or "",
+                    "hex/last_published_at": project.get("lastPublishedAt") or ""}
+        owner = (project.get("owner") or {}).get("email")
+        return AssetSpec(key=self.get_asset_key(project),
+                         description=project.get("description") or
+                         f"Hex project {project.get('title') or project['id']}",
+                         metadata=metadata, kinds={"hex"},
+                         owners=[owner] if owner else None)
+
+
+def load_hex_asset_specs(hex_resource: HexResource, *, query: Optional[str] = None,
+                         translator: Optional[HexTranslator] = None,
+                         select: Optional[Callable[[Dict[str, Any]], bool]] = None
+                         ) -> List[AssetSpec]:
+    """One AssetSpec per published project of the workspace (every ListProjects page),
+    `query` passed to ListProjects (e.g. "statuses=Approved"), `select` filtering the rest.
+    Two projects with one title get the project id in their key."""
+    translator = translator or HexTranslator()
+    with hex_resource.process_config_and_initialize_cm() as resolved:  # EnvVars read here
+        projects = [p for p in resolved.get_client().projects(query)
+                    if is_published(p) and (select is None or select(p))]
+    specs = [translator.get_asset_spec(p) for p in projects]
+    return _unique_keys(specs, projects)
+
+
+def _unique_keys(specs: List[AssetSpec], projects: List[Dict[str, Any]]) -> List[AssetSpec]:
+    seen: Dict[AssetKey, int] = {}
+    for spec in specs:
+        seen[spec.key] = seen.get(spec.key, 0) + 1
+    return [spec.replace_attributes(key=AssetKey([*spec.key.path[:-1], spec.key.path[-1] + "_"
+                                                  + p["id"].replace("-", "_")]))
+            if seen[spec.key] > 1 else spec for spec, p in zip(specs, projects)]
+
+
+def project_id_of(spec: AssetSpec) -> str:
+    return spec.metadata["hex/project_id"]
+
+
+def build_hex_asset(spec: AssetSpec, *, resource_key: str = "hex",
+                    request: Optional[HexRunRequest] = None) -> AssetsDefinition:
+    """The asset of one spec: materializing it runs the project; the run URL, status and
+    elapsed time are the materialization's metadata, and the hex_run_succeeded check fails
+    when the run ERRORED, was KILLED or got no kernel."""
+    project_id = project_id_of(spec)
+    request = request or HexRunRequest(project_id=project_id)
+    check = AssetCheckSpec(RUN_CHECK, asset=spec.key,
+                           description="the Hex run of this materialization completed")
+    name = "hex_" + "__".join(spec.key.path).replace("-", "_")
+
+    @multi_asset(name=name, specs=[spec], check_specs=[check],
+                 required_resource_keys={resource_key})
+    def _run_project(context: AssetExecutionContext) -> Iterator[Any]:
+        hex_resource = getattr(context.resources, resource_key)
+        try:
+            info = execute_hex_run(context.op_execution_context, hex_resource, request)
+        except Failure as failure:
+            yield _check_result(spec.key, failure.metadata)
+            raise
+        yield MaterializeResult(asset_key=spec.key, metadata=run_metadata(info))
+        yield _check_result(spec.key, run_metadata(info))
+
+    return _run_project
+
+
+def _check_result(key: AssetKey, metadata: Dict[str, Any]) -> AssetCheckResult:
+    status = metadata["hex_status"]
+    status = status.value if hasattr(status, "value") else str(status)
+    passed = status not in CHECK_FAILS_ON and status not in FAILED_STATES
+    return AssetCheckResult(asset_key=key, check_name=RUN_CHECK, passed=passed,
+                            severity=AssetCheckSeverity.ERROR,
+                            metadata={**metadata, "hex_status": MetadataValue.text(status)})
+
+
+def build_hex_assets_definitions(hex_resource: HexResource, *, query: Optional[str] = None,
+                                 translator: Optional[HexTranslator] = None,
+                                 select: Optional[Callable[[Dict[str, Any]], bool]] = None,
+                                 resource_key: str = "hex") -> Sequence[AssetsDefinition]:
+    """Every published project of the workspace as an asset (build_fivetran_assets_definitions'
+    counterpart). Loads the project list once, when the definitions load."""
+    return [build_hex_asset(spec, resource_key=resource_key)
+            for spec in load_hex_asset_specs(hex_resource, query=query, translator=translator,
+                                             select=select)]
