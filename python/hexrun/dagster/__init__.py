@@ -20,10 +20,10 @@ from .resources import HexResource
 from .workspace import (HexTranslator, build_hex_asset, build_hex_assets_definitions,
                         load_hex_asset_specs)
 from .run import (FAILED_STATES, HexRunRequest, default_idempotency_key, describe,
-                  execute_hex_run, run_metadata)
+                  execute_hex_run, execute_hex_runs, run_metadata)
 
 __all__ = ["HexResource", "HexRunConfig", "build_hex_run_op", "hex_run_op", "hex_project_asset",
-           "HexRunRequest", "execute_hex_run", "describe", "run_metadata", "default_idempotency_key",
+           "HexRunRequest", "execute_hex_run", "execute_hex_runs", "describe", "run_metadata", "default_idempotency_key",
            "FAILED_STATES", "HexTranslator", "load_hex_asset_specs", "build_hex_asset",
            "build_hex_assets_definitions", "HexProjectsComponent"]
 

@@ -3,7 +3,7 @@
 Shared by the op and the asset factories (ops.py, assets.py)."""
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 from dagster import DagsterEventType, Failure, MetadataValue
 from dagster._core.events import EngineEventData  # report_engine_event's payload
@@ -98,7 +98,8 @@ def _record_run(context, key: Optional[str], info: hexrun.JobInfo) -> None:
 def _records(instance, dagster_run_id: str, step: str, key: str) -> List[RunRecord]:
     found = []
     for entry in instance.all_logs(dagster_run_id, of_type=DagsterEventType.ENGINE_EVENT):
-        meta = entry.dagster_event.event_specific_data.metadata if entry.dagster_event else {}
+        data = entry.dagster_event.event_specific_data if entry.dagster_event else None
+        meta = getattr(data, "metadata", None) or {}
         if entry.step_key != step or "hexrun_key" not in meta or meta["hexrun_key"].value != key:
             continue
         found.append(RunRecord(key, meta["project_id"].value, meta["hex_run_id"].value,
@@ -179,92 +180,139 @@ def execute_hex_run(context, hex_resource: HexResource, req: HexRunRequest) -> h
     any other end. A step that an earlier attempt ran (retry, re-execution) re-attaches to
     that attempt's Hex run, found in Dagster's event log, unless the attempt saw it fail.
     A terminated Dagster run cancels the Hex run before the interrupt propagates."""
+    return execute_hex_runs(context, hex_resource, [req])[0]
+
+
+def execute_hex_runs(context, hex_resource: HexResource,
+                     requests: Sequence[HexRunRequest]) -> List[hexrun.JobInfo]:
+    """Many runs from one step on the resource's one client (fan-out): all queued at once
+    (the engine sends them as Hex's run limit allows and polls a project's runs with one
+    list request), waited for in this thread, all cancelled if the Dagster run is
+    terminated. Give each request its own `label` (or idempotency key). Returns the infos
+    in request order once all completed; raises one Failure naming every run that did not,
+    after all have ended."""
     client = hex_resource.get_client()
+    runs: List[_Tracked] = []
+    interrupted = False
+    try:
+        for req in requests:
+            runs.append(_start(context, client, req))
+        _wait_all(context, client, runs, hex_resource.wait_slice_s)
+    except (KeyboardInterrupt, DagsterExecutionInterruptedError):
+        interrupted = True
+        for run in runs:
+            _cancel_on_interrupt(context, run.job, run.key)
+        raise
+    finally:
+        if not interrupted:  # an interrupted job keeps its cancel going until the close
+            for run in runs:
+                run.job.release()
+    failed = [run for run in runs if not run.info.succeeded]
+    for run in failed:
+        context.log.error(run.end_text())
+    if failed:
+        raise _failure(failed[0].info, "; ".join(run.end_text() for run in failed))
+    for run in runs:
+        context.log.info(f"Hex run {run.info.run_id} COMPLETED in "
+                         f"{(run.info.elapsed_ms or 0) / 1000:.1f} s: {run.info.run_url}")
+    return [run.info for run in runs]
+
+
+@dataclass
+class _Tracked:
+    """One run a step follows: what was asked, its logical key, its job, and its end."""
+    req: HexRunRequest
+    key: Optional[str]
+    job: hexrun.Job
+    deadline: Optional[float]
+    recorded: bool = False
+    timed_out: bool = False
+    info: Optional[hexrun.JobInfo] = None
+
+    def end_text(self) -> str:
+        if not self.timed_out:
+            return describe(self.info)
+        url = f": {self.info.run_url}" if self.info.run_url else ""
+        return (f"{_run_name(self.info)} of project {self.info.project_id} did not finish "
+                f"within {self.req.timeout_s} s (now {self.info.state}){url}")
+
+
+def _start(context, client, req: HexRunRequest) -> _Tracked:
+    """Submits req, or re-attaches to the run an earlier attempt of the step recorded."""
     key = req.idempotency_key or default_idempotency_key(context, req.label)
     earlier = _earlier_run(context, key)
     if earlier is None:
-        info = _submit_and_wait(context, hex_resource, client, req, key, key)
+        job = _submit(context, client, req, key)
     elif earlier.status in FAILED_STATES and req.idempotency_key is None:
         # Re-running a step whose run failed means running the project again, under a key
         # of this attempt (an explicit key always names that one run).
         context.log.warning(f"Hex run {earlier.run_id} of an earlier attempt ended "
                             f"{earlier.status}; starting a new run")
-        attempt_key = f"{key}:{context.run_id}:{getattr(context, 'retry_number', 0)}"
-        info = _submit_and_wait(context, hex_resource, client, req, attempt_key, key)
+        job = _submit(context, client, req,
+                      f"{key}:{context.run_id}:{getattr(context, 'retry_number', 0)}")
     else:
         context.log.info(f"re-attaching to Hex run {earlier.run_id} of an earlier attempt "
                          f"(last seen {earlier.status})")
         job = client.attach(earlier.project_id, earlier.run_id)
-        info = _follow(context, hex_resource, job, req, key)
-    if not info.succeeded:
-        context.log.error(describe(info))
-        raise _failure(info, describe(info))
-    context.log.info(f"Hex run {info.run_id} COMPLETED in "
-                     f"{(info.elapsed_ms or 0) / 1000:.1f} s: {info.run_url}")
-    return info
+    deadline = None if req.timeout_s is None else time.monotonic() + req.timeout_s
+    return _Tracked(req, key, job, deadline)
 
 
-def _submit_and_wait(context, hex_resource, client, req, submit_key, key) -> hexrun.JobInfo:
-    """Submits under submit_key; records the run under the logical key."""
+def _submit(context, client, req, submit_key) -> hexrun.Job:
     job = client.submit(req.project_id, inputs=req.inputs, dry_run=req.dry_run,
                         notifications=req.notifications, idempotency_key=submit_key,
                         **req.body_options())
     keyed = f" (idempotency key {submit_key})" if submit_key else ""
     context.log.info(f"Hex project {req.project_id} submitted{keyed}")
-    return _follow(context, hex_resource, job, req, key)
+    return job
 
 
-def _follow(context, hex_resource, job, req, key) -> hexrun.JobInfo:
-    """Waits for the job's end; the interrupt of a terminated Dagster run cancels it."""
-    interrupted = False
-    try:
-        info = _wait_in_slices(context, job, hex_resource.wait_slice_s, req, key)
-        _record_run(context, key, info)
-        return info
-    except (KeyboardInterrupt, DagsterExecutionInterruptedError):
-        interrupted = True
-        _cancel_on_interrupt(context, job, key)
-        raise
-    finally:
-        if not interrupted:  # an interrupted job keeps its cancel going until the close
-            job.release()
-
-
-def _wait_in_slices(context, job, slice_s, req, key) -> hexrun.JobInfo:
+def _wait_all(context, client, runs: List[_Tracked], slice_s: float) -> None:
     """Short blocking waits (the GIL is released inside each), so Python sees a signal
-    (Dagster's termination arrives as SIGINT/SIGTERM -> interrupt) within one slice. The
-    run is recorded in the event log as soon as Hex has given it an id."""
-    deadline = None if req.timeout_s is None else time.monotonic() + req.timeout_s
-    recorded = False
+    (Dagster's termination arrives as SIGINT/SIGTERM -> interrupt) within one slice. Each
+    run is recorded in the event log as soon as Hex has given it an id, and at its end."""
     while True:
+        live = [run for run in runs if run.info is None]
+        if not live:
+            return
         try:
-            return job.wait(timeout=slice_s, raise_on_failure=False)
+            done = client.wait_any([run.job for run in live], timeout=slice_s)
+            run = next(run for run in live if run.job is done)
+            run.info = done.info
+            _record_run(context, run.key, run.info)
+            continue
         except hexrun.Timeout:
             pass
-        if not recorded:
-            info = job.info
-            if info.run_id:
-                _record_run(context, key, info)
-                recorded = True
-                url = f": {info.run_url}" if info.run_url else ""
-                context.log.info(f"Hex run {info.run_id} is {info.state}{url}")
-        if deadline is not None and time.monotonic() >= deadline:
-            return _timed_out(context, job, req)
+        now = time.monotonic()
+        for run in live:
+            _note_run_id(context, run)
+            if run.deadline is not None and now >= run.deadline:
+                run.info, run.timed_out = _timed_out(context, run), True
+                _record_run(context, run.key, run.info)
 
 
-def _timed_out(context, job, req):
-    info = job.info
-    if req.kill_on_timeout:
+def _note_run_id(context, run: _Tracked) -> None:
+    if run.recorded:
+        return
+    info = run.job.info
+    if info.run_id:
+        _record_run(context, run.key, info)
+        run.recorded = True
+        url = f": {info.run_url}" if info.run_url else ""
+        context.log.info(f"Hex run {info.run_id} is {info.state}{url}")
+
+
+def _timed_out(context, run: _Tracked) -> hexrun.JobInfo:
+    info = run.job.info
+    if run.req.kill_on_timeout:
         context.log.warning(f"{_run_name(info)} still {info.state} after "
-                            f"{req.timeout_s} s; cancelling it")
+                            f"{run.req.timeout_s} s; cancelling it")
         try:
-            job.cancel()
-            info = job.wait(timeout=CANCEL_CONFIRM_S, raise_on_failure=False)
+            run.job.cancel()
+            info = run.job.wait(timeout=CANCEL_CONFIRM_S, raise_on_failure=False)
         except hexrun.HexrunError as e:
             context.log.warning(f"cancelling {_run_name(info)} failed: {e}")
-    url = f": {info.run_url}" if info.run_url else ""
-    raise _failure(info, f"{_run_name(info)} of project {info.project_id} did not finish "
-                         f"within {req.timeout_s} s (now {info.state}){url}")
+    return info
 
 
 def _cancel_on_interrupt(context, job, key) -> None:
