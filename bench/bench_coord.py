@@ -40,7 +40,7 @@ def env_for(sim):
 
 
 def load_cmd(jobs, coord_url=None):
-    cmd = [HOST, "--json", "--config", f"budget_time_scale={SCALE}",
+    cmd = [HOST, "--json", "--log-level", "info", "--config", f"budget_time_scale={SCALE}",
            "--config", "poll_min_ms=5", "--config", "poll_max_ms=50"]
     if coord_url:
         cmd += ["--config", f"coord_url={coord_url}"]
@@ -52,7 +52,7 @@ def commits(pg):
                        "'postgres'"))
 
 
-def scenario(sim, pg, n_procs, jobs, coord, outage_after=None, outage_s=30):
+def scenario(sim, pg, n_procs, jobs, coord, outage_after=None, outage_s=30, kill_leader=False):
     sim.sim("POST", "/__sim/reset")
     sim.sim("POST", "/__sim/time_scale", {"scale": SCALE})
     sim.sim("POST", "/__sim/limits", HEX_LIMITS)
@@ -61,25 +61,32 @@ def scenario(sim, pg, n_procs, jobs, coord, outage_after=None, outage_s=30):
     c0 = commits(pg) if coord else 0
     t0 = time.time()
     work = tempfile.mkdtemp(prefix="hexrun-bench-coord-")
-    procs = []
+    procs, logs = [], []
     for i in range(n_procs):
         cwd = os.path.join(work, f"machine{i}")
         os.mkdir(cwd)
-        procs.append(subprocess.Popen(load_cmd(jobs, pg.url if coord else None),
-                                      env=env_for(sim), cwd=cwd, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, text=True))
+        logs.append(os.path.join(cwd, "log"))
+        with open(logs[-1], "w") as log:
+            procs.append(subprocess.Popen(load_cmd(jobs, pg.url if coord else None),
+                                          env=env_for(sim), cwd=cwd, stdout=subprocess.PIPE,
+                                          stderr=log, text=True))
+    takeover_ms = None
+    if kill_leader:
+        procs, logs, takeover_ms = kill_the_leader(sim, procs, logs)
     outage = None
     if outage_after is not None:
         outage = threading.Thread(target=stop_for_a_while,
                                   args=(sim, pg, outage_after, outage_s))
         outage.start()
-    reports, logs = [], []
-    for p in procs:
-        out, err = p.communicate(timeout=1800)
-        if p.returncode != 0:
-            raise RuntimeError(f"hexrun-host load failed: {err[-2000:]}")
+    reports, texts = [], []
+    for p, log in zip(procs, logs):
+        out, _ = p.communicate(timeout=1800)
+        with open(log) as f:
+            texts.append(f.read())
+        # A load whose jobs did not all complete exits non-zero: its report still counts.
+        if not out.strip():
+            raise RuntimeError(f"hexrun-host load failed: {texts[-1][-2000:]}")
         reports.append(json.loads(out.strip().splitlines()[-1]))
-        logs.append(err)
     if outage:
         outage.join()
     wall = time.time() - t0
@@ -90,20 +97,48 @@ def scenario(sim, pg, n_procs, jobs, coord, outage_after=None, outage_s=30):
         for k, v in r["end_states"].items():
             states[k] = states.get(k, 0) + v
     created = counters.get("RunProject", {}).get("201", 0)
+    asked = len(reports) * jobs
     return {
-        "runs": n_procs * jobs,
+        "runs": asked,
         "completed": states.get("COMPLETED", 0),
-        "failed_waits": n_procs * jobs - states.get("COMPLETED", 0),
-        "duplicates": max(created - n_procs * jobs, 0),
+        "failed_waits": asked - states.get("COMPLETED", 0),
+        "duplicates": max(created - n_procs * jobs, 0),  # the killed one's runs count too
         "hexsim_429": sum(v.get("429", 0) for v in counters.values()),
         "reported_429": sum(r["rate_limited_429"] for r in reports),
         "status_requests": sum(sum(counters.get(e, {}).values()) for e in STATUS_ENDPOINTS),
         "detect_p95_ms": max(r["detect_latency_p95_ms"] or 0 for r in reports),
         "wall_s": round(wall, 1),
         "store_qps": round((c1 - c0) / wall, 1) if coord else None,
-        "offline_logs": sum(e.count("event=coord_offline") for e in logs),
-        "online_logs": sum(e.count("event=coord_online") for e in logs),
+        "board_reads": sum(r["stats"].get("board_reads", 0) for r in reports),
+        "offline_logs": sum(e.count("event=coord_offline") for e in texts),
+        "online_logs": sum(e.count("event=coord_online") for e in texts),
+        "takeover_ms": takeover_ms,
     }
+
+
+def lease_lines(log):
+    with open(log) as f:
+        return f.read().count("event=board_lease")
+
+
+def kill_the_leader(sim, procs, logs):
+    """SIGKILL the process that took a project's lease last, once 100 runs were made (mid
+    sweep: it polls continuously); returns the others and the ms until one of them took
+    the lease over."""
+    while sim.counters()["requests"].get("RunProject", {}).get("201", 0) < 100:
+        time.sleep(0.05)
+    leader = max(range(len(procs)), key=lambda i: (lease_lines(logs[i]), -i))
+    procs[leader].kill()
+    procs[leader].wait()
+    t_kill = time.time()
+    rest = [i for i in range(len(procs)) if i != leader]
+    before = {i: lease_lines(logs[i]) for i in rest}
+    takeover = None
+    while takeover is None and any(procs[i].poll() is None for i in rest):
+        if any(lease_lines(logs[i]) > before[i] for i in rest):
+            takeover = round((time.time() - t_kill) * 1000)
+        time.sleep(0.01)
+    return [procs[i] for i in rest], [logs[i] for i in rest], takeover
 
 
 def stop_for_a_while(sim, pg, after_runs, seconds):
@@ -120,11 +155,13 @@ def main():
         rows.append(("1 process x 400 (baseline)", scenario(sim, pg, 1, 400, False)))
         rows.append(("8 x 50, own budgets (no store)", scenario(sim, pg, 8, 50, False)))
         rows.append(("8 x 50, coord_url", scenario(sim, pg, 8, 50, True)))
+        rows.append(("8 x 50, coord_url, board leader SIGKILLed (7 x 50 counted)",
+                     scenario(sim, pg, 8, 50, True, kill_leader=True)))
         rows.append(("8 x 50, coord_url, PostgreSQL stopped 30 s",
                      scenario(sim, pg, 8, 50, True, outage_after=100)))
     cols = ["runs", "completed", "failed_waits", "duplicates", "hexsim_429", "reported_429",
-            "status_requests", "detect_p95_ms", "wall_s", "store_qps", "offline_logs",
-            "online_logs"]
+            "status_requests", "detect_p95_ms", "wall_s", "store_qps", "board_reads",
+            "offline_logs", "online_logs", "takeover_ms"]
     print("| scenario | " + " | ".join(cols) + " |")
     print("|---" * (len(cols) + 1) + "|")
     for name, r in rows:

@@ -220,3 +220,30 @@ int hexrun__coord_journal_knows_run(hexrun__coord *c, const char *run_id)
     return c->pg ? hexrun__pg_journal_knows_run(c->pg, run_id)
                  : hexrun__journal_knows_run(c->file_journal, run_id);
 }
+
+/* ---- the status board ---- */
+
+int hexrun__coord_has_board(const hexrun__coord *c)
+{
+    return c && c->pg;
+}
+
+hexrun__board_verdict hexrun__coord_board_step(hexrun__coord *c, const char *project,
+                                               int64_t lease_ms, const char (*run_ids)[HEXRUN__HEX_ID_MAX],
+                                               size_t n, hexrun__hex_run **runs,
+                                               int64_t **ages, size_t *n_runs)
+{
+    *runs = NULL;
+    *ages = NULL;
+    *n_runs = 0;
+    if (!c || !c->pg)
+        return HEXRUN__BOARD_OFF;
+    return (hexrun__board_verdict)hexrun__pg_board_step(c->pg, project, lease_ms, run_ids, n,
+                                                        runs, ages, n_runs);
+}
+
+void hexrun__coord_board_put(hexrun__coord *c, const hexrun__hex_run *runs, size_t n)
+{
+    if (c && c->pg && n)
+        hexrun__pg_board_put(c->pg, runs, n);
+}

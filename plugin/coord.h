@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "hex.h"
 #include "journal.h"
 #include "log.h"
 
@@ -49,6 +50,32 @@ int hexrun__coord_journal_note(hexrun__coord *c, char type, const char *key,
                                const char *project, const char *run_id, int64_t t_ms,
                                char *err, size_t errlen);
 int hexrun__coord_journal_knows_run(hexrun__coord *c, const char *run_id);
+
+/*
+ * The status board (coord_url only): per project and token, one client at a time holds a
+ * lease and polls Hex for everyone, putting the runs it sees on the board; the others read
+ * the board instead of asking Hex. The lease expires lease_ms after its holder's last
+ * sweep, so a client that dies is replaced by the next one whose poll is due.
+ */
+/* 1 when the store has a status board (coord_url). */
+int hexrun__coord_has_board(const hexrun__coord *c);
+
+typedef enum {
+    HEXRUN__BOARD_SWEEP, /* this client holds the lease: poll Hex, then put the runs */
+    HEXRUN__BOARD_READ,  /* another client swept within the period: use what the board has */
+    HEXRUN__BOARD_OFF    /* no board (no store, or it cannot be reached): poll Hex */
+} hexrun__board_verdict;
+
+/* Before polling project's runs run_ids (n of them, UUIDs): the verdict; for READ, *runs
+ * (malloc'ed, the caller frees it) holds the board's runs among run_ids (*n_runs), and
+ * ages[i] how many ms ago run i was seen (malloc'ed too). lease_ms: how long a sweep
+ * holds the lease. */
+hexrun__board_verdict hexrun__coord_board_step(hexrun__coord *c, const char *project,
+                                               int64_t lease_ms, const char (*run_ids)[HEXRUN__HEX_ID_MAX],
+                                               size_t n, hexrun__hex_run **runs,
+                                               int64_t **ages, size_t *n_runs);
+/* Put the runs a sweep saw on the board (nothing when there is no board). */
+void hexrun__coord_board_put(hexrun__coord *c, const hexrun__hex_run *runs, size_t n);
 
 /* The SHA-256 of s as 64 hex digits: how the store names a token (never the token). */
 void hexrun__coord_token_hash(const char *s, char out[65]);

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "budget.h"
+#include "buf.h"
 #include "coord_sql.h"
 #include "hexrun.h"
 
@@ -123,6 +124,7 @@ struct hexrun__pg {
     int64_t peers;         /* hexrun clients the store counted last (>= 1) */
     int64_t peers_at;      /* monotonic ms of that count */
     int64_t retry_at;      /* offline: monotonic ms of the next connection attempt */
+    int64_t retry_ms;      /* offline: the wait after a failed attempt (doubles) */
     hexrun__budget fallback[2];
     int fallback_took[2];  /* the last take of the group came from the fallback */
     kept_note *kept, **kept_tail; /* journal notes written when the store is back */
@@ -239,7 +241,7 @@ static int pg_connect(hexrun__pg *pg, char *err, size_t errlen)
 {
     /* connect_timeout before dbname: a value in the URL wins over it. */
     const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-    const char *vals[] = {"10", "hexrun", pg->url, NULL};
+    const char *vals[] = {"5", "hexrun", pg->url, NULL};
     pg->conn = pq.connectdbParams(keys, vals, 1);
     if (!pg->conn) {
         snprintf(err, errlen, "coord_url: out of memory");
@@ -345,7 +347,8 @@ static void go_offline(hexrun__pg *pg, const char *why)
                           "submits and keeps journal records until it returns",
                           why, (long long)pg->peers);
     }
-    pg->retry_at = mono_ms() + HEXRUN__PG_RETRY_MS;
+    pg->retry_ms = HEXRUN__PG_RETRY_MS;
+    pg->retry_at = mono_ms() + pg->retry_ms;
 }
 
 static int write_note(hexrun__pg *pg, const kept_note *n, char *err, size_t errlen);
@@ -377,7 +380,11 @@ static int online(hexrun__pg *pg)
         return 0;
     char err[512];
     if (pg_connect(pg, err, sizeof err) != HEXRUN_OK) {
-        pg->retry_at = mono_ms() + HEXRUN__PG_RETRY_MS;
+        /* An unreachable host holds the engine thread for connect_timeout (5 s unless the
+         * URL says otherwise) per attempt: attempts thin out, up to one in 30 s. */
+        pg->retry_ms = pg->retry_ms * 2 > HEXRUN__PG_RETRY_MAX_MS ? HEXRUN__PG_RETRY_MAX_MS
+                                                                  : pg->retry_ms * 2;
+        pg->retry_at = mono_ms() + pg->retry_ms;
         return 0;
     }
     if (flush_kept(pg) != 0)
@@ -547,4 +554,102 @@ int hexrun__pg_journal_knows_run(hexrun__pg *pg, const char *run_id)
 void hexrun__pg_get_stats(const hexrun__pg *pg, hexrun__pg_stats *out)
 {
     *out = pg->stats;
+}
+
+/* ---- the status board ---- */
+
+/* The run ids as a SQL array literal ({id,id}); UUIDs need no quoting, others are left
+ * out (they were never accepted from Hex). NULL on NOMEM. */
+static char *id_array(const char (*ids)[HEXRUN__HEX_ID_MAX], size_t n)
+{
+    hexrun__buf b = {0};
+    hexrun__buf_appends(&b, "{");
+    for (size_t i = 0, k = 0; i < n; i++)
+        if (hexrun__hex_is_uuid(ids[i]))
+            hexrun__buf_appendf(&b, "%s%s", k++ ? "," : "", ids[i]);
+    hexrun__buf_appends(&b, "}");
+    return hexrun__buf_steal(&b);
+}
+
+/* The runs of a READ answer (rows after the first), parsed as Hex's run objects. */
+static int board_rows(PGresult *r, hexrun__hex_run **runs, int64_t **ages, size_t *n_runs)
+{
+    int rows = pq.ntuples(r);
+    *runs = calloc((size_t)(rows > 1 ? rows : 1), sizeof **runs);
+    *ages = calloc((size_t)(rows > 1 ? rows : 1), sizeof **ages);
+    if (!*runs || !*ages)
+        return -1;
+    char err[256];
+    for (int i = 1; i < rows; i++) {
+        const char *json = pq.getvalue(r, i, 1);
+        if (hexrun__hex_parse_run(json, strlen(json), &(*runs)[*n_runs], err, sizeof err) ==
+            HEXRUN_OK)
+            (*ages)[(*n_runs)++] = strtoll(pq.getvalue(r, i, 2), NULL, 10);
+    }
+    return 0;
+}
+
+int hexrun__pg_board_step(hexrun__pg *pg, const char *project, int64_t lease_ms,
+                          const char (*run_ids)[HEXRUN__HEX_ID_MAX], size_t n,
+                          hexrun__hex_run **runs, int64_t **ages, size_t *n_runs)
+{
+    if (!online(pg))
+        return 2;
+    char *ids = id_array(run_ids, n);
+    if (!ids)
+        return 2;
+    char owner[16], period[24], msg[512];
+    snprintf(owner, sizeof owner, "%" PRId32, pg->owner);
+    snprintf(period, sizeof period, "%lld", (long long)lease_ms);
+    const char *params[] = {pg->token_hash, project, owner, period, ids};
+    PGresult *r = run(pg, HEXRUN__COORD_SQL_BOARD_STEP, 5, params, msg, sizeof msg);
+    free(ids);
+    if (!r) {
+        go_offline(pg, msg);
+        return 2;
+    }
+    int verdict = 2;
+    const char *kind = pq.ntuples(r) >= 1 ? pq.getvalue(r, 0, 0) : "";
+    if (strcmp(kind, "lease") == 0)
+        hexrun__log_write(pg->log, HEXRUN_LOG_INFO,
+                          "event=board_lease project=%s this client polls the project for "
+                          "every client of the store", project);
+    if (strcmp(kind, "sweep") == 0 || strcmp(kind, "lease") == 0)
+        verdict = 0;
+    else if (strcmp(kind, "read") == 0)
+        verdict = board_rows(r, runs, ages, n_runs) == 0 ? 1 : 2;
+    pq.clear(r);
+    if (verdict == 2) {
+        free(*runs);
+        free(*ages);
+        *runs = NULL;
+        *ages = NULL;
+        *n_runs = 0;
+    }
+    return verdict;
+}
+
+void hexrun__pg_board_put(hexrun__pg *pg, const hexrun__hex_run *runs, size_t n)
+{
+    if (!online(pg))
+        return; /* the next sweep puts them */
+    hexrun__buf b = {0};
+    hexrun__buf_appends(&b, "[");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            hexrun__buf_appends(&b, ",");
+        if (hexrun__hex_run_json(&runs[i], &b) != HEXRUN_OK)
+            b.failed = 1;
+    }
+    hexrun__buf_appends(&b, "]");
+    char msg[512];
+    if (!b.failed) {
+        const char *params[] = {pg->token_hash, b.data};
+        PGresult *r = run(pg, HEXRUN__COORD_SQL_BOARD_PUT, 2, params, msg, sizeof msg);
+        if (r)
+            pq.clear(r);
+        else
+            go_offline(pg, msg);
+    }
+    hexrun__buf_free(&b);
 }

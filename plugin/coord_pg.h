@@ -8,7 +8,8 @@
  * offline: it logs that once, spends a local budget of 1/N of each limit (N = hexrun clients
  * the store last counted), holds keyed submits (WAIT) and keeps journal records in memory;
  * at most every HEXRUN__PG_RETRY_MS it tries to reconnect, and on success writes the kept
- * records, logs once more and draws from the store again.
+ * records, logs once more and draws from the store again. (After each failed attempt the
+ * wait doubles, up to HEXRUN__PG_RETRY_MAX_MS.)
  */
 #ifndef HEXRUN_COORD_PG_H
 #define HEXRUN_COORD_PG_H
@@ -16,10 +17,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hex.h"
 #include "journal.h"
 #include "log.h"
 
 #define HEXRUN__PG_RETRY_MS 2000
+#define HEXRUN__PG_RETRY_MAX_MS 30000
 
 typedef struct hexrun__pg hexrun__pg;
 
@@ -47,6 +50,13 @@ int hexrun__pg_journal_begin(hexrun__pg *pg, const char *key, const char *projec
 int hexrun__pg_journal_note(hexrun__pg *pg, char type, const char *key, const char *project,
                             const char *run_id, int64_t t_ms, char *err, size_t errlen);
 int hexrun__pg_journal_knows_run(hexrun__pg *pg, const char *run_id);
+
+/* The status board, as hexrun__coord_board_* (coord.h): returns 0 (sweep), 1 (read) or
+ * 2 (off: the store cannot be reached, or the board could not be read). */
+int hexrun__pg_board_step(hexrun__pg *pg, const char *project, int64_t lease_ms,
+                          const char (*run_ids)[HEXRUN__HEX_ID_MAX], size_t n, hexrun__hex_run **runs,
+                          int64_t **ages, size_t *n_runs);
+void hexrun__pg_board_put(hexrun__pg *pg, const hexrun__hex_run *runs, size_t n);
 
 /* Statements sent, and times the store was found unreachable (tests, stats). */
 typedef struct hexrun__pg_stats {

@@ -10,11 +10,51 @@
 #ifndef HEXRUN_COORD_SQL_H
 #define HEXRUN_COORD_SQL_H
 
-#define HEXRUN__COORD_SCHEMA_VERSION 1
+#define HEXRUN__COORD_SCHEMA_VERSION 2
 
 /* The advisory lock class of hexrun's session locks ('hexr'): a client holds
  * (class, its id) for as long as its session lives; journal intents name that id. */
 #define HEXRUN__COORD_LOCK_CLASS 1751480434
+
+/* Version 2: the status board. One client at a time holds a project's lease (it expires
+ * one sweep period after its last sweep) and reads Hex's pages for everyone; the runs it
+ * sees go to hexrun.board, which the other clients read instead of asking Hex. */
+#define HEXRUN__COORD_SQL_V2 \
+"  CREATE TABLE hexrun.board_lease (\n" \
+"    token_hash text NOT NULL,\n" \
+"    project text NOT NULL,\n" \
+"    holder integer NOT NULL,\n" \
+"    swept_at bigint NOT NULL,\n" \
+"    PRIMARY KEY (token_hash, project));\n" \
+"  CREATE TABLE hexrun.board (\n" \
+"    token_hash text NOT NULL,\n" \
+"    run_id text NOT NULL,\n" \
+"    project text NOT NULL,\n" \
+"    run jsonb NOT NULL,\n" \
+"    seen_at bigint NOT NULL,\n" \
+"    PRIMARY KEY (token_hash, run_id));\n" \
+"  CREATE FUNCTION hexrun.board_step(p_token text, p_project text, p_holder integer,\n" \
+"    p_period bigint, p_runs text[]) RETURNS TABLE (kind text, run jsonb, age_ms bigint)\n" \
+"  LANGUAGE plpgsql AS $f$\n" \
+"  DECLARE\n" \
+"    now_ms bigint := (extract(epoch FROM clock_timestamp()) * 1000)::bigint;\n" \
+"    l hexrun.board_lease%ROWTYPE;\n" \
+"  BEGIN\n" \
+"    INSERT INTO hexrun.board_lease VALUES (p_token, p_project, p_holder, now_ms)\n" \
+"      ON CONFLICT DO NOTHING;\n" \
+"    IF FOUND THEN kind := 'lease'; RETURN NEXT; RETURN; END IF;\n" \
+"    SELECT * INTO l FROM hexrun.board_lease AS b\n" \
+"      WHERE b.token_hash = p_token AND b.project = p_project FOR UPDATE;\n" \
+"    IF l.holder = p_holder OR l.swept_at <= now_ms - p_period OR l.swept_at > now_ms THEN\n" \
+"      UPDATE hexrun.board_lease AS b SET holder = p_holder, swept_at = now_ms\n" \
+"        WHERE b.token_hash = p_token AND b.project = p_project;\n" \
+"      kind := CASE WHEN l.holder = p_holder THEN 'sweep' ELSE 'lease' END;\n" \
+"      RETURN NEXT; RETURN;\n" \
+"    END IF;\n" \
+"    kind := 'read'; RETURN NEXT;\n" \
+"    RETURN QUERY SELECT 'run'::text, b.run, now_ms - b.seen_at FROM hexrun.board AS b\n" \
+"      WHERE b.token_hash = p_token AND b.run_id = ANY (p_runs);\n" \
+"  END $f$;\n"
 
 #define HEXRUN__COORD_SQL_INSTALL \
 "DO $hexrun$\n" \
@@ -26,10 +66,11 @@
 "    version integer PRIMARY KEY,\n" \
 "    installed_at timestamptz NOT NULL DEFAULT now());\n" \
 "  SELECT max(version) INTO v FROM hexrun.schema_version;\n" \
-"  IF v > 1 THEN\n" \
-"    RAISE EXCEPTION 'the hexrun schema is version %, newer than this hexrun (1)', v;\n" \
+"  IF v > 2 THEN\n" \
+"    RAISE EXCEPTION 'the hexrun schema is version %, newer than this hexrun (2)', v;\n" \
 "  END IF;\n" \
-"  IF v = 1 THEN RETURN; END IF;\n" \
+"  IF v = 2 THEN RETURN; END IF;\n" \
+"  IF v IS NULL THEN\n" \
 "  CREATE TABLE hexrun.budget (\n" \
 "    token_hash text NOT NULL,\n" \
 "    grp smallint NOT NULL CHECK (grp IN (0, 1)),\n" \
@@ -142,6 +183,9 @@
 "    verdict := 'adopt'; since := least(j.t_ms, p_now);\n" \
 "  END $f$;\n" \
 "  INSERT INTO hexrun.schema_version (version) VALUES (1);\n" \
+"  END IF;\n" \
+HEXRUN__COORD_SQL_V2 \
+"  INSERT INTO hexrun.schema_version (version) VALUES (2);\n" \
 "END $hexrun$"
 
 /* $1 token hash, $2 group, $3 op (take, poll, refund, pause, paused), $4 settings, $5 ms */
@@ -176,5 +220,21 @@
     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = " \
     "1751480434::oid AND objsubid = 2 AND granted AND database = " \
     "(SELECT oid FROM pg_database WHERE datname = current_database())"
+
+/* $1 token hash, $2 project, $3 holder, $4 sweep period ms, $5 run ids (text[]) */
+#define HEXRUN__COORD_SQL_BOARD_STEP \
+    "SELECT kind, run::text, age_ms FROM hexrun.board_step($1, $2, $3::integer, " \
+    "$4::bigint, $5::text[])"
+
+/* $1 token hash, $2 the runs of a page as a JSON array of Hex's run objects. Runs not seen
+ * for a day are forgotten. */
+#define HEXRUN__COORD_SQL_BOARD_PUT \
+    "WITH page AS (SELECT r->>'runId' AS run_id, r FROM jsonb_array_elements($2::jsonb) AS r), " \
+    "gone AS (DELETE FROM hexrun.board WHERE token_hash = $1 AND seen_at < " \
+    "(extract(epoch FROM clock_timestamp()) * 1000)::bigint - 86400000) " \
+    "INSERT INTO hexrun.board AS b (token_hash, run_id, project, run, seen_at) " \
+    "SELECT $1, run_id, r->>'projectId', r, (extract(epoch FROM clock_timestamp()) * 1000)::bigint " \
+    "FROM page WHERE run_id IS NOT NULL AND r ? 'projectId' ON CONFLICT (token_hash, run_id) DO UPDATE SET " \
+    "run = EXCLUDED.run, seen_at = EXCLUDED.seen_at"
 
 #endif

@@ -67,6 +67,7 @@ typedef struct op {
     int64_t page_offset;    /* OP_PROJECT_POLL: the page being read */
     int pages;              /* OP_PROJECT_POLL: pages read before this one */
     int failed_lookups;     /* OP_ADOPT: lookups whose answer could not be used */
+    int board_misses;       /* OP_POLL: board reads in a row that lacked its run (coord.h) */
     const char *method;
     char *path;
     char *body;             /* OP_SUBMIT: the RunProject body */
@@ -131,6 +132,10 @@ struct hexrun__engine {
      * instead of budget[] when it has one. NULL = none. Engine thread only. */
     hexrun__coord *coord;
     journal_note *notes;       /* under jobs->mu */
+    /* Runs this client's sweeps saw, for the store's status board (coord.h); put outside
+     * the table mutex. Under jobs->mu. */
+    hexrun__hex_run *board_out;
+    size_t n_board_out, cap_board_out;
     /* Projects whose pages a coalesced poll is reading now (engine thread): one reader per
      * project, or two would read the first pages twice while the last wait for budget. */
     char (*reading)[HEXRUN__HEX_ID_MAX];
@@ -148,6 +153,7 @@ struct hexrun__engine {
     size_t n_stats;
     uint64_t retries, rate_limited, transport_errors, bytes_sent, bytes_received;
     int64_t stat_poll_groups, stat_sweep_ms; /* the last sweep period and its groups */
+    int64_t board_reads;    /* project polls answered from the status board (coord.h) */
 };
 
 static int64_t now_ms(void)
@@ -330,12 +336,12 @@ char *hexrun__engine_stats_json(const hexrun__engine *e)
     hexrun__buf_appendf(&b,
                         ",\"retries\":%llu,\"rate_limited\":%llu,\"transport_errors\":%llu,"
                         "\"bytes_sent\":%llu,\"bytes_received\":%llu,\"poll_groups\":%lld,"
-                        "\"sweep_period_ms\":%lld,\"jobs\":{",
+                        "\"sweep_period_ms\":%lld,\"board_reads\":%lld,\"jobs\":{",
                         (unsigned long long)e->retries, (unsigned long long)e->rate_limited,
                         (unsigned long long)e->transport_errors,
                         (unsigned long long)e->bytes_sent,
                         (unsigned long long)e->bytes_received, (long long)e->stat_poll_groups,
-                        (long long)e->stat_sweep_ms);
+                        (long long)e->stat_sweep_ms, (long long)e->board_reads);
     for (int32_t s = 0; hexrun_state_is_terminal(s) >= 0; s++) {
         size_t n = 0;
         for (size_t i = 0; i < e->jobs->n; i++)
@@ -557,6 +563,9 @@ static void journal_note_add(hexrun__engine *e, char type, const hexrun__job *jo
                              int64_t t_ms);
 static void journal_flush(hexrun__engine *e);
 static void job_out_of_memory(hexrun__engine *e, op_kind kind, int64_t id);
+static int board_serve(hexrun__engine *e, op *o, int64_t now);
+static void board_queue(hexrun__engine *e, const hexrun__hex_run *runs, size_t n);
+static void board_flush(hexrun__engine *e);
 
 static void direct_finish(hexrun__engine *e, op *o, int code, const char *message)
 {
@@ -952,6 +961,8 @@ static void run_polls(hexrun__engine *e, int64_t now, int64_t *next)
             op_free(gone);
             continue;
         }
+        if (board_serve(e, e->polls, now))
+            continue; /* another client's sweep answered it, from the store */
         int64_t wait = budget_take_poll(e, now);
         if (wait > 0) {
             if (wait < *next)
@@ -1257,6 +1268,8 @@ static int project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp
         }
         p = next;
     }
+    if (ok)
+        board_queue(e, runs, n);
     free(runs);
     if (ok && n_missing >= 2 && next_offset > o->page_offset && o->pages + 1 < PROJECT_POLL_PAGES) {
         o->group = missing;
@@ -1325,7 +1338,14 @@ static int group_project(hexrun__engine *e, const char *project, int64_t now)
     return 0;
 }
 
-/* Group the due polls of every project that has two or more runs to poll. */
+/* Polls of a project worth one page: two, or one with a status board (its page serves the
+ * other clients' runs of the project too). */
+static size_t group_min(const hexrun__engine *e)
+{
+    return hexrun__coord_has_board(e->coord) ? 1 : 2;
+}
+
+/* Group the due polls of every project that has group_min(e) or more runs to poll. */
 static void coalesce_polls(hexrun__engine *e, int64_t now)
 {
     pthread_mutex_lock(&e->jobs->mu);
@@ -1339,7 +1359,7 @@ static void coalesce_polls(hexrun__engine *e, int64_t now)
             o->next = NULL;
             *later_end = later_last = o;
             later_end = &o->next;
-        } else if (p && polls_of_project(e, p) >= 2 && group_project(e, p, now) == 0) {
+        } else if (p && polls_of_project(e, p) >= group_min(e) && group_project(e, p, now) == 0) {
             pp = &e->polls; /* the list changed; grouped ops are gone from it */
         } else {
             pp = &o->next;
@@ -1694,6 +1714,129 @@ static int journal_step(hexrun__engine *e, op *o)
     return 0;
 }
 
+/* ---- the status board (coord.h) ---- */
+
+/* Board reads in a row without a poll's run before it is polled alone (its run is not on
+ * the sweeper's pages, or no one sweeps): a period and a half, as reads come four times a
+ * period and a new run appears at the next sweep. A run the board saw more than
+ * BOARD_STALE_PERIODS ago counts as missing. */
+#define BOARD_MISSES_MAX 6
+#define BOARD_STALE_PERIODS 3
+
+/* Keep the runs of a page for the board (table mutex held); on NOMEM the board just
+ * misses them until the next sweep. */
+static void board_queue(hexrun__engine *e, const hexrun__hex_run *runs, size_t n)
+{
+    if (!hexrun__coord_has_board(e->coord) || n == 0)
+        return;
+    if (e->n_board_out + n > e->cap_board_out) {
+        size_t cap = (e->n_board_out + n) * 2;
+        hexrun__hex_run *grown = realloc(e->board_out, cap * sizeof *grown);
+        if (!grown)
+            return;
+        e->board_out = grown;
+        e->cap_board_out = cap;
+    }
+    memcpy(e->board_out + e->n_board_out, runs, n * sizeof *runs);
+    e->n_board_out += n;
+}
+
+/* Put the kept runs on the board (engine thread, without the table mutex). */
+static void board_flush(hexrun__engine *e)
+{
+    if (!hexrun__coord_has_board(e->coord))
+        return;
+    pthread_mutex_lock(&e->jobs->mu);
+    hexrun__hex_run *runs = e->board_out;
+    size_t n = e->n_board_out;
+    e->board_out = NULL;
+    e->n_board_out = e->cap_board_out = 0;
+    pthread_mutex_unlock(&e->jobs->mu);
+    hexrun__coord_board_put(e->coord, runs, n);
+    free(runs);
+}
+
+/* The run ids of a project poll's group (table mutex held); NULL on NOMEM. */
+static char (*group_run_ids(hexrun__engine *e, const op *o, size_t *n))[HEXRUN__HEX_ID_MAX]
+{
+    size_t count = 0;
+    for (const op *p = o->group; p; p = p->next)
+        count++;
+    char (*ids)[HEXRUN__HEX_ID_MAX] = calloc(count ? count : 1, sizeof *ids);
+    *n = 0;
+    for (const op *p = o->group; ids && p; p = p->next) {
+        const hexrun__job *job = hexrun__jobs_find(e->jobs, p->job);
+        if (job)
+            snprintf(ids[(*n)++], sizeof ids[0], "%s", job->run_id);
+    }
+    return ids;
+}
+
+/* Hand each poll of a served group the board's run (table mutex held). A run the board
+ * lacks (or saw too long ago) is asked again at the next read,
+ * and polled alone after BOARD_MISSES_MAX such reads. Reads come four times a period: they
+ * cost the store a statement, not Hex a request, and the sweep's news reach the job sooner. */
+static void board_apply(hexrun__engine *e, op *o, const hexrun__hex_run *runs,
+                        const int64_t *ages, size_t n, int64_t now)
+{
+    int64_t period = sweep_period_ms(e);
+    op *p = o->group;
+    o->group = NULL;
+    while (p) {
+        op *next = p->next;
+        hexrun__job *job = hexrun__jobs_find(e->jobs, p->job);
+        const hexrun__hex_run *run = job ? run_find(runs, n, job->run_id) : NULL;
+        if (run && ages[run - runs] > BOARD_STALE_PERIODS * period)
+            run = NULL;
+        p->board_misses = run ? 0 : p->board_misses + 1;
+        p->sent_ms = now - period + period / 4; /* poll_apply: due a quarter period on */
+        if (!job) {
+            op_free(p);
+        } else if (!run && p->board_misses >= BOARD_MISSES_MAX) {
+            poll_set_solo(e, p);
+            reschedule(e, p, 0);
+        } else if (!poll_apply(e, p, job, run)) {
+            op_free(p);
+        }
+        p = next;
+    }
+}
+
+/* A due project poll while another client holds the project's lease: answered from the
+ * board, without a request to Hex or budget (returns 1: o was taken off the poll lane and
+ * consumed). 0: this client sweeps (or there is no board): poll Hex as usual. */
+static int board_serve(hexrun__engine *e, op *o, int64_t now)
+{
+    if (o->kind != OP_PROJECT_POLL || o->pages > 0 || !hexrun__coord_has_board(e->coord))
+        return 0;
+    size_t n_ids = 0, n_runs = 0;
+    pthread_mutex_lock(&e->jobs->mu);
+    char (*ids)[HEXRUN__HEX_ID_MAX] = group_run_ids(e, o, &n_ids);
+    int64_t period = sweep_period_ms(e);
+    pthread_mutex_unlock(&e->jobs->mu);
+    if (!ids)
+        return 0;
+    hexrun__hex_run *runs;
+    int64_t *ages;
+    /* The lease outlives a period by another: the holder's sweeps come a period apart
+     * plus its queueing and the store's round trips, and a lease that lapsed between two
+     * of them would pass to a reader, which would sweep too. */
+    hexrun__board_verdict v = hexrun__coord_board_step(e->coord, o->project_id, 2 * period,
+                                                       ids, n_ids, &runs, &ages, &n_runs);
+    free(ids);
+    if (v != HEXRUN__BOARD_READ)
+        return 0;
+    e->polls = o->next;
+    pthread_mutex_lock(&e->jobs->mu);
+    e->board_reads++;
+    board_apply(e, o, runs, ages, n_runs, now);
+    pthread_mutex_unlock(&e->jobs->mu);
+    op_free(o);
+    free(runs);
+    free(ages);
+    return 1;
+}
+
 /* An answer to GetRunStatus that asking again cannot change: a 4xx other than 408 and
  * 429. That is 401, 403 and 404, and also the 400 and 422 Hex's spec declares for the
  * endpoint (it declares no 404): this client cannot see the run. */
@@ -1983,6 +2126,7 @@ static void *engine_main(void *arg)
         hexrun__log_flush(e->log);
         hexrun__http_run(e->http, (int)(sleep < 0 ? 0 : sleep));
         journal_flush(e);
+        board_flush(e);
         hexrun__log_flush(e->log);
     }
     hexrun__log_defer(e->log, 0);
@@ -2115,6 +2259,7 @@ int hexrun__engine_stop(hexrun__engine *e, int cancel_live, int64_t drain_ms, ch
     journal_flush(e);
     hexrun__log_defer(e->log, 0);
     hexrun__coord_close(e->coord);
+    free(e->board_out);
     free(e->reading);
     free(e->busy.ids);
     free(e->groups);

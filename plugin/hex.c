@@ -892,3 +892,37 @@ int hexrun__hex_run_options(const char *options_json, char **out_body, int *out_
     json_object_put(root);
     return rc;
 }
+
+/* ---- a run as Hex shows it, for the coordination store's status board (coord.h) ---- */
+
+static int add_text(json_object *obj, const char *key, const char *value)
+{
+    if (!value[0])
+        return 0;
+    json_object *v = json_object_new_string(value);
+    return !v || json_object_object_add(obj, key, v) != 0;
+}
+
+int hexrun__hex_run_json(const hexrun__hex_run *run, hexrun__buf *out)
+{
+    json_object *obj = json_object_new_object();
+    if (!obj)
+        return HEXRUN_E_NOMEM;
+    int failed = add_text(obj, "runId", run->run_id) ||
+                 add_text(obj, "projectId", run->project_id) ||
+                 add_text(obj, "runUrl", run->run_url) || add_text(obj, "status", run->status) ||
+                 add_text(obj, "startTime", run->start_time) ||
+                 add_text(obj, "endTime", run->end_time) ||
+                 add_text(obj, "traceId", run->trace_id) ||
+                 add_text(obj, "projectVersion", run->project_version) ||
+                 add_text(obj, "runTrigger", run->run_trigger);
+    if (!failed && run->elapsed_ms >= 0) {
+        json_object *v = json_object_new_int64(run->elapsed_ms);
+        failed = !v || json_object_object_add(obj, "elapsedTime", v) != 0;
+    }
+    if (!failed)
+        failed = hexrun__buf_appends(out, json_object_to_json_string_ext(
+                                              obj, JSON_C_TO_STRING_PLAIN)) != 0;
+    json_object_put(obj);
+    return failed ? HEXRUN_E_NOMEM : HEXRUN_OK;
+}

@@ -75,6 +75,11 @@ int hexrun__hex_parse_run_created(const char *body, size_t len, hexrun__hex_run 
 int hexrun__hex_parse_run(const char *body, size_t len, hexrun__hex_run *run, char *err,
                           size_t errlen);
 
+/* Append run to out as a JSON object of Hex's run fields (what hexrun__hex_parse_run reads
+ * back): the status board keeps runs in this form. HEXRUN_OK or HEXRUN_E_NOMEM. */
+struct hexrun__buf;
+int hexrun__hex_run_json(const hexrun__hex_run *run, struct hexrun__buf *out);
+
 /*
  * The nextPage of a GetProjectRuns page. Its format is not in Hex's spec (a URL whose query
  * holds limit and offset today): offset is read when it is there; otherwise the next page

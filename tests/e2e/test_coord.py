@@ -91,11 +91,13 @@ def test_processes_on_one_store_stay_within_one_tokens_limits(sim, pg, tmp_path)
 def test_the_store_is_hexruns_own_schema_and_names_the_token_by_its_hash(sim, pg, tmp_path):
     rc, _, err = finish(machines([load(pg, 2)], sim, tmp_path))[0]
     assert rc == 0, err
-    assert pg.psql("SELECT version FROM hexrun.schema_version") == "1"
+    assert pg.psql("SELECT string_agg(version::text, ',' ORDER BY version) FROM "
+                   "hexrun.schema_version") == "1,2"
     tables = pg.psql("SELECT string_agg(table_schema || '.' || table_name, ',' ORDER BY "
                      "table_name) FROM information_schema.tables WHERE table_schema "
                      "NOT IN ('pg_catalog', 'information_schema')")
-    assert tables == "hexrun.budget,hexrun.journal,hexrun.schema_version"
+    assert tables == ("hexrun.board,hexrun.board_lease,hexrun.budget,hexrun.journal,"
+                      "hexrun.schema_version")
     assert pg.psql("SELECT string_agg(DISTINCT token_hash, ',') FROM hexrun.budget") == \
         hashlib.sha256(TOKEN.encode()).hexdigest()
     assert TOKEN not in pg.psql("SELECT b::text FROM hexrun.budget AS b")
@@ -209,3 +211,60 @@ def test_a_keyed_submit_waits_for_the_store_and_is_made_once(sim, pg):
     assert sim.counters()["requests"]["RunProject"] == {"201": 1}
     assert pg.psql("SELECT state FROM hexrun.journal WHERE key = "
                    "'held-during-outage'") == "R"
+
+
+def board_load(pg, jobs):
+    return host(pg, "load", "--jobs", str(jobs), "--projects", P_OK, "--timeout", "120",
+                log_level="info")
+
+
+def start_logged(cmds, sim, tmp_path):
+    """As machines(), with each process's log in its working directory (read while it runs)."""
+    procs = []
+    for i, cmd in enumerate(cmds):
+        cwd = tmp_path / f"machine{i}"
+        cwd.mkdir(parents=True)
+        log = open(cwd / "log", "w")
+        procs.append((subprocess.Popen(cmd, env=env_for(sim), cwd=cwd, stdout=subprocess.PIPE,
+                                       stderr=log, text=True), cwd / "log"))
+        log.close()
+    return procs
+
+
+def wait_for_log(procs, needle, timeout=60):
+    end = time.time() + timeout
+    while time.time() < end:
+        for i, (_, log) in enumerate(procs):
+            if needle in log.read_text():
+                return i
+        time.sleep(0.05)
+    raise AssertionError(f"no process logged {needle}")
+
+
+def test_waiting_processes_read_the_status_board_instead_of_asking_hex(sim, pg, tmp_path):
+    reports = []
+    for rc, out, err in finish(machines([board_load(pg, 20)] * 4, sim, tmp_path)):
+        assert rc == 0, err
+        reports.append(json.loads(out.strip().splitlines()[-1]))
+    assert [r["end_states"] for r in reports] == [{"COMPLETED": 20}] * 4
+    assert hexsim_429s(sim) == 0
+    # One process at a time polled the project; the others were answered by the board.
+    assert sum(r["stats"]["board_reads"] for r in reports) > 0
+    assert int(pg.psql("SELECT count(*) FROM hexrun.board")) == 80
+
+
+def test_a_killed_board_leader_is_replaced_and_nothing_is_lost(sim, pg, tmp_path):
+    procs = start_logged([board_load(pg, 30)] * 3, sim, tmp_path)
+    leader = wait_for_log(procs, "event=board_lease")
+    procs[leader][0].kill()
+    procs[leader][0].wait()
+    for i, (p, log) in enumerate(procs):
+        if i == leader:
+            continue
+        out, _ = p.communicate(timeout=150)
+        assert p.returncode == 0, log.read_text()
+        assert json.loads(out.strip().splitlines()[-1])["end_states"] == {"COMPLETED": 30}
+    # Another process took the lease over once the dead leader's expired.
+    assert any("event=board_lease" in log.read_text()
+               for i, (_, log) in enumerate(procs) if i != leader)
+    assert hexsim_429s(sim) == 0
