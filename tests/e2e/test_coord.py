@@ -268,3 +268,11 @@ def test_a_killed_board_leader_is_replaced_and_nothing_is_lost(sim, pg, tmp_path
     assert any("event=board_lease" in log.read_text()
                for i, (_, log) in enumerate(procs) if i != leader)
     assert hexsim_429s(sim) == 0
+
+
+def test_the_library_does_not_link_libpq():
+    """libpq is dlopen'ed when coord_url is used: hosts that never set it never load it."""
+    out = subprocess.run(["readelf", "-d", os.path.join(BUILD, "libhexrun.so.1")],
+                         capture_output=True, text=True, check=True).stdout
+    needed = [line.split("[")[1].rstrip("]") for line in out.splitlines() if "(NEEDED)" in line]
+    assert needed and not any("libpq" in n for n in needed), needed
