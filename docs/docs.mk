@@ -1,7 +1,8 @@
 # Documentation: the API reference is generated from include/hexrun.h, the architecture
 # picture from docs/architecture.dot. `make check` fails when the header has an
-# undocumented function or enumerator, when a config key is missing from the header, from
-# docs/config.md or from the library, or when the committed reference is stale.
+# undocumented function or enumerator, when the header's key list, docs/config.md or the
+# library disagree with the key table of plugin/config.c (names, order, defaults, ranges),
+# or when the committed reference is stale.
 .PHONY: docs-reference docs-diagram check-docs
 docs-reference:
 	python3 docs/gen_reference.py include/hexrun.h docs/reference.md
@@ -9,9 +10,17 @@ docs-diagram: | $(DEPS_STAMP)
 	dot -Tsvg docs/architecture.dot -o docs/architecture.svg
 DOCS_TARGETS += docs-reference docs-diagram
 
-check-docs: $(LIB_REAL) | $(DEPS_STAMP)
+CONFIG_TABLE := $(B)/tests/support/config_table
+$(CONFIG_TABLE): tests/support/config_table.c $(LIB_INTERNAL)
+	@mkdir -p $(dir $@)
+	$(CC) $(HR_CFLAGS) -Iplugin $(SAN_FLAGS) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LIB_INTERNAL) \
+	  $(PLUGIN_LIBS) $(SAN_FLAGS) $(LDFLAGS)
+
+check-docs: $(LIB_REAL) $(CONFIG_TABLE) | $(DEPS_STAMP)
 	@python3 docs/gen_reference.py --check include/hexrun.h
-	@python3 docs/gen_reference.py --check-config include/hexrun.h docs/config.md $(B)/$(LIB_SONAME)
+	@$(CONFIG_TABLE) > $(B)/config-table.tsv
+	@python3 docs/gen_reference.py --check-config include/hexrun.h docs/config.md \
+	  $(B)/$(LIB_SONAME) $(B)/config-table.tsv
 	@python3 docs/gen_reference.py include/hexrun.h $(B)/reference.md.new
 	@cmp -s $(B)/reference.md.new docs/reference.md || \
 	  { echo "docs/reference.md is stale: run 'make docs'"; exit 1; }

@@ -4,10 +4,13 @@
     gen_reference.py HEADER OUT.md      write the reference
     gen_reference.py --check HEADER     fail when a function, error code, state or
                                         enumerator of the header has no doc comment
-    gen_reference.py --check-config HEADER CONFIG_MD LIBRARY
+    gen_reference.py --check-config HEADER CONFIG_MD LIBRARY TABLE
                                         fail unless the config keys the library reports
                                         (hexrun_plugin_info), the header lists and
-                                        CONFIG_MD documents are the same set
+                                        CONFIG_MD documents are those of TABLE (the
+                                        output of tests/support/config_table: the
+                                        table in plugin/config.c), in its order, with
+                                        its defaults and ranges
 
 The header is the single source of truth: a function is documented by the /** ... */ (or
 /* ... */ group) comment right above it, an enumerator by its trailing /**< ... */ comment.
@@ -109,28 +112,72 @@ def library_config_keys(path):
         raise SystemExit("hexrun_plugin_info failed")
     info = json.loads(ctypes.string_at(out.value).decode())
     lib.hexrun_free(out)
-    return set(info["config_keys"])
+    return info["config_keys"]
 
 
-def check_config(header, config_md, library):
+def read_table(path):
+    """plugin/config.c's key table as tests/support/config_table prints it."""
+    rows = []
+    for line in open(path, encoding="utf-8"):
+        name, kind, default, lo, hi, doc = line.rstrip("\n").split("\t")
+        rows.append({"name": name, "type": kind, "default": int(default), "min": int(lo),
+                     "max": int(hi), "doc": doc})
+    return rows
+
+
+LEVELS = ["error", "warn", "info", "debug"]
+
+
+def row_problems(key, doc_row):
+    """What docs/config.md's row says that the table does not (default and range)."""
+    default, allowed = doc_row
+    kind, problems = key["type"], []
+    if kind == "int":
+        if default != str(key["default"]):
+            problems.append(f"default {default!r}, the table says {key['default']}")
+        if not allowed.startswith(f"{key['min']}..{key['max']}"):
+            problems.append(f"range {allowed!r}, the table says {key['min']}..{key['max']}")
+    elif kind == "bool" and default != ("true" if key["default"] else "false"):
+        problems.append(f"default {default!r}, the table says {bool(key['default'])}")
+    elif kind == "level" and default != LEVELS[key["default"]]:
+        problems.append(f"default {default!r}, the table says {LEVELS[key['default']]}")
+    return [f"{key['name']}: docs/config.md has {p}" for p in problems]
+
+
+def check_config(header, config_md, library, table):
+    """The table in plugin/config.c is the one list: the header, config.md and the
+    library must name the same keys in the same order, and config.md's defaults and
+    ranges must be the table's."""
     src = open(header, encoding="utf-8").read()
     doc = open(config_md, encoding="utf-8").read()
-    sets = {"the header": set(config_keys(src)),
-            config_md: set(re.findall(r"^\| `([a-z0-9_]+)` \|", doc, re.M)),
-            "the library": library_config_keys(library)}
-    union = set().union(*sets.values())
-    problems = [f"{k} is missing from {where}" for where, keys in sets.items()
-                for k in sorted(union - keys)]
+    keys = read_table(table)
+    order = [k["name"] for k in keys]
+    rows = {m.group(1): (m.group(2).strip(), m.group(3).strip()) for m in
+            re.finditer(r"^\| `([a-z0-9_]+)` \|([^|]*)\|([^|]*)\|", doc, re.M)}
+    lists = {"the header": config_keys(src), config_md: list(rows),
+             "the library": library_config_keys(library)}
+    problems = []
+    for where, names in lists.items():
+        found = [f"{k} is missing from {where}" for k in order if k not in names]
+        found += [f"{k} is in {where} but not in plugin/config.c's table"
+                  for k in names if k not in order]
+        if not found and names != order:
+            found.append(f"{where} lists the keys in another order than plugin/config.c")
+        problems += found
+    for key in keys:
+        if key["name"] in rows:
+            problems += row_problems(key, rows[key["name"]])
     if problems:
         print("config keys disagree: " + "; ".join(problems), file=sys.stderr)
         return 1
-    print(f"config keys: {len(union)} keys, the same in the header, {config_md} and the library")
+    print(f"config keys: {len(order)} keys, plugin/config.c's table, the header, {config_md} "
+          "and the library agree (names, order, defaults, ranges)")
     return 0
 
 
 def main(argv):
-    if len(argv) == 5 and argv[1] == "--check-config":
-        return check_config(argv[2], argv[3], argv[4])
+    if len(argv) == 6 and argv[1] == "--check-config":
+        return check_config(argv[2], argv[3], argv[4], argv[5])
     if len(argv) == 3 and argv[1] == "--check":
         src = open(argv[2], encoding="utf-8").read()
         funcs, enums = parse(src)

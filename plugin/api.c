@@ -107,9 +107,9 @@ int hexrun_plugin_info(char **out)
                         "\"runs_list\",\"projects\",\"users\",\"groups\",\"connections\","
                         "\"collections\",\"request\"],\"config_keys\":[",
                         HEXRUN_VERSION_STRING, HEXRUN_ABI_MAJOR, HEXRUN_ABI_MINOR);
-    for (size_t i = 0; hexrun__config_keys[i]; i++) {
+    for (size_t i = 0; hexrun__config_key_at(i); i++) {
         hexrun__buf_appends(&b, i ? "," : "");
-        hexrun__buf_append_json_str(&b, hexrun__config_keys[i]);
+        hexrun__buf_append_json_str(&b, hexrun__config_key_at(i)->name);
     }
     hexrun__buf_appends(&b, "]}");
     *out = hexrun__buf_steal(&b);

@@ -25,59 +25,67 @@
 #define CA_PROBE_BYTES 65536
 
 typedef enum { KEY_STR, KEY_URL, KEY_TOKEN, KEY_INT, KEY_BOOL, KEY_LEVEL, KEY_PGURL } key_type;
+static const char *const type_names[] = {"string", "url", "token", "int", "bool", "level",
+                                         "postgresql-url"};
 
-typedef struct {
-    const char *name;
-    key_type type;
-    size_t offset;
-    int64_t min, max; /* KEY_INT only */
-} key_desc;
+/*
+ * The configuration keys: this table is the only list (librdkafka's style). Its order is
+ * the documentation order: hexrun_plugin_info's config_keys, the key list in
+ * include/hexrun.h and the table of docs/config.md follow it, and `make check-docs` fails
+ * when they disagree (tests/support/config_table.c prints this table for that check).
+ * Numbers, booleans and the level start at def; strings start unset (NULL).
+ */
+#define KEY(n, t, d, lo, hi, doc) {#n, t, offsetof(struct hexrun_config, n), d, lo, hi, doc}
+#define STR_KEY(n, t, doc) KEY(n, t, 0, 0, 0, doc)
+#define BOOL_KEY(n, d, doc) KEY(n, KEY_BOOL, d, 0, 1, doc)
 
-#define STR_KEY(n, t) {#n, t, offsetof(struct hexrun_config, n), 0, 0}
-#define INT_KEY(n, lo, hi) {#n, KEY_INT, offsetof(struct hexrun_config, n), lo, hi}
-#define FLAG_KEY(n, t) {#n, t, offsetof(struct hexrun_config, n), 0, 0}
-
-static const key_desc keys[] = {
-    STR_KEY(base_url, KEY_URL),
-    STR_KEY(token, KEY_TOKEN),
-    STR_KEY(token_file, KEY_STR),
-    INT_KEY(timeout_ms, 1, 3600000),
-    INT_KEY(connect_timeout_ms, 1, 600000),
-    INT_KEY(max_retries, 0, 100),
-    INT_KEY(retry_base_ms, 1, 600000),
-    INT_KEY(retry_max_ms, 1, 3600000),
-    INT_KEY(poll_min_ms, 1, 3600000),
-    INT_KEY(poll_max_ms, 1, 3600000),
-    STR_KEY(ca_file, KEY_STR),
-    FLAG_KEY(insecure_skip_verify, KEY_BOOL),
-    FLAG_KEY(allow_cleartext, KEY_BOOL),
-    STR_KEY(proxy, KEY_STR),
-    STR_KEY(user_agent, KEY_STR),
-    FLAG_KEY(log_level, KEY_LEVEL),
-    INT_KEY(max_response_bytes, 1024, 1073741824),
+static const hexrun__config_key keys[] = {
+    STR_KEY(base_url, KEY_URL, "the Hex host; /api and the /v1 paths are appended"),
+    STR_KEY(token, KEY_TOKEN, "the API token, sent as Authorization: Bearer"),
+    STR_KEY(token_file, KEY_STR, "a file holding the token, read by hexrun_init"),
+    KEY(timeout_ms, KEY_INT, 30000, 1, 3600000, "the limit of one HTTP attempt"),
+    KEY(connect_timeout_ms, KEY_INT, 10000, 1, 600000, "connect and TLS handshake"),
+    KEY(max_retries, KEY_INT, 5, 0, 100, "retries after the first attempt"),
+    KEY(retry_base_ms, KEY_INT, 500, 1, 600000, "the first backoff bound"),
+    KEY(retry_max_ms, KEY_INT, 30000, 1, 3600000, "the backoff cap"),
+    KEY(poll_min_ms, KEY_INT, 1000, 1, 3600000, "the shortest time between two polls"),
+    KEY(poll_max_ms, KEY_INT, 30000, 1, 3600000, "the longest sweep period"),
+    STR_KEY(ca_file, KEY_STR, "a CA bundle (PEM) for TLS"),
+    BOOL_KEY(insecure_skip_verify, 0, "no certificate checks"),
+    STR_KEY(proxy, KEY_STR, "the HTTP(S) proxy; empty for none"),
+    STR_KEY(user_agent, KEY_STR, "the User-Agent header"),
+    KEY(log_level, KEY_LEVEL, HEXRUN_LOG_WARN, HEXRUN_LOG_ERROR, HEXRUN_LOG_DEBUG,
+        "lines below it are not formatted"),
+    KEY(max_response_bytes, KEY_INT, 16 * 1024 * 1024, 1024, 1073741824,
+        "larger bodies fail with HEXRUN_E_TOO_LARGE"),
     /* 0 turns a bucket off (e.g. when a proxy in front of Hex enforces the limits). */
-    INT_KEY(run_budget_per_min, 0, 1000000),
-    INT_KEY(run_budget_per_hour, 0, 60000000),
-    INT_KEY(api_budget_per_min, 0, 1000000),
-    INT_KEY(api_budget_per_hour, 0, 60000000),
+    KEY(run_budget_per_min, KEY_INT, 20, 0, 1000000, "RunProjects a minute"),
+    KEY(run_budget_per_hour, KEY_INT, 60, 0, 60000000, "RunProjects an hour"),
+    KEY(api_budget_per_min, KEY_INT, 30, 0, 1000000, "other requests a minute"),
+    KEY(api_budget_per_hour, KEY_INT, 1800, 0, 60000000, "other requests an hour"),
     /* Up to 90: polls always keep a share to spend. */
-    INT_KEY(api_reserve_percent, 0, 90),
-    INT_KEY(budget_time_scale, 1, 100000),
-    FLAG_KEY(cancel_on_free, KEY_BOOL),
-    FLAG_KEY(coalesce, KEY_BOOL),
-    STR_KEY(budget_path, KEY_STR),
-    STR_KEY(journal_path, KEY_STR),
-    STR_KEY(coord_url, KEY_PGURL),
+    KEY(api_reserve_percent, KEY_INT, 33, 0, 90,
+        "the share of the api budget polls leave free"),
+    KEY(budget_time_scale, KEY_INT, 1, 1, 100000,
+        "budget windows last 1/N of their length (for a fast simulator)"),
+    BOOL_KEY(cancel_on_free, 0, "hexrun_shutdown(client, 0) cancels live runs first"),
+    BOOL_KEY(coalesce, 1, "one page of a project's runs refreshes all its live jobs"),
+    STR_KEY(budget_path, KEY_STR, "a budget file shared by the host's processes"),
+    STR_KEY(journal_path, KEY_STR, "the submit journal shared by the host's processes"),
+    BOOL_KEY(allow_cleartext, 0, "allow http:// to a host that is not loopback"),
+    STR_KEY(coord_url, KEY_PGURL, "the PostgreSQL coordination store of every machine"),
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
-const char *const hexrun__config_keys[] = {
-    "base_url", "token", "token_file", "timeout_ms", "connect_timeout_ms", "max_retries",
-    "retry_base_ms", "retry_max_ms", "poll_min_ms", "poll_max_ms", "ca_file",
-    "insecure_skip_verify", "proxy", "user_agent", "log_level", "max_response_bytes",
-    "run_budget_per_min", "run_budget_per_hour", "api_budget_per_min", "api_budget_per_hour",
-    "api_reserve_percent", "budget_time_scale", "cancel_on_free", "coalesce", "budget_path",
-    "journal_path", "allow_cleartext", "coord_url", NULL};
+const hexrun__config_key *hexrun__config_key_at(size_t i)
+{
+    return i < N_KEYS ? &keys[i] : NULL;
+}
+
+const char *hexrun__config_type_name(const hexrun__config_key *k)
+{
+    return type_names[k->type];
+}
 
 static int is_string(key_type t)
 {
@@ -86,17 +94,17 @@ static int is_string(key_type t)
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
-static char **str_field(hexrun_config *cfg, const key_desc *k)
+static char **str_field(hexrun_config *cfg, const hexrun__config_key *k)
 {
     return (char **)((char *)cfg + k->offset);
 }
 
-static int64_t *int_field(hexrun_config *cfg, const key_desc *k)
+static int64_t *int_field(hexrun_config *cfg, const hexrun__config_key *k)
 {
     return (int64_t *)((char *)cfg + k->offset);
 }
 
-static const key_desc *key_find(const char *name)
+static const hexrun__config_key *key_find(const char *name)
 {
     for (size_t i = 0; i < N_KEYS; i++)
         if (strcmp(keys[i].name, name) == 0)
@@ -112,22 +120,9 @@ int hexrun_config_new(hexrun_config **out)
     hexrun_config *cfg = calloc(1, sizeof *cfg);
     if (!cfg)
         return hexrun__error_set(HEXRUN_E_NOMEM, "hexrun_config_new: out of memory");
-    cfg->timeout_ms = 30000;
-    cfg->connect_timeout_ms = 10000;
-    cfg->max_retries = 5;
-    cfg->retry_base_ms = 500;
-    cfg->retry_max_ms = 30000;
-    cfg->poll_min_ms = 1000;
-    cfg->poll_max_ms = 30000;
-    cfg->max_response_bytes = 16 * 1024 * 1024;
-    cfg->run_budget_per_min = 20;
-    cfg->run_budget_per_hour = 60;
-    cfg->api_budget_per_min = 30;
-    cfg->api_budget_per_hour = 1800;
-    cfg->api_reserve_percent = 33;
-    cfg->budget_time_scale = 1;
-    cfg->coalesce = 1;
-    cfg->log_level = HEXRUN_LOG_WARN;
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (!is_string(keys[i].type))
+            *int_field(cfg, &keys[i]) = keys[i].def;
     *out = cfg;
     return HEXRUN_OK;
 }
@@ -240,7 +235,7 @@ static char *pgurl_redacted(const char *v)
     return out;
 }
 
-static int set_string(hexrun_config *cfg, const key_desc *k, const char *value)
+static int set_string(hexrun_config *cfg, const hexrun__config_key *k, const char *value)
 {
     char *copy = strdup(value);
     if (!copy)
@@ -256,7 +251,7 @@ static int set_string(hexrun_config *cfg, const key_desc *k, const char *value)
     return HEXRUN_OK;
 }
 
-static int set_checked_string(hexrun_config *cfg, const key_desc *k, const char *value)
+static int set_checked_string(hexrun_config *cfg, const hexrun__config_key *k, const char *value)
 {
     if (k->type == KEY_URL && !url_ok(value))
         return hexrun__error_set(HEXRUN_E_CONFIG,
@@ -287,7 +282,7 @@ static int set_checked_string(hexrun_config *cfg, const key_desc *k, const char 
     return set_string(cfg, k, value);
 }
 
-static int set_number(hexrun_config *cfg, const key_desc *k, const char *value)
+static int set_number(hexrun_config *cfg, const hexrun__config_key *k, const char *value)
 {
     int64_t v;
     switch (k->type) {
@@ -323,7 +318,7 @@ int hexrun_config_set(hexrun_config *cfg, const char *key, const char *value)
     if (!cfg || !key || !value)
         return hexrun__error_set(HEXRUN_E_INVALID_ARG,
                                  "hexrun_config_set: cfg, key and value must not be NULL");
-    const key_desc *k = key_find(key);
+    const hexrun__config_key *k = key_find(key);
     if (!k)
         return hexrun__error_set(HEXRUN_E_CONFIG,
                                  "unknown config key '%.64s'; see hexrun_plugin_info() "
@@ -334,7 +329,7 @@ int hexrun_config_set(hexrun_config *cfg, const char *key, const char *value)
     return set_number(cfg, k, value);
 }
 
-static int format_value(const hexrun_config *cfg, const key_desc *k, char **out)
+static int format_value(const hexrun_config *cfg, const hexrun__config_key *k, char **out)
 {
     char num[32];
     const char *text = num;
@@ -374,7 +369,7 @@ int hexrun_config_get(const hexrun_config *cfg, const char *key, char **out)
     if (!cfg || !key || !out)
         return hexrun__error_set(HEXRUN_E_INVALID_ARG,
                                  "hexrun_config_get: cfg, key and out must not be NULL");
-    const key_desc *k = key_find(key);
+    const hexrun__config_key *k = key_find(key);
     if (!k)
         return hexrun__error_set(HEXRUN_E_CONFIG, "unknown config key '%.64s'", key);
     return format_value(cfg, k, out);

@@ -44,8 +44,21 @@ struct hexrun_config {
     void *log_user_data;
 };
 
-/* The keys, NULL-terminated, in documentation order (for hexrun_plugin_info). */
-extern const char *const hexrun__config_keys[];
+/* One configuration key: the table in config.c is the only list of them. */
+typedef struct {
+    const char *name;
+    unsigned char type; /* config.c's key_type; hexrun__config_type_name names it */
+    size_t offset;      /* of the field in struct hexrun_config */
+    int64_t def;        /* the default of a number, boolean or level; strings start NULL */
+    int64_t min, max;   /* the allowed range of a number */
+    const char *doc;    /* one line; docs/config.md says the rest */
+} hexrun__config_key;
+
+/* The i-th key in documentation order, NULL past the last. */
+const hexrun__config_key *hexrun__config_key_at(size_t i);
+
+/* "string", "url", "token", "int", "bool" or "level". */
+const char *hexrun__config_type_name(const hexrun__config_key *k);
 
 /* A deep copy of cfg; NULL on NOMEM. */
 hexrun_config *hexrun__config_copy(const hexrun_config *cfg);

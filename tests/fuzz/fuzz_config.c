@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static size_t n_keys(void)
 {
     size_t n = 0;
-    while (hexrun__config_keys[n])
+    while (hexrun__config_key_at(n))
         n++;
     return n;
 }
@@ -70,8 +70,8 @@ static void set_one(hexrun_config *cfg, const char *key, const char *value)
 {
     char *before = NULL;
     int known = 0;
-    for (size_t i = 0; hexrun__config_keys[i]; i++)
-        known |= strcmp(hexrun__config_keys[i], key) == 0;
+    for (size_t i = 0; hexrun__config_key_at(i); i++)
+        known |= strcmp(hexrun__config_key_at(i)->name, key) == 0;
     if (known)
         before = get(cfg, key);
     int rc = hexrun_config_set(cfg, key, value);
@@ -99,9 +99,9 @@ static void check_copy(const hexrun_config *cfg)
     hexrun_config *copy = hexrun__config_copy(cfg);
     if (!copy)
         abort();
-    for (size_t i = 0; hexrun__config_keys[i]; i++) {
-        char *a = get(cfg, hexrun__config_keys[i]);
-        char *b = get(copy, hexrun__config_keys[i]);
+    for (size_t i = 0; hexrun__config_key_at(i); i++) {
+        char *a = get(cfg, hexrun__config_key_at(i)->name);
+        char *b = get(copy, hexrun__config_key_at(i)->name);
         if (strcmp(a, b) != 0)
             abort();
         free(a);
@@ -129,7 +129,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         unsigned pick = (unsigned char)text[pos++];
         const char *value = text + pos;
         pos += strlen(value) + 1;
-        const char *key = pick % (nk + 1) < nk ? hexrun__config_keys[pick % (nk + 1)] : value;
+        const char *key =
+            pick % (nk + 1) < nk ? hexrun__config_key_at(pick % (nk + 1))->name : value;
         set_one(cfg, key, value);
     }
     check_copy(cfg);

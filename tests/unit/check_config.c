@@ -55,6 +55,30 @@ START_TEST(defaults_match_hex_limits)
 }
 END_TEST
 
+/* The table is the one list: its defaults are what a new configuration holds, and its
+ * ranges are what hexrun_config_set enforces. */
+START_TEST(the_key_table_gives_defaults_and_ranges)
+{
+    char text[32];
+    for (size_t i = 0; hexrun__config_key_at(i); i++) {
+        const hexrun__config_key *k = hexrun__config_key_at(i);
+        if (strcmp(hexrun__config_type_name(k), "int") != 0)
+            continue;
+        snprintf(text, sizeof text, "%lld", (long long)k->def);
+        assert_value(k->name, text);
+        snprintf(text, sizeof text, "%lld", (long long)k->min - 1);
+        ck_assert_int_eq(hexrun_config_set(cfg, k->name, text), HEXRUN_E_CONFIG);
+        snprintf(text, sizeof text, "%lld", (long long)k->max + 1);
+        ck_assert_int_eq(hexrun_config_set(cfg, k->name, text), HEXRUN_E_CONFIG);
+        snprintf(text, sizeof text, "%lld", (long long)k->max);
+        ck_assert_int_eq(hexrun_config_set(cfg, k->name, text), HEXRUN_OK);
+        snprintf(text, sizeof text, "%lld", (long long)k->min);
+        ck_assert_int_eq(hexrun_config_set(cfg, k->name, text), HEXRUN_OK);
+        assert_value(k->name, text);
+    }
+}
+END_TEST
+
 START_TEST(every_documented_key_is_accepted)
 {
     static const struct { const char *k, *v; } ok[] = {
@@ -71,8 +95,8 @@ START_TEST(every_documented_key_is_accepted)
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
         ck_assert_msg(hexrun_config_set(cfg, ok[i].k, ok[i].v) == HEXRUN_OK, "%s: %s", ok[i].k,
                       hexrun_last_error());
-    for (size_t i = 0; hexrun__config_keys[i]; i++) {
-        char *v = get(hexrun__config_keys[i]);
+    for (size_t i = 0; hexrun__config_key_at(i); i++) {
+        char *v = get(hexrun__config_key_at(i)->name);
         hexrun_free(v);
     }
     assert_value("base_url", "http://127.0.0.1:8080");
@@ -273,9 +297,9 @@ START_TEST(plugin_info_lists_every_key)
     ck_assert_int_eq(hexrun_plugin_info(&info), HEXRUN_OK);
     ck_assert_ptr_nonnull(strstr(info, "\"name\":\"hexrun\""));
     ck_assert_ptr_nonnull(strstr(info, "\"major\":1"));
-    for (size_t i = 0; hexrun__config_keys[i]; i++) {
+    for (size_t i = 0; hexrun__config_key_at(i); i++) {
         char quoted[64];
-        snprintf(quoted, sizeof quoted, "\"%s\"", hexrun__config_keys[i]);
+        snprintf(quoted, sizeof quoted, "\"%s\"", hexrun__config_key_at(i)->name);
         ck_assert_ptr_nonnull(strstr(info, quoted));
     }
     hexrun_free(info);
@@ -425,6 +449,7 @@ int main(void)
     TCase *tc = tcase_create("config");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, defaults_match_hex_limits);
+    tcase_add_test(tc, the_key_table_gives_defaults_and_ranges);
     tcase_add_test(tc, every_documented_key_is_accepted);
     tcase_add_test(tc, unknown_key_names_the_key);
     tcase_add_test(tc, coord_url_reads_back_without_its_password);
