@@ -48,46 +48,6 @@ const char *hexrun_version(void)
     return HEXRUN_VERSION_STRING;
 }
 
-/* A missing case is a compile error, so a new code cannot lack a message. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic error "-Wswitch-enum"
-const char *hexrun_strerror(int code)
-{
-    switch ((enum hexrun_error)code) {
-    case HEXRUN_OK: return "success";
-    case HEXRUN_E_INVALID_ARG: return "invalid argument";
-    case HEXRUN_E_NOMEM: return "out of memory";
-    case HEXRUN_E_CONFIG: return "invalid configuration";
-    case HEXRUN_E_NO_SUCH_JOB: return "no such job";
-    case HEXRUN_E_TIMEOUT: return "timed out";
-    case HEXRUN_E_TRANSPORT: return "network failure";
-    case HEXRUN_E_TLS: return "TLS failure";
-    case HEXRUN_E_AUTH: return "authentication failed (401)";
-    case HEXRUN_E_FORBIDDEN: return "forbidden (403)";
-    case HEXRUN_E_NOT_FOUND: return "not found (404)";
-    case HEXRUN_E_INVALID_REQUEST: return "request refused by Hex (400/422)";
-    case HEXRUN_E_RATE_LIMITED: return "rate limited (429)";
-    case HEXRUN_E_UNAVAILABLE: return "Hex unavailable (5xx)";
-    case HEXRUN_E_HTTP: return "unexpected HTTP status";
-    case HEXRUN_E_PROTOCOL: return "unreadable response";
-    case HEXRUN_E_TOO_LARGE: return "response too large";
-    case HEXRUN_E_OUTCOME_UNKNOWN: return "run outcome unknown";
-    case HEXRUN_E_STATE: return "not valid in the job's state";
-    case HEXRUN_E_FORKED: return "client belongs to another process (fork)";
-    case HEXRUN_E_SHUTDOWN: return "client is shutting down";
-    case HEXRUN_E_BUFFER: return "buffer too small";
-    case HEXRUN_E_IO: return "local file error";
-    case HEXRUN_E_INTERNAL: return "internal error";
-    }
-    return "unknown error";
-}
-#pragma GCC diagnostic pop
-
-const char *hexrun_last_error(void)
-{
-    return hexrun__error_get();
-}
-
 void hexrun_free(void *ptr)
 {
     free(ptr);
@@ -663,7 +623,7 @@ static int check_body(const char *fn, const char *body, int want_object)
 {
     if (!body)
         return hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: body_json is NULL", fn);
-    char err[512];
+    char err[HEXRUN__ERR_MAX];
     if (hexrun__hex_validate_json(body, want_object, err, sizeof err) != HEXRUN_OK)
         return hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: body_json: %s", fn, err);
     return HEXRUN_OK;
@@ -906,7 +866,7 @@ static int next_offset(const char *base_query, const char *query, const char *bo
                        char **next_query)
 {
     hexrun__hex_next_page next;
-    char err[512];
+    char err[HEXRUN__ERR_MAX];
     *next_query = NULL;
     int rc = hexrun__hex_runs_next(body, strlen(body), &next, err, sizeof err);
     if (rc != HEXRUN_OK)
