@@ -7,7 +7,7 @@ set -euo pipefail
 DEBIAN_PACKAGES=(
   build-essential pkg-config libcurl4-openssl-dev libjson-c-dev check libmicrohttpd-dev
   valgrind clang libclang-rt-14-dev abigail-tools wrk openssl curl python3-venv graphviz
-  postgresql libpq5
+  postgresql libpq5 clang-format
 )
 
 debian() {

@@ -1,0 +1,30 @@
+# The rules of the house, enforced (docs/architecture.md):
+#   check-layers      curl only in plugin/http.c, json-c only in plugin/hex.c, hosts and
+#                     hexsim see only include/hexrun.h, no circle between plugin files
+#   check-signatures  python/hexrun/_lib.py's SIGNATURES are include/hexrun.h's
+#   check-fast        the inner loop: unit, api, host unit, abi, docs, layers, signatures
+.PHONY: check-layers check-signatures check-fast
+check-layers: $(PLUGIN_PIC_OBJ)
+	@python3 tests/layers/check_layers.py $(B)/pic/plugin
+CHECK_TARGETS += check-layers
+
+check-signatures: $(PY_STAMP)
+	@timeout 120 $(PY) -m pytest -q -p no:cacheprovider tests/python/test_signatures.py
+CHECK_TARGETS += check-signatures
+
+check-fast: check-unit check-api check-host-unit check-abi check-docs check-layers \
+            check-signatures
+	@echo "make check-fast: all suites passed"
+
+# clang-format with the repository's .clang-format (clang-format comes with mk/deps.sh).
+# FORMAT_FILES are the files kept formatted: `make format` rewrites them, `make
+# check-format` fails when one differs from clang-format's output.
+FORMAT_FILES ?= $(sort $(wildcard include/*.h plugin/*.[ch] hexsim/*.[ch] host-sim/*.[ch] \
+                                  tests/*/*.[ch] bench/*.[ch]))
+.PHONY: format check-format
+format: | $(DEPS_STAMP)
+	clang-format -i --style=file $(FORMAT_FILES)
+
+check-format: | $(DEPS_STAMP)
+	@clang-format --dry-run --Werror --style=file $(FORMAT_FILES) && \
+	  echo "check-format: $(words $(FORMAT_FILES)) files as clang-format writes them"
