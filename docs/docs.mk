@@ -2,11 +2,15 @@
 # picture from docs/architecture.dot. `make check` fails when the header has an
 # undocumented function or enumerator, when the header's key list, docs/config.md or the
 # library disagree with the key table of plugin/config.c (names, order, defaults, ranges),
-# or when the committed reference is stale.
+# when the committed reference is stale, or when a plugin file is missing from the drawing
+# or the README's layout table.
 .PHONY: docs-reference docs-diagram check-docs
 docs-reference:
 	python3 docs/gen_reference.py include/hexrun.h docs/reference.md
+# The drawing and the README's table of plugin files are made from the tree (graphviz
+# comes with mk/deps.sh; the .svg is committed, so readers and check-docs need no dot).
 docs-diagram: | $(DEPS_STAMP)
+	python3 docs/gen_architecture.py write docs/architecture.dot README.md
 	dot -Tsvg docs/architecture.dot -o docs/architecture.svg
 DOCS_TARGETS += docs-reference docs-diagram
 
@@ -24,4 +28,5 @@ check-docs: $(LIB_REAL) $(CONFIG_TABLE) | $(DEPS_STAMP)
 	@python3 docs/gen_reference.py include/hexrun.h $(B)/reference.md.new
 	@cmp -s $(B)/reference.md.new docs/reference.md || \
 	  { echo "docs/reference.md is stale: run 'make docs'"; exit 1; }
+	@python3 docs/gen_architecture.py check docs/architecture.dot docs/architecture.svg README.md
 CHECK_TARGETS += check-docs
