@@ -595,7 +595,9 @@ static int direct_simple(hexrun_client *c, const char *endpoint, const char *met
 static int id_path(const char *fn, const char *what, const char *id, int uuid, const char *fmt,
                    char *path, size_t pathlen)
 {
-    if (!id || !id[0] || strlen(id) >= ID_MAX)
+    if (!id)
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: %s is NULL", fn, what);
+    if (!id[0] || strlen(id) >= ID_MAX)
         return hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: %s must be 1 to %d bytes", fn,
                                  what, ID_MAX - 1);
     if (uuid && check_uuid(fn, what, id) != HEXRUN_OK)
@@ -789,9 +791,10 @@ static int next_cursor(const char *base_query, const char *query, const char *bo
     return *next_query ? HEXRUN_OK : hexrun__error_set(HEXRUN_E_NOMEM, "out of memory");
 }
 
-static int cursor_list(hexrun_client *c, const char *fn, const char *endpoint,
-                       const char *path, const char *query, uint32_t flags, char **out)
+static int cursor_list(hexrun_client *c, const char *fn, hexrun__hex_op op,
+                       const char *query, uint32_t flags, char **out)
 {
+    const hexrun__hex_endpoint *ep = hexrun__hex_endpoint_of(op);
     int rc = client_check(c, fn);
     if (rc == HEXRUN_OK)
         rc = check_out(fn, out);
@@ -807,44 +810,45 @@ static int cursor_list(hexrun_client *c, const char *fn, const char *endpoint,
     if (flags > HEXRUN_LIST_ALL_PAGES)
         return hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: unknown flags 0x%x", fn,
                                  (unsigned)flags);
+    const char *q = query && query[0] ? query : NULL;
     if (flags == HEXRUN_LIST_ONE_PAGE)
-        return direct_simple(c, endpoint, "GET", path, query && query[0] ? query : NULL, NULL,
-                             out);
-    return list_pages(c, endpoint, path, query && query[0] ? query : NULL, "values",
-                      next_cursor, out);
+        return direct_simple(c, ep->operation, ep->method, ep->path, q, NULL, out);
+    return list_pages(c, ep->operation, ep->path, q, ep->list_key, next_cursor, out);
 }
 
-static int get_by_id(hexrun_client *c, const char *fn, const char *endpoint, const char *what,
-                     const char *id, int uuid, const char *fmt, char **out)
-{
-    char path[512];
-    int rc = client_check(c, fn);
-    if (rc == HEXRUN_OK)
-        rc = check_out(fn, out);
-    if (rc == HEXRUN_OK)
-        rc = id_path(fn, what, id, uuid, fmt, path, sizeof path);
-    if (rc != HEXRUN_OK)
-        return rc;
-    return direct_simple(c, endpoint, "GET", path, NULL, NULL, out);
-}
+/* A public direct call on one resource, as its wrapper describes it. */
+typedef struct {
+    const char *fn;      /* the public function, for messages */
+    hexrun__hex_op op;   /* the endpoint (hex.h's catalogue) */
+    const char *id_name; /* the id in the path ("group_id"); NULL when the path has none */
+    const char *id;
+    int id_uuid;         /* 1: the id must have the UUID shape (project ids) */
+    int sends_body;      /* 1: body is a JSON object to send (create, edit) */
+    const char *body;
+    char **out;          /* required by a GET; a write may pass NULL to drop the answer */
+} direct_args;
 
-static int send_body(hexrun_client *c, const char *fn, const char *endpoint,
-                     const char *method, const char *what, const char *id, const char *fmt,
-                     const char *body, char **out)
+/* The one path of the per-resource direct calls: the same checks in the same order
+ * (client, out, id, body), the method and path from the catalogue. */
+static int direct_op(hexrun_client *c, const direct_args *a)
 {
+    const hexrun__hex_endpoint *ep = hexrun__hex_endpoint_of(a->op);
     char path[512];
-    int rc = client_check(c, fn);
-    if (rc == HEXRUN_OK && out)
-        *out = NULL;
-    if (rc == HEXRUN_OK && body)
-        rc = check_body(fn, body, 1);
-    if (rc == HEXRUN_OK && id)
-        rc = id_path(fn, what, id, 0, fmt, path, sizeof path);
+    int rc = client_check(c, a->fn);
+    if (rc == HEXRUN_OK && strcmp(ep->method, "GET") == 0)
+        rc = check_out(a->fn, a->out);
+    else if (rc == HEXRUN_OK && a->out)
+        *a->out = NULL;
+    if (rc == HEXRUN_OK && a->id_name)
+        rc = id_path(a->fn, a->id_name, a->id, a->id_uuid, ep->path, path, sizeof path);
     else if (rc == HEXRUN_OK)
-        snprintf(path, sizeof path, "%s", fmt);
+        snprintf(path, sizeof path, "%s", ep->path);
+    if (rc == HEXRUN_OK && a->sends_body)
+        rc = check_body(a->fn, a->body, 1);
     if (rc != HEXRUN_OK)
         return rc;
-    return direct_simple(c, endpoint, method, path, NULL, body, out);
+    const char *body = a->sends_body ? a->body : NULL;
+    return direct_simple(c, ep->operation, ep->method, path, NULL, body, a->out);
 }
 
 static const char *const run_statuses[] = {"PENDING", "RUNNING", "COMPLETED", "ERRORED",
@@ -928,13 +932,13 @@ int hexrun_runs_list(hexrun_client *client, const char *project_id, const char *
                      char **out)
 {
     const char *fn = "hexrun_runs_list";
+    const hexrun__hex_endpoint *ep = hexrun__hex_endpoint_of(HEXRUN__EP_GET_PROJECT_RUNS);
     char path[256], q[256];
     int rc = client_check(client, fn);
     if (rc == HEXRUN_OK)
         rc = check_out(fn, out);
     if (rc == HEXRUN_OK)
-        rc = id_path(fn, "project_id", project_id, 1, "/v1/projects/%s/runs", path,
-                     sizeof path);
+        rc = id_path(fn, "project_id", project_id, 1, ep->path, path, sizeof path);
     if (rc == HEXRUN_OK)
         rc = runs_query(status, trigger, limit, offset, q, sizeof q);
     if (rc == HEXRUN_OK && flags > HEXRUN_LIST_ALL_PAGES)
@@ -943,8 +947,8 @@ int hexrun_runs_list(hexrun_client *client, const char *project_id, const char *
     if (rc != HEXRUN_OK)
         return rc;
     if (flags == HEXRUN_LIST_ONE_PAGE)
-        return direct_simple(client, "GetProjectRuns", "GET", path, q, NULL, out);
-    return list_pages(client, "GetProjectRuns", path, q, "runs", next_offset, out);
+        return direct_simple(client, ep->operation, ep->method, path, q, NULL, out);
+    return list_pages(client, ep->operation, path, q, ep->list_key, next_offset, out);
 }
 
 int hexrun_run_get(hexrun_client *client, const char *project_id, const char *run_id,
@@ -961,151 +965,118 @@ int hexrun_run_get(hexrun_client *client, const char *project_id, const char *ru
         rc = check_uuid(fn, "run_id", run_id);
     if (rc != HEXRUN_OK)
         return rc;
-    snprintf(path, sizeof path, "/v1/projects/%s/runs/%s", pid, run_id);
-    return direct_simple(client, "GetRunStatus", "GET", path, NULL, NULL, out);
+    const hexrun__hex_endpoint *ep = hexrun__hex_endpoint_of(HEXRUN__EP_GET_RUN_STATUS);
+    snprintf(path, sizeof path, ep->path, pid, run_id);
+    return direct_simple(client, ep->operation, ep->method, path, NULL, NULL, out);
 }
 
 int hexrun_projects_list(hexrun_client *client, const char *query, uint32_t flags, char **out)
 {
-    return cursor_list(client, "hexrun_projects_list", "ListProjects", "/v1/projects", query,
-                       flags, out);
+    return cursor_list(client, "hexrun_projects_list", HEXRUN__EP_LIST_PROJECTS, query, flags, out);
 }
 
 int hexrun_project_get(hexrun_client *client, const char *project_id, char **out)
 {
-    return get_by_id(client, "hexrun_project_get", "GetProject", "project_id", project_id, 1,
-                     "/v1/projects/%s", out);
+    direct_args a = {.fn = "hexrun_project_get", .op = HEXRUN__EP_GET_PROJECT,
+                     .id_name = "project_id", .id = project_id, .id_uuid = 1, .out = out};
+    return direct_op(client, &a);
 }
 
 int hexrun_user_me(hexrun_client *client, char **out)
 {
-    int rc = client_check(client, "hexrun_user_me");
-    if (rc == HEXRUN_OK)
-        rc = check_out("hexrun_user_me", out);
-    if (rc != HEXRUN_OK)
-        return rc;
-    return direct_simple(client, "Me", "GET", "/v1/users/me", NULL, NULL, out);
+    direct_args a = {.fn = "hexrun_user_me", .op = HEXRUN__EP_ME, .out = out};
+    return direct_op(client, &a);
 }
 
 int hexrun_users_list(hexrun_client *client, const char *query, uint32_t flags, char **out)
 {
-    return cursor_list(client, "hexrun_users_list", "ListUsers", "/v1/users", query, flags,
-                       out);
+    return cursor_list(client, "hexrun_users_list", HEXRUN__EP_LIST_USERS, query, flags, out);
 }
 
 int hexrun_user_deactivate(hexrun_client *client, const char *user_id, char **out)
 {
-    const char *fn = "hexrun_user_deactivate";
-    if (!user_id) {
-        int rc = client_check(client, fn);
-        return rc ? rc : hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: user_id is NULL", fn);
-    }
-    return send_body(client, fn, "DeactivateUser", "POST", "user_id", user_id,
-                     "/v1/users/%s/deactivate", NULL, out);
+    direct_args a = {.fn = "hexrun_user_deactivate", .op = HEXRUN__EP_DEACTIVATE_USER,
+                     .id_name = "user_id", .id = user_id, .out = out};
+    return direct_op(client, &a);
 }
 
 int hexrun_groups_list(hexrun_client *client, const char *query, uint32_t flags, char **out)
 {
-    return cursor_list(client, "hexrun_groups_list", "ListGroups", "/v1/groups", query, flags,
-                       out);
+    return cursor_list(client, "hexrun_groups_list", HEXRUN__EP_LIST_GROUPS, query, flags, out);
 }
 
 int hexrun_group_get(hexrun_client *client, const char *group_id, char **out)
 {
-    return get_by_id(client, "hexrun_group_get", "GetGroup", "group_id", group_id, 0,
-                     "/v1/groups/%s", out);
+    direct_args a = {.fn = "hexrun_group_get", .op = HEXRUN__EP_GET_GROUP,
+                     .id_name = "group_id", .id = group_id, .out = out};
+    return direct_op(client, &a);
 }
 
 int hexrun_group_create(hexrun_client *client, const char *body_json, char **out)
 {
-    const char *fn = "hexrun_group_create";
-    int rc = client_check(client, fn);
-    if (rc == HEXRUN_OK)
-        rc = check_body(fn, body_json, 1);
-    if (rc != HEXRUN_OK)
-        return rc;
-    return send_body(client, fn, "CreateGroup", "POST", NULL, NULL, "/v1/groups", body_json,
-                     out);
+    direct_args a = {.fn = "hexrun_group_create", .op = HEXRUN__EP_CREATE_GROUP,
+                     .sends_body = 1, .body = body_json, .out = out};
+    return direct_op(client, &a);
 }
 
 int hexrun_group_edit(hexrun_client *client, const char *group_id, const char *body_json,
                       char **out)
 {
-    const char *fn = "hexrun_group_edit";
-    int rc = client_check(client, fn);
-    if (rc == HEXRUN_OK)
-        rc = check_body(fn, body_json, 1);
-    if (rc == HEXRUN_OK && !group_id)
-        rc = hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: group_id is NULL", fn);
-    if (rc != HEXRUN_OK)
-        return rc;
-    return send_body(client, fn, "EditGroup", "PATCH", "group_id", group_id, "/v1/groups/%s",
-                     body_json, out);
+    direct_args a = {.fn = "hexrun_group_edit", .op = HEXRUN__EP_EDIT_GROUP,
+                     .id_name = "group_id", .id = group_id, .sends_body = 1, .body = body_json,
+                     .out = out};
+    return direct_op(client, &a);
 }
 
 int hexrun_group_delete(hexrun_client *client, const char *group_id)
 {
-    const char *fn = "hexrun_group_delete";
-    int rc = client_check(client, fn);
-    if (rc == HEXRUN_OK && !group_id)
-        rc = hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: group_id is NULL", fn);
-    if (rc != HEXRUN_OK)
-        return rc;
-    return send_body(client, fn, "DeleteGroup", "DELETE", "group_id", group_id,
-                     "/v1/groups/%s", NULL, NULL);
+    direct_args a = {.fn = "hexrun_group_delete", .op = HEXRUN__EP_DELETE_GROUP,
+                     .id_name = "group_id", .id = group_id};
+    return direct_op(client, &a);
 }
 
 int hexrun_connections_list(hexrun_client *client, const char *query, uint32_t flags,
                             char **out)
 {
-    return cursor_list(client, "hexrun_connections_list", "ListDataConnections",
-                       "/v1/data-connections", query, flags, out);
+    return cursor_list(client, "hexrun_connections_list", HEXRUN__EP_LIST_DATA_CONNECTIONS,
+                       query, flags, out);
 }
 
 int hexrun_connection_get(hexrun_client *client, const char *connection_id, char **out)
 {
-    return get_by_id(client, "hexrun_connection_get", "GetDataConnection", "connection_id",
-                     connection_id, 0, "/v1/data-connections/%s", out);
+    direct_args a = {.fn = "hexrun_connection_get", .op = HEXRUN__EP_GET_DATA_CONNECTION,
+                     .id_name = "connection_id", .id = connection_id, .out = out};
+    return direct_op(client, &a);
 }
 
 int hexrun_connection_create(hexrun_client *client, const char *body_json, char **out)
 {
-    const char *fn = "hexrun_connection_create";
-    int rc = client_check(client, fn);
-    if (rc == HEXRUN_OK)
-        rc = check_body(fn, body_json, 1);
-    if (rc != HEXRUN_OK)
-        return rc;
-    return send_body(client, fn, "CreateDataConnection", "POST", NULL, NULL,
-                     "/v1/data-connections", body_json, out);
+    direct_args a = {.fn = "hexrun_connection_create", .op = HEXRUN__EP_CREATE_DATA_CONNECTION,
+                     .sends_body = 1, .body = body_json, .out = out};
+    return direct_op(client, &a);
 }
 
 int hexrun_connection_edit(hexrun_client *client, const char *connection_id,
                            const char *body_json, char **out)
 {
-    const char *fn = "hexrun_connection_edit";
-    int rc = client_check(client, fn);
-    if (rc == HEXRUN_OK)
-        rc = check_body(fn, body_json, 1);
-    if (rc == HEXRUN_OK && !connection_id)
-        rc = hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: connection_id is NULL", fn);
-    if (rc != HEXRUN_OK)
-        return rc;
-    return send_body(client, fn, "EditDataConnection", "PATCH", "connection_id",
-                     connection_id, "/v1/data-connections/%s", body_json, out);
+    direct_args a = {.fn = "hexrun_connection_edit", .op = HEXRUN__EP_EDIT_DATA_CONNECTION,
+                     .id_name = "connection_id", .id = connection_id, .sends_body = 1,
+                     .body = body_json, .out = out};
+    return direct_op(client, &a);
 }
 
 int hexrun_collections_list(hexrun_client *client, const char *query, uint32_t flags,
                             char **out)
 {
-    return cursor_list(client, "hexrun_collections_list", "ListCollections", "/v1/collections",
-                       query, flags, out);
+    return cursor_list(client, "hexrun_collections_list", HEXRUN__EP_LIST_COLLECTIONS, query, flags,
+                       out);
 }
 
 int hexrun_collection_get(hexrun_client *client, const char *collection_id, char **out)
 {
-    return get_by_id(client, "hexrun_collection_get", "GetCollection", "collection_id",
-                     collection_id, 0, "/v1/collections/%s", out);
+    direct_args a = {.fn = "hexrun_collection_get", .op = HEXRUN__EP_GET_COLLECTION,
+                     .id_name = "collection_id", .id = collection_id, .out = out};
+    return direct_op(client, &a);
 }
 
 int hexrun_request(hexrun_client *client, const char *method, const char *path,

@@ -263,22 +263,29 @@ int hexrun__engine_queue_direct(hexrun__engine *e, hexrun__direct *d)
 
 /* ---- stats (table mutex held) ---- */
 
-static const char *op_endpoint(const op *o)
+/* A job op's endpoint in hex.h's catalogue; NULL for a direct call (it names its own). */
+static const hexrun__hex_endpoint *op_hex_endpoint(const op *o)
 {
     switch (o->kind) {
     case OP_SUBMIT:
-        return "RunProject";
+        return hexrun__hex_endpoint_of(HEXRUN__EP_RUN_PROJECT);
     case OP_POLL:
-        return "GetRunStatus";
+        return hexrun__hex_endpoint_of(HEXRUN__EP_GET_RUN_STATUS);
     case OP_CANCEL:
-        return "CancelRun";
-    case OP_DIRECT:
-        return o->direct->endpoint;
+        return hexrun__hex_endpoint_of(HEXRUN__EP_CANCEL_RUN);
     case OP_PROJECT_POLL:
     case OP_ADOPT:
-        return "GetProjectRuns";
+        return hexrun__hex_endpoint_of(HEXRUN__EP_GET_PROJECT_RUNS);
+    case OP_DIRECT:
+        break;
     }
-    return "?";
+    return NULL;
+}
+
+static const char *op_endpoint(const op *o)
+{
+    const hexrun__hex_endpoint *ep = op_hex_endpoint(o);
+    return ep ? ep->operation : o->direct->endpoint;
 }
 
 static void stats_count(hexrun__engine *e, const op *o, const hexrun__http_resp *r)
@@ -481,16 +488,15 @@ static void op_free(op *o)
     free(o);
 }
 
-static char *run_path(const hexrun__job *job, int with_run)
+/* The endpoint's path for a job: its project, and its run where the path has one. */
+static char *run_path(const hexrun__job *job, const hexrun__hex_endpoint *ep)
 {
     char pid[3 * HEXRUN__HEX_ID_MAX], rid[3 * HEXRUN__HEX_ID_MAX];
     if (hexrun__http_escape(job->project_id, pid, sizeof pid) < 0 ||
         hexrun__http_escape(job->run_id, rid, sizeof rid) < 0)
         return NULL;
     hexrun__buf b = HEXRUN__BUF_INIT;
-    hexrun__buf_appendf(&b, "/v1/projects/%s/runs", pid);
-    if (with_run)
-        hexrun__buf_appendf(&b, "/%s", rid);
+    hexrun__buf_appendf(&b, ep->path, pid, rid); /* a path with one id ignores rid */
     return hexrun__buf_steal(&b);
 }
 
@@ -498,14 +504,15 @@ static char *run_path(const hexrun__job *job, int with_run)
  * (job released, finished, or its request is no longer wanted), -1 on NOMEM. */
 static int op_prepare_job(hexrun__engine *e, op *o)
 {
+    const hexrun__hex_endpoint *ep = op_hex_endpoint(o);
     if (o->kind == OP_PROJECT_POLL) {
         char pid[3 * HEXRUN__HEX_ID_MAX];
         hexrun__buf b = HEXRUN__BUF_INIT;
         if (hexrun__http_escape(o->project_id, pid, sizeof pid) < 0)
             return 0;
-        hexrun__buf_appendf(&b, "/v1/projects/%s/runs", pid);
+        hexrun__buf_appendf(&b, ep->path, pid);
         free(o->path);
-        o->method = "GET";
+        o->method = ep->method;
         return (o->path = hexrun__buf_steal(&b)) ? 1 : -1;
     }
     hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
@@ -525,26 +532,23 @@ static int op_prepare_job(hexrun__engine *e, op *o)
             return 0;
         }
         hexrun__job_set_state(e->jobs, job, HEXRUN_STATE_SUBMITTING);
-        o->method = "POST";
+        o->method = ep->method;
         if (!o->body && !(o->body = strdup(job->run_body ? job->run_body : "{}")))
             return -1;
-        o->path = run_path(job, 0);
+        o->path = run_path(job, ep);
         o->sent_unix_ms = unix_ms();
         break;
     case OP_ADOPT:
         if (!job->adopt_since_ms)
             return 0; /* a lookup for another job of the project settled this one */
-        o->method = "GET";
-        o->path = run_path(job, 0);
+        o->method = ep->method;
+        o->path = run_path(job, ep);
         job->adopt_lookups++;
         break;
     case OP_POLL:
-        o->method = "GET";
-        o->path = run_path(job, 1);
-        break;
     case OP_CANCEL:
-        o->method = "DELETE";
-        o->path = run_path(job, 1);
+        o->method = ep->method;
+        o->path = run_path(job, ep);
         break;
     case OP_DIRECT:
     case OP_PROJECT_POLL:
@@ -638,7 +642,8 @@ static int op_start(hexrun__engine *e, op *o)
 
 static int op_uses_run_budget(const op *o)
 {
-    return o->kind == OP_SUBMIT || (o->kind == OP_DIRECT && o->direct->run_bucket);
+    const hexrun__hex_endpoint *ep = op_hex_endpoint(o);
+    return ep ? ep->group == HEXRUN__BUDGET_RUN : o->direct->run_bucket;
 }
 
 /* The budget calls, on this client's buckets or the store's shared ones (coord.h). */

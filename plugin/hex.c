@@ -11,6 +11,7 @@
 
 #include <json-c/json.h>
 
+#include "budget.h"
 #include "buf.h"
 
 #define EXCERPT_MAX 200
@@ -925,4 +926,50 @@ int hexrun__hex_run_json(const hexrun__hex_run *run, hexrun__buf *out)
                                               obj, JSON_C_TO_STRING_PLAIN)) != 0;
     json_object_put(obj);
     return failed ? HEXRUN_E_NOMEM : HEXRUN_OK;
+}
+
+#define RUNS "/v1/projects/%s/runs"
+static const hexrun__hex_endpoint endpoints[HEXRUN__EP_COUNT] = {
+    [HEXRUN__EP_RUN_PROJECT] = {"RunProject", "POST", RUNS, NULL, HEXRUN__BUDGET_RUN},
+    [HEXRUN__EP_GET_RUN_STATUS] = {"GetRunStatus", "GET", RUNS "/%s", NULL,
+                                   HEXRUN__BUDGET_API},
+    [HEXRUN__EP_CANCEL_RUN] = {"CancelRun", "DELETE", RUNS "/%s", NULL, HEXRUN__BUDGET_API},
+    [HEXRUN__EP_GET_PROJECT_RUNS] = {"GetProjectRuns", "GET", RUNS, "runs",
+                                     HEXRUN__BUDGET_API},
+    [HEXRUN__EP_LIST_PROJECTS] = {"ListProjects", "GET", "/v1/projects", "values",
+                                  HEXRUN__BUDGET_API},
+    [HEXRUN__EP_GET_PROJECT] = {"GetProject", "GET", "/v1/projects/%s", NULL,
+                                HEXRUN__BUDGET_API},
+    [HEXRUN__EP_ME] = {"Me", "GET", "/v1/users/me", NULL, HEXRUN__BUDGET_API},
+    [HEXRUN__EP_LIST_USERS] = {"ListUsers", "GET", "/v1/users", "values",
+                               HEXRUN__BUDGET_API},
+    [HEXRUN__EP_DEACTIVATE_USER] = {"DeactivateUser", "POST", "/v1/users/%s/deactivate", NULL,
+                                    HEXRUN__BUDGET_API},
+    [HEXRUN__EP_LIST_GROUPS] = {"ListGroups", "GET", "/v1/groups", "values",
+                                HEXRUN__BUDGET_API},
+    [HEXRUN__EP_GET_GROUP] = {"GetGroup", "GET", "/v1/groups/%s", NULL, HEXRUN__BUDGET_API},
+    [HEXRUN__EP_CREATE_GROUP] = {"CreateGroup", "POST", "/v1/groups", NULL,
+                                 HEXRUN__BUDGET_API},
+    [HEXRUN__EP_EDIT_GROUP] = {"EditGroup", "PATCH", "/v1/groups/%s", NULL,
+                               HEXRUN__BUDGET_API},
+    [HEXRUN__EP_DELETE_GROUP] = {"DeleteGroup", "DELETE", "/v1/groups/%s", NULL,
+                                 HEXRUN__BUDGET_API},
+    [HEXRUN__EP_LIST_DATA_CONNECTIONS] = {"ListDataConnections", "GET", "/v1/data-connections",
+                                          "values", HEXRUN__BUDGET_API},
+    [HEXRUN__EP_GET_DATA_CONNECTION] = {"GetDataConnection", "GET", "/v1/data-connections/%s",
+                                        NULL, HEXRUN__BUDGET_API},
+    [HEXRUN__EP_CREATE_DATA_CONNECTION] = {"CreateDataConnection", "POST",
+                                           "/v1/data-connections", NULL, HEXRUN__BUDGET_API},
+    [HEXRUN__EP_EDIT_DATA_CONNECTION] = {"EditDataConnection", "PATCH",
+                                         "/v1/data-connections/%s", NULL,
+                                         HEXRUN__BUDGET_API},
+    [HEXRUN__EP_LIST_COLLECTIONS] = {"ListCollections", "GET", "/v1/collections", "values",
+                                     HEXRUN__BUDGET_API},
+    [HEXRUN__EP_GET_COLLECTION] = {"GetCollection", "GET", "/v1/collections/%s", NULL,
+                                   HEXRUN__BUDGET_API},
+};
+
+const hexrun__hex_endpoint *hexrun__hex_endpoint_of(hexrun__hex_op op)
+{
+    return &endpoints[op];
 }

@@ -137,4 +137,42 @@ int hexrun__hex_validate_json(const char *json, int want_object, char *err, size
 /* 1 if s has the UUID shape (8-4-4-4-12 hex digits), else 0. */
 int hexrun__hex_is_uuid(const char *s);
 
+/* The endpoints of Hex that hexrun calls: the one catalogue (api.c's direct calls and the
+ * engine's job requests read it). Operation ids, methods and paths are those of Hex's
+ * docs/hex-api/openapi.json (check_hex compares them). */
+typedef enum {
+    HEXRUN__EP_RUN_PROJECT,
+    HEXRUN__EP_GET_RUN_STATUS,
+    HEXRUN__EP_CANCEL_RUN,
+    HEXRUN__EP_GET_PROJECT_RUNS,
+    HEXRUN__EP_LIST_PROJECTS,
+    HEXRUN__EP_GET_PROJECT,
+    HEXRUN__EP_ME,
+    HEXRUN__EP_LIST_USERS,
+    HEXRUN__EP_DEACTIVATE_USER,
+    HEXRUN__EP_LIST_GROUPS,
+    HEXRUN__EP_GET_GROUP,
+    HEXRUN__EP_CREATE_GROUP,
+    HEXRUN__EP_EDIT_GROUP,
+    HEXRUN__EP_DELETE_GROUP,
+    HEXRUN__EP_LIST_DATA_CONNECTIONS,
+    HEXRUN__EP_GET_DATA_CONNECTION,
+    HEXRUN__EP_CREATE_DATA_CONNECTION,
+    HEXRUN__EP_EDIT_DATA_CONNECTION,
+    HEXRUN__EP_LIST_COLLECTIONS,
+    HEXRUN__EP_GET_COLLECTION,
+    HEXRUN__EP_COUNT
+} hexrun__hex_op;
+
+typedef struct {
+    const char *operation; /* Hex's operationId, for stats and messages */
+    const char *method;
+    const char *path;      /* relative to <base_url>/api; one %s per id, in order */
+    const char *list_key;  /* the array a page holds ("runs", "values"); NULL: not a list */
+    int group;             /* Hex's limit group: HEXRUN__BUDGET_RUN or _API (budget.h) */
+} hexrun__hex_endpoint;
+
+/* The catalogue's entry for op (op < HEXRUN__EP_COUNT). */
+const hexrun__hex_endpoint *hexrun__hex_endpoint_of(hexrun__hex_op op);
+
 #endif

@@ -37,6 +37,47 @@ static size_t array_len(json_object *o, const char *key)
     return json_object_array_length(a);
 }
 
+static void assert_invalid(int rc, const char *fn, const char *what)
+{
+    ck_assert_msg(rc == HEXRUN_E_INVALID_ARG, "%s: rc=%d", fn, rc);
+    ck_assert_msg(strstr(hexrun_last_error(), fn) && strstr(hexrun_last_error(), what),
+                  "%s: '%s' does not name %s", fn, hexrun_last_error(), what);
+}
+
+/* Every per-resource direct call checks its arguments the same way, before any request:
+ * a NULL id is named as NULL, a GET needs out, create and edit need a JSON object. */
+START_TEST(direct_calls_check_arguments_alike)
+{
+    char *out = NULL;
+    assert_invalid(hexrun_project_get(c, NULL, &out), "hexrun_project_get", "project_id is NULL");
+    assert_invalid(hexrun_user_deactivate(c, NULL, &out), "hexrun_user_deactivate",
+                   "user_id is NULL");
+    assert_invalid(hexrun_group_get(c, NULL, &out), "hexrun_group_get", "group_id is NULL");
+    assert_invalid(hexrun_group_edit(c, NULL, "{}", &out), "hexrun_group_edit",
+                   "group_id is NULL");
+    assert_invalid(hexrun_group_delete(c, NULL), "hexrun_group_delete", "group_id is NULL");
+    assert_invalid(hexrun_connection_get(c, NULL, &out), "hexrun_connection_get",
+                   "connection_id is NULL");
+    assert_invalid(hexrun_connection_edit(c, NULL, "{}", &out), "hexrun_connection_edit",
+                   "connection_id is NULL");
+    assert_invalid(hexrun_collection_get(c, NULL, &out), "hexrun_collection_get",
+                   "collection_id is NULL");
+    assert_invalid(hexrun_group_get(c, "", &out), "hexrun_group_get", "must be 1 to");
+    assert_invalid(hexrun_project_get(c, P_OK, NULL), "hexrun_project_get", "out is NULL");
+    assert_invalid(hexrun_user_me(c, NULL), "hexrun_user_me", "out is NULL");
+    assert_invalid(hexrun_collection_get(c, "x", NULL), "hexrun_collection_get", "out is NULL");
+    assert_invalid(hexrun_groups_list(c, NULL, 0, NULL), "hexrun_groups_list", "out is NULL");
+    assert_invalid(hexrun_group_create(c, NULL, &out), "hexrun_group_create", "body_json");
+    assert_invalid(hexrun_group_edit(c, "g", "[]", &out), "hexrun_group_edit", "body_json");
+    assert_invalid(hexrun_connection_create(c, "{", &out), "hexrun_connection_create",
+                   "body_json");
+    assert_invalid(hexrun_connection_edit(c, "d", NULL, &out), "hexrun_connection_edit",
+                   "body_json");
+    ck_assert_ptr_null(out);
+    ck_assert_int_eq(api_requests("GetGroup", "200") + api_requests("EditGroup", "200"), 0);
+}
+END_TEST
+
 START_TEST(runs_one_page_and_all_pages)
 {
     json_object_put(api_sim_call("POST", "/__sim/runs",
@@ -323,6 +364,7 @@ int main(void)
     tcase_add_unchecked_fixture(tc, api_sim_start, api_sim_stop);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, direct_calls_check_arguments_alike);
     tcase_add_test(tc, runs_one_page_and_all_pages);
     tcase_add_test(tc, runs_filters_are_checked_and_applied);
     tcase_add_test(tc, run_get_returns_hex_json);

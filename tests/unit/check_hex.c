@@ -4,7 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include <json-c/json.h>
+
+#include "budget.h"
 #include "hex.h"
 #include "ck_run.h"
 
@@ -611,6 +615,61 @@ START_TEST(uuid_shape_is_checked)
 }
 END_TEST
 
+/* Hex's path template ("/v1/groups/{groupId}") as the catalogue writes it ("%s"). */
+static void template_to_format(const char *t, char *out, size_t len)
+{
+    size_t n = 0;
+    for (; *t && n + 3 < len; t++) {
+        if (*t == '{') {
+            out[n++] = '%';
+            out[n++] = 's';
+            while (*t && *t != '}')
+                t++;
+        } else {
+            out[n++] = *t;
+        }
+    }
+    out[n] = '\0';
+}
+
+/* The catalogue against Hex's own description (docs/hex-api/openapi.json): each entry's
+ * operation id is there, with this method and path. */
+START_TEST(endpoint_catalogue_matches_hex_openapi)
+{
+    json_object *spec = json_object_from_file("docs/hex-api/openapi.json"), *paths;
+    ck_assert_msg(spec, "docs/hex-api/openapi.json does not parse");
+    ck_assert(json_object_object_get_ex(spec, "paths", &paths));
+    int runs = 0;
+    for (int i = 0; i < HEXRUN__EP_COUNT; i++) {
+        const hexrun__hex_endpoint *ep = hexrun__hex_endpoint_of((hexrun__hex_op)i);
+        ck_assert_msg(ep->operation && ep->method && ep->path, "entry %d is empty", i);
+        int found = 0;
+        json_object_object_foreach(paths, tmpl, methods)
+        {
+            json_object_object_foreach(methods, method, operation)
+            {
+                json_object *id;
+                if (!json_object_object_get_ex(operation, "operationId", &id) ||
+                    strcmp(json_object_get_string(id), ep->operation) != 0)
+                    continue;
+                char want[256];
+                template_to_format(tmpl, want, sizeof want);
+                ck_assert_msg(strcasecmp(method, ep->method) == 0, "%s: %s in the spec, %s here",
+                              ep->operation, method, ep->method);
+                ck_assert_msg(strcmp(want, ep->path) == 0, "%s: %s in the spec, %s here",
+                              ep->operation, want, ep->path);
+                found = 1;
+            }
+        }
+        ck_assert_msg(found, "%s is not in Hex's openapi.json", ep->operation);
+        runs += ep->group == HEXRUN__BUDGET_RUN;
+    }
+    ck_assert_int_eq(runs, 1); /* only RunProject is paid from the run budget */
+    ck_assert_int_eq(hexrun__hex_endpoint_of(HEXRUN__EP_RUN_PROJECT)->group, HEXRUN__BUDGET_RUN);
+    json_object_put(spec);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hex");
@@ -651,6 +710,7 @@ int main(void)
     tcase_add_test(opts, forbidden_combinations_with_input_params);
     tcase_add_test(opts, validate_json_checks_documents);
     tcase_add_test(opts, uuid_shape_is_checked);
+    tcase_add_test(opts, endpoint_catalogue_matches_hex_openapi);
     suite_add_tcase(s, opts);
     return ck_run(s);
 }
