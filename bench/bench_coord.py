@@ -26,7 +26,10 @@ from pgserver import PgServer  # noqa: E402
 BUILD = os.environ.get("HEXRUN_BUILD", os.path.join(ROOT, "build"))
 HOST = os.path.join(BUILD, "hexrun-host")
 PROJECT = "11111111-1111-4111-8111-111111111111"
-SCALE = 600
+# BENCH_COORD_SCALE=60 BENCH_COORD_JOBS=10: the same on a clock 60 times faster (8 x 10),
+# where a store round trip is a smaller part of a sweep period, for the detection figures.
+SCALE = int(os.environ.get("BENCH_COORD_SCALE", "600"))
+JOBS = int(os.environ.get("BENCH_COORD_JOBS", "50"))
 HEX_LIMITS = {"enabled": True, "run_per_min": 20, "run_per_hour": 60, "api_per_min": 30,
               "api_per_hour": 1800}
 STATUS_ENDPOINTS = ("GetRunStatus", "GetProjectRuns")
@@ -40,8 +43,10 @@ def env_for(sim):
 
 
 def load_cmd(jobs, coord_url=None):
+    # Hex's defaults (poll_min_ms 1000, poll_max_ms 30000) on the scaled clock.
     cmd = [HOST, "--json", "--log-level", "info", "--config", f"budget_time_scale={SCALE}",
-           "--config", "poll_min_ms=5", "--config", "poll_max_ms=50"]
+           "--config", f"poll_min_ms={max(1000 // SCALE, 1)}",
+           "--config", f"poll_max_ms={30000 // SCALE}"]
     if coord_url:
         cmd += ["--config", f"coord_url={coord_url}"]
     return cmd + ["load", "--jobs", str(jobs), "--projects", PROJECT, "--timeout", "900"]
@@ -125,7 +130,7 @@ def kill_the_leader(sim, procs, logs):
     """SIGKILL the process that took a project's lease last, once 100 runs were made (mid
     sweep: it polls continuously); returns the others and the ms until one of them took
     the lease over."""
-    while sim.counters()["requests"].get("RunProject", {}).get("201", 0) < 100:
+    while sim.counters()["requests"].get("RunProject", {}).get("201", 0) < 2 * JOBS:
         time.sleep(0.05)
     leader = max(range(len(procs)), key=lambda i: (lease_lines(logs[i]), -i))
     procs[leader].kill()
@@ -152,13 +157,14 @@ def stop_for_a_while(sim, pg, after_runs, seconds):
 def main():
     rows = []
     with HexSim(args=["--time-scale", str(SCALE)]) as sim, PgServer() as pg:
-        rows.append(("1 process x 400 (baseline)", scenario(sim, pg, 1, 400, False)))
-        rows.append(("8 x 50, own budgets (no store)", scenario(sim, pg, 8, 50, False)))
-        rows.append(("8 x 50, coord_url", scenario(sim, pg, 8, 50, True)))
-        rows.append(("8 x 50, coord_url, board leader SIGKILLed (7 x 50 counted)",
-                     scenario(sim, pg, 8, 50, True, kill_leader=True)))
-        rows.append(("8 x 50, coord_url, PostgreSQL stopped 30 s",
-                     scenario(sim, pg, 8, 50, True, outage_after=100)))
+        n = JOBS
+        rows.append((f"1 process x {8 * n} (baseline)", scenario(sim, pg, 1, 8 * n, False)))
+        rows.append((f"8 x {n}, own budgets (no store)", scenario(sim, pg, 8, n, False)))
+        rows.append((f"8 x {n}, coord_url", scenario(sim, pg, 8, n, True)))
+        rows.append((f"8 x {n}, coord_url, board leader SIGKILLed (7 x {n} counted)",
+                     scenario(sim, pg, 8, n, True, kill_leader=True)))
+        rows.append((f"8 x {n}, coord_url, PostgreSQL stopped 30 s",
+                     scenario(sim, pg, 8, n, True, outage_after=2 * n)))
     cols = ["runs", "completed", "failed_waits", "duplicates", "hexsim_429", "reported_429",
             "status_requests", "detect_p95_ms", "wall_s", "store_qps", "board_reads",
             "offline_logs", "online_logs", "takeover_ms"]
@@ -168,7 +174,7 @@ def main():
         print(f"| {name} | " + " | ".join(str(r[c]) for c in cols) + " |")
     base = rows[0][1]
     shared = rows[2][1]
-    print(f"\nstatus requests, 8 x 50 on coord_url / 1 x 400: "
+    print(f"\nclock x{SCALE}; status requests, 8 x {JOBS} on coord_url / 1 x {8 * JOBS}: "
           f"{shared['status_requests'] / max(base['status_requests'], 1):.2f}x; "
           f"detection p95: {shared['detect_p95_ms'] / max(base['detect_p95_ms'], 1):.2f}x")
 
