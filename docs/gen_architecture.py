@@ -58,8 +58,13 @@ def plugin_files():
 
 def includes(module):
     src = open(f"plugin/{module}.c", encoding="utf-8").read()
-    return sorted({h for h in INCLUDE_RE.findall(src)
-                   if h != module and os.path.exists(f"plugin/{h}.c")})
+    headers = INCLUDE_RE.findall(src)
+    # A private header without a .c of its own (engine_int.h, shared by the engine's
+    # files) stands for what it includes.
+    for h in list(headers):
+        if not os.path.exists(f"plugin/{h}.c") and os.path.exists(f"plugin/{h}.h"):
+            headers += INCLUDE_RE.findall(open(f"plugin/{h}.h", encoding="utf-8").read())
+    return sorted({h for h in headers if h != module and os.path.exists(f"plugin/{h}.c")})
 
 
 def render_dot(files):

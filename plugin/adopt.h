@@ -4,7 +4,8 @@
  * Hex has no idempotency key: when a POST was sent but no answer came back, re-sending it
  * could start a second run. Instead the engine lists the project's recent API runs and
  * adopts the one that appeared since the attempt, when it can tell which one that is.
- * This file holds the pure part of that decision; engine.c does the requests.
+ * The first part of adopt.c is the pure decision; the rest makes the engine's lookups
+ * (engine_int.h).
  */
 #ifndef HEXRUN_ADOPT_H
 #define HEXRUN_ADOPT_H

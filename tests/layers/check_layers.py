@@ -9,7 +9,10 @@ not enforce, and print a short report:
 - only the files of public functions (api.c, config.c) set the thread's last error
   (plugin/errors.h's convention; errors.c defines it);
 - no circle between plugin files, in #includes or in calls (who calls a hexrun__ function
-  or hexrun_strerror defined in another file: read from the objects with nm).
+  or hexrun_strerror defined in another file: read from the objects with nm). The engine
+  is one module split in files behind one private header: the files that include
+  plugin/engine_int.h count as one, "engine" (they call each other; nothing else may
+  include engine_int.h, so the rest of the plugin sees them only through engine.h).
 
     check_layers.py OBJ_DIR     OBJ_DIR holds plugin/<file>.o (build/pic/plugin)
 
@@ -75,8 +78,22 @@ def check_error_setters(problems):
                             "thread's last error (plugin/errors.h)")
 
 
+ENGINE_INT = "engine_int.h"
+ENGINE_MODULES = {"engine", "engine_int"}  # main() adds the files that include ENGINE_INT
+
+
+def engine_files():
+    """The modules of the files behind engine_int.h (the engine's private header)."""
+    found = {"engine", "engine_int"}
+    for path in sources("plugin/*.[ch]"):
+        if ("\"", ENGINE_INT) in includes(path):
+            found.add(os.path.splitext(os.path.basename(path))[0])
+    return found
+
+
 def module(path):
-    return os.path.splitext(os.path.basename(path))[0]
+    name = os.path.splitext(os.path.basename(path))[0]
+    return "engine" if name in ENGINE_MODULES else name
 
 
 def include_graph():
@@ -129,7 +146,17 @@ def find_circle(graph):
     return None
 
 
+def check_engine_header(problems):
+    """engine_int.h is the engine's own: included only by its files (plugin/*.c that are
+    the engine's), never by a header or another layer."""
+    for path in sources("plugin/*.h") + sources("host-sim/*.[ch]") + sources("hexsim/*.[ch]"):
+        if ("\"", ENGINE_INT) in includes(path) and not path.endswith(ENGINE_INT):
+            problems.append(f"{path} includes {ENGINE_INT}: only the engine's .c files may")
+
+
 def main(argv):
+    global ENGINE_MODULES
+    ENGINE_MODULES = engine_files()
     if len(argv) != 2:
         print(__doc__, file=sys.stderr)
         return 2
@@ -137,6 +164,7 @@ def main(argv):
     seen = check_libraries(problems)
     check_isolated(problems)
     check_error_setters(problems)
+    check_engine_header(problems)
     graphs = {"#include": include_graph(), "call": call_graph(argv[1])}
     if not graphs["call"]:
         problems.append(f"no plugin objects in {argv[1]}")
@@ -148,6 +176,8 @@ def main(argv):
           ", json-c in " + ", ".join(sorted(set(seen["json-c"]))))
     print("layers: host-sim/, tests/examples/ see include/hexrun.h and their own headers; "
           "hexsim its own only")
+    print("layers: the engine's files (behind engine_int.h): " +
+          ", ".join(sorted(m + ".c" for m in ENGINE_MODULES - {"engine_int"})))
     print("layers: the thread's last error set in " + ", ".join(sorted(ERROR_SETTERS - {"plugin/errors.c"})))
     edges = sum(len(v) for v in graphs["call"].values())
     print(f"layers: plugin files call each other along {edges} edges, include along "
