@@ -15,6 +15,7 @@
                                                      journal_path="/var/lib/hexrun/journal")})
 """
 from .assets import hex_project_asset
+from .component import HexProjectsComponent
 from .ops import HexRunConfig, build_hex_run_op, hex_run_op
 from .resources import HexResource
 from .workspace import (HexTranslator, build_hex_asset, build_hex_assets_definitions,
@@ -26,11 +27,3 @@ __all__ = ["HexResource", "HexRunConfig", "build_hex_run_op", "hex_run_op", "hex
            "HexRunRequest", "execute_hex_run", "execute_hex_runs", "describe", "run_metadata", "default_idempotency_key",
            "FAILED_STATES", "HexTranslator", "load_hex_asset_specs", "build_hex_asset",
            "build_hex_assets_definitions", "HexProjectsComponent"]
-
-
-def __getattr__(name):
-    """The dg component only where the installed Dagster has components (1.10+)."""
-    if name == "HexProjectsComponent":
-        from .component import HexProjectsComponent
-        return HexProjectsComponent
-    raise AttributeError(name)

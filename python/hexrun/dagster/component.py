@@ -1,4 +1,4 @@
-"""`HexProjectsComponent`: the workspace pattern as a `dg` component (Dagster 1.10+).
+"""`HexProjectsComponent`: the workspace pattern as a `dg` component.
 
     # defs/hex/defs.yaml
     type: hexrun.dagster.HexProjectsComponent

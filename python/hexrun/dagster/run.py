@@ -213,8 +213,9 @@ def execute_hex_runs(context, hex_resource: HexResource,
     if failed:
         raise _failure(failed[0].info, "; ".join(run.end_text() for run in failed))
     for run in runs:
+        url = f": {run.info.run_url}" if run.info.run_url else ""
         context.log.info(f"Hex run {run.info.run_id} COMPLETED in "
-                         f"{(run.info.elapsed_ms or 0) / 1000:.1f} s: {run.info.run_url}")
+                         f"{(run.info.elapsed_ms or 0) / 1000:.1f} s{url}")
     return [run.info for run in runs]
 
 
