@@ -2,7 +2,8 @@
 limits on (docs/dagster.md, "Many runs"):
 
   fan-out  one op, one HexResource, execute_hex_runs(): one client, one budget, one engine
-  per-op   one op per run under the multiprocess executor: a client per step process
+  per-op   one op per run under the multiprocess executor: a client per step process,
+           each with its own budget, then with a shared budget_path
 
     FANOUT_N=20 FANOUT_TIME_SCALE=1 python fanout.py measure   # its own hexsim; a table
 
@@ -32,7 +33,8 @@ SCALE = os.environ.get("FANOUT_TIME_SCALE", "1")
 def hex_resource():
     """Default polling; Hex's limits, on hexsim's clock."""
     return HexResource(base_url=EnvVar("HEX_API_BASE_URL"), api_token=EnvVar("HEX_API_TOKEN"),
-                       config={"budget_time_scale": SCALE})
+                       config={"budget_time_scale": SCALE},
+                       budget_path=os.environ.get("FANOUT_BUDGET_PATH"))
 
 
 @op
@@ -108,6 +110,11 @@ def measure(n=N, scale=SCALE):
                 config = {"execution": {"config": {"multiprocess": {"max_concurrent": n}}}}
                 measure_one(sim, "one op per run, multiprocess executor", lambda: execute_job(
                     reconstructable(per_op_job), instance=instance, run_config=config).success)
+                sim.sim("POST", "/__sim/limits", {"enabled": True})
+                os.environ["FANOUT_BUDGET_PATH"] = os.path.join(tmp, "budget")  # step processes
+                measure_one(sim, "one op per run, multiprocess, shared budget_path",
+                            lambda: execute_job(reconstructable(per_op_job), instance=instance,
+                                                run_config=config).success)
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["measure"]:
