@@ -247,3 +247,9 @@ void hexrun__coord_board_put(hexrun__coord *c, const hexrun__hex_run *runs, size
     if (c && c->pg && n)
         hexrun__pg_board_put(c->pg, runs, n);
 }
+
+void hexrun__coord_board_release(hexrun__coord *c, const char *project)
+{
+    if (c && c->pg)
+        hexrun__pg_board_release(c->pg, project);
+}

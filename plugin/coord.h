@@ -76,6 +76,8 @@ hexrun__board_verdict hexrun__coord_board_step(hexrun__coord *c, const char *pro
                                                int64_t **ages, size_t *n_runs);
 /* Put the runs a sweep saw on the board (nothing when there is no board). */
 void hexrun__coord_board_put(hexrun__coord *c, const hexrun__hex_run *runs, size_t n);
+/* Give up this client's lease of project (it has no run of it left to poll). */
+void hexrun__coord_board_release(hexrun__coord *c, const char *project);
 
 /* The SHA-256 of s as 64 hex digits: how the store names a token (never the token). */
 void hexrun__coord_token_hash(const char *s, char out[65]);

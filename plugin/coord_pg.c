@@ -653,3 +653,17 @@ void hexrun__pg_board_put(hexrun__pg *pg, const hexrun__hex_run *runs, size_t n)
     }
     hexrun__buf_free(&b);
 }
+
+void hexrun__pg_board_release(hexrun__pg *pg, const char *project)
+{
+    if (!pg->conn)
+        return; /* offline: the lease lapses on its own */
+    char owner[16], msg[512];
+    snprintf(owner, sizeof owner, "%" PRId32, pg->owner);
+    const char *params[] = {pg->token_hash, project, owner};
+    PGresult *r = run(pg, HEXRUN__COORD_SQL_BOARD_RELEASE, 3, params, msg, sizeof msg);
+    if (r)
+        pq.clear(r);
+    else
+        go_offline(pg, msg);
+}

@@ -57,6 +57,7 @@ int hexrun__pg_board_step(hexrun__pg *pg, const char *project, int64_t lease_ms,
                           const char (*run_ids)[HEXRUN__HEX_ID_MAX], size_t n, hexrun__hex_run **runs,
                           int64_t **ages, size_t *n_runs);
 void hexrun__pg_board_put(hexrun__pg *pg, const hexrun__hex_run *runs, size_t n);
+void hexrun__pg_board_release(hexrun__pg *pg, const char *project);
 
 /* Statements sent, and times the store was found unreachable (tests, stats). */
 typedef struct hexrun__pg_stats {

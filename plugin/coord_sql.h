@@ -226,6 +226,11 @@ HEXRUN__COORD_SQL_V2 \
     "SELECT kind, run::text, age_ms FROM hexrun.board_step($1, $2, $3::integer, " \
     "$4::bigint, $5::text[])"
 
+/* $1 token hash, $2 project, $3 holder: the lease lapses now (its holder is done). */
+#define HEXRUN__COORD_SQL_BOARD_RELEASE \
+    "UPDATE hexrun.board_lease SET swept_at = 0 WHERE token_hash = $1 AND project = $2 " \
+    "AND holder = $3::integer"
+
 /* $1 token hash, $2 the runs of a page as a JSON array of Hex's run objects. Runs not seen
  * for a day are forgotten. */
 #define HEXRUN__COORD_SQL_BOARD_PUT \

@@ -862,6 +862,7 @@ int hexrun__engine_stop(hexrun__engine *e, int cancel_live, int64_t drain_ms, ch
     hexrun__log_defer(e->log, 0);
     hexrun__coord_close(e->coord);
     free(e->board_out);
+    free(e->board_done);
     free(e->reading);
     free(e->busy.ids);
     free(e->groups);

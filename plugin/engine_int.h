@@ -145,6 +145,8 @@ struct hexrun__engine {
      * the table mutex. Under jobs->mu. */
     hexrun__hex_run *board_out;
     size_t n_board_out, cap_board_out;
+    char (*board_done)[HEXRUN__HEX_ID_MAX]; /* projects this client swept its last runs of */
+    size_t n_board_done, cap_board_done;
     /* Projects whose pages a coalesced poll is reading now (engine thread): one reader per
      * project, or two would read the first pages twice while the last wait for budget. */
     char (*reading)[HEXRUN__HEX_ID_MAX];

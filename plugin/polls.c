@@ -172,19 +172,46 @@ static void board_queue(hexrun__engine *e, const hexrun__hex_run *runs, size_t n
     e->n_board_out += n;
 }
 
-/* Put the kept runs on the board (engine thread, without the table mutex). */
+static size_t polls_of_project(const hexrun__engine *e, const char *project);
+
+/* After a sweep of project (table mutex held): when this client has no run of it left to
+ * poll, its lease is given up (board_flush), so that a reader takes over at its next read
+ * instead of waiting for the lease to lapse. */
+static void board_done(hexrun__engine *e, const char *project)
+{
+    if (!hexrun__coord_has_board(e->coord) || polls_of_project(e, project) > 0)
+        return;
+    if (e->n_board_done == e->cap_board_done) {
+        size_t cap = e->cap_board_done ? 2 * e->cap_board_done : 4;
+        char (*grown)[HEXRUN__HEX_ID_MAX] = realloc(e->board_done, cap * sizeof *grown);
+        if (!grown)
+            return; /* the lease lapses on its own */
+        e->board_done = grown;
+        e->cap_board_done = cap;
+    }
+    snprintf(e->board_done[e->n_board_done++], HEXRUN__HEX_ID_MAX, "%s", project);
+}
+
+/* Put the kept runs on the board and give up the leases of finished projects (engine
+ * thread, without the table mutex). */
 void board_flush(hexrun__engine *e)
 {
     if (!hexrun__coord_has_board(e->coord))
         return;
     pthread_mutex_lock(&e->jobs->mu);
     hexrun__hex_run *runs = e->board_out;
-    size_t n = e->n_board_out;
+    size_t n = e->n_board_out, n_done = e->n_board_done;
+    char (*done)[HEXRUN__HEX_ID_MAX] = e->board_done;
     e->board_out = NULL;
     e->n_board_out = e->cap_board_out = 0;
+    e->board_done = NULL;
+    e->n_board_done = e->cap_board_done = 0;
     pthread_mutex_unlock(&e->jobs->mu);
     hexrun__coord_board_put(e->coord, runs, n);
+    for (size_t i = 0; i < n_done; i++)
+        hexrun__coord_board_release(e->coord, done[i]);
     free(runs);
+    free(done);
 }
 
 /* The run ids of a project poll's group (table mutex held); NULL on NOMEM. */
@@ -313,6 +340,8 @@ int project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, in
     }
     if (ok)
         board_queue(e, runs, n);
+    if (!missing)
+        board_done(e, o->project_id);
     free(runs);
     if (ok && n_missing >= 2 && next_offset > o->page_offset && o->pages + 1 < PROJECT_POLL_PAGES) {
         o->group = missing;
