@@ -591,6 +591,25 @@ static hexrun__journal_verdict decide(const hexrun__journal *j, const entry *e,
     return HEXRUN__JOURNAL_ADOPT;
 }
 
+/* 1 when another key's RunProject of the project is in flight: its intent is open (no
+ * answer recorded), fresh, and its owner alive. Every process that shares the journal
+ * then sends one RunProject of a project at a time, so a lost answer has one candidate
+ * run (the runs recorded before are known to all of them). */
+static int project_in_flight(const hexrun__journal *j, const char *key, const char *project,
+                             int64_t now_ms, int64_t stale_ms)
+{
+    for (size_t i = 0; i < j->n; i++) {
+        const entry *e = &j->items[i];
+        if (e->type != 'I' || strcmp(e->project, project) != 0 || strcmp(e->key, key) == 0)
+            continue;
+        int mine = e->pid == j->pid && e->pstart == j->pstart;
+        int fresh = e->t_ms <= now_ms && now_ms - e->t_ms < stale_ms;
+        if (fresh && (mine || owner_alive(e->pid, e->pstart)))
+            return 1;
+    }
+    return 0;
+}
+
 int hexrun__journal_begin(hexrun__journal *j, const char *key, const char *project,
                           int64_t now_ms, int64_t stale_ms, hexrun__journal_claim *claim,
                           char *err, size_t errlen)
@@ -600,6 +619,9 @@ int hexrun__journal_begin(hexrun__journal *j, const char *key, const char *proje
     if (rc != HEXRUN_OK)
         return rc;
     claim->verdict = decide(j, find(j, key), project, now_ms, stale_ms, claim);
+    if (claim->verdict == HEXRUN__JOURNAL_GO &&
+        project_in_flight(j, key, project, now_ms, stale_ms))
+        claim->verdict = HEXRUN__JOURNAL_WAIT;
     if (claim->verdict == HEXRUN__JOURNAL_GO) {
         entry rec = record(j, 'I', key, project, NULL, now_ms);
         rc = append(j, &rec, err, errlen);

@@ -30,7 +30,8 @@ void hexrun__journal_close(hexrun__journal *j);
 typedef enum {
     HEXRUN__JOURNAL_GO,       /* the key is free: the intent is recorded, send RunProject */
     HEXRUN__JOURNAL_ATTACH,   /* the key already has a run: track it (run_id) */
-    HEXRUN__JOURNAL_WAIT,     /* a live process is submitting this key now: ask again later */
+    HEXRUN__JOURNAL_WAIT,     /* a live process is submitting this key, or another key of
+                                 the project, now: ask again later */
     HEXRUN__JOURNAL_ADOPT,    /* a RunProject for the key was sent at since_ms and its
                                  answer never recorded: look for its run (adopt.h) */
     HEXRUN__JOURNAL_CONFLICT  /* the key names a run of another project (in run_id) */

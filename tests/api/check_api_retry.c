@@ -251,6 +251,37 @@ START_TEST(a_lost_answer_holds_its_project_for_one_lookup_not_a_poll_interval)
 }
 END_TEST
 
+START_TEST(clients_sharing_a_journal_send_one_run_project_of_a_project_at_a_time)
+{
+    /* Two clients (as two processes would) share a journal; both answers are lost. The
+     * second waits while the first's intent is open, so each lookup has one candidate. */
+    api_fault("{\"faults\":[{\"endpoint\":\"RunProject\",\"kind\":\"drop_after\","
+              "\"count\":2}]}");
+    char dir[] = "/tmp/hexrun-api-XXXXXX", path[64];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/journal", dir);
+    const char *kv[] = {"journal_path", path, NULL};
+    hexrun_client *a = api_client(TOKEN_ADMIN, kv), *b = api_client(TOKEN_ADMIN, kv);
+    int64_t ja = -1, jb = -1;
+    int32_t sa = -1, sb = -1;
+    ck_assert_int_eq(hexrun_submit(a, P_OK, NULL, "shared-a", &ja), HEXRUN_OK);
+    ck_assert_int_eq(hexrun_submit(b, P_OK, NULL, "shared-b", &jb), HEXRUN_OK);
+    ck_assert_int_eq(hexrun_wait(a, ja, 20000, &sa), HEXRUN_OK);
+    ck_assert_int_eq(hexrun_wait(b, jb, 20000, &sb), HEXRUN_OK);
+    ck_assert_int_eq(sa, HEXRUN_STATE_COMPLETED);
+    ck_assert_int_eq(sb, HEXRUN_STATE_COMPLETED);
+    json_object *ia = api_job_info(a, ja), *ib = api_job_info(b, jb);
+    ck_assert_str_ne(api_str(ia, "run_id"), api_str(ib, "run_id"));
+    json_object_put(ia);
+    json_object_put(ib);
+    ck_assert_int_eq(api_runs_created(P_OK), 2);
+    hexrun_shutdown(a, 0);
+    hexrun_shutdown(b, 0);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
 START_TEST(unanswered_submits_with_different_bodies_each_adopt_their_own_run)
 {
     /* Two submits of one project with different bodies, both answers lost: one RunProject
@@ -451,6 +482,7 @@ int main(void)
     tcase_add_test(tc, identical_unanswered_submits_each_adopt_one_run);
     tcase_add_test(tc, a_gateway_5xx_after_the_run_was_made_adopts_it_and_keeps_the_key);
     tcase_add_test(tc, a_lost_answer_holds_its_project_for_one_lookup_not_a_poll_interval);
+    tcase_add_test(tc, clients_sharing_a_journal_send_one_run_project_of_a_project_at_a_time);
     tcase_add_test(tc, unanswered_submits_with_different_bodies_each_adopt_their_own_run);
     tcase_add_test(tc, a_released_jobs_run_is_not_taken_for_an_unanswered_submits);
     tcase_add_test(tc, unreadable_lookups_do_not_count_against_finding_the_run);
