@@ -10,7 +10,7 @@
  *    HEXRUN_E_* code and, when the caller needs to say why, writes the message into the
  *    caller's `char *err, size_t errlen` (a buffer of HEXRUN__ERR_MAX). It never touches the
  *    thread-local message: it may run on the engine thread, whose last error no host reads.
- *    Only the files of public functions (api.c, config.c) call hexrun__error_set, from err
+ *    Only the files of public functions (api*.c, config.c) call hexrun__error_set, from err
  *    (`make check-layers` fails otherwise).
  * 3. A function with one way to fail (an allocation, a parse, a lookup) returns 0 / -1, or
  *    a pointer / NULL; a predicate returns 1 / 0. Such a failure means NOMEM, or whatever

@@ -137,7 +137,7 @@ int hexrun__hex_validate_json(const char *json, int want_object, char *err, size
 /* 1 if s has the UUID shape (8-4-4-4-12 hex digits), else 0. */
 int hexrun__hex_is_uuid(const char *s);
 
-/* The endpoints of Hex that hexrun calls: the one catalogue (api.c's direct calls and the
+/* The endpoints of Hex that hexrun calls: the one catalogue (api_direct.c's calls and the
  * engine's job requests read it). Operation ids, methods and paths are those of Hex's
  * docs/hex-api/openapi.json (check_hex compares them). */
 typedef enum {

@@ -6,7 +6,8 @@ not enforce, and print a short report:
 - hosts (host-sim/, tests/examples/) and hexsim include, of this repository, only
   include/hexrun.h and their own directory's headers, and their make fragments name no
   plugin/ file or include path: hexsim shares no code with the plugin;
-- only the files of public functions (api.c, config.c) set the thread's last error
+- only the files of public functions (api.c, api_jobs.c, api_direct.c, config.c) set the
+  thread's last error, and only they include api_int.h
   (plugin/errors.h's convention; errors.c defines it);
 - no circle between plugin files, in #includes or in calls (who calls a hexrun__ function
   or hexrun_strerror defined in another file: read from the objects with nm). The engine
@@ -27,7 +28,8 @@ import sys
 
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 ONLY_IN = {"curl/": "plugin/http.c", "json-c/": "plugin/hex.c", "json.h": "plugin/hex.c"}
-ERROR_SETTERS = {"plugin/api.c", "plugin/config.c", "plugin/errors.c"}
+ERROR_SETTERS = {"plugin/api.c", "plugin/api_jobs.c", "plugin/api_direct.c", "plugin/config.c",
+                 "plugin/errors.c"}
 ISOLATED = {"host-sim": "host-sim/host.mk", "tests/examples": None, "hexsim": "hexsim/hexsim.mk"}
 
 
@@ -74,8 +76,8 @@ def check_isolated(problems):
 def check_error_setters(problems):
     for path in sources("plugin/*.c"):
         if path not in ERROR_SETTERS and "hexrun__error_set(" in open(path, encoding="utf-8").read():
-            problems.append(f"{path} calls hexrun__error_set: only api.c and config.c set the "
-                            "thread's last error (plugin/errors.h)")
+            problems.append(f"{path} calls hexrun__error_set: only the api*.c files and "
+                            "config.c set the thread's last error (plugin/errors.h)")
 
 
 ENGINE_INT = "engine_int.h"
@@ -154,6 +156,15 @@ def check_engine_header(problems):
             problems.append(f"{path} includes {ENGINE_INT}: only the engine's .c files may")
 
 
+def check_api_header(problems):
+    """api_int.h (the client, shared by the public entry points) is theirs alone."""
+    for path in sources("plugin/*.[ch]") + sources("host-sim/*.[ch]") + sources("hexsim/*.[ch]"):
+        if ("\"", "api_int.h") in includes(path) and path not in ERROR_SETTERS - {
+                "plugin/config.c", "plugin/errors.c"} and not path.endswith("api_int.h"):
+            problems.append(f"{path} includes api_int.h: only api.c, api_jobs.c and "
+                            "api_direct.c may")
+
+
 def main(argv):
     global ENGINE_MODULES
     ENGINE_MODULES = engine_files()
@@ -165,6 +176,7 @@ def main(argv):
     check_isolated(problems)
     check_error_setters(problems)
     check_engine_header(problems)
+    check_api_header(problems)
     graphs = {"#include": include_graph(), "call": call_graph(argv[1])}
     if not graphs["call"]:
         problems.append(f"no plugin objects in {argv[1]}")
