@@ -165,7 +165,7 @@ static int list_page(hexrun_client *c, const char *endpoint, const char *path,
                      const char *query, const char *q, int n, hexrun__hex_pages *pages,
                      next_query_fn next, char **nq)
 {
-    char *body = NULL, err[512];
+    char *body = NULL, err[HEXRUN__ERR_MAX];
     *nq = NULL;
     int rc = direct_simple(c, endpoint, "GET", path, q, NULL, &body);
     int prc = rc == HEXRUN_OK ? hexrun__hex_pages_add(pages, body, strlen(body), err,
@@ -245,7 +245,7 @@ static int next_cursor(const char *base_query, const char *query, const char *bo
                        char **next_query)
 {
     (void)query;
-    char *after = NULL, err[512];
+    char *after = NULL, err[HEXRUN__ERR_MAX];
     *next_query = NULL;
     int rc = hexrun__hex_cursor_after(body, strlen(body), &after, err, sizeof err);
     if (rc != HEXRUN_OK)

@@ -71,7 +71,7 @@ int hexrun_submit(hexrun_client *client, const char *project_id, const char *opt
         rc = check_key(idempotency_key);
     if (rc != HEXRUN_OK)
         return rc;
-    char *body = NULL, err[512] = "";
+    char *body = NULL, err[HEXRUN__ERR_MAX] = "";
     int dry_run = 0;
     rc = hexrun__hex_run_options(options_json, &body, &dry_run, err, sizeof err);
     if (rc != HEXRUN_OK)
@@ -105,7 +105,7 @@ int hexrun_submit_or_adopt(hexrun_client *client, const char *project_id,
                                fn, (long long)since_unix_ms);
     if (rc != HEXRUN_OK)
         return rc;
-    char *body = NULL, err[512] = "";
+    char *body = NULL, err[HEXRUN__ERR_MAX] = "";
     int dry_run = 0;
     rc = hexrun__hex_run_options(options_json, &body, &dry_run, err, sizeof err);
     if (rc != HEXRUN_OK)
