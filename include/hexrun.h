@@ -45,7 +45,7 @@ extern "C" {
 /** Minor ABI version: grows when symbols are added; never decreases within a major. */
 #define HEXRUN_ABI_MINOR 1
 /** Library version string of this header (MAJOR.MINOR.PATCH). */
-#define HEXRUN_VERSION_STRING "1.0.0"
+#define HEXRUN_VERSION_STRING "1.1.0"
 
 /** The ABI version the header was compiled against, packed as (major << 16) | minor. */
 #define HEXRUN_ABI_VERSION (((uint32_t)HEXRUN_ABI_MAJOR << 16) | (uint32_t)HEXRUN_ABI_MINOR)
@@ -60,7 +60,7 @@ extern "C" {
 HEXRUN_API uint32_t hexrun_abi_version(void);
 
 /**
- * hexrun_version - the library version, e.g. "1.0.0".
+ * hexrun_version - the library version, e.g. "1.1.0".
  * Returns a static string. Any thread. Since 1.0.
  */
 HEXRUN_API const char *hexrun_version(void);
@@ -269,7 +269,7 @@ HEXRUN_API int hexrun_shutdown(hexrun_client *client, uint32_t flags);
 
 /**
  * hexrun_plugin_info - describe the library as JSON for generic hosts:
- * {"name":"hexrun","version":"1.0.0","abi":{"major":1,"minor":0},
+ * {"name":"hexrun","version":"1.1.0","abi":{"major":1,"minor":1},
  *  "capabilities":["submit","poll","wait","cancel","attach",...],"config_keys":[...]}.
  * @out: yours, free with hexrun_free. Since 1.0.
  */

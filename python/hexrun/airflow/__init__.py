@@ -13,7 +13,7 @@ def _version():
     try:
         return metadata.version("hexrun")
     except metadata.PackageNotFoundError:  # running from a source tree
-        return "1.0.0"
+        return "1.1.0"
 
 
 # The connection form (Airflow 3 reads it from here, without importing the hook): Hex's own
