@@ -180,8 +180,9 @@ void adopt_give_up(hexrun__engine *e, hexrun__job *job, const char *evidence)
 
 /* hexrun_submit_or_adopt: before a submit's RunProject, look for the run another
  * process's RunProject, sent at adopt_first_since_ms, may have made. Engine thread,
- * without the table mutex. Returns 1 when o was consumed (the job looks now). */
-int adopt_first(hexrun__engine *e, op *o)
+ * without the table mutex. OP_FINISHED when the job looks now (a lookup replaces o), else
+ * OP_SEND. */
+op_fate adopt_first(hexrun__engine *e, op *o)
 {
     pthread_mutex_lock(&e->jobs->mu);
     hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
@@ -204,9 +205,7 @@ int adopt_first(hexrun__engine *e, op *o)
         follow_up(e, OP_ADOPT, job->id, 0);
     }
     pthread_mutex_unlock(&e->jobs->mu);
-    if (look)
-        op_free(o);
-    return look;
+    return look ? OP_FINISHED : OP_SEND;
 }
 
 /* hexrun_submit_or_adopt found no run of the earlier RunProject: once any run it made
@@ -229,12 +228,12 @@ static int adopt_else_submit(hexrun__engine *e, hexrun__job *job)
     return 1;
 }
 
-/* A lookup's answer. Returns 1 when o was requeued for another lookup. */
-int adopt_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code)
+/* A lookup's answer. OP_REQUEUED: o looks again later. */
+op_fate adopt_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code)
 {
     hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
     if (!job || !job->adopt_since_ms)
-        return 0;
+        return OP_FINISHED;
     hexrun__hex_run *runs = NULL;
     size_t n = 0, found = 0;
     char evidence[512], err[400];
@@ -255,16 +254,16 @@ int adopt_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code)
             job->adopt_lookups--;
     }
     if (done)
-        return 0;
+        return OP_FINISHED;
     if (code == HEXRUN_OK && found == 0 && adopt_else_submit(e, job))
-        return 0;
+        return OP_FINISHED;
     if (job->adopt_lookups >= ADOPT_LOOKUPS) {
         adopt_give_up(e, job, evidence);
-        return 0;
+        return OP_FINISHED;
     }
     o->attempt = 0;
     /* A cancelling shutdown looks again at the poll interval until its deadline. */
     int doubling = job->adopt_lookups > 1 ? job->adopt_lookups - 1 : 0;
     reschedule(e, o, e->stopping ? e->cfg->poll_min_ms : e->cfg->poll_min_ms << doubling);
-    return 1;
+    return OP_REQUEUED;
 }

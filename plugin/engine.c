@@ -51,15 +51,25 @@ int hexrun__engine_new(const hexrun_config *cfg, hexrun__jobs *jobs, hexrun__log
     return HEXRUN_OK;
 }
 
-static int queue_op(hexrun__engine *e, op_kind kind, int64_t job, hexrun__direct *d)
+/* The one op constructor: an op of kind for job (0 for a direct call or a project poll),
+ * on no lane yet; NULL on NOMEM. */
+op *op_new(hexrun__engine *e, op_kind kind, int64_t job)
 {
     op *o = calloc(1, sizeof *o);
     if (!o)
-        return HEXRUN_E_NOMEM;
+        return NULL;
     o->kind = kind;
     o->job = job;
-    o->direct = d;
     o->engine = e;
+    return o;
+}
+
+static int queue_op(hexrun__engine *e, op_kind kind, int64_t job, hexrun__direct *d)
+{
+    op *o = op_new(e, kind, job);
+    if (!o)
+        return HEXRUN_E_NOMEM;
+    o->direct = d;
     o->next = e->incoming;
     e->incoming = o;
     return HEXRUN_OK;
@@ -212,19 +222,16 @@ static void on_done(const hexrun__http_resp *resp, void *ud)
     e->polls_in_flight -= op_is_poll(o);
     pthread_mutex_lock(&e->jobs->mu);
     stats_count(e, o, resp);
-    int consumed = maybe_retry(e, o, resp);
-    if (!consumed) {
+    op_fate fate = OP_REQUEUED; /* a retry */
+    if (!maybe_retry(e, o, resp)) {
         int code = resp->error != HEXRUN_OK ? resp->error
                                             : hexrun__http_error_from_status(resp->status);
-        if (o->kind == OP_DIRECT)
-            direct_result(e, o, resp, code);
-        else if (o->kind == OP_PROJECT_POLL)
-            consumed = project_poll_result(e, o, resp, code);
-        else
-            consumed = job_result(e, o, resp, code);
+        fate = o->kind == OP_DIRECT         ? direct_result(e, o, resp, code)
+               : o->kind == OP_PROJECT_POLL ? project_poll_result(e, o, resp, code)
+                                            : job_result(e, o, resp, code);
     }
     pthread_mutex_unlock(&e->jobs->mu);
-    if (!consumed)
+    if (fate == OP_FINISHED)
         op_free(o);
 }
 
@@ -503,12 +510,18 @@ static int64_t lane_next(const op *first, int64_t now, int64_t next)
  * out. */
 static int op_go(hexrun__engine *e, op *o)
 {
-    if (o->kind == OP_SUBMIT && adopt_first(e, o)) {
+    if (o->kind == OP_SUBMIT && adopt_first(e, o) == OP_FINISHED) {
         budget_refund(e, HEXRUN__BUDGET_RUN); /* a lookup goes out, not a RunProject */
+        op_free(o);
         return 0;
     }
-    if (o->kind == OP_SUBMIT && hexrun__coord_has_journal(e->coord) && !journal_step(e, o)) {
+    op_fate fate = o->kind == OP_SUBMIT && hexrun__coord_has_journal(e->coord)
+                       ? journal_step(e, o)
+                       : OP_SEND;
+    if (fate != OP_SEND) {
         budget_refund(e, HEXRUN__BUDGET_RUN); /* no RunProject went out */
+        if (fate == OP_FINISHED)
+            op_free(o);
         return 0;
     }
     int poll = op_is_poll(o);
@@ -621,14 +634,11 @@ void reschedule(hexrun__engine *e, op *o, int64_t delay_ms)
 /* Queue the follow-up op of a job (engine thread, table mutex held). */
 void follow_up(hexrun__engine *e, op_kind kind, int64_t job, int64_t delay_ms)
 {
-    op *o = calloc(1, sizeof *o);
+    op *o = op_new(e, kind, job);
     if (!o) {
         job_out_of_memory(e, kind, job);
         return;
     }
-    o->kind = kind;
-    o->job = job;
-    o->engine = e;
     o->due_ms = now_ms() + delay_ms;
     if (kind == OP_POLL)
         poll_track_new(e, o);

@@ -87,6 +87,12 @@ typedef struct op {
     struct op *next;
 } op;
 
+/* What became of an op a handler was given: OP_FINISHED, done with (the caller frees it);
+ * OP_REQUEUED, back on a lane or in a project poll's group (the handler kept it; the
+ * caller lets go). The steps before a request (adopt_first, journal_step) also answer
+ * OP_SEND: nothing kept it, the request goes out. */
+typedef enum { OP_FINISHED, OP_REQUEUED, OP_SEND } op_fate;
+
 /* A journal record waiting to be written by the engine thread outside the table mutex
  * (an fsync must not stall hexrun_poll). */
 typedef struct journal_note {
@@ -184,6 +190,7 @@ static inline int64_t unix_ms(void)
 }
 
 /* engine.c */
+op *op_new(hexrun__engine *e, op_kind kind, int64_t job);
 int64_t direct_deadline_span(const hexrun_config *cfg);
 void op_free(op *o);
 void direct_finish(hexrun__engine *e, op *o, int code, const char *message);
@@ -201,10 +208,10 @@ void job_fail(hexrun__engine *e, const op *o, hexrun__job *job, int code,
 void job_update_from_run(hexrun__engine *e, hexrun__job *job, const hexrun__hex_run *run);
 void job_out_of_memory(hexrun__engine *e, op_kind kind, int64_t id);
 void cancel_if_requested(hexrun__engine *e, hexrun__job *job);
-int poll_apply(hexrun__engine *e, op *o, hexrun__job *job, const hexrun__hex_run *run);
+op_fate poll_apply(hexrun__engine *e, op *o, hexrun__job *job, const hexrun__hex_run *run);
 void poll_soon(hexrun__engine *e, hexrun__job *job);
-int job_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code);
-void direct_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code);
+op_fate job_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code);
+op_fate direct_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code);
 int maybe_retry(hexrun__engine *e, op *o, const hexrun__http_resp *r);
 
 /* polls.c */
@@ -214,7 +221,7 @@ void poll_track_new(hexrun__engine *e, op *o);
 int64_t poll_groups(const hexrun__engine *e);
 int64_t sweep_period_ms(const hexrun__engine *e);
 op *poll_take_out(hexrun__engine *e, int64_t job);
-int project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code);
+op_fate project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code);
 void coalesce_polls(hexrun__engine *e, int64_t now);
 void board_flush(hexrun__engine *e);
 int board_serve(hexrun__engine *e, op *o, int64_t now);
@@ -223,14 +230,14 @@ int board_serve(hexrun__engine *e, op *o, int64_t now);
 void adopt_begin(hexrun__engine *e, const op *o, hexrun__job *job,
                  const hexrun__http_resp *r, int code);
 void adopt_give_up(hexrun__engine *e, hexrun__job *job, const char *evidence);
-int adopt_first(hexrun__engine *e, op *o);
-int adopt_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code);
+op_fate adopt_first(hexrun__engine *e, op *o);
+op_fate adopt_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code);
 
 /* jsteps.c */
 void journal_note_add(hexrun__engine *e, char type, const hexrun__job *job,
                       int64_t t_ms);
 void journal_flush(hexrun__engine *e);
-int journal_step(hexrun__engine *e, op *o);
+op_fate journal_step(hexrun__engine *e, op *o);
 
 /* stats.c */
 const hexrun__hex_endpoint *op_hex_endpoint(const op *o);

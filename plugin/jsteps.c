@@ -64,21 +64,21 @@ void journal_flush(hexrun__engine *e)
 }
 
 /* Act on the journal's verdict for a keyed submit that may not send RunProject (table
- * mutex held). Returns 1 when o was requeued. */
-static int journal_verdict_apply(hexrun__engine *e, op *o, hexrun__job *job, int rc,
+ * mutex held). */
+static op_fate journal_verdict_apply(hexrun__engine *e, op *o, hexrun__job *job, int rc,
                                  const hexrun__journal_claim *claim, const char *err)
 {
     char msg[1024];
     if (rc == HEXRUN_OK && claim->verdict == HEXRUN__JOURNAL_WAIT) {
         reschedule(e, o, e->cfg->poll_min_ms); /* still QUEUED: asks the journal again */
-        return 1;
+        return OP_REQUEUED;
     }
     hexrun__job_set_state(e->jobs, job, HEXRUN_STATE_SUBMITTING); /* the way out of QUEUED */
     if (rc != HEXRUN_OK) {
         snprintf(msg, sizeof msg, "nothing was sent: %s", err[0] ? err : hexrun_strerror(rc));
         hexrun__job_set_error(job, rc, 0, msg, "");
         hexrun__job_set_state(e->jobs, job, HEXRUN_STATE_SUBMIT_FAILED);
-        return 0;
+        return OP_FINISHED;
     }
     switch (claim->verdict) {
     case HEXRUN__JOURNAL_ATTACH:
@@ -90,7 +90,7 @@ static int journal_verdict_apply(hexrun__engine *e, op *o, hexrun__job *job, int
                           (long long)job->id, job->run_id);
         follow_up(e, OP_POLL, job->id, 0);
         cancel_if_requested(e, job);
-        return 0;
+        return OP_FINISHED;
     case HEXRUN__JOURNAL_ADOPT:
         snprintf(msg, sizeof msg, "RunProject outcome unknown: an earlier RunProject with this "
                  "idempotency key (journal_path) was sent and its answer never recorded");
@@ -98,24 +98,25 @@ static int journal_verdict_apply(hexrun__engine *e, op *o, hexrun__job *job, int
         job->adopt_since_ms = claim->since_ms;
         job->adopt_lookups = 0;
         follow_up(e, OP_ADOPT, job->id, 0);
-        return 0;
+        return OP_FINISHED;
     case HEXRUN__JOURNAL_CONFLICT:
         snprintf(msg, sizeof msg, "the idempotency key already names a submit of project %s "
                  "in journal_path; nothing was sent", claim->run_id);
         hexrun__job_set_error(job, HEXRUN_E_INVALID_ARG, 0, msg, "");
         hexrun__job_set_state(e->jobs, job, HEXRUN_STATE_SUBMIT_FAILED);
-        return 0;
+        return OP_FINISHED;
     case HEXRUN__JOURNAL_WAIT:
     case HEXRUN__JOURNAL_GO:
         break;
     }
-    return 0;
+    return OP_FINISHED;
 }
 
 /* Before a keyed submit's first RunProject: ask the journal (which records the intent when
- * the key is free). Engine thread, without the table mutex. Returns 1 to send it, 0 when
- * o was consumed (requeued, or the job attached, adopts or failed). */
-int journal_step(hexrun__engine *e, op *o)
+ * the key is free). Engine thread, without the table mutex. OP_SEND to send it; else the
+ * journal's verdict: OP_REQUEUED (asks again later) or OP_FINISHED (the job attached,
+ * adopts or failed). */
+op_fate journal_step(hexrun__engine *e, op *o)
 {
     char key[HEXRUN__IDEMPOTENCY_KEY_MAX + 1], project[HEXRUN__HEX_ID_MAX];
     pthread_mutex_lock(&e->jobs->mu);
@@ -128,18 +129,16 @@ int journal_step(hexrun__engine *e, op *o)
     }
     pthread_mutex_unlock(&e->jobs->mu);
     if (!keyed)
-        return 1; /* op_start drops or ends it */
+        return OP_SEND; /* op_start drops or ends it */
     hexrun__journal_claim claim;
     char err[600] = "";
     int rc = hexrun__coord_journal_begin(e->coord, key, project, unix_ms(),
                                          journal_stale_ms(e->cfg), &claim, err, sizeof err);
     if (rc == HEXRUN_OK && claim.verdict == HEXRUN__JOURNAL_GO)
-        return 1;
+        return OP_SEND;
     pthread_mutex_lock(&e->jobs->mu);
     job = hexrun__jobs_find(e->jobs, o->job);
-    int requeued = job && journal_verdict_apply(e, o, job, rc, &claim, err);
+    op_fate fate = job ? journal_verdict_apply(e, o, job, rc, &claim, err) : OP_FINISHED;
     pthread_mutex_unlock(&e->jobs->mu);
-    if (!requeued)
-        op_free(o);
-    return 0;
+    return fate;
 }

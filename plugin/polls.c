@@ -253,7 +253,7 @@ static void board_apply(hexrun__engine *e, op *o, const hexrun__hex_run *runs,
         } else if (!run && p->board_misses >= BOARD_MISSES_MAX) {
             poll_set_solo(e, p);
             reschedule(e, p, 0);
-        } else if (!poll_apply(e, p, job, run)) {
+        } else if (poll_apply(e, p, job, run) == OP_FINISHED) {
             op_free(p);
         }
         p = next;
@@ -300,8 +300,8 @@ int board_serve(hexrun__engine *e, op *o, int64_t now)
 /* Hand each grouped poll its run from the page. The runs not on it are looked for on the
  * next page while that is cheaper than polling them one by one; after that (or when the
  * page failed) each is polled alone from now on, so nothing depends on the pages.
- * Returns 1 when o was requeued for the next page. */
-int project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code)
+ * OP_REQUEUED: o reads the next page. */
+op_fate project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code)
 {
     hexrun__hex_run *runs = NULL;
     size_t n = 0, n_missing = 0;
@@ -324,7 +324,7 @@ int project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, in
         if (!job) {
             op_free(p);
         } else if (run) {
-            if (!poll_apply(e, p, job, run))
+            if (poll_apply(e, p, job, run) == OP_FINISHED)
                 op_free(p);
         } else if (job->poll_soon) {
             /* A cancel's answer wants the run's status now, not after the next pages. */
@@ -349,7 +349,7 @@ int project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, in
         o->pages++;
         o->attempt = 0;
         reschedule(e, o, 0);
-        return 1;
+        return OP_REQUEUED;
     }
     poll_group *g = group_find(e, o->project_id);
     if (g)
@@ -359,7 +359,7 @@ int project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, in
         poll_set_solo(e, p);
         reschedule(e, p, 0);
     }
-    return 0;
+    return OP_FINISHED;
 }
 
 /* The project of a poll op that may join a group, or NULL (table mutex held). */
@@ -386,11 +386,9 @@ static size_t polls_of_project(const hexrun__engine *e, const char *project)
  * OP_PROJECT_POLL due now. */
 static int group_project(hexrun__engine *e, const char *project, int64_t now)
 {
-    op *g = calloc(1, sizeof *g);
+    op *g = op_new(e, OP_PROJECT_POLL, 0);
     if (!g)
         return -1; /* the runs are polled one by one instead */
-    g->kind = OP_PROJECT_POLL;
-    g->engine = e;
     snprintf(g->project_id, sizeof g->project_id, "%s", project);
     reading_add(e, g->project_id);
     op **pp = &e->polls;

@@ -117,8 +117,7 @@ void cancel_if_requested(hexrun__engine *e, hexrun__job *job)
     }
 }
 
-/* Returns 1 when the op was consumed (freed or requeued). */
-static int submit_succeeded(hexrun__engine *e, const op *o, hexrun__job *job,
+static void submit_succeeded(hexrun__engine *e, const op *o, hexrun__job *job,
                             const hexrun__http_resp *r)
 {
     hexrun__hex_run run;
@@ -136,7 +135,7 @@ static int submit_succeeded(hexrun__engine *e, const op *o, hexrun__job *job,
         job->adopt_since_ms = o->sent_unix_ms;
         job->adopt_lookups = 0;
         follow_up(e, OP_ADOPT, job->id, 0);
-        return 0;
+        return;
     }
     snprintf(job->run_id, sizeof job->run_id, "%s", run.run_id);
     hexrun__job_set_run_url(job, run.run_url);
@@ -150,22 +149,20 @@ static int submit_succeeded(hexrun__engine *e, const op *o, hexrun__job *job,
         follow_up(e, OP_POLL, job->id, e->cfg->poll_min_ms);
         cancel_if_requested(e, job);
     }
-    return 0;
 }
 
-/* Apply a run's status (NULL when the answer was unreadable) and plan the next poll.
- * Returns 1 when o was requeued. */
-int poll_apply(hexrun__engine *e, op *o, hexrun__job *job, const hexrun__hex_run *run)
+/* Apply a run's status (NULL when the answer was unreadable) and plan the next poll. */
+op_fate poll_apply(hexrun__engine *e, op *o, hexrun__job *job, const hexrun__hex_run *run)
 {
     /* A cancel may have finished the job while this poll was in flight. */
     if (hexrun_state_is_terminal(job->state) == 1)
-        return 0;
+        return OP_FINISHED;
     if (run) {
         job->polls++;
         job_update_from_run(e, job, run);
     }
     if (hexrun_state_is_terminal(job->state) == 1)
-        return 0;
+        return OP_FINISHED;
     o->attempt = 0;
     cancel_if_requested(e, job); /* again, if an earlier CancelRun could not be queued */
     /* One sweep period after the question, not the answer: the period is the budget's.
@@ -174,13 +171,13 @@ int poll_apply(hexrun__engine *e, op *o, hexrun__job *job, const hexrun__hex_run
     o->urgent = job->poll_soon;
     job->poll_soon = 0;
     pending_add(e, o);
-    return 1;
+    return OP_REQUEUED;
 }
 
 /* A 2xx GetRunStatus: the run's status, if the answer is readable and about the run asked
  * for (an answer naming another run must not move this job, nor send its later requests
  * elsewhere). Unusable answers in a row end the job LOST, with the evidence. */
-static int poll_succeeded(hexrun__engine *e, op *o, hexrun__job *job, const hexrun__http_resp *r)
+static op_fate poll_succeeded(hexrun__engine *e, op *o, hexrun__job *job, const hexrun__http_resp *r)
 {
     hexrun__hex_run run;
     char err[512];
@@ -210,7 +207,7 @@ static int poll_succeeded(hexrun__engine *e, op *o, hexrun__job *job, const hexr
     hexrun__log_write(e->log, HEXRUN_LOG_WARN, "event=lost job=%lld answers=%d %s",
                       (long long)job->id, o->bad_answers, red);
     hexrun__job_set_state(e->jobs, job, HEXRUN_STATE_LOST);
-    return 0;
+    return OP_FINISHED;
 }
 
 /* An answer to GetRunStatus that asking again cannot change: a 4xx other than 408 and
@@ -222,17 +219,17 @@ static int poll_answer_final(const hexrun__http_resp *r)
            r->status != 429;
 }
 
-static int poll_failed(hexrun__engine *e, op *o, hexrun__job *job, int code,
+static op_fate poll_failed(hexrun__engine *e, op *o, hexrun__job *job, int code,
                        const hexrun__http_resp *r)
 {
     /* Anything else (5xx, transport) may pass: the poll is asked again later. */
     int gone = poll_answer_final(r);
     job_fail(e, o, job, code, r, gone ? HEXRUN_STATE_LOST : -1);
     if (gone)
-        return 0;
+        return OP_FINISHED;
     o->attempt = 0;
     reschedule(e, o, e->cfg->poll_max_ms);
-    return 1;
+    return OP_REQUEUED;
 }
 
 /* The job's poll, now (engine thread, table mutex held): a waiting poll (alone or in a
@@ -277,38 +274,41 @@ static void cancel_answered(hexrun__engine *e, const op *o, hexrun__job *job,
         poll_soon(e, job);
 }
 
-int job_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code)
+/* A job op's answer (table mutex held). */
+op_fate job_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code)
 {
     hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
     if (!job)
-        return 0;
+        return OP_FINISHED;
     hexrun__retry_kind kind = hexrun__retry_kind_of(o->method);
     switch (o->kind) {
     case OP_SUBMIT:
-        if (code == HEXRUN_OK)
-            return submit_succeeded(e, o, job, r);
+        if (code == HEXRUN_OK) {
+            submit_succeeded(e, o, job, r);
+            return OP_FINISHED;
+        }
         if (hexrun__retry_outcome_unknown(kind, r))
             adopt_begin(e, o, job, r, code);
         else
             job_fail(e, o, job, code, r, HEXRUN_STATE_SUBMIT_FAILED);
         if (job->state == HEXRUN_STATE_SUBMIT_FAILED)
             journal_note_add(e, 'F', job, unix_ms());
-        return 0;
+        return OP_FINISHED;
     case OP_POLL:
         return code == HEXRUN_OK ? poll_succeeded(e, o, job, r) : poll_failed(e, o, job, code, r);
     case OP_CANCEL:
         cancel_answered(e, o, job, r, code);
-        return 0;
+        return OP_FINISHED;
     case OP_ADOPT:
         return adopt_result(e, o, r, code);
     case OP_DIRECT:
     case OP_PROJECT_POLL:
         break;
     }
-    return 0;
+    return OP_FINISHED;
 }
 
-void direct_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code)
+op_fate direct_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code)
 {
     hexrun__direct *d = o->direct;
     d->status = r->status;
@@ -330,6 +330,7 @@ void direct_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int cod
                  op_endpoint(o));
     }
     direct_finish(e, o, code, msg);
+    return OP_FINISHED; /* its caller has the answer */
 }
 
 /* A job's request is repeated after `delay` ms: its info says why it waits (table mutex
