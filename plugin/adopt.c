@@ -115,7 +115,7 @@ static void adopt_run(hexrun__engine *e, hexrun__job *job, const hexrun__hex_run
                       "event=adopted job=%lld run=%s (RunProject answer was lost; found the "
                       "run in the project's runs)",
                       (long long)job->id, job->run_id);
-    journal_note_add(e, 'R', job, unix_ms());
+    journal_note_add(e, 'R', job, unix_ms(e));
     if (hexrun_state_is_terminal(job->state) == 0) {
         follow_up(e, OP_POLL, job->id, e->cfg->poll_min_ms);
         cancel_if_requested(e, job);
@@ -215,7 +215,7 @@ static int adopt_else_submit(hexrun__engine *e, hexrun__job *job)
 {
     int64_t window = ((1 << ADOPT_LOOKUPS) - 1) * e->cfg->poll_min_ms;
     if (!job->adopt_first_since_ms ||
-        (job->adopt_lookups < ADOPT_LOOKUPS && unix_ms() - job->adopt_since_ms < window))
+        (job->adopt_lookups < ADOPT_LOOKUPS && unix_ms(e) - job->adopt_since_ms < window))
         return 0;
     hexrun__log_write(e->log, HEXRUN_LOG_INFO,
                       "event=adopt_none job=%lld project=%s (no run of the earlier "

@@ -11,38 +11,97 @@
 
 #include "buf.h"
 
+/* ---- the real clocks and transport (engine.h's hexrun__engine_io) ---- */
+
+static int64_t clock_ms(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t real_now_ms(void *ud)
+{
+    (void)ud;
+    return clock_ms(CLOCK_MONOTONIC);
+}
+
+static int64_t real_unix_ms(void *ud)
+{
+    (void)ud;
+    return clock_ms(CLOCK_REALTIME);
+}
+
+static int real_start(void *ud, const hexrun__http_req *req)
+{
+    return hexrun__http_start(ud, req);
+}
+
+static int real_run(void *ud, int timeout_ms)
+{
+    return hexrun__http_run(ud, timeout_ms);
+}
+
+static int real_in_flight(void *ud)
+{
+    return hexrun__http_in_flight(ud);
+}
+
+static void real_wakeup(void *ud)
+{
+    hexrun__http_wakeup(ud);
+}
+
+static void real_free(void *ud)
+{
+    hexrun__http_free(ud);
+}
+
 int hexrun__engine_new(const hexrun_config *cfg, hexrun__jobs *jobs, hexrun__log *log,
                        hexrun__engine **out, char *err, size_t errlen)
+{
+    hexrun__http_opts opts = {
+        .base_url = cfg->base_url, .token = cfg->token, .timeout_ms = cfg->timeout_ms,
+        .connect_timeout_ms = cfg->connect_timeout_ms, .ca_file = cfg->ca_file,
+        .insecure_skip_verify = (int)cfg->insecure_skip_verify, .proxy = cfg->proxy,
+        .user_agent = cfg->user_agent, .max_response_bytes = cfg->max_response_bytes};
+    hexrun__http *http;
+    int rc = hexrun__http_new(&opts, log, &http);
+    if (rc != HEXRUN_OK) {
+        snprintf(err, errlen, "cannot set up the HTTP transport for base_url: %s",
+                 hexrun_strerror(rc));
+        return rc;
+    }
+    hexrun__engine_io io = {real_now_ms, real_unix_ms, real_start,     real_run,
+                            real_in_flight, real_wakeup, real_free, http};
+    rc = hexrun__engine_new_io(cfg, jobs, log, &io, out, err, errlen);
+    if (rc != HEXRUN_OK)
+        hexrun__http_free(http);
+    return rc;
+}
+
+int hexrun__engine_new_io(const hexrun_config *cfg, hexrun__jobs *jobs, hexrun__log *log,
+                          const hexrun__engine_io *io, hexrun__engine **out, char *err,
+                          size_t errlen)
 {
     hexrun__engine *e = calloc(1, sizeof *e);
     if (!e) {
         snprintf(err, errlen, "out of memory");
         return HEXRUN_E_NOMEM;
     }
-    hexrun__http_opts opts = {
-        .base_url = cfg->base_url, .token = cfg->token, .timeout_ms = cfg->timeout_ms,
-        .connect_timeout_ms = cfg->connect_timeout_ms, .ca_file = cfg->ca_file,
-        .insecure_skip_verify = (int)cfg->insecure_skip_verify, .proxy = cfg->proxy,
-        .user_agent = cfg->user_agent, .max_response_bytes = cfg->max_response_bytes};
-    int rc = hexrun__http_new(&opts, log, &e->http);
-    if (rc != HEXRUN_OK) {
-        snprintf(err, errlen, "cannot set up the HTTP transport for base_url: %s",
-                 hexrun_strerror(rc));
-        free(e);
-        return rc;
-    }
+    e->io = *io;
     e->cfg = cfg;
     e->jobs = jobs;
     e->log = log;
-    int64_t now = now_ms();
+    int64_t now = now_ms(e);
     /* Submits and the interactive lane may burst; polls are paced (budget.h). */
     hexrun__budget_init(&e->budget[HEXRUN__BUDGET_RUN], cfg->run_budget_per_min,
                         cfg->run_budget_per_hour, cfg->budget_time_scale, 0, now);
     hexrun__budget_init(&e->budget[HEXRUN__BUDGET_API], cfg->api_budget_per_min,
                         cfg->api_budget_per_hour, cfg->budget_time_scale,
                         cfg->api_reserve_percent, now);
-    if ((rc = hexrun__coord_open(cfg, now, log, &e->coord, err, errlen)) != HEXRUN_OK) {
-        hexrun__http_free(e->http);
+    int rc = hexrun__coord_open(cfg, now, log, &e->coord, err, errlen);
+    if (rc != HEXRUN_OK) {
         free(e);
         return rc;
     }
@@ -105,7 +164,7 @@ int hexrun__engine_queue_direct(hexrun__engine *e, hexrun__direct *d)
     int rc = queue_op(e, OP_DIRECT, 0, d);
     int64_t span = direct_deadline_span(e->cfg);
     if (rc == HEXRUN_OK && span > 0)
-        e->incoming->deadline_ms = now_ms() + span; /* queue_op put it first */
+        e->incoming->deadline_ms = now_ms(e) + span; /* queue_op put it first */
     return rc;
 }
 
@@ -174,7 +233,7 @@ static int op_prepare_job(hexrun__engine *e, op *o)
         if (!o->body && !(o->body = strdup(job->run_body ? job->run_body : "{}")))
             return -1;
         o->path = run_path(job, ep);
-        o->sent_unix_ms = unix_ms();
+        o->sent_unix_ms = unix_ms(e);
         break;
     case OP_ADOPT:
         if (!job->adopt_since_ms)
@@ -263,10 +322,10 @@ static int op_start(hexrun__engine *e, op *o)
         .done = on_done,
         .ud = o};
     o->attempt++;
-    o->sent_ms = now_ms();
+    o->sent_ms = now_ms(e);
     hexrun__log_write(e->log, HEXRUN_LOG_DEBUG, "event=attempt endpoint=%s job=%lld attempt=%d",
                       op_endpoint(o), (long long)o->job, o->attempt);
-    int rc = hexrun__http_start(e->http, &req);
+    int rc = e->io.start(e->io.ud, &req);
     if (rc == HEXRUN_OK)
         return 1;
     pthread_mutex_lock(&e->jobs->mu);
@@ -331,9 +390,9 @@ void budget_pause(hexrun__engine *e, int group, int64_t now, int64_t ms)
 }
 
 /* The wall-clock time (ISO-8601 UTC) of a moment on the engine's monotonic clock. */
-void iso_of(int64_t mono_ms, char *out, size_t outlen)
+void iso_of(const hexrun__engine *e, int64_t mono_ms, char *out, size_t outlen)
 {
-    time_t t = (time_t)((unix_ms() + (mono_ms - now_ms())) / 1000);
+    time_t t = (time_t)((unix_ms(e) + (mono_ms - now_ms(e))) / 1000);
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -347,12 +406,12 @@ static int64_t budget_paused_until(hexrun__engine *e, int group, int64_t now)
 }
 
 /* Why an op waits for its budget group, for a job's waiting_for or a direct call's error. */
-static void budget_why(int group, int64_t now, int64_t paused, int64_t until, char *out,
-                       size_t outlen)
+static void budget_why(const hexrun__engine *e, int group, int64_t now, int64_t paused,
+                       int64_t until, char *out, size_t outlen)
 {
     const char *name = group == HEXRUN__BUDGET_RUN ? "run" : "api";
     char when[32];
-    iso_of(until, when, sizeof when);
+    iso_of(e, until, when, sizeof when);
     if (paused > now)
         snprintf(out, outlen, "rate limit pause until %s (Hex answered 429 or 503 with "
                  "Retry-After; the %s budget waits for it)", when, name);
@@ -382,14 +441,14 @@ static int budget_wait(hexrun__engine *e, op *o, int group, int64_t now, int64_t
     int finished = o->kind == OP_DIRECT && o->deadline_ms && until > o->deadline_ms;
     hexrun__job *job = o->kind == OP_DIRECT ? NULL : hexrun__jobs_find(e->jobs, o->job);
     if (finished) {
-        budget_why(group, now, paused, until, why, sizeof why);
+        budget_why(e, group, now, paused, until, why, sizeof why);
         snprintf(msg, sizeof msg, "%s: not sent: %s, after this call's deadline (%lld s from "
                  "its start)", op_endpoint(o), why,
                  (long long)direct_deadline_span(e->cfg) / 1000);
         direct_finish(e, o, HEXRUN_E_RATE_LIMITED, msg);
     } else if (job && (!job->waiting_for[0] || job->waiting_until_ms < until - 500 ||
                        job->waiting_until_ms > until + 500)) {
-        budget_why(group, now, paused, until, job->waiting_for, sizeof job->waiting_for);
+        budget_why(e, group, now, paused, until, job->waiting_for, sizeof job->waiting_for);
         job->waiting_until_ms = until;
     }
     pthread_mutex_unlock(&e->jobs->mu);
@@ -627,7 +686,7 @@ static int64_t run_due_ops(hexrun__engine *e, int64_t now)
 
 void reschedule(hexrun__engine *e, op *o, int64_t delay_ms)
 {
-    o->due_ms = now_ms() + delay_ms;
+    o->due_ms = now_ms(e) + delay_ms;
     pending_add(e, o);
 }
 
@@ -639,7 +698,7 @@ void follow_up(hexrun__engine *e, op_kind kind, int64_t job, int64_t delay_ms)
         job_out_of_memory(e, kind, job);
         return;
     }
-    o->due_ms = now_ms() + delay_ms;
+    o->due_ms = now_ms(e) + delay_ms;
     if (kind == OP_POLL)
         poll_track_new(e, o);
     pending_add(e, o);
@@ -651,7 +710,7 @@ static void take_incoming(hexrun__engine *e)
     /* incoming is newest first: build each lane's chain oldest first (arrival order among
      * equal due times), then insert the chains. */
     op *first[2] = {NULL, NULL}, *last[2] = {NULL, NULL};
-    int64_t now = now_ms();
+    int64_t now = now_ms(e);
     for (op *o = e->incoming, *next; o; o = next) {
         next = o->next;
         int lane = op_is_poll(o);
@@ -718,31 +777,36 @@ static void *engine_main(void *arg)
      * only at the flushes below, where it holds no lock (hexrun_poll never waits on a
      * slow callback). */
     hexrun__log_defer(e->log, 1);
-    for (;;) {
-        pthread_mutex_lock(&e->jobs->mu);
-        take_incoming(e);
-        e->stat_poll_groups = poll_groups(e);
-        e->stat_sweep_ms = sweep_period_ms(e);
-        int stopping = e->stopping;
-        int64_t deadline = e->drain_deadline_ms;
-        if (stopping)
-            drop_pending(e, 1);
-        pthread_mutex_unlock(&e->jobs->mu);
-        /* The drain is bounded: at the deadline whatever is in flight is aborted. */
-        if (stopping && ((!e->pending && hexrun__http_in_flight(e->http) == 0) ||
-                         now_ms() >= deadline))
-            break;
-        if (e->cfg->coalesce)
-            coalesce_polls(e, now_ms());
-        int64_t sleep = run_due_ops(e, now_ms());
-        hexrun__log_flush(e->log);
-        hexrun__http_run(e->http, (int)(sleep < 0 ? 0 : sleep));
-        journal_flush(e);
-        board_flush(e);
-        hexrun__log_flush(e->log);
-    }
+    while (hexrun__engine_round(e))
+        ;
     hexrun__log_defer(e->log, 0);
     return NULL;
+}
+
+int hexrun__engine_round(hexrun__engine *e)
+{
+    pthread_mutex_lock(&e->jobs->mu);
+    take_incoming(e);
+    e->stat_poll_groups = poll_groups(e);
+    e->stat_sweep_ms = sweep_period_ms(e);
+    int stopping = e->stopping;
+    int64_t deadline = e->drain_deadline_ms;
+    if (stopping)
+        drop_pending(e, 1);
+    pthread_mutex_unlock(&e->jobs->mu);
+    /* The drain is bounded: at the deadline whatever is in flight is aborted. */
+    if (stopping && ((!e->pending && e->io.in_flight(e->io.ud) == 0) ||
+                     now_ms(e) >= deadline))
+        return 0;
+    if (e->cfg->coalesce)
+        coalesce_polls(e, now_ms(e));
+    int64_t sleep = run_due_ops(e, now_ms(e));
+    hexrun__log_flush(e->log);
+    e->io.run(e->io.ud, (int)(sleep < 0 ? 0 : sleep));
+    journal_flush(e);
+    board_flush(e);
+    hexrun__log_flush(e->log);
+    return 1;
 }
 
 int hexrun__engine_kick(hexrun__engine *e)
@@ -761,7 +825,7 @@ int hexrun__engine_kick(hexrun__engine *e)
         pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
     pthread_mutex_unlock(&e->jobs->mu);
-    hexrun__http_wakeup(e->http);
+    e->io.wakeup(e->io.ud);
     return rc;
 }
 
@@ -852,17 +916,18 @@ int hexrun__engine_stop(hexrun__engine *e, int cancel_live, int64_t drain_ms, ch
         hexrun__engine_kick(e);
     pthread_mutex_lock(&e->jobs->mu);
     e->stopping = 1;
-    e->drain_deadline_ms = now_ms() + drain_ms;
+    e->drain_deadline_ms = now_ms(e) + drain_ms;
     int started = e->started;
     pthread_mutex_unlock(&e->jobs->mu);
     if (started) {
-        hexrun__http_wakeup(e->http);
+        e->io.wakeup(e->io.ud);
         pthread_join(e->thread, NULL);
     }
     /* Aborted attempts come back through on_done and finish their direct calls; their
      * lines wait like the engine thread's (which is gone now) until the lock is free. */
     hexrun__log_defer(e->log, 1);
-    hexrun__http_free(e->http);
+    if (e->io.free)
+        e->io.free(e->io.ud);
     pthread_mutex_lock(&e->jobs->mu);
     take_incoming(e);
     drop_pending(e, 0);

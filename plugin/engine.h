@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "hex.h"
+#include "http.h"
 #include "job.h"
 #include "log.h"
 
@@ -40,6 +41,32 @@ typedef struct hexrun__direct {
  * configuration, jobs and log are borrowed and must outlive the engine. */
 int hexrun__engine_new(const hexrun_config *cfg, hexrun__jobs *jobs, hexrun__log *log,
                        hexrun__engine **out, char *err, size_t errlen);
+
+/* What the engine takes from the world: its clocks and its transport (http.h's calls).
+ * hexrun__engine_new gives it the real ones; a unit test gives a fake clock and canned
+ * answers to hexrun__engine_new_io and drives the engine with hexrun__engine_round,
+ * without its thread (tests/unit/check_engine.c). */
+typedef struct hexrun__engine_io {
+    int64_t (*now_ms)(void *ud);   /* monotonic ms */
+    int64_t (*unix_ms)(void *ud);  /* wall-clock ms */
+    int (*start)(void *ud, const hexrun__http_req *req); /* as hexrun__http_start */
+    int (*run)(void *ud, int timeout_ms);                /* as hexrun__http_run */
+    int (*in_flight)(void *ud);
+    void (*wakeup)(void *ud);
+    void (*free)(void *ud);        /* at stop: answers still owed come back through done */
+    void *ud;
+} hexrun__engine_io;
+
+/* hexrun__engine_new with io (copied; io->ud is borrowed until the engine stops). */
+int hexrun__engine_new_io(const hexrun_config *cfg, hexrun__jobs *jobs, hexrun__log *log,
+                          const hexrun__engine_io *io, hexrun__engine **out, char *err,
+                          size_t errlen);
+
+/* One round of the engine thread's loop: take queued work, start what is due, let the
+ * transport run until the next op is due (io.run), write the journal and the board.
+ * Returns 0 once a stopping engine is done, else 1. Only the engine thread, or a test
+ * whose engine never started it, calls it. */
+int hexrun__engine_round(hexrun__engine *e);
 
 /*
  * hexrun__engine_stop - stop the engine thread and free the engine. With cancel_live,

@@ -17,8 +17,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
-
 #include "budget.h"
 #include "coord.h"
 #include "engine.h"
@@ -129,7 +127,7 @@ struct hexrun__engine {
     const hexrun_config *cfg;
     hexrun__jobs *jobs;
     hexrun__log *log;
-    hexrun__http *http;
+    hexrun__engine_io io;   /* clocks and transport (engine.h) */
     pthread_t thread;
     int started;
     int stopping;           /* under jobs->mu */
@@ -173,20 +171,16 @@ struct hexrun__engine {
     int64_t board_reads;    /* project polls answered from the status board (coord.h) */
 };
 
-/* Monotonic ms: the engine's clock for due times and budgets. */
-static inline int64_t now_ms(void)
+/* The engine's clocks (engine.h's hexrun__engine_io): monotonic ms for due times and
+ * budgets, wall-clock ms compared with the start times Hex reports. */
+static inline int64_t now_ms(const hexrun__engine *e)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return e->io.now_ms(e->io.ud);
 }
 
-/* Wall-clock ms: compared with the start times Hex reports. */
-static inline int64_t unix_ms(void)
+static inline int64_t unix_ms(const hexrun__engine *e)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return e->io.unix_ms(e->io.ud);
 }
 
 /* engine.c */
@@ -196,7 +190,7 @@ void op_free(op *o);
 void direct_finish(hexrun__engine *e, op *o, int code, const char *message);
 int op_uses_run_budget(const op *o);
 void budget_pause(hexrun__engine *e, int group, int64_t now, int64_t ms);
-void iso_of(int64_t mono_ms, char *out, size_t outlen);
+void iso_of(const hexrun__engine *e, int64_t mono_ms, char *out, size_t outlen);
 void pending_add(hexrun__engine *e, op *o);
 void lane_insert_chain(op **lane, op *first, op *last, int64_t due);
 void reschedule(hexrun__engine *e, op *o, int64_t delay_ms);

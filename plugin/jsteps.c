@@ -132,7 +132,7 @@ op_fate journal_step(hexrun__engine *e, op *o)
         return OP_SEND; /* op_start drops or ends it */
     hexrun__journal_claim claim;
     char err[600] = "";
-    int rc = hexrun__coord_journal_begin(e->coord, key, project, unix_ms(),
+    int rc = hexrun__coord_journal_begin(e->coord, key, project, unix_ms(e),
                                          journal_stale_ms(e->cfg), &claim, err, sizeof err);
     if (rc == HEXRUN_OK && claim.verdict == HEXRUN__JOURNAL_GO)
         return OP_SEND;

@@ -142,7 +142,7 @@ static void submit_succeeded(hexrun__engine *e, const op *o, hexrun__job *job,
     int32_t state = job->dry_run ? HEXRUN_STATE_COMPLETED : HEXRUN_STATE_PENDING;
     hexrun__job_set_state(e->jobs, job, state);
     /* A dry run makes no run: its key stays free for a real submit. */
-    journal_note_add(e, job->dry_run ? 'F' : 'R', job, unix_ms());
+    journal_note_add(e, job->dry_run ? 'F' : 'R', job, unix_ms(e));
     hexrun__log_write(e->log, HEXRUN_LOG_INFO, "event=submitted job=%lld run=%s dry_run=%d",
                       (long long)job->id, job->run_id, job->dry_run);
     if (!job->dry_run) {
@@ -167,7 +167,7 @@ op_fate poll_apply(hexrun__engine *e, op *o, hexrun__job *job, const hexrun__hex
     cancel_if_requested(e, job); /* again, if an earlier CancelRun could not be queued */
     /* One sweep period after the question, not the answer: the period is the budget's.
      * After a cancel's answer, at once: the run's end is what the job waits for. */
-    o->due_ms = job->poll_soon ? now_ms() : o->sent_ms + sweep_period_ms(e);
+    o->due_ms = job->poll_soon ? now_ms(e) : o->sent_ms + sweep_period_ms(e);
     o->urgent = job->poll_soon;
     job->poll_soon = 0;
     pending_add(e, o);
@@ -292,7 +292,7 @@ op_fate job_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int cod
         else
             job_fail(e, o, job, code, r, HEXRUN_STATE_SUBMIT_FAILED);
         if (job->state == HEXRUN_STATE_SUBMIT_FAILED)
-            journal_note_add(e, 'F', job, unix_ms());
+            journal_note_add(e, 'F', job, unix_ms(e));
         return OP_FINISHED;
     case OP_POLL:
         return code == HEXRUN_OK ? poll_succeeded(e, o, job, r) : poll_failed(e, o, job, code, r);
@@ -342,8 +342,8 @@ static void note_retry_wait(hexrun__engine *e, const op *o, const hexrun__http_r
     if (!job)
         return;
     char when[32], cause[128];
-    int64_t at = now_ms() + delay;
-    iso_of(at, when, sizeof when);
+    int64_t at = now_ms(e) + delay;
+    iso_of(e, at, when, sizeof when);
     if (r->error != HEXRUN_OK)
         snprintf(cause, sizeof cause, "%s", hexrun_strerror(r->error));
     else if (retry_after >= 0 && r->retry_after)
@@ -368,10 +368,10 @@ int maybe_retry(hexrun__engine *e, op *o, const hexrun__http_resp *r)
     int64_t after = hexrun__retry_after_parse(r->retry_after, time(NULL));
     if (after >= 0 && (r->status == 429 || r->status == 503))
         budget_pause(e, op_uses_run_budget(o) ? HEXRUN__BUDGET_RUN : HEXRUN__BUDGET_API,
-                     now_ms(), after);
+                     now_ms(e), after);
     int64_t delay = hexrun__retry_backoff_ms(o->attempt, e->cfg->retry_base_ms,
                                              e->cfg->retry_max_ms, after, &e->rng);
-    if (o->kind == OP_DIRECT && o->deadline_ms && now_ms() + delay > o->deadline_ms) {
+    if (o->kind == OP_DIRECT && o->deadline_ms && now_ms(e) + delay > o->deadline_ms) {
         o->skipped_retry_ms = delay; /* its caller would wait past the deadline */
         return 0;
     }

@@ -1,0 +1,437 @@
+/* Unit: the engine (plugin/engine.c and the files behind engine_int.h) driven without its
+ * thread, on a fake clock and a fake transport that answers at once with canned answers
+ * (engine.h's hexrun__engine_io). Time is the fake clock's: a test of minutes of back-off
+ * runs in milliseconds, and nothing sleeps. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ck_run.h"
+#include "config.h"
+#include "engine.h"
+#include "job.h"
+#include "log.h"
+
+#define MAX_SENT 512
+/* Hex's ids are UUIDs (hex.c checks them): project P, runs R1..R9, projects P0..P19. */
+#define P "11111111-2222-4333-8444-555555555555"
+#define Q "11111111-2222-4333-8444-666666666666"
+#define RUN(n) "aaaaaaaa-bbbb-4ccc-8ddd-00000000000" #n
+#define RUN_N "aaaaaaaa-bbbb-4ccc-8ddd-00000000000%d"
+#define PROJECT_N "22222222-3333-4444-8555-0000000000%02d"
+/* The fake wall clock starts here (2027-01-15), the monotonic one at 0. */
+#define UNIX_BASE_MS 1800000000000LL
+
+typedef struct sent_req {
+    char method[8];
+    char path[256];
+    char query[128];
+    int64_t at_ms;              /* on the fake monotonic clock */
+    hexrun__http_done_fn done;
+    void *ud;
+    int answered;
+} sent_req;
+
+typedef struct fake fake;
+/* The canned answer to request r (its index i among the requests sent). */
+typedef void (*answer_fn)(fake *f, const sent_req *r, int i, hexrun__http_resp *resp);
+
+struct fake {
+    int64_t now;
+    sent_req sent[MAX_SENT];
+    int n_sent;
+    answer_fn answer;
+    char body[4096];            /* the body of the answer being given */
+    int start_error;            /* fake_start fails with this (HEXRUN_OK: it does not) */
+};
+
+static int64_t fake_now(void *ud)
+{
+    return ((fake *)ud)->now;
+}
+
+static int64_t fake_unix(void *ud)
+{
+    return UNIX_BASE_MS + ((fake *)ud)->now;
+}
+
+static int fake_start(void *ud, const hexrun__http_req *req)
+{
+    fake *f = ud;
+    if (f->start_error != HEXRUN_OK)
+        return f->start_error;
+    ck_assert_int_lt(f->n_sent, MAX_SENT);
+    sent_req *r = &f->sent[f->n_sent++];
+    memset(r, 0, sizeof *r);
+    snprintf(r->method, sizeof r->method, "%s", req->method);
+    snprintf(r->path, sizeof r->path, "%s", req->path);
+    snprintf(r->query, sizeof r->query, "%s", req->query ? req->query : "");
+    r->at_ms = f->now;
+    r->done = req->done;
+    r->ud = req->ud;
+    return HEXRUN_OK;
+}
+
+static int fake_in_flight(void *ud)
+{
+    fake *f = ud;
+    int n = 0;
+    for (int i = 0; i < f->n_sent; i++)
+        n += !f->sent[i].answered;
+    return n;
+}
+
+/* Answer every request in flight at once; with none, let the time pass that the engine
+ * would wait (at least a millisecond, so that every round moves the clock or answers). */
+static int fake_run(void *ud, int timeout_ms)
+{
+    fake *f = ud;
+    int answered = 0;
+    for (int i = 0; i < f->n_sent; i++) {
+        sent_req *r = &f->sent[i];
+        if (r->answered)
+            continue;
+        r->answered = 1;
+        hexrun__http_resp resp = {.error = HEXRUN_OK, .sent = 1, .body = "", .error_text = ""};
+        f->answer(f, r, i, &resp);
+        resp.body_len = strlen(resp.body);
+        r->done(&resp, r->ud);
+        answered++;
+    }
+    if (!answered)
+        f->now += timeout_ms > 0 ? timeout_ms : 1;
+    return HEXRUN_OK;
+}
+
+static void fake_wakeup(void *ud)
+{
+    (void)ud;
+}
+
+typedef struct world {
+    fake f;
+    hexrun_config *cfg;
+    hexrun__jobs jobs;
+    hexrun__log *log;
+    hexrun__engine *e;
+} world;
+
+static world *world_new(answer_fn answer)
+{
+    static world w;
+    memset(&w, 0, sizeof w);
+    w.f.answer = answer;
+    ck_assert_int_eq(hexrun_config_new(&w.cfg), HEXRUN_OK);
+    ck_assert_int_eq(hexrun__jobs_init(&w.jobs), HEXRUN_OK);
+    w.log = hexrun__log_new(HEXRUN_LOG_ERROR, NULL, NULL, NULL);
+    ck_assert_ptr_nonnull(w.log);
+    hexrun__engine_io io = {fake_now,       fake_unix,   fake_start, fake_run,
+                            fake_in_flight, fake_wakeup, NULL,       &w.f};
+    char err[256];
+    ck_assert_int_eq(hexrun__engine_new_io(w.cfg, &w.jobs, w.log, &io, &w.e, err, sizeof err),
+                     HEXRUN_OK);
+    return &w;
+}
+
+static void world_free(world *w)
+{
+    char err[256];
+    ck_assert_int_eq(hexrun__engine_stop(w->e, 0, 0, err, sizeof err), HEXRUN_OK);
+    hexrun__jobs_destroy(&w->jobs);
+    hexrun__log_free(w->log);
+    hexrun_config_free(w->cfg);
+}
+
+/* Engine rounds until the fake clock reaches until_ms. */
+static void drive(world *w, int64_t until_ms)
+{
+    for (int rounds = 0; w->f.now < until_ms; rounds++) {
+        ck_assert_msg(rounds < 100000, "the engine made no progress at %lld ms",
+                      (long long)w->f.now);
+        hexrun__engine_round(w->e);
+    }
+}
+
+/* CHECK_ENGINE_DUMP=1: the requests a test made, with their times (to read a failure). */
+static void dump(const world *w)
+{
+    if (!getenv("CHECK_ENGINE_DUMP"))
+        return;
+    for (int i = 0; i < w->f.n_sent; i++)
+        fprintf(stderr, "%6lld %s %s ?%s\n", (long long)w->f.sent[i].at_ms,
+                w->f.sent[i].method, w->f.sent[i].path, w->f.sent[i].query);
+}
+
+static int64_t add_job(world *w, int32_t state, const char *project, const char *run)
+{
+    pthread_mutex_lock(&w->jobs.mu);
+    hexrun__job *job = hexrun__jobs_add(&w->jobs, state, project, run, "{}", 0, NULL);
+    pthread_mutex_unlock(&w->jobs.mu);
+    ck_assert_ptr_nonnull(job);
+    return job->id;
+}
+
+static hexrun__job *job_of(world *w, int64_t id)
+{
+    return hexrun__jobs_find(&w->jobs, id);
+}
+
+/* Queue work as a host thread does: under the table mutex. */
+static void queue(world *w, int (*fn)(hexrun__engine *, int64_t), int64_t id)
+{
+    pthread_mutex_lock(&w->jobs.mu);
+    ck_assert_int_eq(fn(w->e, id), HEXRUN_OK);
+    pthread_mutex_unlock(&w->jobs.mu);
+}
+
+static int count(const world *w, const char *method)
+{
+    int n = 0;
+    for (int i = 0; i < w->f.n_sent; i++)
+        n += strcmp(w->f.sent[i].method, method) == 0;
+    return n;
+}
+
+/* "/v1/projects/<p>/runs/<r>" -> r (or "" for a path without a run). */
+static const char *run_of_path(const char *path)
+{
+    const char *p = strstr(path, "/runs/");
+    return p ? p + 6 : "";
+}
+
+static void run_json(fake *f, const char *project, const char *run, const char *status)
+{
+    snprintf(f->body, sizeof f->body,
+             "{\"projectId\":\"%s\",\"runId\":\"%s\",\"runUrl\":\"https://hex/%s\","
+             "\"status\":\"%s\"}",
+             project, run, run, status);
+}
+
+/* ---- the sweep period ---- */
+
+static void answer_running(fake *f, const sent_req *r, int i, hexrun__http_resp *resp)
+{
+    (void)i;
+    run_json(f, P, run_of_path(r->path), "RUNNING");
+    resp->status = 200;
+    resp->body = f->body;
+}
+
+START_TEST(a_lone_run_is_polled_once_a_sweep_period)
+{
+    world *w = world_new(answer_running);
+    int64_t id = add_job(w, HEXRUN_STATE_PENDING, P, RUN(1));
+    queue(w, hexrun__engine_queue_poll, id);
+    drive(w, 10500);
+    dump(w);
+    /* poll_min_ms (1000) bounds the period from below; the api budget's poll share
+     * may stretch it, evenly. */
+    int n = count(w, "GET");
+    ck_assert_int_ge(n, 2);
+    int64_t period = w->f.sent[1].at_ms - w->f.sent[0].at_ms;
+    ck_assert_int_ge(period, w->cfg->poll_min_ms);
+    for (int i = 1; i < n; i++) {
+        ck_assert_str_eq(w->f.sent[i].path, "/v1/projects/" P "/runs/" RUN(1));
+        ck_assert_int_eq(w->f.sent[i].at_ms - w->f.sent[i - 1].at_ms, period);
+    }
+    ck_assert_int_eq(n, 10500 / period + 1);
+    ck_assert_int_eq(job_of(w, id)->state, HEXRUN_STATE_RUNNING);
+    world_free(w);
+}
+END_TEST
+
+/* ---- coalescing ---- */
+
+static void answer_page_completed(fake *f, const sent_req *r, int i, hexrun__http_resp *resp)
+{
+    (void)r;
+    (void)i;
+    snprintf(f->body, sizeof f->body, "{\"runs\":[");
+    for (int k = 1; k <= 3; k++) {
+        size_t len = strlen(f->body);
+        snprintf(f->body + len, sizeof f->body - len,
+                 "%s{\"projectId\":\"" P "\",\"runId\":\"" RUN_N "\",\"status\":\"COMPLETED\"}",
+                 k > 1 ? "," : "", k);
+    }
+    strcat(f->body, "],\"nextPage\":null}");
+    resp->status = 200;
+    resp->body = f->body;
+}
+
+START_TEST(polls_of_one_project_share_one_page)
+{
+    world *w = world_new(answer_page_completed);
+    int64_t ids[3];
+    for (int k = 0; k < 3; k++) {
+        char run[40];
+        snprintf(run, sizeof run, RUN_N, k + 1);
+        ids[k] = add_job(w, HEXRUN_STATE_PENDING, P, run);
+        queue(w, hexrun__engine_queue_poll, ids[k]);
+    }
+    drive(w, 5000);
+    dump(w);
+    ck_assert_int_eq(w->f.n_sent, 1);
+    ck_assert_str_eq(w->f.sent[0].method, "GET");
+    ck_assert_str_eq(w->f.sent[0].path, "/v1/projects/" P "/runs");
+    ck_assert_str_eq(w->f.sent[0].query, "limit=100&offset=0");
+    for (int k = 0; k < 3; k++)
+        ck_assert_int_eq(job_of(w, ids[k])->state, HEXRUN_STATE_COMPLETED);
+    world_free(w);
+}
+END_TEST
+
+/* ---- cancels go before polls ---- */
+
+static void answer_cancel_or_running(fake *f, const sent_req *r, int i, hexrun__http_resp *resp)
+{
+    if (strcmp(r->method, "DELETE") == 0) {
+        resp->status = 204;
+        return;
+    }
+    answer_running(f, r, i, resp);
+}
+
+START_TEST(a_cancel_goes_before_a_backlog_of_polls)
+{
+    world *w = world_new(answer_cancel_or_running);
+    for (int k = 0; k < 20; k++) {
+        char project[40];
+        snprintf(project, sizeof project, PROJECT_N, k);
+        queue(w, hexrun__engine_queue_poll, add_job(w, HEXRUN_STATE_RUNNING, project, RUN(1)));
+    }
+    int64_t victim = add_job(w, HEXRUN_STATE_RUNNING, Q, RUN(2));
+    queue(w, hexrun__engine_queue_cancel, victim);
+    drive(w, 1);
+    ck_assert_int_ge(w->f.n_sent, 1);
+    ck_assert_str_eq(w->f.sent[0].method, "DELETE");
+    ck_assert_str_eq(w->f.sent[0].path, "/v1/projects/" Q "/runs/" RUN(2));
+    ck_assert_int_eq(job_of(w, victim)->cancel_accepted, 1);
+    world_free(w);
+}
+END_TEST
+
+/* ---- back-off ---- */
+
+static void answer_cancel_fails_twice(fake *f, const sent_req *r, int i, hexrun__http_resp *resp)
+{
+    (void)f;
+    (void)r;
+    resp->status = i < 2 ? 500 : 204;
+}
+
+START_TEST(a_failed_cancel_backs_off_within_the_doubling_cap)
+{
+    world *w = world_new(answer_cancel_fails_twice);
+    int64_t id = add_job(w, HEXRUN_STATE_RUNNING, P, RUN(1));
+    queue(w, hexrun__engine_queue_cancel, id);
+    drive(w, 60000);
+    ck_assert_int_eq(count(w, "DELETE"), 3);
+    /* Full jitter: the n-th retry waits up to retry_base_ms * 2^(n-1). */
+    ck_assert_int_le(w->f.sent[1].at_ms - w->f.sent[0].at_ms, w->cfg->retry_base_ms);
+    ck_assert_int_le(w->f.sent[2].at_ms - w->f.sent[1].at_ms, 2 * w->cfg->retry_base_ms);
+    ck_assert_int_eq(job_of(w, id)->cancel_accepted, 1);
+    world_free(w);
+}
+END_TEST
+
+static void answer_429_then_ok(fake *f, const sent_req *r, int i, hexrun__http_resp *resp)
+{
+    (void)f;
+    (void)r;
+    resp->status = i == 0 ? 429 : 204;
+    resp->retry_after = i == 0 ? "7" : NULL;
+}
+
+START_TEST(retry_after_is_waited_to_the_millisecond)
+{
+    world *w = world_new(answer_429_then_ok);
+    int64_t id = add_job(w, HEXRUN_STATE_RUNNING, P, RUN(1));
+    queue(w, hexrun__engine_queue_cancel, id);
+    drive(w, 20000);
+    ck_assert_int_eq(count(w, "DELETE"), 2);
+    ck_assert_int_eq(w->f.sent[1].at_ms - w->f.sent[0].at_ms, 7000);
+    world_free(w);
+}
+END_TEST
+
+/* ---- adoption of the run of an unanswered RunProject ---- */
+
+static void answer_lost_then_found(fake *f, const sent_req *r, int i, hexrun__http_resp *resp)
+{
+    (void)i;
+    if (strcmp(r->method, "POST") == 0) {
+        /* Sent, then the connection broke: the run may exist. */
+        resp->error = HEXRUN_E_TRANSPORT;
+        resp->error_text = "connection reset";
+        return;
+    }
+    if (strcmp(r->query, "limit=100&runTriggerFilter=API") == 0)
+        snprintf(f->body, sizeof f->body,
+                 "{\"runs\":[{\"projectId\":\"" P "\",\"runId\":\"" RUN(9) "\",\"status\":\"RUNNING\","
+                 "\"runTrigger\":\"API\"}],\"nextPage\":null}");
+    else
+        run_json(f, P, run_of_path(r->path), "COMPLETED");
+    resp->status = 200;
+    resp->body = f->body;
+}
+
+START_TEST(a_lost_runproject_answer_adopts_the_new_run_without_resending)
+{
+    world *w = world_new(answer_lost_then_found);
+    int64_t id = add_job(w, HEXRUN_STATE_QUEUED, P, "");
+    queue(w, hexrun__engine_queue_submit, id);
+    drive(w, 5000);
+    dump(w);
+    ck_assert_int_eq(count(w, "POST"), 1);
+    const hexrun__job *job = job_of(w, id);
+    ck_assert_str_eq(job->run_id, RUN(9));
+    ck_assert_int_eq(job->state, HEXRUN_STATE_COMPLETED);
+    ck_assert_int_eq(job->last_error.code, HEXRUN_E_OUTCOME_UNKNOWN);
+    ck_assert_ptr_nonnull(strstr(job->last_error.message, "adopted run " RUN(9)));
+    world_free(w);
+}
+END_TEST
+
+/* ---- out of memory ---- */
+
+START_TEST(a_request_that_cannot_start_for_lack_of_memory_ends_its_job)
+{
+    world *w = world_new(answer_running);
+    w->f.start_error = HEXRUN_E_NOMEM;
+    int64_t submit = add_job(w, HEXRUN_STATE_QUEUED, P, "");
+    int64_t poll = add_job(w, HEXRUN_STATE_RUNNING, Q, RUN(1));
+    queue(w, hexrun__engine_queue_submit, submit);
+    queue(w, hexrun__engine_queue_poll, poll);
+    drive(w, 5000);
+    ck_assert_int_eq(w->f.n_sent, 0);
+    /* No RunProject left: nothing can have started a run. The poll's run goes on in Hex,
+     * untracked: LOST, with its run id. Neither stays live waiting forever. */
+    ck_assert_int_eq(job_of(w, submit)->state, HEXRUN_STATE_SUBMIT_FAILED);
+    ck_assert_int_eq(job_of(w, submit)->last_error.code, HEXRUN_E_NOMEM);
+    ck_assert_int_eq(job_of(w, poll)->state, HEXRUN_STATE_LOST);
+    ck_assert_int_eq(job_of(w, poll)->last_error.code, HEXRUN_E_NOMEM);
+    ck_assert_str_eq(job_of(w, poll)->run_id, RUN(1));
+    world_free(w);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("engine");
+    TCase *tc = tcase_create("fake clock and transport");
+    tcase_add_test(tc, a_lone_run_is_polled_once_a_sweep_period);
+    tcase_add_test(tc, polls_of_one_project_share_one_page);
+    tcase_add_test(tc, a_cancel_goes_before_a_backlog_of_polls);
+    tcase_add_test(tc, a_failed_cancel_backs_off_within_the_doubling_cap);
+    tcase_add_test(tc, retry_after_is_waited_to_the_millisecond);
+    tcase_add_test(tc, a_lost_runproject_answer_adopts_the_new_run_without_resending);
+    tcase_add_test(tc, a_request_that_cannot_start_for_lack_of_memory_ends_its_job);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return ck_run(suite());
+}
