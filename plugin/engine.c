@@ -657,8 +657,11 @@ static void run_polls(hexrun__engine *e, int64_t now, int64_t *next)
             op_free(gone);
             continue;
         }
-        if (board_serve(e, e->polls, now))
-            continue; /* another client's sweep answered it, from the store */
+        op *first = e->polls;
+        if (board_serve(e, first, now) == OP_FINISHED) {
+            op_free(first); /* another client's sweep answered it, from the store */
+            continue;
+        }
         int64_t wait = budget_take_poll(e, now);
         if (wait > 0) {
             if (wait < *next)

@@ -218,7 +218,7 @@ op *poll_take_out(hexrun__engine *e, int64_t job);
 op_fate project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code);
 void coalesce_polls(hexrun__engine *e, int64_t now);
 void board_flush(hexrun__engine *e);
-int board_serve(hexrun__engine *e, op *o, int64_t now);
+op_fate board_serve(hexrun__engine *e, op *o, int64_t now);
 
 /* adopt.c (the engine's part) */
 void adopt_begin(hexrun__engine *e, const op *o, hexrun__job *job,

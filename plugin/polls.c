@@ -260,20 +260,21 @@ static void board_apply(hexrun__engine *e, op *o, const hexrun__hex_run *runs,
     }
 }
 
-/* A due project poll while another client holds the project's lease: answered from the
- * board, without a request to Hex or budget (returns 1: o was taken off the poll lane and
- * consumed). 0: this client sweeps (or there is no board): poll Hex as usual. */
-int board_serve(hexrun__engine *e, op *o, int64_t now)
+/* A due project poll, first on the poll lane, while another client holds the project's
+ * lease: answered from the board, without a request to Hex or budget (OP_FINISHED: o was
+ * taken off the lane, before its group went back on it). OP_SEND: this client sweeps (or
+ * there is no board): poll Hex as usual. */
+op_fate board_serve(hexrun__engine *e, op *o, int64_t now)
 {
     if (o->kind != OP_PROJECT_POLL || o->pages > 0 || !hexrun__coord_has_board(e->coord))
-        return 0;
+        return OP_SEND;
     size_t n_ids = 0, n_runs = 0;
     pthread_mutex_lock(&e->jobs->mu);
     char (*ids)[HEXRUN__HEX_ID_MAX] = group_run_ids(e, o, &n_ids);
     int64_t period = sweep_period_ms(e);
     pthread_mutex_unlock(&e->jobs->mu);
     if (!ids)
-        return 0;
+        return OP_SEND;
     hexrun__hex_run *runs;
     int64_t *ages;
     /* The lease outlives a period by another: the holder's sweeps come a period apart
@@ -283,16 +284,15 @@ int board_serve(hexrun__engine *e, op *o, int64_t now)
                                                        ids, n_ids, &runs, &ages, &n_runs);
     free(ids);
     if (v != HEXRUN__BOARD_READ)
-        return 0;
+        return OP_SEND;
     e->polls = o->next;
     pthread_mutex_lock(&e->jobs->mu);
     e->board_reads++;
     board_apply(e, o, runs, ages, n_runs, now);
     pthread_mutex_unlock(&e->jobs->mu);
-    op_free(o);
     free(runs);
     free(ages);
-    return 1;
+    return OP_FINISHED;
 }
 
 /* ---- coalesced project polls ---- */
