@@ -281,6 +281,45 @@ START_TEST(polls_of_one_project_share_one_page)
 }
 END_TEST
 
+/* The page lacks run 3 (and has no next page): run 3 is polled alone from then on, on the
+ * poll share's pace; the page's runs are done with. */
+static void answer_page_without_3(fake *f, const sent_req *r, int i, hexrun__http_resp *resp)
+{
+    (void)i;
+    if (strcmp(run_of_path(r->path), "") != 0) {
+        run_json(f, P, run_of_path(r->path), "ERRORED");
+    } else {
+        snprintf(f->body, sizeof f->body,
+                 "{\"runs\":[{\"projectId\":\"" P "\",\"runId\":\"" RUN(1) "\","
+                 "\"status\":\"COMPLETED\"},{\"projectId\":\"" P "\",\"runId\":\"" RUN(2)
+                 "\",\"status\":\"COMPLETED\"}],\"nextPage\":null}");
+    }
+    resp->status = 200;
+    resp->body = f->body;
+}
+
+START_TEST(a_run_missing_from_the_page_is_polled_alone)
+{
+    world *w = world_new(answer_page_without_3);
+    int64_t ids[3];
+    for (int k = 0; k < 3; k++) {
+        char run[40];
+        snprintf(run, sizeof run, RUN_N, k + 1);
+        ids[k] = add_job(w, HEXRUN_STATE_RUNNING, P, run);
+        queue(w, hexrun__engine_queue_poll, ids[k]);
+    }
+    drive(w, 10000);
+    dump(w);
+    ck_assert_int_eq(w->f.n_sent, 2);
+    ck_assert_str_eq(w->f.sent[0].path, "/v1/projects/" P "/runs");
+    ck_assert_str_eq(w->f.sent[1].path, "/v1/projects/" P "/runs/" RUN(3));
+    ck_assert_int_eq(job_of(w, ids[0])->state, HEXRUN_STATE_COMPLETED);
+    ck_assert_int_eq(job_of(w, ids[1])->state, HEXRUN_STATE_COMPLETED);
+    ck_assert_int_eq(job_of(w, ids[2])->state, HEXRUN_STATE_ERRORED);
+    world_free(w);
+}
+END_TEST
+
 /* ---- cancels go before polls ---- */
 
 static void answer_cancel_or_running(fake *f, const sent_req *r, int i, hexrun__http_resp *resp)
@@ -422,6 +461,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("fake clock and transport");
     tcase_add_test(tc, a_lone_run_is_polled_once_a_sweep_period);
     tcase_add_test(tc, polls_of_one_project_share_one_page);
+    tcase_add_test(tc, a_run_missing_from_the_page_is_polled_alone);
     tcase_add_test(tc, a_cancel_goes_before_a_backlog_of_polls);
     tcase_add_test(tc, a_failed_cancel_backs_off_within_the_doubling_cap);
     tcase_add_test(tc, retry_after_is_waited_to_the_millisecond);
