@@ -62,5 +62,17 @@ def err_job():
     failing()
 
 
+@job(resource_defs={"hex": hex_resource(
+        journal_path=None,
+        # Polls (and the look-up for a RunProject whose answer was lost) this far apart:
+        # 10 s unless the test says otherwise, so a worker can be killed in that window.
+        poll_min_ms=int(os.environ.get("HEXRUN_TEST_WINDOW_POLL_MS", "10000")),
+        poll_max_ms=int(os.environ.get("HEXRUN_TEST_WINDOW_POLL_MS", "10000")))})
+def window_job():
+    """refresh_ok with no journal: the event log is the only record across attempts."""
+    refresh_ok()
+
+
 # What `dagster job execute -f defs.py -j JOB` (and `dagster dev`) load.
-definitions = Definitions(jobs=[ok_job, slow_job, configured_job, chained_job, err_job])
+definitions = Definitions(jobs=[ok_job, slow_job, configured_job, chained_job, err_job,
+                                 window_job])

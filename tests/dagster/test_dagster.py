@@ -308,7 +308,7 @@ def test_killed_worker_reexecution_attaches_to_the_live_run(sim, record):
     worker = RunWorker("slow_job")
     running = wait_for_run(sim, defs.P_SLOW, "RUNNING", before)
     # the step has written the run id to the event log (its log line follows the record);
-    # a worker dying between the POST and that record is covered by journal_path only
+    # a worker dying before that record: test_worker_killed_between_post_and_record_...
     deadline = time.monotonic() + 60
     while f"Hex run {running['runId']} is " not in _log_so_far(worker):
         assert time.monotonic() < deadline and worker.proc.poll() is None, worker.output
@@ -332,6 +332,49 @@ def test_killed_worker_reexecution_attaches_to_the_live_run(sim, record):
         sim.sim("POST", "/__sim/time_scale", {"scale": 20})
     assert "cancelling Hex run " + running["runId"] in again.output
     assert len(runs_of(sim, defs.P_SLOW)) == before + 1
+
+
+def test_worker_killed_between_post_and_record_still_one_run(sim, dagster_home,
+                                                            monkeypatch):
+    """No journal. RunProject makes its run and the answer is lost (drop_after); the worker
+    would look for the run only after 10 s, and is SIGKILLed before that: the run exists
+    and its id is nowhere. The step had recorded its key and send time in the event log
+    first, so the re-execution adopts that run instead of starting a second one."""
+    from dagster import DagsterEventType, DagsterInstance
+    # No other recent run of the project: earlier tests' runs would be candidates too, and
+    # with several the look-up rightly adopts none (SUBMIT_UNKNOWN).
+    sim.sim("POST", "/__sim/reset")
+    before = len(runs_of(sim, defs.P_OK))
+    sim.sim("POST", "/__sim/faults", {"faults": [{"endpoint": "RunProject",
+                                                  "kind": "drop_after", "count": 1}]})
+    worker = RunWorker("window_job")
+    made = wait_for_created(sim, defs.P_OK, before, worker)
+    os.killpg(worker.proc.pid, signal.SIGKILL)
+    worker.finish()
+    with DagsterInstance.get() as instance:
+        (dead,) = instance.get_runs()
+        instance.report_run_failed(dead)
+        meta = [e.dagster_event.engine_event_data.metadata
+                for e in instance.all_logs(dead.run_id, of_type=DagsterEventType.ENGINE_EVENT)]
+    assert any("hexrun_since_ms" in m for m in meta), meta
+    assert not any("hex_run_id" in m for m in meta), meta  # killed inside the window
+    monkeypatch.setenv("HEXRUN_TEST_WINDOW_POLL_MS", "50")
+    again = RunWorker("window_job", "--reexecute", dead.run_id).finish()
+    success, _, hex_runs = again.result()
+    assert success, again.output[-3000:]
+    assert len(runs_of(sim, defs.P_OK)) == before + 1  # adopted: no second Hex run
+    assert hex_runs["refresh_ok"] == made["runId"]
+    assert "looking for its run before starting one" in again.output
+
+
+def wait_for_created(sim, project_id, count_before, worker, timeout=60):
+    """The run a worker's RunProject made, once hexsim lists it."""
+    deadline = time.monotonic() + timeout
+    while len(runs_of(sim, project_id)) == count_before:
+        assert time.monotonic() < deadline and worker.proc.poll() is None, worker.output
+        time.sleep(0.05)
+    (run,) = runs_of(sim, project_id)[count_before:]
+    return run
 
 
 def _log_so_far(worker):

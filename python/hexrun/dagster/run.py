@@ -73,25 +73,56 @@ MAX_ANCESTORS = 50
 
 @dataclass(frozen=True)
 class RunRecord:
-    """What an attempt of a step wrote to Dagster's event log about its Hex run."""
+    """What an attempt of a step wrote to Dagster's event log about its Hex run: the run
+    (run_id, status), Hex's refusal (run_id "", SUBMIT_FAILED), or only the intent written
+    before RunProject went out (run_id None, with the key it was sent under and when)."""
     key: str
     project_id: str
-    run_id: str
+    run_id: Optional[str]
     status: str
+    submit_key: Optional[str] = None
+    since_ms: Optional[int] = None
 
 
 def _record_run(context, key: Optional[str], info: hexrun.JobInfo) -> None:
     """An engine event in this Dagster run's event log, on the step: the Hex run id of a
-    logical submit (its key) and its status. A retried or re-executed step reads it back
-    (_earlier_run) to re-attach without any host-local state."""
-    run = _dagster_run(context)
-    if run is None or key is None or not info.run_id:
+    logical submit (its key) and its status, or Hex's refusal (no run, so a later attempt
+    need not look for one). A retried or re-executed step reads it back (_earlier_run) to
+    re-attach without any host-local state."""
+    refused = info.state == "SUBMIT_FAILED"  # Hex said no: nothing to look for later
+    if key is None or not (info.run_id or refused):
         return
     metadata = dict(run_metadata(info), hexrun_key=MetadataValue.text(key))
-    url = f": {info.run_url}" if info.run_url else ""
+    if refused:
+        text = f"Hex refused to run project {info.project_id}"
+    else:
+        url = f": {info.run_url}" if info.run_url else ""
+        text = f"Hex run {info.run_id} of project {info.project_id} is {info.state}{url}"
+    _engine_event(context, text, metadata)
+
+
+def _record_intent(context, key: Optional[str], submit_key: Optional[str],
+                   project_id: str, since_ms: int) -> None:
+    """Written before RunProject goes out: if this attempt dies before Hex's answer is
+    recorded, a later one knows a run may exist, under which key and since when."""
+    if key is None or submit_key is None:
+        return
+    _engine_event(context, f"sending RunProject of project {project_id} "
+                           f"(idempotency key {submit_key})",
+                  {"hexrun_key": MetadataValue.text(key),
+                   "hexrun_submit_key": MetadataValue.text(submit_key),
+                   "hexrun_since_ms": MetadataValue.int(since_ms),
+                   "project_id": MetadataValue.text(project_id)})
+
+
+def _engine_event(context, text: str, metadata: Dict[str, Any]) -> None:
+    """An engine event on the step, stored before this returns (a directly invoked op has
+    no event log: nothing is written)."""
+    run = _dagster_run(context)
+    if run is None:
+        return
     context.instance.report_engine_event(
-        f"Hex run {info.run_id} of project {info.project_id} is {info.state}{url}",
-        dagster_run=run, engine_event_data=EngineEventData(metadata=metadata),
+        text, dagster_run=run, engine_event_data=EngineEventData(metadata=metadata),
         step_key=_step_key(context))
 
 
@@ -102,14 +133,20 @@ def _records(instance, dagster_run_id: str, step: str, key: str) -> List[RunReco
         meta = getattr(data, "metadata", None) or {}
         if entry.step_key != step or "hexrun_key" not in meta or meta["hexrun_key"].value != key:
             continue
-        found.append(RunRecord(key, meta["project_id"].value, meta["hex_run_id"].value,
-                               meta["hex_status"].value))
+        if "hex_run_id" in meta:
+            found.append(RunRecord(key, meta["project_id"].value, meta["hex_run_id"].value,
+                                   meta["hex_status"].value))
+        elif "hexrun_since_ms" in meta:
+            found.append(RunRecord(key, meta["project_id"].value, None, "SUBMITTING",
+                                   meta["hexrun_submit_key"].value,
+                                   meta["hexrun_since_ms"].value))
     return found
 
 
 def _earlier_run(context, key: Optional[str]) -> Optional[RunRecord]:
-    """The last record of this logical submit written by an earlier attempt of the step: in
-    this Dagster run (a retry) or in the runs it re-executes, newest first."""
+    """The last record (run, refusal or bare intent) of this logical submit written by an
+    earlier attempt of the step: in this Dagster run (a retry) or in the runs it
+    re-executes, newest first."""
     run = _dagster_run(context)
     if run is None or key is None:
         return None
@@ -239,17 +276,21 @@ class _Tracked:
 
 
 def _start(context, client, req: HexRunRequest) -> _Tracked:
-    """Submits req, or re-attaches to the run an earlier attempt of the step recorded."""
+    """Submits req, or re-attaches to the run an earlier attempt of the step recorded, or
+    looks for the run of an earlier attempt that recorded only its intent to submit."""
     key = req.idempotency_key or default_idempotency_key(context, req.label)
     earlier = _earlier_run(context, key)
-    if earlier is None:
-        job = _submit(context, client, req, key)
+    if earlier is None or earlier.run_id == "" or (
+            earlier.run_id is None and earlier.project_id != req.project_id):
+        job = _submit(context, client, req, key, key)
+    elif earlier.run_id is None:
+        job = _recover(context, client, req, earlier)
     elif earlier.status in FAILED_STATES and req.idempotency_key is None:
         # Re-running a step whose run failed means running the project again, under a key
         # of this attempt (an explicit key always names that one run).
         context.log.warning(f"Hex run {earlier.run_id} of an earlier attempt ended "
                             f"{earlier.status}; starting a new run")
-        job = _submit(context, client, req,
+        job = _submit(context, client, req, key,
                       f"{key}:{context.run_id}:{getattr(context, 'retry_number', 0)}")
     else:
         context.log.info(f"re-attaching to Hex run {earlier.run_id} of an earlier attempt "
@@ -259,13 +300,26 @@ def _start(context, client, req: HexRunRequest) -> _Tracked:
     return _Tracked(req, key, job, deadline)
 
 
-def _submit(context, client, req, submit_key) -> hexrun.Job:
+def _submit(context, client, req, key, submit_key) -> hexrun.Job:
+    _record_intent(context, key, submit_key, req.project_id, int(time.time() * 1000))
     job = client.submit(req.project_id, inputs=req.inputs, dry_run=req.dry_run,
                         notifications=req.notifications, idempotency_key=submit_key,
                         **req.body_options())
     keyed = f" (idempotency key {submit_key})" if submit_key else ""
     context.log.info(f"Hex project {req.project_id} submitted{keyed}")
     return job
+
+
+def _recover(context, client, req, intent: RunRecord) -> hexrun.Job:
+    """An earlier attempt recorded that it was sending RunProject, and nothing after (it
+    died before Hex's answer was recorded): adopt the run it may have made, found among
+    the project's runs since then, or submit when none appeared (hexrun_submit_or_adopt)."""
+    context.log.info(f"an earlier attempt sent RunProject (idempotency key "
+                     f"{intent.submit_key}) and stopped before recording Hex's answer: "
+                     f"looking for its run before starting one")
+    return client.submit_or_adopt(req.project_id, intent.since_ms, inputs=req.inputs,
+                                  dry_run=req.dry_run, notifications=req.notifications,
+                                  idempotency_key=intent.submit_key, **req.body_options())
 
 
 def _wait_all(context, client, runs: List[_Tracked], slice_s: float) -> None:
