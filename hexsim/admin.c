@@ -13,8 +13,8 @@ typedef struct list_spec {
     long max_limit;
     const char *const *sort_keys; /* accepted sortBy values (NULL-terminated), or NULL */
     int has_direction;
-    const char *default_sort;     /* sortBy when absent (NULL = NAME) */
-    int default_desc;             /* sortDirection when absent */
+    const char *default_sort; /* sortBy when absent (NULL = NAME) */
+    int default_desc;         /* sortDirection when absent */
 } list_spec;
 
 static const char *sort_field(const char *sort_by)
@@ -104,8 +104,8 @@ static json_object *same_view(json_object *item)
 }
 
 /* Answers one page of `items` (borrowed, under hs_w.mu); returns -1 after a 400. */
-static int cursor_page(hs_req *q, hs_resp *r, json_object **items, size_t n,
-                       const list_spec *spec, item_view view)
+static int cursor_page(hs_req *q, hs_resp *r, json_object **items, size_t n, const list_spec *spec,
+                       item_view view)
 {
     long limit;
     const char *sort_by = hs_query(q, "sortBy"), *dir = hs_query(q, "sortDirection");
@@ -191,7 +191,8 @@ static int body_keys_ok(json_object *body, const char *const *allowed, hs_resp *
         hs_err_reason(r, 400, "The request body must be a JSON object", NULL);
         return 0;
     }
-    json_object_object_foreach(body, key, val) {
+    json_object_object_foreach(body, key, val)
+    {
         (void)val;
         if (!in_list(key, allowed)) {
             char why[160];
@@ -280,7 +281,8 @@ static const char *email_at(json_object *doc, const char *who)
     json_object *person, *v;
     return json_object_object_get_ex(doc, who, &person) &&
                    json_object_object_get_ex(person, "email", &v)
-               ? json_object_get_string(v) : NULL;
+               ? json_object_get_string(v)
+               : NULL;
 }
 
 static int has_category(json_object *doc, const project_filter *f)
@@ -329,10 +331,9 @@ static int project_matches(const hs_project *p, const project_filter *f)
 static json_object *with_sharing(json_object *doc)
 {
     json_object *o = json_object_new_object(), *sh = json_object_new_object(), *access;
-    json_object_object_foreach(doc, key, val)
-        json_object_object_add(o, key, json_object_get(val));
-    const char *lists[] = {"users", "collections", "groups"}, *levels[] = {"workspace",
-                                                                           "publicWeb", "support"};
+    json_object_object_foreach(doc, key, val) json_object_object_add(o, key, json_object_get(val));
+    const char *lists[] = {"users", "collections", "groups"},
+               *levels[] = {"workspace", "publicWeb", "support"};
     for (size_t i = 0; i < 3; i++)
         json_object_object_add(sh, lists[i], json_object_new_array());
     for (size_t i = 0; i < 3; i++) {
@@ -469,8 +470,7 @@ static int member_index(json_object *users, const char *id)
 }
 
 /* userIds: a comma-separated list of UUIDs, each checked; NULL when absent. */
-static int parse_user_ids(hs_req *q, hs_resp *r, char *buf, size_t cap, const char **ids,
-                          int *n)
+static int parse_user_ids(hs_req *q, hs_resp *r, char *buf, size_t cap, const char **ids, int *n)
 {
     const char *v = hs_query(q, "userIds");
     *n = 0;
@@ -587,7 +587,8 @@ static const char *members_problem(json_object *m)
     json_object *users, *id;
     if (!json_object_is_type(m, json_type_object))
         return "members must be an object {\"users\": [{\"id\": ...}]}";
-    json_object_object_foreach(m, key, val) {
+    json_object_object_foreach(m, key, val)
+    {
         (void)val;
         if (strcmp(key, "users"))
             return "members takes only \"users\"";
@@ -616,8 +617,7 @@ static int members_ok(json_object *m, hs_resp *r)
 }
 
 /* EditGroup's members: {"add"?: GroupMembers, "remove"?: GroupMembers}, no other key. */
-static int member_change_ok(json_object *change, json_object **add, json_object **rem,
-                            hs_resp *r)
+static int member_change_ok(json_object *change, json_object **add, json_object **rem, hs_resp *r)
 {
     *add = *rem = NULL;
     if (!change)
@@ -626,11 +626,14 @@ static int member_change_ok(json_object *change, json_object **add, json_object 
         hs_err_reason(r, 400, "members must be {\"add\": ..., \"remove\": ...}", NULL);
         return 0;
     }
-    json_object_object_foreach(change, key, val) {
+    json_object_object_foreach(change, key, val)
+    {
         (void)val;
         if (strcmp(key, "add") && strcmp(key, "remove")) {
-            hs_err_reason(r, 400, "members takes only \"add\" and \"remove\" (each "
-                                  "{\"users\": [{\"id\": ...}]})", NULL);
+            hs_err_reason(r, 400,
+                          "members takes only \"add\" and \"remove\" (each "
+                          "{\"users\": [{\"id\": ...}]})",
+                          NULL);
             return 0;
         }
     }
@@ -677,8 +680,8 @@ void hs_h_create_group(hs_req *q, hs_resp *r, hs_token *t)
         json_object_object_add(g, "id", json_object_new_string(id));
         json_object_object_add(g, "name", json_object_new_string(field_of(body, "name")));
         json_object_object_add(g, "createdAt", json_object_new_string(ts));
-        json_object_object_add(g, "members", members ? json_object_get(members)
-                                                     : json_object_new_object());
+        json_object_object_add(g, "members",
+                               members ? json_object_get(members) : json_object_new_object());
         json_object_array_add(hs_w.groups, g);
         json_object *o = json_object_new_object(), *m;
         json_object_object_add(o, "id", json_object_new_string(id));
@@ -733,8 +736,9 @@ void hs_h_delete_group(hs_req *q, hs_resp *r, hs_token *t)
 
 /* ---- data connections (secrets accepted, stored nowhere, never returned) ---- */
 
-static const char *const CONN_TYPES[] = {"athena", "bigquery", "clickhouse", "databricks",
-                                         "postgres", "redshift", "snowflake", "trino", NULL};
+static const char *const CONN_TYPES[] = {"athena",     "bigquery", "clickhouse",
+                                         "databricks", "postgres", "redshift",
+                                         "snowflake",  "trino",    NULL};
 
 /* The fields of ReadableConnectionDetails per connection type (the spec): everything else
  * a client sends (password, privateKey, accessToken, and any key the spec does not list,
@@ -775,12 +779,14 @@ static json_object *readable_details(json_object *details)
     if (!json_object_is_type(details, json_type_object))
         return NULL;
     json_object *o = json_object_new_object();
-    json_object_object_foreach(details, type, fields) {
+    json_object_object_foreach(details, type, fields)
+    {
         const char *const *allowed = readable_fields(type);
         if (!allowed || !json_object_is_type(fields, json_type_object))
             continue;
         json_object *kept = json_object_new_object();
-        json_object_object_foreach(fields, key, val) {
+        json_object_object_foreach(fields, key, val)
+        {
             if (is_readable(allowed, key))
                 json_object_object_add(kept, key, json_object_get(val));
         }
@@ -794,7 +800,8 @@ static json_object *readable_details(json_object *details)
 static json_object *connection_view(json_object *c)
 {
     json_object *o = json_object_new_object();
-    json_object_object_foreach(c, key, val) {
+    json_object_object_foreach(c, key, val)
+    {
         if (!strcmp(key, "connectionDetails"))
             json_object_object_add(o, key, readable_details(val));
         else
@@ -833,15 +840,24 @@ void hs_h_get_connection(hs_req *q, hs_resp *r, hs_token *t)
     pthread_mutex_unlock(&hs_w.mu);
 }
 
-static const char *const CONN_KEYS[] = {
-    "name", "type", "description", "connectionDetails", "connectViaSsh", "includeMagic",
-    "allowWritebackCells", "schemaFilters", "schemaRefreshSchedule", "schemaRefreshAccess",
-    "sharing", NULL};
+static const char *const CONN_KEYS[] = {"name",
+                                        "type",
+                                        "description",
+                                        "connectionDetails",
+                                        "connectViaSsh",
+                                        "includeMagic",
+                                        "allowWritebackCells",
+                                        "schemaFilters",
+                                        "schemaRefreshSchedule",
+                                        "schemaRefreshAccess",
+                                        "sharing",
+                                        NULL};
 
 /* Copies the accepted fields of body into conn, keeping secrets out. */
 static void connection_apply(json_object *conn, json_object *body)
 {
-    json_object_object_foreach(body, key, val) {
+    json_object_object_foreach(body, key, val)
+    {
         if (!strcmp(key, "connectionDetails"))
             json_object_object_add(conn, key, readable_details(val));
         else
@@ -862,13 +878,14 @@ static int connection_body_ok(json_object *body, int create, hs_resp *r)
         return 0;
     if (json_object_object_get_ex(body, "type", &v) &&
         !in_list(json_object_get_string(v), CONN_TYPES)) {
-        hs_err_reason(r, 400, "type must be one of athena, bigquery, clickhouse, databricks, "
-                              "postgres, redshift, snowflake, trino", NULL);
+        hs_err_reason(r, 400,
+                      "type must be one of athena, bigquery, clickhouse, databricks, "
+                      "postgres, redshift, snowflake, trino",
+                      NULL);
         return 0;
     }
     int has_details = json_object_object_get_ex(body, "connectionDetails", &v);
-    if ((create && !has_details) ||
-        (has_details && !json_object_is_type(v, json_type_object))) {
+    if ((create && !has_details) || (has_details && !json_object_is_type(v, json_type_object))) {
         hs_err_reason(r, 400, "connectionDetails must be an object", NULL);
         return 0;
     }
@@ -951,7 +968,8 @@ static int collection_body_ok(json_object *body, int create, hs_resp *r)
     if (!body_keys_ok(body, COLLECTION_KEYS, r) || !string_field(body, "name", create, r) ||
         !string_field(body, "description", 0, r))
         return 0;
-    if (json_object_object_get_ex(body, "sharing", &v) && !json_object_is_type(v, json_type_object)) {
+    if (json_object_object_get_ex(body, "sharing", &v) &&
+        !json_object_is_type(v, json_type_object)) {
         hs_err_reason(r, 400, "sharing must be an object", NULL);
         return 0;
     }
@@ -970,13 +988,14 @@ void hs_h_create_collection(hs_req *q, hs_resp *r, hs_token *t)
         hs_new_id(id);
         json_object *u = find_by_id(hs_w.users, t->user_id, NULL);
         json_object_object_add(c, "id", json_object_new_string(id));
-        json_object_object_add(creator, "email", json_object_new_string(u ? field_of(u, "email")
-                                                                          : "api@example.com"));
+        json_object_object_add(
+            creator, "email", json_object_new_string(u ? field_of(u, "email") : "api@example.com"));
         json_object_object_add(creator, "id", json_object_new_string(u ? field_of(u, "id") : id));
         json_object_object_add(c, "creator", creator);
-        json_object_object_add(c, "sharing", json_object_object_get_ex(body, "sharing", &v)
-                                                 ? json_object_get(v)
-                                                 : json_object_new_object());
+        json_object_object_add(c, "sharing",
+                               json_object_object_get_ex(body, "sharing", &v)
+                                   ? json_object_get(v)
+                                   : json_object_new_object());
         json_object_object_add(c, "name", json_object_new_string(field_of(body, "name")));
         if (json_object_object_get_ex(body, "description", &v))
             json_object_object_add(c, "description", json_object_get(v));

@@ -69,13 +69,14 @@ static void create_runs(hs_req *q, hs_resp *r)
     json_object *body = hs_body_json(q, r), *v;
     if (!body)
         return;
-    const char *pid = json_object_object_get_ex(body, "projectId", &v) ? json_object_get_string(v)
-                                                                       : NULL;
+    const char *pid =
+        json_object_object_get_ex(body, "projectId", &v) ? json_object_get_string(v) : NULL;
     int count = json_object_object_get_ex(body, "count", &v) ? json_object_get_int(v) : 1;
     int trigger = 0;
     if (json_object_object_get_ex(body, "runTrigger", &v))
         trigger = !strcmp(json_object_get_string(v), "SCHEDULED")     ? 1
-                  : !strcmp(json_object_get_string(v), "APP_REFRESH") ? 2 : 0;
+                  : !strcmp(json_object_get_string(v), "APP_REFRESH") ? 2
+                                                                      : 0;
     json_object *ids = json_object_new_array();
     pthread_mutex_lock(&hs_w.mu);
     hs_project *p = hs_find_project(pid);
@@ -125,10 +126,14 @@ static void set_limits(hs_req *q, hs_resp *r)
         return;
     pthread_mutex_lock(&hs_w.mu);
     hs_limits *l = &hs_w.limits;
-    struct { const char *key; int *field; } keys[] = {
-        {"enabled", &l->enabled}, {"run_per_min", &l->run_per_min},
-        {"run_per_hour", &l->run_per_hour}, {"api_per_min", &l->api_per_min},
-        {"api_per_hour", &l->api_per_hour}};
+    struct {
+        const char *key;
+        int *field;
+    } keys[] = {{"enabled", &l->enabled},
+                {"run_per_min", &l->run_per_min},
+                {"run_per_hour", &l->run_per_hour},
+                {"api_per_min", &l->api_per_min},
+                {"api_per_hour", &l->api_per_hour}};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         if (json_object_object_get_ex(body, keys[i].key, &v))
             *keys[i].field = json_object_get_int(v);
@@ -147,8 +152,8 @@ static void revoke_token(hs_req *q, hs_resp *r)
     json_object *body = hs_body_json(q, r), *v;
     if (!body)
         return;
-    const char *tok = json_object_object_get_ex(body, "token", &v) ? json_object_get_string(v)
-                                                                   : NULL;
+    const char *tok =
+        json_object_object_get_ex(body, "token", &v) ? json_object_get_string(v) : NULL;
     pthread_mutex_lock(&hs_w.mu);
     hs_token *t = hs_find_token(tok);
     if (t)

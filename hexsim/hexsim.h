@@ -19,10 +19,10 @@
 #define HS_ID_LEN 37 /* a UUID and its NUL */
 
 /* ---- the simulated clock (hexsim time runs `scale` times faster than real time) ---- */
-int64_t hs_real_ms(void);              /* wall clock, unix ms */
-int64_t hs_sim_ms(void);               /* simulated wall clock, unix ms */
+int64_t hs_real_ms(void); /* wall clock, unix ms */
+int64_t hs_sim_ms(void);  /* simulated wall clock, unix ms */
 double hs_time_scale(void);
-void hs_set_time_scale(double scale);  /* keeps hexsim time continuous */
+void hs_set_time_scale(double scale); /* keeps hexsim time continuous */
 int64_t hs_sim_to_real_ms(int64_t sim_ms);
 void hs_iso8601(int64_t unix_ms, char out[32]);
 
@@ -36,7 +36,7 @@ void hs_stop_pauses(void);
 /* ---- responses ---- */
 typedef struct hs_resp {
     int status;
-    char *body;          /* malloc'd JSON text, or NULL for an empty body */
+    char *body; /* malloc'd JSON text, or NULL for an empty body */
     char retry_after[40];
     char content_type[40];
 } hs_resp;
@@ -52,11 +52,11 @@ void hs_trace_id(char out[HS_ID_LEN]);
 /* ---- requests ---- */
 typedef struct hs_req {
     const char *method;
-    const char *path;       /* without the query string */
-    const char *token;      /* bearer token or NULL */
+    const char *path;  /* without the query string */
+    const char *token; /* bearer token or NULL */
     const char *body;
     size_t body_len;
-    const char *host_url;   /* "http://127.0.0.1:PORT" for absolute URLs */
+    const char *host_url; /* "http://127.0.0.1:PORT" for absolute URLs */
     /* A decoded query parameter or NULL (server.c wires in libmicrohttpd). */
     const char *(*arg)(void *ctx, const char *name);
     /* Every value of a repeatable (array) parameter, up to max; NULL = only arg's one. */
@@ -64,11 +64,11 @@ typedef struct hs_req {
     void *arg_ctx;
     const char *repeated_arg; /* a query key given twice (arrays excepted), or NULL */
     const char *content_type; /* the request's Content-Type header, or NULL */
-    const char *segs[8];    /* path split on '/' (segs[0] == "v1" for the API) */
+    const char *segs[8];      /* path split on '/' (segs[0] == "v1" for the API) */
     int nsegs;
-    int code_family;        /* errors of this operation use {code, message} */
-    int declares_422;       /* the operation's spec lists 422 (variant: unknown objects) */
-    int is_api;             /* a Hex API request (not /__sim/): bodies need a JSON type */
+    int code_family;  /* errors of this operation use {code, message} */
+    int declares_422; /* the operation's spec lists 422 (variant: unknown objects) */
+    int is_api;       /* a Hex API request (not /__sim/): bodies need a JSON type */
 } hs_req;
 
 /* A 4xx in the error family of the request's operation. */
@@ -95,36 +95,42 @@ typedef struct hs_dist {
 
 typedef struct hs_project {
     char id[HS_ID_LEN];
-    json_object *doc;        /* ProjectApiResource */
+    json_object *doc; /* ProjectApiResource */
     int published;
     int version;
-    json_object *inputs;     /* array of input names */
+    json_object *inputs;      /* array of input names */
     json_object *collections; /* ids of the collections the project is in (ListProjects) */
     hs_dist pending, running;
     double p_completed, p_errored, p_kernel;
-    size_t *runs;            /* indices into world.runs, oldest first */
+    size_t *runs; /* indices into world.runs, oldest first */
     size_t nruns, caprun;
-    uint64_t created_count;  /* RunProject calls that created a run */
+    uint64_t created_count; /* RunProject calls that created a run */
 } hs_project;
 
-typedef enum { RUN_PENDING, RUN_RUNNING, RUN_COMPLETED, RUN_ERRORED, RUN_KILLED,
-               RUN_KERNEL } hs_status;
+typedef enum {
+    RUN_PENDING,
+    RUN_RUNNING,
+    RUN_COMPLETED,
+    RUN_ERRORED,
+    RUN_KILLED,
+    RUN_KERNEL
+} hs_status;
 
 typedef struct hs_run {
     char id[HS_ID_LEN];
-    uint32_t project;          /* index into world.projects */
-    uint8_t outcome;           /* terminal status when not killed */
-    uint8_t trigger;           /* 0 API, 1 SCHEDULED, 2 APP_REFRESH */
-    int64_t created_sim;       /* hexsim ms */
-    int64_t created_real;      /* unix ms */
+    uint32_t project;     /* index into world.projects */
+    uint8_t outcome;      /* terminal status when not killed */
+    uint8_t trigger;      /* 0 API, 1 SCHEDULED, 2 APP_REFRESH */
+    int64_t created_sim;  /* hexsim ms */
+    int64_t created_real; /* unix ms */
     int32_t pending_ms, running_ms;
-    int64_t killed_sim;        /* -1 unless cancelled; may lie ahead (asynchronous cancel) */
+    int64_t killed_sim; /* -1 unless cancelled; may lie ahead (asynchronous cancel) */
 } hs_run;
 
 typedef struct hs_token {
     char *token;
     int all_projects;
-    json_object *projects;     /* array of project ids when !all_projects */
+    json_object *projects; /* array of project ids when !all_projects */
     char user_id[HS_ID_LEN];
     int revoked;
     /* rate-limit windows: [0] run bucket, [1] default bucket */
@@ -139,7 +145,7 @@ typedef struct hs_fault {
     char retry_after[40];
     int delay_ms;
     long bytes;
-    int count;          /* remaining; -1 = unlimited (probability) */
+    int count; /* remaining; -1 = unlimited (probability) */
     double probability;
 } hs_fault;
 
@@ -164,22 +170,22 @@ typedef struct hs_after_work {
 
 /* The variant profile's switches (variant.c); all zero = the default profile. */
 typedef struct hs_variant {
-    int unknown_object_status;   /* 0 = 404, 400, 422 or HS_UNKNOWN_AS_SPEC */
-    hs_after_work run_after;     /* RunProject creates the run, then answers 5xx */
-    hs_after_work cancel_after;  /* CancelRun cancels, then answers 5xx */
-    int odd_fields;              /* 70-char traceId, negative elapsedTime, projectVersion 3.0 */
-    int extra_fields;            /* keys the spec does not list (a later Hex may add them) */
-    int opaque_next_page;        /* nextPage/previousPage carry a cursor, not offset= */
-    int async_cancel_ms;         /* hexsim ms between CancelRun's 204 and KILLED */
-    int cancel_race_every;       /* every N-th accepted cancel: the run ends COMPLETED */
-    char unknown_status[32];     /* "" = off; a live run reports this instead of PENDING */
-    int retry_after_date;        /* Retry-After as an HTTP date instead of seconds */
-    uint64_t run_after_n, cancel_after_n, cancel_n;  /* request counters for `every` */
+    int unknown_object_status;  /* 0 = 404, 400, 422 or HS_UNKNOWN_AS_SPEC */
+    hs_after_work run_after;    /* RunProject creates the run, then answers 5xx */
+    hs_after_work cancel_after; /* CancelRun cancels, then answers 5xx */
+    int odd_fields;             /* 70-char traceId, negative elapsedTime, projectVersion 3.0 */
+    int extra_fields;           /* keys the spec does not list (a later Hex may add them) */
+    int opaque_next_page;       /* nextPage/previousPage carry a cursor, not offset= */
+    int async_cancel_ms;        /* hexsim ms between CancelRun's 204 and KILLED */
+    int cancel_race_every;      /* every N-th accepted cancel: the run ends COMPLETED */
+    char unknown_status[32];    /* "" = off; a live run reports this instead of PENDING */
+    int retry_after_date;       /* Retry-After as an HTTP date instead of seconds */
+    uint64_t run_after_n, cancel_after_n, cancel_n; /* request counters for `every` */
 } hs_variant;
 
 typedef struct hs_world {
     pthread_mutex_t mu;
-    json_object *scenario;       /* as loaded, for reset */
+    json_object *scenario; /* as loaded, for reset */
     hs_project *projects;
     size_t nprojects;
     hs_run *runs;
@@ -194,11 +200,11 @@ typedef struct hs_world {
     size_t ncounters;
     uint64_t total_requests;
     hs_limits limits;
-    int max_concurrent_runs;     /* 0 = no cap */
+    int max_concurrent_runs; /* 0 = no cap */
     uint64_t rng;
     uint64_t seed;
     size_t max_body;
-    char profile[32];            /* --profile; the scenario's "profile" overrides it */
+    char profile[32]; /* --profile; the scenario's "profile" overrides it */
     hs_variant variant;
 } hs_world;
 
@@ -208,8 +214,8 @@ int hs_world_load(json_object *scenario, char *err, size_t errlen); /* takes sce
 void hs_world_reset(void);
 /* Fills p from a scenario project entry (id, title, published, inputs, timeline, ...). */
 int hs_project_from_json(hs_project *p, json_object *src, char *err, size_t errlen);
-uint64_t hs_rand(void);          /* under hs_w.mu */
-double hs_rand01(void);          /* under hs_w.mu */
+uint64_t hs_rand(void); /* under hs_w.mu */
+double hs_rand01(void); /* under hs_w.mu */
 void hs_new_id(char out[HS_ID_LEN]);
 hs_token *hs_find_token(const char *token);
 hs_project *hs_find_project(const char *id);

@@ -123,7 +123,8 @@ static int load_scenario(const options *o)
 
 static struct MHD_Daemon *start_v6(unsigned port, unsigned threads, const hs_tls *tls)
 {
-    struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port),
+    struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6,
+                               .sin6_port = htons((uint16_t)port),
                                .sin6_addr = IN6ADDR_LOOPBACK_INIT};
     return hs_server_start((struct sockaddr *)&sa6, threads, 1, tls);
 }
@@ -175,8 +176,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)o.port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct MHD_Daemon *v4 = hs_server_start((struct sockaddr *)&sa, (unsigned)o.threads, 0,
-                                            use_tls ? &tls : NULL);
+    struct MHD_Daemon *v4 =
+        hs_server_start((struct sockaddr *)&sa, (unsigned)o.threads, 0, use_tls ? &tls : NULL);
     if (!v4) {
         fprintf(stderr, "hexsim: cannot listen on 127.0.0.1:%ld\n", o.port);
         return 1;

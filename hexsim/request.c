@@ -17,14 +17,14 @@ typedef struct route {
     const char *pattern; /* segments after an optional "/api"; "*" matches one segment */
     const char *op;      /* the openapi operationId, used for counters and faults */
     err_family family;
-    int run_bucket;      /* RunProject has its own rate limit */
+    int run_bucket; /* RunProject has its own rate limit */
     hs_handler handler;
 } route;
 
 /* Operations whose spec lists a 422 answer (the variant's status for unknown objects). */
-static const char *const DECLARE_422[] = {"RunProject", "GetRunStatus", "GetProjectRuns",
-                                          "CancelRun", "CreateDataConnection",
-                                          "EditDataConnection"};
+static const char *const DECLARE_422[] = {"RunProject",           "GetRunStatus",
+                                          "GetProjectRuns",       "CancelRun",
+                                          "CreateDataConnection", "EditDataConnection"};
 
 static int declares_422(const char *op)
 {
@@ -55,11 +55,9 @@ static const route ROUTES[] = {
     {"PATCH", "v1/groups/*", "EditGroup", FAM_REASON, 0, hs_h_edit_group},
     {"DELETE", "v1/groups/*", "DeleteGroup", FAM_REASON, 0, hs_h_delete_group},
     {"GET", "v1/data-connections", "ListDataConnections", FAM_REASON, 0, hs_h_list_connections},
-    {"POST", "v1/data-connections", "CreateDataConnection", FAM_REASON, 0,
-     hs_h_create_connection},
+    {"POST", "v1/data-connections", "CreateDataConnection", FAM_REASON, 0, hs_h_create_connection},
     {"GET", "v1/data-connections/*", "GetDataConnection", FAM_REASON, 0, hs_h_get_connection},
-    {"PATCH", "v1/data-connections/*", "EditDataConnection", FAM_REASON, 0,
-     hs_h_edit_connection},
+    {"PATCH", "v1/data-connections/*", "EditDataConnection", FAM_REASON, 0, hs_h_edit_connection},
     {"GET", "v1/collections", "ListCollections", FAM_REASON, 0, hs_h_list_collections},
     {"POST", "v1/collections", "CreateCollection", FAM_REASON, 0, hs_h_create_collection},
     {"GET", "v1/collections/*", "GetCollection", FAM_REASON, 0, hs_h_get_collection},
@@ -206,13 +204,14 @@ static int gate(hs_req *q, hs_resp *r, const route *rt, hs_fault *fault, hs_toke
     int limited = *tok && hs_rate_check(*tok, rt->run_bucket, r) != 0;
     pthread_mutex_unlock(&hs_w.mu);
     if (!*tok) {
-        hs_err_for(q, r, 401,
-                     q->token ? "The API token is not valid" : "An API token is required");
+        hs_err_for(q, r, 401, q->token ? "The API token is not valid" : "An API token is required");
         return 1;
     }
     if (limited) {
-        hs_err_reason(r, 429, rt->run_bucket ? "Too many RunProject requests for this token"
-                                             : "Too many requests for this token", NULL);
+        hs_err_reason(r, 429,
+                      rt->run_bucket ? "Too many RunProject requests for this token"
+                                     : "Too many requests for this token",
+                      NULL);
         return 1;
     }
     return 0;

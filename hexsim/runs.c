@@ -71,8 +71,7 @@ hs_run *hs_run_create(hs_project *p, int trigger)
     /* The run's index is its id's last 12 hex digits, so a lookup needs no hash table. */
     uint64_t a = hs_rand();
     snprintf(run->id, sizeof(run->id), "%08x-%04x-4%03x-%04x-%012zx", (unsigned)(a >> 32),
-             (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xfff, 0x8000u | (unsigned)(a >> 50),
-             idx);
+             (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xfff, 0x8000u | (unsigned)(a >> 50), idx);
     run->project = (uint32_t)(p - hs_w.projects);
     run->trigger = (uint8_t)trigger;
     run->created_sim = hs_sim_ms();
@@ -136,7 +135,8 @@ json_object *hs_run_json(const hs_run *run, const char *host, int64_t now)
     hs_project *p = &hs_w.projects[run->project];
     run_urls(run, host, run_url, status_url);
     hs_trace_id(trace);
-    int started = now >= start_at(run) && !(run->killed_sim >= 0 && run->killed_sim < start_at(run));
+    int started =
+        now >= start_at(run) && !(run->killed_sim >= 0 && run->killed_sim < start_at(run));
     int64_t end = st == RUN_KILLED ? run->killed_sim : end_at(run);
     int ended = st >= RUN_COMPLETED;
     json_object *o = json_object_new_object();
@@ -173,8 +173,8 @@ static void add_transition(json_object *list, hs_status st, int64_t sim_ms)
 json_object *hs_run_transitions(const hs_run *run, int64_t now)
 {
     json_object *list = json_object_new_array();
-    int64_t killed = run->killed_sim >= 0 && run->killed_sim < end_at(run) ? run->killed_sim
-                                                                           : INT64_MAX;
+    int64_t killed =
+        run->killed_sim >= 0 && run->killed_sim < end_at(run) ? run->killed_sim : INT64_MAX;
     add_transition(list, RUN_PENDING, run->created_sim);
     if (start_at(run) <= now && start_at(run) < killed && run->outcome != RUN_KERNEL)
         add_transition(list, RUN_RUNNING, start_at(run));
@@ -239,7 +239,9 @@ static void after_work_error(hs_resp *r, int status)
         return;
     }
     snprintf(html, sizeof(html), "<html><body><h1>%d %s</h1></body></html>\n", status,
-             status == 504 ? "Gateway Time-out" : status == 502 ? "Bad Gateway" : "Error");
+             status == 504   ? "Gateway Time-out"
+             : status == 502 ? "Bad Gateway"
+                             : "Error");
     hs_resp_text(r, status, html);
     snprintf(r->content_type, sizeof(r->content_type), "text/html");
 }
@@ -284,12 +286,13 @@ static const char *check_notification(json_object *n)
     if (!type_is(n, json_type_object))
         return "notifications items must be objects";
     if (!json_object_object_get_ex(n, "type", &v) || !type_is(v, json_type_string) ||
-        (strcmp(json_object_get_string(v), "SUCCESS") && strcmp(json_object_get_string(v), "FAILURE") &&
-         strcmp(json_object_get_string(v), "ALL")))
+        (strcmp(json_object_get_string(v), "SUCCESS") &&
+         strcmp(json_object_get_string(v), "FAILURE") && strcmp(json_object_get_string(v), "ALL")))
         return "notifications[].type must be SUCCESS, FAILURE or ALL";
     if (!json_object_object_get_ex(n, "includeSuccessScreenshot", &v))
         return "notifications[].includeSuccessScreenshot is required (true or false)";
-    json_object_object_foreach(n, key, val) {
+    json_object_object_foreach(n, key, val)
+    {
         int ok = 0;
         if (!strcmp(key, "type"))
             ok = 1;
@@ -312,11 +315,12 @@ static const char *check_notification(json_object *n)
 /* Schema rules of RunProjectRequestBody; returns the reason or NULL. */
 static const char *check_run_body(json_object *body)
 {
-    static const char *const bools[] = {"dryRun", "updatePublishedResults",
-                                        "useCachedSqlResults", "updateCache"};
+    static const char *const bools[] = {"dryRun", "updatePublishedResults", "useCachedSqlResults",
+                                        "updateCache"};
     if (!type_is(body, json_type_object))
         return "The request body must be a JSON object";
-    json_object_object_foreach(body, key, val) {
+    json_object_object_foreach(body, key, val)
+    {
         int known = 0;
         for (size_t i = 0; i < 4; i++)
             if (!strcmp(key, bools[i])) {
@@ -375,7 +379,8 @@ static int value_matches(const char *type, json_object *v)
 static int check_inputs(const hs_project *p, json_object *params, hs_resp *r)
 {
     json_object *invalid = json_object_new_array(), *not_found = json_object_new_array();
-    json_object_object_foreach(params, name, val) {
+    json_object_object_foreach(params, name, val)
+    {
         const char *type = input_type(p, name);
         if (!type) {
             json_object_array_add(not_found, json_object_new_string(name));
@@ -418,8 +423,7 @@ static json_object *created_json(const hs_project *p, const char *run_id, const 
     char run_url[256], status_url[256], trace[HS_ID_LEN];
     hs_trace_id(trace);
     snprintf(run_url, sizeof(run_url), "%s/app/projects/%s/runs/%s", host, p->id, run_id);
-    snprintf(status_url, sizeof(status_url), "%s/api/v1/projects/%s/runs/%s", host, p->id,
-             run_id);
+    snprintf(status_url, sizeof(status_url), "%s/api/v1/projects/%s/runs/%s", host, p->id, run_id);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "projectId", json_object_new_string(p->id));
     json_object_object_add(o, "runId", json_object_new_string(run_id));
@@ -533,7 +537,8 @@ void hs_h_cancel_run(hs_req *q, hs_resp *r, hs_token *t)
         if (p)
             hs_err_reason(r, hs_unknown_object_status(q), "Run not found", NULL);
     } else if (hs_run_status(run, now) > RUN_RUNNING) {
-        hs_err_reason(r, 422, "The run has already finished", hs_status_name(hs_run_status(run, now)));
+        hs_err_reason(r, 422, "The run has already finished",
+                      hs_status_name(hs_run_status(run, now)));
     } else {
         accept_cancel(run, now);
         if (hs_after_work_due(&hs_w.variant.cancel_after, &hs_w.variant.cancel_after_n))
@@ -590,10 +595,9 @@ void hs_h_project_runs(hs_req *q, hs_resp *r, hs_token *t)
     if (hs_query_int(q, r, "limit", 1, 100, 25, &limit) ||
         hs_query_int(q, r, "offset", 0, 1L << 30, 0, &offset))
         return;
-    if (cursor && (hs_query(q, "offset") || (offset = parse_page_cursor(cursor)) < 0 ||
-                   offset > 1L << 30)) {
-        hs_err_reason(r, 400, "cursor must come from a previous page's URL, without offset",
-                      NULL);
+    if (cursor &&
+        (hs_query(q, "offset") || (offset = parse_page_cursor(cursor)) < 0 || offset > 1L << 30)) {
+        hs_err_reason(r, 400, "cursor must come from a previous page's URL, without offset", NULL);
         return;
     }
     if ((status && want_status < 0) || (trigger && want_trigger < 0 && strcmp(trigger, "ALL"))) {
@@ -623,13 +627,13 @@ void hs_h_project_runs(hs_req *q, hs_resp *r, hs_token *t)
     hs_trace_id(trace);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "runs", runs);
-    json_object_object_add(o, "nextPage", offset + limit < matched
-                                              ? page_url(q, limit, offset + limit, status, trigger)
-                                              : NULL);
-    json_object_object_add(o, "previousPage",
-                           offset > 0 ? page_url(q, limit, offset > limit ? offset - limit : 0,
-                                                 status, trigger)
-                                      : NULL);
+    json_object_object_add(
+        o, "nextPage",
+        offset + limit < matched ? page_url(q, limit, offset + limit, status, trigger) : NULL);
+    json_object_object_add(
+        o, "previousPage",
+        offset > 0 ? page_url(q, limit, offset > limit ? offset - limit : 0, status, trigger)
+                   : NULL);
     json_object_object_add(o, "traceId", json_object_new_string(trace));
     if (hs_w.variant.odd_fields)
         json_object_object_add(o, "traceId", long_trace_id());

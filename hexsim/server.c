@@ -75,9 +75,10 @@ static const char *repeated_arg(struct MHD_Connection *conn)
 
 static int hex_digit(char c)
 {
-    return (c >= '0' && c <= '9') ? c - '0'
+    return (c >= '0' && c <= '9')   ? c - '0'
            : (c >= 'a' && c <= 'f') ? c - 'a' + 10
-           : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+           : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                    : -1;
 }
 
 /* Decodes %HH in paths and query values, except %00 and %2F, which stay as they are: a
@@ -114,16 +115,15 @@ static const char *bearer(struct MHD_Connection *conn)
 
 typedef struct trickle {
     char *body;
-    size_t len, stop;   /* bytes to send before stopping (truncate) */
-    int delay_ms;       /* per chunk (slow_body) */
+    size_t len, stop; /* bytes to send before stopping (truncate) */
+    int delay_ms;     /* per chunk (slow_body) */
 } trickle;
 
 static ssize_t trickle_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     trickle *t = cls;
     if (pos >= t->stop)
-        return pos >= t->len ? MHD_CONTENT_READER_END_OF_STREAM
-                             : MHD_CONTENT_READER_END_WITH_ERROR;
+        return pos >= t->len ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
     size_t n = t->stop - (size_t)pos;
     if (t->delay_ms) {
         if (hs_pause_ms(t->delay_ms))
@@ -274,8 +274,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         return rc == 0 ? MHD_YES : MHD_NO;
     }
     char path[1024], host[160];
-    hs_req q = {.method = method, .arg = mhd_arg, .arg_all = mhd_arg_all, .arg_ctx = conn,
-                .body = up->body, .body_len = up->len};
+    hs_req q = {.method = method,
+                .arg = mhd_arg,
+                .arg_all = mhd_arg_all,
+                .arg_ctx = conn,
+                .body = up->body,
+                .body_len = up->len};
     hs_resp r = {0};
     hs_fault fault = {0};
     host_url(conn, host, sizeof(host));
@@ -335,15 +339,11 @@ struct MHD_Daemon *hs_server_start(const struct sockaddr *addr, unsigned threads
     if (tls)
         flags |= MHD_USE_TLS;
     /* Without TLS the certificate options are skipped by ending the list early. */
-    return MHD_start_daemon(flags, 0, NULL, NULL, handle, NULL,
-                            MHD_OPTION_SOCK_ADDR, addr,
-                            MHD_OPTION_THREAD_POOL_SIZE, threads,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
-                            MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
-                            MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
-                            tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END,
-                            tls ? tls->key_pem : NULL,
-                            MHD_OPTION_HTTPS_MEM_CERT, tls ? tls->cert_pem : NULL,
-                            MHD_OPTION_END);
+    return MHD_start_daemon(
+        flags, 0, NULL, NULL, handle, NULL, MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_THREAD_POOL_SIZE,
+        threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)4000, MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+        tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, tls ? tls->key_pem : NULL,
+        MHD_OPTION_HTTPS_MEM_CERT, tls ? tls->cert_pem : NULL, MHD_OPTION_END);
 }

@@ -185,13 +185,20 @@ void hs_err_reason(hs_resp *r, int status, const char *reason, const char *detai
 static const char *code_name(int status)
 {
     switch (status) {
-    case 400: return "BAD_REQUEST";
-    case 401: return "UNAUTHORIZED";
-    case 403: return "FORBIDDEN";
-    case 404: return "NOT_FOUND";
-    case 422: return "UNPROCESSABLE_ENTITY";
-    case 429: return "TOO_MANY_REQUESTS";
-    default: return "INTERNAL_SERVER_ERROR";
+    case 400:
+        return "BAD_REQUEST";
+    case 401:
+        return "UNAUTHORIZED";
+    case 403:
+        return "FORBIDDEN";
+    case 404:
+        return "NOT_FOUND";
+    case 422:
+        return "UNPROCESSABLE_ENTITY";
+    case 429:
+        return "TOO_MANY_REQUESTS";
+    default:
+        return "INTERNAL_SERVER_ERROR";
     }
 }
 
@@ -316,9 +323,10 @@ static json_object *project_doc(json_object *src, const char *id, int64_t now)
     json_object_object_add(o, "archivedAt", nullable_str(src, "archivedAt"));
     json_object_object_add(o, "trashedAt", nullable_str(src, "trashedAt"));
     json_object *sched;
-    json_object_object_add(o, "schedules", json_object_object_get_ex(src, "schedules", &sched)
-                                               ? json_object_get(sched)
-                                               : json_object_new_array());
+    json_object_object_add(o, "schedules",
+                           json_object_object_get_ex(src, "schedules", &sched)
+                               ? json_object_get(sched)
+                               : json_object_new_array());
     return o;
 }
 
@@ -330,8 +338,10 @@ static int inputs_ok(json_object *inputs)
     for (size_t i = 0; i < json_object_array_length(inputs); i++) {
         json_object *in = json_object_array_get_idx(inputs, i), *v;
         if (!json_object_is_type(in, json_type_object) ||
-            !json_object_object_get_ex(in, "name", &v) || !json_object_is_type(v, json_type_string) ||
-            (json_object_object_get_ex(in, "type", &v) && !json_object_is_type(v, json_type_string)))
+            !json_object_object_get_ex(in, "name", &v) ||
+            !json_object_is_type(v, json_type_string) ||
+            (json_object_object_get_ex(in, "type", &v) &&
+             !json_object_is_type(v, json_type_string)))
             return 0;
     }
     return 1;
@@ -355,18 +365,20 @@ int hs_project_from_json(hs_project *p, json_object *src, char *err, size_t errl
     }
     /* A malformed list crashed the next RunProject with inputParams (found by fuzzing). */
     if (json_object_object_get_ex(src, "inputs", &in) && !inputs_ok(in)) {
-        snprintf(err, errlen, "scenario: project %s: \"inputs\" must be an array of "
-                 "{\"name\": string, \"type\": string}", id);
+        snprintf(err, errlen,
+                 "scenario: project %s: \"inputs\" must be an array of "
+                 "{\"name\": string, \"type\": string}",
+                 id);
         return -1;
     }
     memset(p, 0, sizeof(*p));
     snprintf(p->id, sizeof(p->id), "%s", id);
     json_object *pub, *timeline = NULL, *inputs, *outcomes, *cols;
-    p->published = json_object_object_get_ex(src, "published", &pub)
-                       ? json_object_get_boolean(pub) : 1;
+    p->published =
+        json_object_object_get_ex(src, "published", &pub) ? json_object_get_boolean(pub) : 1;
     p->version = (int)obj_int(src, "version", 1);
     p->inputs = json_object_object_get_ex(src, "inputs", &inputs) ? json_object_get(inputs)
-                                                                   : json_object_new_array();
+                                                                  : json_object_new_array();
     json_object_object_get_ex(src, "timeline", &timeline);
     p->pending = parse_dist(timeline, "pending_ms", 1000);
     p->running = parse_dist(timeline, "running_ms", 5000);
@@ -463,9 +475,9 @@ static void world_free_locked(void)
 static int variant_load(json_object *sc, char *err, size_t errlen)
 {
     json_object *v;
-    if (hs_variant_profile(&hs_w.variant, obj_str(sc, "profile", hs_w.profile[0] ? hs_w.profile
-                                                                                 : "default"),
-                           err, errlen))
+    if (hs_variant_profile(&hs_w.variant,
+                           obj_str(sc, "profile", hs_w.profile[0] ? hs_w.profile : "default"), err,
+                           errlen))
         return -1;
     if (json_object_object_get_ex(sc, "variant", &v) &&
         hs_variant_apply(&hs_w.variant, v, err, errlen))
@@ -496,7 +508,7 @@ static int world_build_locked(json_object *sc, char *err, size_t errlen)
         hs_w.projects = calloc(n ? n : 1, sizeof(hs_project));
         for (size_t i = 0; i < n; i++) {
             if (hs_project_from_json(&hs_w.projects[i], json_object_array_get_idx(projects, i), err,
-                             errlen) != 0)
+                                     errlen) != 0)
                 return -1;
             hs_w.nprojects++;
         }
@@ -570,8 +582,8 @@ int hs_token_sees(const hs_token *t, const hs_project *p)
     if (t->all_projects)
         return 1;
     for (size_t i = 0; i < json_object_array_length(t->projects); i++)
-        if (strcasecmp(json_object_get_string(json_object_array_get_idx(t->projects, i)),
-                       p->id) == 0)
+        if (strcasecmp(json_object_get_string(json_object_array_get_idx(t->projects, i)), p->id) ==
+            0)
             return 1;
     return 0;
 }
@@ -635,9 +647,9 @@ int hs_rate_check(hs_token *t, int run_bucket, hs_resp *r)
 
 /* ---- faults ---- */
 
-static const char *const FAULT_KINDS[] = {"status", "status_after", "delay", "drop_before",
-                                          "drop_after", "truncate", "malformed", "slow_body",
-                                          "oversize"};
+static const char *const FAULT_KINDS[] = {"status",      "status_after", "delay",
+                                          "drop_before", "drop_after",   "truncate",
+                                          "malformed",   "slow_body",    "oversize"};
 
 int hs_faults_add(json_object *list, char *err, size_t errlen)
 {
@@ -652,7 +664,8 @@ int hs_faults_add(json_object *list, char *err, size_t errlen)
         for (size_t k = 0; k < sizeof(FAULT_KINDS) / sizeof(FAULT_KINDS[0]); k++)
             known |= strcmp(kind, FAULT_KINDS[k]) == 0;
         if (!known) {
-            snprintf(err, errlen, "faults[%zu]: unknown kind \"%s\" (status, status_after, "
+            snprintf(err, errlen,
+                     "faults[%zu]: unknown kind \"%s\" (status, status_after, "
                      "delay, drop_before, drop_after, truncate, malformed, slow_body, oversize)",
                      i, kind);
             return -1;
@@ -675,8 +688,8 @@ int hs_faults_add(json_object *list, char *err, size_t errlen)
         if (json_object_object_get_ex(f, "retry_after", &v))
             snprintf(d->retry_after, sizeof(d->retry_after), "%s", json_object_get_string(v));
         int64_t delay = obj_int(f, "delay_ms", 100);
-        int typed = !json_object_object_get_ex(f, "delay_ms", &v) ||
-                    json_object_is_type(v, json_type_int);
+        int typed =
+            !json_object_object_get_ex(f, "delay_ms", &v) || json_object_is_type(v, json_type_int);
         if (!typed || delay < 0 || delay > HS_MAX_DELAY_MS) {
             hs_w.nfaults--;
             snprintf(err, errlen, "faults[%zu]: delay_ms must be an integer from 0 to %d", i,
@@ -686,8 +699,8 @@ int hs_faults_add(json_object *list, char *err, size_t errlen)
         d->delay_ms = (int)delay;
         d->bytes = (long)obj_int(f, "bytes", 10 * 1024 * 1024);
         d->probability = obj_double(f, "probability", 0);
-        d->count = json_object_object_get_ex(f, "probability", &v) ? -1
-                                                                    : (int)obj_int(f, "count", 1);
+        d->count =
+            json_object_object_get_ex(f, "probability", &v) ? -1 : (int)obj_int(f, "count", 1);
     }
     return 0;
 }

@@ -94,8 +94,8 @@ static int set_unknown_object(json_object *val, int *out)
 /* null (off), or a status name of letters and underscores that Hex does not use. */
 static int set_unknown_status(json_object *val, char *out, size_t cap)
 {
-    static const char *const known[] = {"PENDING", "RUNNING", "COMPLETED", "ERRORED", "KILLED",
-                                        "UNABLE_TO_ALLOCATE_KERNEL"};
+    static const char *const known[] = {"PENDING", "RUNNING", "COMPLETED",
+                                        "ERRORED", "KILLED",  "UNABLE_TO_ALLOCATE_KERNEL"};
     if (!val) {
         out[0] = '\0';
         return 0;
@@ -148,7 +148,8 @@ int hs_variant_apply(hs_variant *v, json_object *src, char *err, size_t errlen)
     if (json_object_object_get_ex(src, "profile", &profile) &&
         hs_variant_profile(&out, json_object_get_string(profile), err, errlen))
         return -1;
-    json_object_object_foreach(src, key, val) {
+    json_object_object_foreach(src, key, val)
+    {
         if (!strcmp(key, "profile"))
             continue;
         int rc = set_one(&out, key, val);
@@ -157,8 +158,10 @@ int hs_variant_apply(hs_variant *v, json_object *src, char *err, size_t errlen)
             return -1;
         }
         if (rc) {
-            snprintf(err, errlen, "variant switch \"%s\" has a value it does not take "
-                     "(see docs/hexsim.md)", key);
+            snprintf(err, errlen,
+                     "variant switch \"%s\" has a value it does not take "
+                     "(see docs/hexsim.md)",
+                     key);
             return -1;
         }
     }
@@ -191,9 +194,8 @@ json_object *hs_variant_json(const hs_variant *v)
     json_object_object_add(o, "opaque_next_page", json_object_new_boolean(v->opaque_next_page));
     json_object_object_add(o, "async_cancel_ms", json_object_new_int(v->async_cancel_ms));
     json_object_object_add(o, "cancel_race_every", json_object_new_int(v->cancel_race_every));
-    json_object_object_add(o, "unknown_status", v->unknown_status[0]
-                                                    ? json_object_new_string(v->unknown_status)
-                                                    : NULL);
+    json_object_object_add(o, "unknown_status",
+                           v->unknown_status[0] ? json_object_new_string(v->unknown_status) : NULL);
     json_object_object_add(o, "retry_after_date", json_object_new_boolean(v->retry_after_date));
     return o;
 }

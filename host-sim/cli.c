@@ -43,15 +43,19 @@ double cli_now(void)
 enum { G_PLUGIN = -100, G_BASE_URL, G_TOKEN_FILE, G_LOG_LEVEL, G_CONFIG, G_JSON, G_QUIET, G_HELP };
 
 static const opt_spec global_opts[] = {
-    {"plugin", "PATH", G_PLUGIN, "the plugin to load (default: $HEXRUN_PLUGIN, then "
-                                 "libhexrun.so.1 beside hexrun-host, then the system's)"},
-    {"base-url", "URL", G_BASE_URL, "Hex base URL (default: $HEX_API_BASE_URL, then "
-                                    "https://app.hex.tech)"},
-    {"token-file", "FILE", G_TOKEN_FILE, "read the API token from FILE (default: "
-                                         "$HEX_API_TOKEN)"},
+    {"plugin", "PATH", G_PLUGIN,
+     "the plugin to load (default: $HEXRUN_PLUGIN, then "
+     "libhexrun.so.1 beside hexrun-host, then the system's)"},
+    {"base-url", "URL", G_BASE_URL,
+     "Hex base URL (default: $HEX_API_BASE_URL, then "
+     "https://app.hex.tech)"},
+    {"token-file", "FILE", G_TOKEN_FILE,
+     "read the API token from FILE (default: "
+     "$HEX_API_TOKEN)"},
     {"log-level", "LEVEL", G_LOG_LEVEL, "plugin log level on stderr: error, warn, info, debug"},
-    {"config", "KEY=VALUE", G_CONFIG, "any plugin configuration key (docs/config.md), e.g. "
-                                      "run_budget_per_min=600; repeatable"},
+    {"config", "KEY=VALUE", G_CONFIG,
+     "any plugin configuration key (docs/config.md), e.g. "
+     "run_budget_per_min=600; repeatable"},
     {"json", NULL, G_JSON, "machine output: one JSON object per line"},
     {"quiet", NULL, G_QUIET, "print only results and errors (no progress)"},
     {"help", NULL, G_HELP, "show this help"},
@@ -76,13 +80,26 @@ static int apply_global(cli *c, int id, const char *arg)
             return cli_usage_error(c, "too many --config options");
         c->config[c->nconfig++] = arg;
         break;
-    case G_PLUGIN: c->plugin_path = arg; break;
-    case G_BASE_URL: c->base_url = arg; break;
-    case G_TOKEN_FILE: c->token_file = arg; break;
-    case G_LOG_LEVEL: c->log_level = arg; break;
-    case G_JSON: c->json = 1; break;
-    case G_QUIET: c->quiet = 1; break;
-    default: break;
+    case G_PLUGIN:
+        c->plugin_path = arg;
+        break;
+    case G_BASE_URL:
+        c->base_url = arg;
+        break;
+    case G_TOKEN_FILE:
+        c->token_file = arg;
+        break;
+    case G_LOG_LEVEL:
+        c->log_level = arg;
+        break;
+    case G_JSON:
+        c->json = 1;
+        break;
+    case G_QUIET:
+        c->quiet = 1;
+        break;
+    default:
+        break;
     }
     return 0;
 }
@@ -184,8 +201,7 @@ static void vreport(const cli *c, const char *fmt, va_list ap)
     char msg[4096], clean[4096];
     vsnprintf(msg, sizeof msg, fmt, ap);
     out_clean(msg, clean, sizeof clean);
-    fprintf(stderr, "hexrun-host%s%s: %s\n", c->cmd ? " " : "", c->cmd ? c->cmd->name : "",
-            clean);
+    fprintf(stderr, "hexrun-host%s%s: %s\n", c->cmd ? " " : "", c->cmd ? c->cmd->name : "", clean);
 }
 
 int cli_usage_error(const cli *c, const char *fmt, ...)
@@ -254,8 +270,8 @@ int cli_load(cli *c)
 /* A job failure the plugin logs and the command also reports (from hexrun_job_info). */
 static int is_job_failure_event(const char *message)
 {
-    static const char *const events[] = {"event=request_failed job=", "event=submit_unknown job=",
-                                         "event=out_of_memory job="};
+    static const char *const events[] = {
+        "event=request_failed job=", "event=submit_unknown job=", "event=out_of_memory job="};
     for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)
         if (strncmp(message, events[i], strlen(events[i])) == 0)
             return 1;
@@ -355,8 +371,10 @@ static int set_config_option(cli *c, hexrun_config *cfg, const char *option)
     char key[128], *value = NULL;
     snprintf(key, sizeof key, "%.*s", (int)(eq - option), option);
     if (c->api.config_get && c->api.config_get(cfg, key, &value) == HEXRUN_E_CONFIG)
-        return cli_usage_error(c, "--config: unknown configuration key '%s' (docs/config.md "
-                                  "lists the keys)", key);
+        return cli_usage_error(c,
+                               "--config: unknown configuration key '%s' (docs/config.md "
+                               "lists the keys)",
+                               key);
     c->api.free(value);
     /* Every local user can read a command line (ps, /proc) and shells keep it in history. */
     if (strcmp(key, "token") == 0)
@@ -413,9 +431,10 @@ int cli_connect(cli *c)
         return cli_api_error(c, "configuration", rc);
     int code = configure(c, cfg);
     if (!code && (rc = c->api.init(cfg, &c->client)) != HEXRUN_OK)
-        code = cli_api_error(c, no_token(c, rc) ? "cannot start the client (set HEX_API_TOKEN "
-                                                  "or --token-file)"
-                                                : "cannot start the client",
+        code = cli_api_error(c,
+                             no_token(c, rc) ? "cannot start the client (set HEX_API_TOKEN "
+                                               "or --token-file)"
+                                             : "cannot start the client",
                              rc);
     c->api.config_free(cfg);
     return code;
@@ -446,8 +465,8 @@ int cli_int(const cli *c, const char *opt, const char *text, long min, long max,
     errno = 0;
     long v = strtol(text, &end, 10);
     if (errno || end == text || *end || v < min || v > max)
-        return cli_usage_error(c, "%s must be an integer from %ld to %ld, not '%s'", opt, min,
-                               max, text);
+        return cli_usage_error(c, "%s must be an integer from %ld to %ld, not '%s'", opt, min, max,
+                               text);
     *out = v;
     return 0;
 }

@@ -13,12 +13,12 @@
 
 /* Exit codes: documented in docs/hexrun-host.md and `hexrun-host --help`. */
 enum {
-    EXIT_OK = 0,          /* success (a run ended COMPLETED) */
-    EXIT_RUN_FAILED = 1,  /* a run ended ERRORED, KILLED, UNABLE_TO_ALLOCATE_KERNEL or LOST */
-    EXIT_USAGE = 2,       /* bad arguments, input file or configuration (e.g. no token) */
-    EXIT_API = 3,         /* Hex refused the request, auth failed, or the network failed */
-    EXIT_TIMEOUT = 4,     /* --timeout ran out before the run ended */
-    EXIT_PLUGIN = 5,      /* the plugin is missing, broken or has another ABI major */
+    EXIT_OK = 0,           /* success (a run ended COMPLETED) */
+    EXIT_RUN_FAILED = 1,   /* a run ended ERRORED, KILLED, UNABLE_TO_ALLOCATE_KERNEL or LOST */
+    EXIT_USAGE = 2,        /* bad arguments, input file or configuration (e.g. no token) */
+    EXIT_API = 3,          /* Hex refused the request, auth failed, or the network failed */
+    EXIT_TIMEOUT = 4,      /* --timeout ran out before the run ended */
+    EXIT_PLUGIN = 5,       /* the plugin is missing, broken or has another ABI major */
     EXIT_INTERRUPTED = 130 /* SIGINT/SIGTERM: the run was cancelled (or left, --detach) */
 };
 
@@ -47,9 +47,9 @@ typedef struct cli cli;
 
 typedef struct cmd_def {
     const char *name;
-    const char *usage;   /* after "hexrun-host NAME " */
-    const char *summary; /* one line for the command list */
-    const char *details; /* extra help text, or NULL */
+    const char *usage;    /* after "hexrun-host NAME " */
+    const char *summary;  /* one line for the command list */
+    const char *details;  /* extra help text, or NULL */
     const opt_spec *opts; /* terminated by a {NULL} entry */
     int min_pos, max_pos;
     int (*run)(cli *c, const parsed *p);

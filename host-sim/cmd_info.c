@@ -23,9 +23,8 @@ static int cmd_info(cli *c, const parsed *p)
     if (c->json) {
         out_json_line(stdout, info);
     } else {
-        printf("plugin   %s\nversion  %s\nabi      %u.%u\nhost     hexrun-host %s\n",
-               c->api.path, c->api.version(), c->api.abi >> 16, c->api.abi & 0xffff,
-               HEXRUN_VERSION_STRING);
+        printf("plugin   %s\nversion  %s\nabi      %u.%u\nhost     hexrun-host %s\n", c->api.path,
+               c->api.version(), c->api.abi >> 16, c->api.abi & 0xffff, HEXRUN_VERSION_STRING);
         json_object *caps;
         if (json_object_object_get_ex(info, "capabilities", &caps))
             printf("offers   %s\n", json_object_to_json_string_ext(caps, JSON_C_TO_STRING_PLAIN));
@@ -37,8 +36,9 @@ static int cmd_info(cli *c, const parsed *p)
 static const opt_spec info_opts[] = {{NULL, NULL, 0, NULL}};
 
 const cmd_def cmd_info_def = {
-    "info", "", "Show the loaded plugin: path, version, ABI and capabilities.", NULL,
-    info_opts, 0, 0, cmd_info,
+    "info", "",        "Show the loaded plugin: path, version, ABI and capabilities.",
+    NULL,   info_opts, 0,
+    0,      cmd_info,
 };
 
 /* --version: this program's version, then the plugin it would load (or why it cannot);
@@ -58,6 +58,7 @@ static int cmd_version(cli *c, const parsed *p)
 }
 
 const cmd_def cmd_version_def = {
-    "--version", "", "Show the versions of hexrun-host and of the plugin it loads.", NULL,
-    info_opts, 0, 0, cmd_version,
+    "--version", "",          "Show the versions of hexrun-host and of the plugin it loads.",
+    NULL,        info_opts,   0,
+    0,           cmd_version,
 };

@@ -52,8 +52,17 @@ typedef struct page_args {
     uint32_t flags;
 } page_args;
 
-enum { L_LIMIT = 1, L_ALL, L_STATUS, L_TRIGGER, L_OFFSET, L_NAME, L_MEMBER, L_ADD_MEMBER,
-       L_REMOVE_MEMBER };
+enum {
+    L_LIMIT = 1,
+    L_ALL,
+    L_STATUS,
+    L_TRIGGER,
+    L_OFFSET,
+    L_NAME,
+    L_MEMBER,
+    L_ADD_MEMBER,
+    L_REMOVE_MEMBER
+};
 
 static int page_args_from(cli *c, const parsed *p, long max_limit, page_args *pa)
 {
@@ -114,8 +123,7 @@ static void run_row(json_object *run, const char **cells, char s[][96])
     cells[4] = s[1];
 }
 
-static const char *const run_headers[] = {"RUN ID", "STATUS", "TRIGGER", "START -> END",
-                                          "ELAPSED"};
+static const char *const run_headers[] = {"RUN ID", "STATUS", "TRIGGER", "START -> END", "ELAPSED"};
 static const list_view runs_view = {"runs", 5, run_headers, run_row};
 
 static int runs_filters(cli *c, const parsed *p, const char **status, const char **trigger,
@@ -124,9 +132,15 @@ static int runs_filters(cli *c, const parsed *p, const char **status, const char
     for (int i = 0; i < p->nopt; i++) {
         const char *a = p->opt[i].arg;
         switch (p->opt[i].id) {
-        case L_STATUS: *status = a; break;
-        case L_TRIGGER: *trigger = a; break;
-        case L_ALL: *flags = HEXRUN_LIST_ALL_PAGES; break;
+        case L_STATUS:
+            *status = a;
+            break;
+        case L_TRIGGER:
+            *trigger = a;
+            break;
+        case L_ALL:
+            *flags = HEXRUN_LIST_ALL_PAGES;
+            break;
         case L_LIMIT:
             if (cli_int(c, "--limit", a, 1, 100, limit))
                 return EXIT_USAGE;
@@ -135,7 +149,8 @@ static int runs_filters(cli *c, const parsed *p, const char **status, const char
             if (cli_int(c, "--offset", a, 0, 1000000000, offset))
                 return EXIT_USAGE;
             break;
-        default: break;
+        default:
+            break;
         }
     }
     return 0;
@@ -152,8 +167,8 @@ static int cmd_runs(cli *c, const parsed *p)
     if (!c->api.runs_list)
         return cli_missing(c, "hexrun_runs_list");
     char *text = NULL;
-    rc = c->api.runs_list(c->client, p->pos[0], status, trigger, (int32_t)limit,
-                          (int32_t)offset, flags, &text);
+    rc = c->api.runs_list(c->client, p->pos[0], status, trigger, (int32_t)limit, (int32_t)offset,
+                          flags, &text);
     if (rc != HEXRUN_OK)
         return cli_api_error(c, "runs", rc);
     rc = print_list(c, text, &runs_view);
@@ -162,8 +177,9 @@ static int cmd_runs(cli *c, const parsed *p)
 }
 
 static const opt_spec runs_opts[] = {
-    {"status", "S", L_STATUS, "only runs in status S (PENDING, RUNNING, COMPLETED, ERRORED, "
-                              "KILLED, UNABLE_TO_ALLOCATE_KERNEL)"},
+    {"status", "S", L_STATUS,
+     "only runs in status S (PENDING, RUNNING, COMPLETED, ERRORED, "
+     "KILLED, UNABLE_TO_ALLOCATE_KERNEL)"},
     {"trigger", "T", L_TRIGGER, "only runs started by T: API, SCHEDULED, APP_REFRESH or ALL"},
     {"limit", "N", L_LIMIT, "runs per page, 1-100 (default 25)"},
     {"offset", "N", L_OFFSET, "skip the N newest runs"},
@@ -172,8 +188,14 @@ static const opt_spec runs_opts[] = {
 };
 
 const cmd_def cmd_runs_def = {
-    "runs", "PROJECT_ID [--status S] [--trigger T] [--limit N] [--all]",
-    "List a project's runs, newest first.", NULL, runs_opts, 1, 1, cmd_runs,
+    "runs",
+    "PROJECT_ID [--status S] [--trigger T] [--limit N] [--all]",
+    "List a project's runs, newest first.",
+    NULL,
+    runs_opts,
+    1,
+    1,
+    cmd_runs,
 };
 
 /* ---------------------------------------------------------------- projects ---- */
@@ -231,14 +253,13 @@ static void project_row(json_object *proj, const char **cells, char s[][96])
     cells[4] = s[0][0] ? s[0] : "none";
 }
 
-static const char *const project_headers[] = {"ID", "TITLE", "STATUS", "PUBLISHED",
-                                              "SCHEDULES"};
+static const char *const project_headers[] = {"ID", "TITLE", "STATUS", "PUBLISHED", "SCHEDULES"};
 static const list_view projects_view = {"values", 5, project_headers, project_row};
 
 static int cmd_projects(cli *c, const parsed *p)
 {
-    return run_cursor_list(c, p, offsetof(hexrun_api, projects_list), "hexrun_projects_list",
-                           100, &projects_view);
+    return run_cursor_list(c, p, offsetof(hexrun_api, projects_list), "hexrun_projects_list", 100,
+                           &projects_view);
 }
 
 static const opt_spec page_opts[] = {
@@ -248,7 +269,8 @@ static const opt_spec page_opts[] = {
 
 const cmd_def cmd_projects_def = {
     "projects", "[--limit N]", "List projects with their Hex-side schedules (cadence, enabled).",
-    NULL, page_opts, 0, 0, cmd_projects,
+    NULL,       page_opts,     0,
+    0,          cmd_projects,
 };
 
 /* ---------------------------------------------------------------- users ---- */
@@ -288,7 +310,8 @@ static int print_result(cli *c, const char *what, const char *text, const char *
 static int cmd_users(cli *c, const parsed *p)
 {
     if (p->npos == 0 || strcmp(p->pos[0], "list") == 0)
-        return run_cursor_list(c, p, offsetof(hexrun_api, users_list), "hexrun_users_list", 500, &users_view);
+        return run_cursor_list(c, p, offsetof(hexrun_api, users_list), "hexrun_users_list", 500,
+                               &users_view);
     if (strcmp(p->pos[0], "deactivate") != 0)
         return cli_usage_error(c, "unknown action '%s' (use list or deactivate)", p->pos[0]);
     if (p->npos != 2)
@@ -307,8 +330,14 @@ static int cmd_users(cli *c, const parsed *p)
 }
 
 const cmd_def cmd_users_def = {
-    "users", "[list [--limit N] | deactivate USER_ID]", "List users, or deactivate one.", NULL,
-    page_opts, 0, 2, cmd_users,
+    "users",
+    "[list [--limit N] | deactivate USER_ID]",
+    "List users, or deactivate one.",
+    NULL,
+    page_opts,
+    0,
+    2,
+    cmd_users,
 };
 
 /* ---------------------------------------------------------------- groups ---- */
@@ -375,8 +404,7 @@ static json_object *group_body(const parsed *p, const char *name, int edit)
     return body;
 }
 
-static int group_call(cli *c, const parsed *p, const char *action, const char *body,
-                      char **text)
+static int group_call(cli *c, const parsed *p, const char *action, const char *body, char **text)
 {
     if (strcmp(action, "delete") == 0)
         return c->api.group_delete ? c->api.group_delete(c->client, p->pos[1])
@@ -418,10 +446,10 @@ static int cmd_groups(cli *c, const parsed *p)
 {
     const char *action = p->npos ? p->pos[0] : "list";
     if (strcmp(action, "list") == 0)
-        return run_cursor_list(c, p, offsetof(hexrun_api, groups_list), "hexrun_groups_list", 500, &groups_view);
+        return run_cursor_list(c, p, offsetof(hexrun_api, groups_list), "hexrun_groups_list", 500,
+                               &groups_view);
     if (strcmp(action, "create") && strcmp(action, "edit") && strcmp(action, "delete"))
-        return cli_usage_error(c, "unknown action '%s' (use list, create, edit or delete)",
-                               action);
+        return cli_usage_error(c, "unknown action '%s' (use list, create, edit or delete)", action);
     if (p->npos != 2)
         return cli_usage_error(c, "%s needs %s", action,
                                strcmp(action, "create") ? "a GROUP_ID" : "a NAME");
@@ -438,8 +466,14 @@ static const opt_spec group_opts[] = {
 };
 
 const cmd_def cmd_groups_def = {
-    "groups", "[list | create NAME | edit GROUP_ID | delete GROUP_ID] [options]",
-    "List, create, edit or delete groups.", NULL, group_opts, 0, 2, cmd_groups,
+    "groups",
+    "[list | create NAME | edit GROUP_ID | delete GROUP_ID] [options]",
+    "List, create, edit or delete groups.",
+    NULL,
+    group_opts,
+    0,
+    2,
+    cmd_groups,
 };
 
 /* ---------------------------------------------------------------- connections ---- */
@@ -458,12 +492,19 @@ static const list_view connections_view = {"values", 4, connection_headers, conn
 
 static int cmd_connections(cli *c, const parsed *p)
 {
-    return run_cursor_list(c, p, offsetof(hexrun_api, connections_list), "hexrun_connections_list", 500, &connections_view);
+    return run_cursor_list(c, p, offsetof(hexrun_api, connections_list), "hexrun_connections_list",
+                           500, &connections_view);
 }
 
 const cmd_def cmd_connections_def = {
-    "connections", "[--limit N]", "List data connections (secrets are never shown).", NULL,
-    page_opts, 0, 0, cmd_connections,
+    "connections",
+    "[--limit N]",
+    "List data connections (secrets are never shown).",
+    NULL,
+    page_opts,
+    0,
+    0,
+    cmd_connections,
 };
 
 /* ---------------------------------------------------------------- collections ---- */
@@ -482,7 +523,8 @@ static const list_view collections_view = {"values", 4, collection_headers, coll
 
 static int cmd_collections(cli *c, const parsed *p)
 {
-    return run_cursor_list(c, p, offsetof(hexrun_api, collections_list), "hexrun_collections_list", 500, &collections_view);
+    return run_cursor_list(c, p, offsetof(hexrun_api, collections_list), "hexrun_collections_list",
+                           500, &collections_view);
 }
 
 const cmd_def cmd_collections_def = {

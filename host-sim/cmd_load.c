@@ -58,9 +58,15 @@ static int load_options(cli *c, const parsed *p, load_run *lr, char **projects_c
         const char *a = p->opt[i].arg;
         int rc = 0;
         switch (p->opt[i].id) {
-        case LD_JOBS: rc = cli_int(c, "--jobs", a, 1, 1000000, &lr->jobs); break;
-        case LD_CONCURRENCY: rc = cli_int(c, "--concurrency", a, 1, 65536, &lr->concurrency); break;
-        case LD_TIMEOUT: rc = cli_seconds(c, "--timeout", a, &lr->timeout_s); break;
+        case LD_JOBS:
+            rc = cli_int(c, "--jobs", a, 1, 1000000, &lr->jobs);
+            break;
+        case LD_CONCURRENCY:
+            rc = cli_int(c, "--concurrency", a, 1, 65536, &lr->concurrency);
+            break;
+        case LD_TIMEOUT:
+            rc = cli_seconds(c, "--timeout", a, &lr->timeout_s);
+            break;
         case LD_PROJECTS:
             free(*projects_copy);
             *projects_copy = strdup(a);
@@ -71,7 +77,8 @@ static int load_options(cli *c, const parsed *p, load_run *lr, char **projects_c
             if (!*opts || !json_object_is_type(*opts, json_type_object))
                 rc = cli_usage_error(c, "--params-json %s: not a readable JSON object", a);
             break;
-        default: break;
+        default:
+            break;
         }
         if (rc)
             return rc;
@@ -188,7 +195,8 @@ static long count_429(json_object *o)
     long n = 0;
     if (!json_object_is_type(o, json_type_object))
         return 0;
-    json_object_object_foreach(o, key, val) {
+    json_object_object_foreach(o, key, val)
+    {
         if (strcmp(key, "429") == 0 && json_object_is_type(val, json_type_int))
             n += json_object_get_int64(val);
         else
@@ -222,9 +230,10 @@ static json_object *build_report(cli *c, load_run *lr, double wall_s)
     json_object_object_add(r, "detect_latency_p50_ms", latency(lr, 50));
     json_object_object_add(r, "detect_latency_p95_ms", latency(lr, 95));
     json_object_object_add(r, "wall_s", json_object_new_double(wall_s));
-    json_object_object_add(r, "cpu_s", json_object_new_double(
-        (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-        ru.ru_stime.tv_usec / 1e6));
+    json_object_object_add(
+        r, "cpu_s",
+        json_object_new_double((double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+                               (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6));
     json_object_object_add(r, "peak_rss_kb", json_object_new_int64(ru.ru_maxrss));
     json_object_object_add(r, "stats", stats);
     return r;
@@ -236,7 +245,8 @@ static void print_requests(json_object *stats)
     if (!stats || !json_object_object_get_ex(stats, "requests", &req))
         return;
     printf("API requests by endpoint:\n");
-    json_object_object_foreach(req, endpoint, codes) {
+    json_object_object_foreach(req, endpoint, codes)
+    {
         printf("  %-22s %s\n", endpoint,
                json_object_to_json_string_ext(codes, JSON_C_TO_STRING_PLAIN));
     }
@@ -248,8 +258,9 @@ static void print_report(json_object *r)
     printf("runs:          %lld (concurrency %lld)\n",
            (long long)json_object_get_int64(json_object_object_get(r, "jobs")),
            (long long)json_object_get_int64(json_object_object_get(r, "concurrency")));
-    printf("end states:    %s\n", json_object_to_json_string_ext(
-               json_object_object_get(r, "end_states"), JSON_C_TO_STRING_PLAIN));
+    printf("end states:    %s\n",
+           json_object_to_json_string_ext(json_object_object_get(r, "end_states"),
+                                          JSON_C_TO_STRING_PLAIN));
     json_object_object_get_ex(r, "stats", &v);
     print_requests(v);
     printf("429 answers:   %lld\n",
@@ -309,9 +320,13 @@ static const opt_spec load_opts[] = {
 };
 
 const cmd_def cmd_load_def = {
-    "load", "--jobs N --projects P[,P...] [--concurrency C]",
+    "load",
+    "--jobs N --projects P[,P...] [--concurrency C]",
     "Load driver: submit N runs, wait for all, report requests, latency and cost.",
     "Exit 0 when every run COMPLETED, 1 when some did not. --json prints the report as one\n"
     "JSON object (for the benchmark scripts).",
-    load_opts, 0, 0, cmd_load,
+    load_opts,
+    0,
+    0,
+    cmd_load,
 };

@@ -15,7 +15,7 @@
 typedef struct follow_opts {
     double timeout_s; /* 0: no limit */
     int cancel_on_timeout;
-    int detach;       /* Ctrl-C leaves the run alone */
+    int detach; /* Ctrl-C leaves the run alone */
     int show_progress;
 } follow_opts;
 
@@ -64,8 +64,7 @@ static void run_time(json_object *info, char *buf, size_t size)
 /* The live line: "| RUNNING  waited 12.0s  run time 10.1s", cut to the terminal's width
  * (a line that wraps cannot be redrawn in place). The run's URL is too long for it: it is
  * printed once, in full, on a line of its own above. */
-static void progress_tty(cli *c, int32_t state, double waited, json_object *info,
-                         int *url_shown)
+static void progress_tty(cli *c, int32_t state, double waited, json_object *info, int *url_shown)
 {
     const char *url = out_str(info, "run_url");
     if (url && !*url_shown && !is_dry_run(info)) {
@@ -80,7 +79,7 @@ static void progress_tty(cli *c, int32_t state, double waited, json_object *info
                        c->api.state_name(state), wait_s);
     if (strcmp(run_s, "-") != 0)
         snprintf(more, sizeof more, "  run time %s", run_s);
-    int width = terminal_columns() - 1; /* the last column would wrap on some terminals */
+    int width = terminal_columns() - 1;  /* the last column would wrap on some terminals */
     if (len + (int)strlen(more) > width) /* Hex's run time goes first, then the line is cut */
         more[0] = '\0';
     fprintf(stderr, "\r\033[K%.*s%s", width > 0 ? width : 0, line, more);
@@ -93,8 +92,8 @@ static void progress_plain(cli *c, int32_t state, double waited, json_object *in
     char wait_s[32], run_s[32];
     out_duration(waited * 1000, wait_s, sizeof wait_s);
     run_time(info, run_s, sizeof run_s);
-    fprintf(stderr, "state=%s waited=%s run_time=%s run_url=%s\n", c->api.state_name(state),
-            wait_s, run_s, url ? url : "-");
+    fprintf(stderr, "state=%s waited=%s run_time=%s run_url=%s\n", c->api.state_name(state), wait_s,
+            run_s, url ? url : "-");
 }
 
 typedef struct shown_progress {
@@ -182,10 +181,13 @@ static int32_t cancel_and_wait(cli *c, int64_t job)
 static int exit_for_state(int32_t state)
 {
     switch (state) {
-    case HEXRUN_STATE_COMPLETED: return EXIT_OK;
+    case HEXRUN_STATE_COMPLETED:
+        return EXIT_OK;
     case HEXRUN_STATE_SUBMIT_FAILED:
-    case HEXRUN_STATE_SUBMIT_UNKNOWN: return EXIT_API;
-    default: return EXIT_RUN_FAILED;
+    case HEXRUN_STATE_SUBMIT_UNKNOWN:
+        return EXIT_API;
+    default:
+        return EXIT_RUN_FAILED;
     }
 }
 
@@ -288,8 +290,7 @@ static int await_submission(cli *c, int64_t job, const follow_opts *fo, int32_t 
         release_job_log(c);
         if (rc != HEXRUN_OK && rc != HEXRUN_E_TIMEOUT)
             return cli_api_error(c, "submit", rc);
-        if (rc == HEXRUN_OK ||
-            (*state != HEXRUN_STATE_QUEUED && *state != HEXRUN_STATE_SUBMITTING))
+        if (rc == HEXRUN_OK || (*state != HEXRUN_STATE_QUEUED && *state != HEXRUN_STATE_SUBMITTING))
             return 0;
     }
 }
@@ -297,8 +298,18 @@ static int await_submission(cli *c, int64_t job, const follow_opts *fo, int32_t 
 /* ---------------------------------------------------------------- run options ---- */
 
 enum {
-    O_PARAM = 1, O_PARAMS_JSON, O_DRY_RUN, O_NO_CACHE, O_UPDATE_PUBLISHED, O_VIEW, O_NOTIFY,
-    O_WAIT, O_TIMEOUT, O_CANCEL_ON_TIMEOUT, O_IDEMPOTENCY_KEY, O_DETACH
+    O_PARAM = 1,
+    O_PARAMS_JSON,
+    O_DRY_RUN,
+    O_NO_CACHE,
+    O_UPDATE_PUBLISHED,
+    O_VIEW,
+    O_NOTIFY,
+    O_WAIT,
+    O_TIMEOUT,
+    O_CANCEL_ON_TIMEOUT,
+    O_IDEMPOTENCY_KEY,
+    O_DETACH
 };
 
 /* "k=v" is a string input; "k:=JSON" is a typed one (number, boolean, list...). */
@@ -335,7 +346,8 @@ static int add_params_file(cli *c, json_object *params, const char *path)
         return cli_usage_error(c, "--params-json %s: not a readable JSON object (%s)", path,
                                file ? "not an object" : json_util_get_last_err());
     }
-    json_object_object_foreach(file, key, val) {
+    json_object_object_foreach(file, key, val)
+    {
         json_object_object_add(params, key, json_object_get(val));
     }
     json_object_put(file);
@@ -368,8 +380,10 @@ static int notify_part(cli *c, json_object *n, const char *part, const char *spe
             return 0;
         }
     }
-    return cli_usage_error(c, "--notify '%s': unknown part '%s' (use slack=ID, user=ID, "
-                              "group=ID or screenshot)", spec, part);
+    return cli_usage_error(c,
+                           "--notify '%s': unknown part '%s' (use slack=ID, user=ID, "
+                           "group=ID or screenshot)",
+                           spec, part);
 }
 
 /* SPEC: SUCCESS|FAILURE|ALL[,slack=ID][,user=ID][,group=ID][,screenshot] */
@@ -377,8 +391,8 @@ static int add_notify(cli *c, json_object *list, const char *spec)
 {
     char *copy = strdup(spec), *save = NULL;
     char *type = strtok_r(copy, ",", &save);
-    if (!type || (strcasecmp(type, "SUCCESS") && strcasecmp(type, "FAILURE") &&
-                  strcasecmp(type, "ALL"))) {
+    if (!type ||
+        (strcasecmp(type, "SUCCESS") && strcasecmp(type, "FAILURE") && strcasecmp(type, "ALL"))) {
         free(copy);
         return cli_usage_error(c, "--notify '%s': must start with SUCCESS, FAILURE or ALL", spec);
     }
@@ -409,23 +423,40 @@ typedef struct run_args {
 static int run_option(cli *c, run_args *ra, int id, const char *arg)
 {
     switch (id) {
-    case O_PARAM: return add_param(c, ra->params, arg);
-    case O_PARAMS_JSON: return add_params_file(c, ra->params, arg);
-    case O_NOTIFY: return add_notify(c, ra->notify, arg);
-    case O_DRY_RUN: json_object_object_add(ra->opts, "dryRun", json_object_new_boolean(1)); break;
+    case O_PARAM:
+        return add_param(c, ra->params, arg);
+    case O_PARAMS_JSON:
+        return add_params_file(c, ra->params, arg);
+    case O_NOTIFY:
+        return add_notify(c, ra->notify, arg);
+    case O_DRY_RUN:
+        json_object_object_add(ra->opts, "dryRun", json_object_new_boolean(1));
+        break;
     case O_NO_CACHE:
         json_object_object_add(ra->opts, "useCachedSqlResults", json_object_new_boolean(0));
         break;
     case O_UPDATE_PUBLISHED:
         json_object_object_add(ra->opts, "updatePublishedResults", json_object_new_boolean(1));
         break;
-    case O_VIEW: json_object_object_add(ra->opts, "viewId", json_object_new_string(arg)); break;
-    case O_WAIT: ra->wait = 1; break;
-    case O_TIMEOUT: return cli_seconds(c, "--timeout", arg, &ra->fo.timeout_s);
-    case O_CANCEL_ON_TIMEOUT: ra->fo.cancel_on_timeout = 1; break;
-    case O_IDEMPOTENCY_KEY: ra->idem_key = arg; break;
-    case O_DETACH: ra->fo.detach = 1; break;
-    default: break;
+    case O_VIEW:
+        json_object_object_add(ra->opts, "viewId", json_object_new_string(arg));
+        break;
+    case O_WAIT:
+        ra->wait = 1;
+        break;
+    case O_TIMEOUT:
+        return cli_seconds(c, "--timeout", arg, &ra->fo.timeout_s);
+    case O_CANCEL_ON_TIMEOUT:
+        ra->fo.cancel_on_timeout = 1;
+        break;
+    case O_IDEMPOTENCY_KEY:
+        ra->idem_key = arg;
+        break;
+    case O_DETACH:
+        ra->fo.detach = 1;
+        break;
+    default:
+        break;
     }
     return 0;
 }
@@ -468,7 +499,8 @@ static int submit_and_report(cli *c, const char *project, run_args *ra)
 
 static int cmd_run(cli *c, const parsed *p)
 {
-    run_args ra = {.opts = json_object_new_object(), .params = json_object_new_object(),
+    run_args ra = {.opts = json_object_new_object(),
+                   .params = json_object_new_object(),
                    .notify = json_object_new_array()};
     ra.fo.show_progress = !c->quiet && !c->json;
     c->reports_job_errors = 1;
@@ -482,32 +514,42 @@ static int cmd_run(cli *c, const parsed *p)
 }
 
 static const opt_spec run_opts[] = {
-    {"param", "NAME=VALUE", O_PARAM, "an input parameter (string); NAME:=JSON for a typed "
-                                     "value (number, boolean, list); repeatable"},
+    {"param", "NAME=VALUE", O_PARAM,
+     "an input parameter (string); NAME:=JSON for a typed "
+     "value (number, boolean, list); repeatable"},
     {"params-json", "FILE", O_PARAMS_JSON, "input parameters from a JSON object file"},
     {"dry-run", NULL, O_DRY_RUN, "validate only; Hex starts no run"},
     {"no-cache", NULL, O_NO_CACHE, "do not use cached SQL results"},
-    {"update-published", NULL, O_UPDATE_PUBLISHED, "update the published results "
-                                                    "(not with --param)"},
+    {"update-published", NULL, O_UPDATE_PUBLISHED,
+     "update the published results "
+     "(not with --param)"},
     {"view", "ID", O_VIEW, "run a saved view (not with --param)"},
-    {"notify", "SPEC", O_NOTIFY, "SUCCESS|FAILURE|ALL[,slack=ID][,user=ID][,group=ID]"
-                                 "[,screenshot]; repeatable"},
+    {"notify", "SPEC", O_NOTIFY,
+     "SUCCESS|FAILURE|ALL[,slack=ID][,user=ID][,group=ID]"
+     "[,screenshot]; repeatable"},
     {"wait", NULL, O_WAIT, "wait for the run to end, showing its progress"},
     {"timeout", "S", O_TIMEOUT, "with --wait: give up after S seconds (exit 4)"},
     {"cancel-on-timeout", NULL, O_CANCEL_ON_TIMEOUT, "with --timeout: cancel the run then"},
-    {"idempotency-key", "KEY", O_IDEMPOTENCY_KEY, "name this submit: a repeat with the same "
-                                                  "key does not start a second run"},
-    {"detach", NULL, O_DETACH, "with --wait: Ctrl-C leaves the run going instead of "
-                               "cancelling it"},
+    {"idempotency-key", "KEY", O_IDEMPOTENCY_KEY,
+     "name this submit: a repeat with the same "
+     "key does not start a second run"},
+    {"detach", NULL, O_DETACH,
+     "with --wait: Ctrl-C leaves the run going instead of "
+     "cancelling it"},
     {NULL, NULL, 0, NULL},
 };
 
 const cmd_def cmd_run_def = {
-    "run", "PROJECT_ID [options]", "Start a run of a published Hex project.",
+    "run",
+    "PROJECT_ID [options]",
+    "Start a run of a published Hex project.",
     "Without --wait, prints the run id and URL once Hex accepted the run. With --wait, shows\n"
     "a live progress line on a terminal (plain lines otherwise) and exits with the run's\n"
     "outcome; Ctrl-C cancels the Hex run and waits for KILLED (unless --detach).",
-    run_opts, 1, 1, cmd_run,
+    run_opts,
+    1,
+    1,
+    cmd_run,
 };
 
 /* ---------------------------------------------------------------- wait ---- */
@@ -542,10 +584,14 @@ static const opt_spec wait_opts[] = {
 };
 
 const cmd_def cmd_wait_def = {
-    "wait", "PROJECT_ID RUN_ID [--timeout S] [--cancel-on-timeout]",
+    "wait",
+    "PROJECT_ID RUN_ID [--timeout S] [--cancel-on-timeout]",
     "Wait for a run started elsewhere to end; exit with its outcome.",
     "Ctrl-C stops waiting and leaves the run alone (use `cancel` to stop it).",
-    wait_opts, 2, 2, cmd_wait,
+    wait_opts,
+    2,
+    2,
+    cmd_wait,
 };
 
 /* ---------------------------------------------------------------- status ---- */
@@ -561,10 +607,14 @@ static void print_run_fields(json_object *run)
     out_time(out_str(run, "endTime"), end, sizeof end);
     out_duration(ms, dur, sizeof dur);
     const char *keys[][2] = {
-        {"run", out_str(run, "runId")},   {"project", out_str(run, "projectId")},
-        {"status", out_str(run, "status")}, {"trigger", out_str(run, "runTrigger")},
-        {"start", start},                   {"end", end},
-        {"elapsed", dur},                   {"url", out_str(run, "runUrl")},
+        {"run", out_str(run, "runId")},
+        {"project", out_str(run, "projectId")},
+        {"status", out_str(run, "status")},
+        {"trigger", out_str(run, "runTrigger")},
+        {"start", start},
+        {"end", end},
+        {"elapsed", dur},
+        {"url", out_str(run, "runUrl")},
     };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         printf("%-8s %s\n", keys[i][0], keys[i][1] ? keys[i][1] : "-");
@@ -595,8 +645,8 @@ static int cmd_status(cli *c, const parsed *p)
 static const opt_spec no_opts[] = {{NULL, NULL, 0, NULL}};
 
 const cmd_def cmd_status_def = {
-    "status", "PROJECT_ID RUN_ID", "Show one run's status, times and URL.", NULL,
-    no_opts, 2, 2, cmd_status,
+    "status", "PROJECT_ID RUN_ID", "Show one run's status, times and URL.", NULL, no_opts, 2,
+    2,        cmd_status,
 };
 
 /* ---------------------------------------------------------------- cancel ---- */
@@ -641,8 +691,8 @@ static int cmd_cancel(cli *c, const parsed *p)
         if (p->opt[i].id == C_TIMEOUT && cli_seconds(c, "--timeout", p->opt[i].arg, &timeout_s))
             return EXIT_USAGE;
     if (!valid_id(p->pos[0]) || !valid_id(p->pos[1]))
-        return cli_usage_error(c, "'%s' is not a valid id", valid_id(p->pos[0]) ? p->pos[1]
-                                                                                 : p->pos[0]);
+        return cli_usage_error(c, "'%s' is not a valid id",
+                               valid_id(p->pos[0]) ? p->pos[1] : p->pos[0]);
     int rc = cli_connect(c);
     if (rc)
         return rc;
@@ -676,6 +726,7 @@ static const opt_spec cancel_opts[] = {
 };
 
 const cmd_def cmd_cancel_def = {
-    "cancel", "PROJECT_ID RUN_ID", "Cancel a run and wait until Hex reports it KILLED.", NULL,
-    cancel_opts, 2, 2, cmd_cancel,
+    "cancel", "PROJECT_ID RUN_ID", "Cancel a run and wait until Hex reports it KILLED.",
+    NULL,     cancel_opts,         2,
+    2,        cmd_cancel,
 };

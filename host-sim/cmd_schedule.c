@@ -25,14 +25,19 @@ typedef struct vclock {
     double scale;
 } vclock;
 
-static double vclock_now(const vclock *k) { return k->start_v + (cli_now() - k->start_mono) * k->scale; }
+static double vclock_now(const vclock *k)
+{
+    return k->start_v + (cli_now() - k->start_mono) * k->scale;
+}
 
 static int parse_iso_arg(const cli *c, const char *text, double *out)
 {
     double ms = out_parse_iso_ms(text);
     if (ms < 0)
-        return cli_usage_error(c, "--start-at '%s': expected an ISO-8601 UTC time like "
-                                  "2026-01-01T00:00:00Z", text);
+        return cli_usage_error(c,
+                               "--start-at '%s': expected an ISO-8601 UTC time like "
+                               "2026-01-01T00:00:00Z",
+                               text);
     *out = ms / 1000.0;
     return 0;
 }
@@ -67,7 +72,7 @@ struct scheduler {
     const char *path;
     sched_file file;
     sched_state state;
-    time_t *next;       /* next slot of each entry, -1 when it never fires */
+    time_t *next; /* next slot of each entry, -1 when it never fires */
     tracked *jobs;
     size_t njobs;
     pending *queue;
@@ -101,10 +106,11 @@ static json_object *fields_for(const char *entry, time_t slot)
 static void print_kv(FILE *out, json_object *o)
 {
     const char *sep = "";
-    json_object_object_foreach(o, key, val) {
+    json_object_object_foreach(o, key, val)
+    {
         const char *v = !val ? "null"
                         : json_object_is_type(val, json_type_object) ||
-                                  json_object_is_type(val, json_type_array)
+                                json_object_is_type(val, json_type_array)
                             ? json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN)
                             : json_object_get_string(val);
         if (strpbrk(v, " \t\"=") || !*v)
@@ -120,7 +126,8 @@ static void log_event(const scheduler *s, const char *event, json_object *fields
     json_object *o = json_object_new_object();
     add_time(o, "time", vclock_now(&s->clock));
     add_str(o, "event", event);
-    json_object_object_foreach(fields, key, val) {
+    json_object_object_foreach(fields, key, val)
+    {
         json_object_object_add(o, key, json_object_get(val));
     }
     if (s->c->json) {
@@ -457,16 +464,25 @@ static int schedule_options(scheduler *s, const parsed *p, int *next_mode)
         const char *a = p->opt[i].arg;
         int rc = 0;
         switch (p->opt[i].id) {
-        case S_NEXT: *next_mode = 1; break;
-        case S_START_AT: rc = parse_iso_arg(c, a, &s->clock.start_v); break;
+        case S_NEXT:
+            *next_mode = 1;
+            break;
+        case S_START_AT:
+            rc = parse_iso_arg(c, a, &s->clock.start_v);
+            break;
         case S_TIME_SCALE:
             rc = cli_seconds(c, "--time-scale", a, &s->clock.scale);
             if (!rc && s->clock.scale < 0.001)
                 rc = cli_usage_error(c, "--time-scale must be > 0");
             break;
-        case S_MAX_FIRES: rc = cli_int(c, "--max-fires", a, 1, 1000000, &s->max_slots); break;
-        case S_EXIT_AFTER: rc = cli_seconds(c, "--exit-after", a, &s->exit_after_s); break;
-        default: break;
+        case S_MAX_FIRES:
+            rc = cli_int(c, "--max-fires", a, 1, 1000000, &s->max_slots);
+            break;
+        case S_EXIT_AFTER:
+            rc = cli_seconds(c, "--exit-after", a, &s->exit_after_s);
+            break;
+        default:
+            break;
         }
         if (rc)
             return rc;
@@ -505,8 +521,8 @@ static int cmd_schedule(cli *c, const parsed *p)
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     scheduler s = {.c = c, .path = p->pos[0]};
-    s.clock = (vclock){.start_v = (double)now.tv_sec + now.tv_nsec / 1e9,
-                       .start_mono = cli_now(), .scale = 1};
+    s.clock = (vclock){
+        .start_v = (double)now.tv_sec + now.tv_nsec / 1e9, .start_mono = cli_now(), .scale = 1};
     int next_mode = 0, rc = schedule_options(&s, p, &next_mode);
     if (rc)
         return rc;
@@ -534,14 +550,19 @@ static const opt_spec schedule_opts[] = {
 };
 
 const cmd_def cmd_schedule_def = {
-    "schedule", "FILE | --next FILE [N]",
+    "schedule",
+    "FILE | --next FILE [N]",
     "Run Hex projects on cron schedules (a long-running scheduler).",
     "FILE is JSON: {\"state_file\": \"...\" (default FILE.state), \"entries\": [{\"name\": ...,\n"
     "\"cron\": \"0 6 * * 1-5\" or @daily..., \"timezone\": \"Europe/Paris\", \"project\": ...,\n"
-    "\"params\": {\"day\": \"{{ds}}\"}, \"overlap\": \"skip\"|\"queue\"|\"allow\", \"wait\": true,\n"
+    "\"params\": {\"day\": \"{{ds}}\"}, \"overlap\": \"skip\"|\"queue\"|\"allow\", \"wait\": "
+    "true,\n"
     "\"timeout\": 3600}]}. Templates: {{ds}} {{ts}} {{logical_date}} {{date}}.\n"
     "Logs one line per event (start, fire, submitted, end, skip, queued, timeout, missed,\n"
     "error, reload, stop). SIGHUP reloads FILE; SIGINT/SIGTERM stop (runs go on).\n"
     "The state file records each fired slot, so a restart never fires a slot twice.",
-    schedule_opts, 1, 2, cmd_schedule,
+    schedule_opts,
+    1,
+    2,
+    cmd_schedule,
 };

@@ -21,18 +21,16 @@ static const char *const month_names[] = {"jan", "feb", "mar", "apr", "may", "ju
 static const char *const day_names[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"};
 
 static const field_spec fields[5] = {
-    {"minute", 0, 59, NULL},
-    {"hour", 0, 23, NULL},
-    {"day-of-month", 1, 31, NULL},
-    {"month", 1, 12, month_names},
+    {"minute", 0, 59, NULL},          {"hour", 0, 23, NULL},
+    {"day-of-month", 1, 31, NULL},    {"month", 1, 12, month_names},
     {"day-of-week", 0, 7, day_names},
 };
 
 static const struct {
     const char *name, *expansion;
 } macros[] = {
-    {"@yearly", "0 0 1 1 *"},  {"@annually", "0 0 1 1 *"}, {"@monthly", "0 0 1 * *"},
-    {"@weekly", "0 0 * * 0"},  {"@daily", "0 0 * * *"},    {"@midnight", "0 0 * * *"},
+    {"@yearly", "0 0 1 1 *"}, {"@annually", "0 0 1 1 *"}, {"@monthly", "0 0 1 * *"},
+    {"@weekly", "0 0 * * 0"}, {"@daily", "0 0 * * *"},    {"@midnight", "0 0 * * *"},
     {"@hourly", "0 * * * *"},
 };
 
@@ -68,8 +66,7 @@ static int parse_value(const field_spec *f, const char **p, int *out, char *err,
         snprintf(err, n, "%s: unknown name '%.3s'", f->name, s);
         return -1;
     }
-    snprintf(err, n, "%s: expected a number%s at '%s'", f->name, f->names ? " or a name" : "",
-             s);
+    snprintf(err, n, "%s: expected a number%s at '%s'", f->name, f->names ? " or a name" : "", s);
     return -1;
 }
 
@@ -97,8 +94,7 @@ static int parse_step(const field_spec *f, const char **p, int *step, char *err,
 }
 
 /* One list element: "*", "*" "/N", "A", "A-B", "A-B/N" or "A/N". */
-static int parse_element(const field_spec *f, const char **p, uint64_t *bits, char *err,
-                         size_t n)
+static int parse_element(const field_spec *f, const char **p, uint64_t *bits, char *err, size_t n)
 {
     int lo, hi, step;
     if (**p == '*') {
@@ -128,8 +124,7 @@ static int parse_element(const field_spec *f, const char **p, uint64_t *bits, ch
     return 0;
 }
 
-static int parse_field(const field_spec *f, const char *text, uint64_t *bits, char *err,
-                       size_t n)
+static int parse_field(const field_spec *f, const char *text, uint64_t *bits, char *err, size_t n)
 {
     const char *p = text;
     *bits = 0;
@@ -167,8 +162,10 @@ static const char *expand_macro(const char *text, char *err, size_t n)
     for (size_t i = 0; i < sizeof macros / sizeof macros[0]; i++)
         if (strcasecmp(text, macros[i].name) == 0)
             return macros[i].expansion;
-    snprintf(err, n, "unknown macro '%s' (known: @yearly @annually @monthly @weekly @daily "
-                     "@midnight @hourly)", text);
+    snprintf(err, n,
+             "unknown macro '%s' (known: @yearly @annually @monthly @weekly @daily "
+             "@midnight @hourly)",
+             text);
     return NULL;
 }
 
@@ -179,15 +176,18 @@ static int split_fields(char *buf, char *parts[5], char *err, size_t n)
     char *save = NULL;
     for (char *tok = strtok_r(buf, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
         if (count == 5) {
-            snprintf(err, n, "expected 5 fields (minute hour day-of-month month day-of-week), "
-                             "got more");
+            snprintf(err, n,
+                     "expected 5 fields (minute hour day-of-month month day-of-week), "
+                     "got more");
             return -1;
         }
         parts[count++] = tok;
     }
     if (count != 5) {
-        snprintf(err, n, "expected 5 fields (minute hour day-of-month month day-of-week), "
-                         "got %d", count);
+        snprintf(err, n,
+                 "expected 5 fields (minute hour day-of-month month day-of-week), "
+                 "got %d",
+                 count);
         return -1;
     }
     return 0;
@@ -204,8 +204,10 @@ int cron_parse(cron_expr *out, const char *text, const char *tz, char *err, size
     if (*text == '@' && (text = expand_macro(text, err, n)) == NULL)
         return -1;
     if (tz && *tz && !cron_tz_valid(tz)) {
-        snprintf(err, n, "unknown time zone '%s' (use UTC or an IANA name like "
-                         "Europe/Paris)", tz);
+        snprintf(err, n,
+                 "unknown time zone '%s' (use UTC or an IANA name like "
+                 "Europe/Paris)",
+                 tz);
         return -1;
     }
     char buf[256];
@@ -235,7 +237,10 @@ int cron_parse(cron_expr *out, const char *text, const char *tz, char *err, size
 
 /* ---- civil calendar arithmetic, independent of any time zone ---- */
 
-static int is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+static int is_leap(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 static int days_in_month(int y, int m)
 {
@@ -289,7 +294,10 @@ static void tz_leave(tz_scope *s)
     tzset();
 }
 
-static int is_utc(const char *tz) { return strcmp(tz, "UTC") == 0; }
+static int is_utc(const char *tz)
+{
+    return strcmp(tz, "UTC") == 0;
+}
 
 void cron_localtime(const char *tz, time_t t, struct tm *out)
 {
@@ -312,8 +320,12 @@ static time_t local_to_utc(int y, int m, int d, int h, int mi)
 {
     time_t best = -1;
     for (int dst = 0; dst <= 1; dst++) {
-        struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_hour = h,
-                        .tm_min = mi, .tm_isdst = dst};
+        struct tm tm = {.tm_year = y - 1900,
+                        .tm_mon = m - 1,
+                        .tm_mday = d,
+                        .tm_hour = h,
+                        .tm_min = mi,
+                        .tm_isdst = dst};
         time_t t = mktime(&tm);
         struct tm back;
         if (t == (time_t)-1 || !localtime_r(&t, &back))
@@ -330,8 +342,8 @@ static time_t local_to_utc(int y, int m, int d, int h, int mi)
 static time_t civil_to_utc(int utc, int y, int m, int d, int h, int mi)
 {
     if (utc) {
-        struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_hour = h,
-                        .tm_min = mi};
+        struct tm tm = {
+            .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi};
         return timegm(&tm);
     }
     return local_to_utc(y, m, d, h, mi);

@@ -16,17 +16,48 @@ typedef struct symbol {
     int required;
 } symbol;
 
+/* clang-format 14 would spread a braced macro body over four lines */
+/* clang-format off */
 #define REQ(n) {"hexrun_" #n, offsetof(hexrun_api, n), 1}
 #define OPT(n) {"hexrun_" #n, offsetof(hexrun_api, n), 0}
+/* clang-format on */
 static const symbol symbols[] = {
-    REQ(abi_version), REQ(version), REQ(strerror), REQ(last_error), REQ(state_name),
-    REQ(state_is_terminal), REQ(free), REQ(config_new), REQ(config_free), REQ(config_set),
-    REQ(init), REQ(shutdown), REQ(submit), REQ(attach), REQ(poll), REQ(wait), REQ(cancel),
-    REQ(job_info), REQ(job_release),
-    OPT(plugin_info), OPT(config_get), OPT(config_set_log), OPT(stats), OPT(wait_any),
-    OPT(request), OPT(run_get), OPT(runs_list), OPT(projects_list), OPT(users_list),
-    OPT(user_deactivate), OPT(groups_list), OPT(group_create), OPT(group_edit),
-    OPT(group_delete), OPT(connections_list), OPT(collections_list),
+    REQ(abi_version),
+    REQ(version),
+    REQ(strerror),
+    REQ(last_error),
+    REQ(state_name),
+    REQ(state_is_terminal),
+    REQ(free),
+    REQ(config_new),
+    REQ(config_free),
+    REQ(config_set),
+    REQ(init),
+    REQ(shutdown),
+    REQ(submit),
+    REQ(attach),
+    REQ(poll),
+    REQ(wait),
+    REQ(cancel),
+    REQ(job_info),
+    REQ(job_release),
+    OPT(plugin_info),
+    OPT(config_get),
+    OPT(config_set_log),
+    OPT(stats),
+    OPT(wait_any),
+    OPT(request),
+    OPT(run_get),
+    OPT(runs_list),
+    OPT(projects_list),
+    OPT(users_list),
+    OPT(user_deactivate),
+    OPT(groups_list),
+    OPT(group_create),
+    OPT(group_edit),
+    OPT(group_delete),
+    OPT(connections_list),
+    OPT(collections_list),
 };
 #undef REQ
 #undef OPT
@@ -69,9 +100,10 @@ static int check_abi(hexrun_api *api, char *err, size_t n)
     api->abi_version = (__typeof__(api->abi_version))sym;
     api->abi = api->abi_version();
     if (api->abi >> 16 != HEXRUN_ABI_MAJOR) {
-        snprintf(err, n, "%s has ABI %u.%u; this hexrun-host needs ABI major %d "
-                         "(libhexrun.so.%d)", api->path, api->abi >> 16, api->abi & 0xffff,
-                 HEXRUN_ABI_MAJOR, HEXRUN_ABI_MAJOR);
+        snprintf(err, n,
+                 "%s has ABI %u.%u; this hexrun-host needs ABI major %d "
+                 "(libhexrun.so.%d)",
+                 api->path, api->abi >> 16, api->abi & 0xffff, HEXRUN_ABI_MAJOR, HEXRUN_ABI_MAJOR);
         return -1;
     }
     return 0;

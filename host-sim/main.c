@@ -10,10 +10,9 @@
 #include <string.h>
 
 static const cmd_def *const commands[] = {
-    &cmd_run_def,    &cmd_status_def,  &cmd_wait_def,        &cmd_cancel_def,
-    &cmd_runs_def,   &cmd_projects_def, &cmd_users_def,      &cmd_groups_def,
-    &cmd_connections_def, &cmd_collections_def, &cmd_schedule_def, &cmd_load_def,
-    &cmd_info_def,
+    &cmd_run_def,      &cmd_status_def, &cmd_wait_def,   &cmd_cancel_def,      &cmd_runs_def,
+    &cmd_projects_def, &cmd_users_def,  &cmd_groups_def, &cmd_connections_def, &cmd_collections_def,
+    &cmd_schedule_def, &cmd_load_def,   &cmd_info_def,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -111,8 +110,7 @@ int main(int argc, char **argv)
     if (!cmd)
         cmd = find_command(argv[ci]);
     if (!cmd) {
-        fprintf(stderr, "hexrun-host: unknown command '%s'\nTry 'hexrun-host --help'.\n",
-                argv[ci]);
+        fprintf(stderr, "hexrun-host: unknown command '%s'\nTry 'hexrun-host --help'.\n", argv[ci]);
         return EXIT_USAGE;
     }
     /* Common options may come before or after the command: parse them all together. */

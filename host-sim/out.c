@@ -47,7 +47,10 @@ table *table_new(size_t ncols, const char *const *headers)
     return t;
 }
 
-int table_add(table *t, const char *const *cells) { return add_cells(t, cells); }
+int table_add(table *t, const char *const *cells)
+{
+    return add_cells(t, cells);
+}
 
 void table_print(const table *t, FILE *f)
 {
@@ -85,8 +88,8 @@ void table_free(table *t)
  * \u00NN is the same character. */
 void out_json_line(FILE *f, json_object *o)
 {
-    const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                             JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *text =
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
         if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
             fprintf(f, "\\u00%02x", *++p);

@@ -17,15 +17,18 @@
 const char *sched_overlap_name(overlap_policy p)
 {
     switch (p) {
-    case OVERLAP_SKIP: return "skip";
-    case OVERLAP_QUEUE: return "queue";
-    case OVERLAP_ALLOW: return "allow";
+    case OVERLAP_SKIP:
+        return "skip";
+    case OVERLAP_QUEUE:
+        return "queue";
+    case OVERLAP_ALLOW:
+        return "allow";
     }
     return "?";
 }
 
-static int copy_string(json_object *obj, const char *key, char *dst, size_t size,
-                       int required, char *err, size_t n)
+static int copy_string(json_object *obj, const char *key, char *dst, size_t size, int required,
+                       char *err, size_t n)
 {
     json_object *v;
     if (!json_object_object_get_ex(obj, key, &v)) {
@@ -74,8 +77,8 @@ static int parse_wait_timeout(json_object *obj, sched_entry *e, char *err, size_
         e->wait = json_object_get_boolean(v);
     }
     if (json_object_object_get_ex(obj, "timeout", &v)) {
-        if (!(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double))
-            || json_object_get_double(v) < 0) {
+        if (!(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)) ||
+            json_object_get_double(v) < 0) {
             snprintf(err, n, "\"timeout\" must be a number of seconds >= 0");
             return -1;
         }
@@ -167,8 +170,7 @@ static int parse_entries(json_object *root, sched_file *f, char *err, size_t n)
     return check_unique_names(f, err, n);
 }
 
-static int parse_state_path(json_object *root, const char *path, sched_file *f, char *err,
-                            size_t n)
+static int parse_state_path(json_object *root, const char *path, sched_file *f, char *err, size_t n)
 {
     char given[512] = "";
     if (copy_string(root, "state_file", given, sizeof given, 0, err, n) != 0)
@@ -246,7 +248,8 @@ void sched_file_free(sched_file *f)
 static int expand_tree(json_object *v, const tmpl_ctx *ctx, char *err, size_t n)
 {
     if (json_object_is_type(v, json_type_object)) {
-        json_object_object_foreach(v, key, child) {
+        json_object_object_foreach(v, key, child)
+        {
             (void)key;
             if (expand_tree(child, ctx, err, n) != 0)
                 return -1;
@@ -336,13 +339,16 @@ int sched_state_load(const char *path, sched_state *st, char *err, size_t n)
     json_object *root = json_object_from_file(path), *entries;
     if (!root || !json_object_object_get_ex(root, "last_slot", &entries) ||
         !json_object_is_type(entries, json_type_object)) {
-        snprintf(err, n, "state file %s is not a hexrun schedule state (remove it to start "
-                         "afresh)", path);
+        snprintf(err, n,
+                 "state file %s is not a hexrun schedule state (remove it to start "
+                 "afresh)",
+                 path);
         json_object_put(root);
         return -1;
     }
     int rc = 0;
-    json_object_object_foreach(entries, name, slot) {
+    json_object_object_foreach(entries, name, slot)
+    {
         if (rc == 0 && sched_state_set(st, name, (time_t)json_object_get_int64(slot)) != 0)
             rc = -1;
     }
@@ -403,7 +409,9 @@ int sched_state_save(const char *path, const sched_state *st, char *err, size_t 
     int rc = -1;
     if (fd >= 0) {
         rc = write_all(fd, text, strlen(text)) == 0 && write_all(fd, "\n", 1) == 0 &&
-                     fsync(fd) == 0 && still_named(fd, tmp) ? 0 : -1;
+                     fsync(fd) == 0 && still_named(fd, tmp)
+                 ? 0
+                 : -1;
         if (close(fd) != 0)
             rc = -1;
         if (rc == 0 && rename(tmp, path) != 0)

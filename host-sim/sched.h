@@ -27,10 +27,10 @@ typedef struct sched_entry {
     char cron_text[128];
     cron_expr cron;
     char project[64];
-    char *params_json;   /* the params object as written (templates unexpanded); or NULL */
+    char *params_json; /* the params object as written (templates unexpanded); or NULL */
     overlap_policy overlap;
-    int wait;            /* track the run to its end (needed for overlap and timeout) */
-    double timeout_s;    /* 0: none */
+    int wait;         /* track the run to its end (needed for overlap and timeout) */
+    double timeout_s; /* 0: none */
 } sched_entry;
 
 typedef struct sched_file {
@@ -44,8 +44,7 @@ int sched_file_load(const char *path, sched_file *out, char *err, size_t err_siz
 void sched_file_free(sched_file *f);
 
 /* The RunProject options JSON for one fire: {"inputParams":{...}} with templates expanded. */
-char *sched_entry_options(const sched_entry *e, const tmpl_ctx *ctx, char *err,
-                          size_t err_size);
+char *sched_entry_options(const sched_entry *e, const tmpl_ctx *ctx, char *err, size_t err_size);
 
 const char *sched_overlap_name(overlap_policy p);
 

@@ -36,8 +36,7 @@ static void date_local(time_t t, const char *tz, char *buf, size_t size)
 }
 
 /* Writes the value of template `name` (length len) into val; -1 if unknown. */
-static int template_value(const char *name, size_t len, const tmpl_ctx *ctx, char *val,
-                          size_t size)
+static int template_value(const char *name, size_t len, const tmpl_ctx *ctx, char *val, size_t size)
 {
 #define IS(lit) (len == sizeof(lit) - 1 && memcmp(name, lit, len) == 0)
     if (IS("logical_date"))
@@ -90,8 +89,10 @@ static int expand_one(const char **p, const tmpl_ctx *ctx, strbuf *b, char *err,
         end--;
     char val[64];
     if (template_value(name, (size_t)(end - name), ctx, val, sizeof val) != 0) {
-        snprintf(err, n, "unknown template '{{%.*s}}' (known: {{date}} {{ds}} {{ts}} "
-                         "{{logical_date}})", (int)(end - name), name);
+        snprintf(err, n,
+                 "unknown template '{{%.*s}}' (known: {{date}} {{ds}} {{ts}} "
+                 "{{logical_date}})",
+                 (int)(end - name), name);
         return -1;
     }
     *p = close + 2;

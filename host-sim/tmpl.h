@@ -15,9 +15,9 @@
 #include <time.h>
 
 typedef struct tmpl_ctx {
-    time_t slot;      /* the scheduled time */
-    time_t fired;     /* when it actually fired */
-    const char *tz;   /* "UTC" or an IANA name */
+    time_t slot;    /* the scheduled time */
+    time_t fired;   /* when it actually fired */
+    const char *tz; /* "UTC" or an IANA name */
 } tmpl_ctx;
 
 /*

@@ -5,8 +5,8 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -24,8 +24,8 @@
 static int64_t span_ms(const hexrun__window *w)
 {
     int64_t margin = w->len_ms / 20;
-    return w->len_ms + (margin > HEXRUN__BUDGET_MIN_MARGIN_MS ? margin
-                                                              : HEXRUN__BUDGET_MIN_MARGIN_MS);
+    return w->len_ms +
+           (margin > HEXRUN__BUDGET_MIN_MARGIN_MS ? margin : HEXRUN__BUDGET_MIN_MARGIN_MS);
 }
 
 static int uses_log(const hexrun__window *w)
@@ -53,8 +53,8 @@ static double poll_rate(const hexrun__window *w)
     return (double)w->poll_share / (double)w->len_ms;
 }
 
-static void window_init(hexrun__window *w, int64_t limit, int64_t len_ms,
-                        int64_t reserve_percent, int64_t now_ms)
+static void window_init(hexrun__window *w, int64_t limit, int64_t len_ms, int64_t reserve_percent,
+                        int64_t now_ms)
 {
     memset(w, 0, offsetof(hexrun__window, log));
     w->limit = limit;
@@ -68,8 +68,8 @@ static void window_init(hexrun__window *w, int64_t limit, int64_t len_ms,
     w->poll_last_ms = now_ms;
 }
 
-void hexrun__budget_init(hexrun__budget *b, int64_t per_min, int64_t per_hour,
-                         int64_t time_scale, int64_t reserve_percent, int64_t now_ms)
+void hexrun__budget_init(hexrun__budget *b, int64_t per_min, int64_t per_hour, int64_t time_scale,
+                         int64_t reserve_percent, int64_t now_ms)
 {
     int64_t scale = time_scale > 0 ? time_scale : 1;
     int64_t reserve = reserve_percent < 0 ? 0 : reserve_percent > 90 ? 90 : reserve_percent;
@@ -219,13 +219,13 @@ void hexrun__budget_pause(hexrun__budget *b, int64_t now_ms, int64_t ms)
 
 typedef struct shared_header {
     uint32_t magic, version;
-    char boot_id[40];             /* the boot whose monotonic clock the buckets use */
+    char boot_id[40];                  /* the boot whose monotonic clock the buckets use */
     uint64_t token_hash[SHARED_SLOTS]; /* 0 = free */
 } shared_header;
 
 typedef struct shared_slot {
-    int64_t limits[6];            /* the four budget keys, budget_time_scale, api reserve */
-    hexrun__budget group[2];      /* HEXRUN__BUDGET_RUN, HEXRUN__BUDGET_API */
+    int64_t limits[6];       /* the four budget keys, budget_time_scale, api reserve */
+    hexrun__budget group[2]; /* HEXRUN__BUDGET_RUN, HEXRUN__BUDGET_API */
 } shared_slot;
 
 #define SHARED_FILE_SIZE ((off_t)(sizeof(shared_header) + SHARED_SLOTS * sizeof(shared_slot)))
@@ -233,11 +233,11 @@ typedef struct shared_slot {
 struct hexrun__shared_budget {
     int fd;
     char *path;
-    int slot;                     /* index of the token's slot */
-    uint64_t hash;                /* the token's hash */
+    int slot;      /* index of the token's slot */
+    uint64_t hash; /* the token's hash */
     int64_t limits[6];
     hexrun__log *log;
-    int64_t repairs;              /* times the file was found damaged and rebuilt */
+    int64_t repairs; /* times the file was found damaged and rebuilt */
 };
 
 static uint64_t token_hash(const char *token)
@@ -302,10 +302,9 @@ static int time_ok(int64_t t)
 static int window_valid(const hexrun__window *w, const hexrun__window *fresh)
 {
     if (w->limit != fresh->limit || w->len_ms != fresh->len_ms ||
-        w->poll_share != fresh->poll_share || !time_ok(w->last_ms) ||
-        !time_ok(w->poll_last_ms) || !isfinite(w->tokens) || w->tokens < 0 ||
-        w->tokens > bucket_cap(fresh) || !isfinite(w->poll_tokens) || w->poll_tokens < 0 ||
-        w->poll_tokens > 1.0)
+        w->poll_share != fresh->poll_share || !time_ok(w->last_ms) || !time_ok(w->poll_last_ms) ||
+        !isfinite(w->tokens) || w->tokens < 0 || w->tokens > bucket_cap(fresh) ||
+        !isfinite(w->poll_tokens) || w->poll_tokens < 0 || w->poll_tokens > 1.0)
         return 0;
     if (!uses_log(w))
         return 1;
@@ -406,8 +405,8 @@ static int shared_lock(int fd)
     return 0;
 }
 
-static int open_locked(hexrun__shared_budget *sb, const char *token, int64_t now_ms,
-                       char *err, size_t errlen)
+static int open_locked(hexrun__shared_budget *sb, const char *token, int64_t now_ms, char *err,
+                       size_t errlen)
 {
     shared_header h;
     int rc = shared_prepare(sb->fd, sb->path, &h, err, errlen);
@@ -418,8 +417,8 @@ static int open_locked(hexrun__shared_budget *sb, const char *token, int64_t now
     if (claimed < 0)
         return budget_io_error(err, errlen, "write", sb->path);
     if (claimed > 0) {
-        snprintf(err, errlen, "budget_path: '%s' already holds the budgets of %d tokens",
-                 sb->path, SHARED_SLOTS);
+        snprintf(err, errlen, "budget_path: '%s' already holds the budgets of %d tokens", sb->path,
+                 SHARED_SLOTS);
         return HEXRUN_E_IO;
     }
     return HEXRUN_OK;
@@ -436,8 +435,8 @@ int hexrun__shared_budget_open(const char *path, const char *token, const int64_
         snprintf(err, errlen, "out of memory");
         return HEXRUN_E_NOMEM;
     }
-    const int64_t settings[6] = {limits[0], limits[1], limits[2], limits[3], time_scale,
-                                 reserve_percent};
+    const int64_t settings[6] = {limits[0], limits[1],  limits[2],
+                                 limits[3], time_scale, reserve_percent};
     memcpy(sb->limits, settings, sizeof settings);
     sb->log = log;
     sb->fd = hexrun__file_open_private("budget_path", path, O_RDWR | O_CREAT, err, errlen);
@@ -560,14 +559,12 @@ static int64_t do_paused_until(hexrun__budget *b, int64_t now_ms, int64_t unused
     return hexrun__budget_paused_until(b);
 }
 
-int64_t hexrun__shared_budget_paused_until(hexrun__shared_budget *sb, int group,
-                                           int64_t now_ms)
+int64_t hexrun__shared_budget_paused_until(hexrun__shared_budget *sb, int group, int64_t now_ms)
 {
     return slot_update(sb, group, now_ms, do_paused_until, 0);
 }
 
-void hexrun__shared_budget_pause(hexrun__shared_budget *sb, int group, int64_t now_ms,
-                                 int64_t ms)
+void hexrun__shared_budget_pause(hexrun__shared_budget *sb, int group, int64_t now_ms, int64_t ms)
 {
     slot_update(sb, group, now_ms, do_pause, ms);
 }

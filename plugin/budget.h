@@ -34,13 +34,13 @@
 #define HEXRUN__BUDGET_MIN_MARGIN_MS 250
 
 typedef struct hexrun__window {
-    int64_t limit;        /* requests per window; 0 = no limit */
+    int64_t limit; /* requests per window; 0 = no limit */
     int64_t len_ms;
     uint32_t head, count; /* the log: count send times from log[head], oldest first */
     int64_t poll_share;   /* requests per window the poll lane may fill (<= limit) */
     double tokens;        /* the bucket of a window without a log */
     int64_t last_ms;
-    double poll_tokens;   /* the poll lane's pacing bucket (at most one) */
+    double poll_tokens; /* the poll lane's pacing bucket (at most one) */
     int64_t poll_last_ms;
     int64_t log[HEXRUN__BUDGET_LOG_MAX];
 } hexrun__window;
@@ -53,8 +53,8 @@ typedef struct hexrun__budget {
 /* per_min / per_hour: 0 turns that window off. time_scale >= 1 shortens both windows by
  * that factor (budget_time_scale: for a simulator whose clock runs faster).
  * reserve_percent (0..90): the share of each window the poll lane leaves free. */
-void hexrun__budget_init(hexrun__budget *b, int64_t per_min, int64_t per_hour,
-                         int64_t time_scale, int64_t reserve_percent, int64_t now_ms);
+void hexrun__budget_init(hexrun__budget *b, int64_t per_min, int64_t per_hour, int64_t time_scale,
+                         int64_t reserve_percent, int64_t now_ms);
 
 /* The interactive lane: take one request's worth of budget if both windows allow it now:
  * returns 0. Otherwise takes nothing and returns the ms to wait before it may succeed
@@ -106,10 +106,8 @@ void hexrun__shared_budget_close(hexrun__shared_budget *sb);
 int64_t hexrun__shared_budget_take(hexrun__shared_budget *sb, int group, int64_t now_ms);
 int64_t hexrun__shared_budget_take_poll(hexrun__shared_budget *sb, int64_t now_ms);
 void hexrun__shared_budget_refund(hexrun__shared_budget *sb, int group);
-void hexrun__shared_budget_pause(hexrun__shared_budget *sb, int group, int64_t now_ms,
-                                 int64_t ms);
-int64_t hexrun__shared_budget_paused_until(hexrun__shared_budget *sb, int group,
-                                           int64_t now_ms);
+void hexrun__shared_budget_pause(hexrun__shared_budget *sb, int group, int64_t now_ms, int64_t ms);
+int64_t hexrun__shared_budget_paused_until(hexrun__shared_budget *sb, int group, int64_t now_ms);
 
 /* How many times the file was found damaged and the token's slot rebuilt (for tests). */
 int64_t hexrun__shared_budget_repairs(const hexrun__shared_budget *sb);

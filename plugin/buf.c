@@ -87,8 +87,11 @@ int hexrun__buf_appendf(hexrun__buf *b, const char *fmt, ...)
  * (a stray continuation byte, a cut sequence, an overlong form, a surrogate, > U+10FFFF). */
 static size_t utf8_len(const unsigned char *p)
 {
-    size_t n = *p < 0x80 ? 1 : *p >= 0xC2 && *p <= 0xDF ? 2 : (*p & 0xF0) == 0xE0 ? 3
-               : *p >= 0xF0 && *p <= 0xF4 ? 4 : 0;
+    size_t n = *p < 0x80                  ? 1
+               : *p >= 0xC2 && *p <= 0xDF ? 2
+               : (*p & 0xF0) == 0xE0      ? 3
+               : *p >= 0xF0 && *p <= 0xF4 ? 4
+                                          : 0;
     for (size_t i = 1; i < n; i++)
         if ((p[i] & 0xC0) != 0x80)
             return 0;
@@ -116,11 +119,21 @@ int hexrun__buf_append_json_str(hexrun__buf *b, const char *s)
             continue;
         }
         switch (*p) {
-        case '"': hexrun__buf_append(b, "\\\"", 2); break;
-        case '\\': hexrun__buf_append(b, "\\\\", 2); break;
-        case '\n': hexrun__buf_append(b, "\\n", 2); break;
-        case '\r': hexrun__buf_append(b, "\\r", 2); break;
-        case '\t': hexrun__buf_append(b, "\\t", 2); break;
+        case '"':
+            hexrun__buf_append(b, "\\\"", 2);
+            break;
+        case '\\':
+            hexrun__buf_append(b, "\\\\", 2);
+            break;
+        case '\n':
+            hexrun__buf_append(b, "\\n", 2);
+            break;
+        case '\r':
+            hexrun__buf_append(b, "\\r", 2);
+            break;
+        case '\t':
+            hexrun__buf_append(b, "\\t", 2);
+            break;
         default:
             if (*p < 0x20)
                 hexrun__buf_appendf(b, "\\u%04x", *p);

@@ -25,8 +25,8 @@
 #define CA_PROBE_BYTES 65536
 
 typedef enum { KEY_STR, KEY_URL, KEY_TOKEN, KEY_INT, KEY_BOOL, KEY_LEVEL, KEY_PGURL } key_type;
-static const char *const type_names[] = {"string", "url", "token", "int", "bool", "level",
-                                         "postgresql-url"};
+static const char *const type_names[] = {"string", "url",   "token",         "int",
+                                         "bool",   "level", "postgresql-url"};
 
 /*
  * The configuration keys: this table is the only list (librdkafka's style). Its order is
@@ -35,7 +35,10 @@ static const char *const type_names[] = {"string", "url", "token", "int", "bool"
  * when they disagree (tests/support/config_table.c prints this table for that check).
  * Numbers, booleans and the level start at def; strings start unset (NULL).
  */
+/* clang-format 14 would spread a braced macro body over four lines */
+/* clang-format off */
 #define KEY(n, t, d, lo, hi, doc) {#n, t, offsetof(struct hexrun_config, n), d, lo, hi, doc}
+/* clang-format on */
 #define STR_KEY(n, t, doc) KEY(n, t, 0, 0, 0, doc)
 #define BOOL_KEY(n, d, doc) KEY(n, KEY_BOOL, d, 0, 1, doc)
 
@@ -64,8 +67,7 @@ static const hexrun__config_key keys[] = {
     KEY(api_budget_per_min, KEY_INT, 30, 0, 1000000, "other requests a minute"),
     KEY(api_budget_per_hour, KEY_INT, 1800, 0, 60000000, "other requests an hour"),
     /* Up to 90: polls always keep a share to spend. */
-    KEY(api_reserve_percent, KEY_INT, 33, 0, 90,
-        "the share of the api budget polls leave free"),
+    KEY(api_reserve_percent, KEY_INT, 33, 0, 90, "the share of the api budget polls leave free"),
     KEY(budget_time_scale, KEY_INT, 1, 1, 100000,
         "budget windows last 1/N of their length (for a fast simulator)"),
     BOOL_KEY(cancel_on_free, 0, "hexrun_shutdown(client, 0) cancels live runs first"),
@@ -166,8 +168,7 @@ static int parse_bool(const char *value, int64_t *out)
 static int parse_level(const char *value, int64_t *out)
 {
     for (int64_t i = 0; i < 4; i++)
-        if (strcasecmp(value, level_names[i]) == 0 ||
-            (value[0] == '0' + i && value[1] == '\0'))
+        if (strcasecmp(value, level_names[i]) == 0 || (value[0] == '0' + i && value[1] == '\0'))
             return (*out = i), 0;
     return -1;
 }
@@ -189,8 +190,8 @@ static int url_ok(const char *v)
         return 0;
     /* Control characters would reach curl's URL parser and the logs (found by fuzzing). */
     for (const char *p = v; *p; p++)
-        if (isspace((unsigned char)*p) || (unsigned char)*p < 0x20 || *p == 0x7f ||
-            *p == '?' || *p == '#')
+        if (isspace((unsigned char)*p) || (unsigned char)*p < 0x20 || *p == 0x7f || *p == '?' ||
+            *p == '#')
             return 0;
     return 1;
 }
@@ -210,7 +211,8 @@ static int token_ok(const char *v)
 static int pgurl_ok(const char *v)
 {
     size_t scheme = strncmp(v, "postgresql://", 13) == 0 ? 13
-                    : strncmp(v, "postgres://", 11) == 0 ? 11 : 0;
+                    : strncmp(v, "postgres://", 11) == 0 ? 11
+                                                         : 0;
     if (!scheme || strlen(v) > STRING_MAX)
         return 0;
     for (const char *p = v; *p; p++)
@@ -274,11 +276,10 @@ static int set_checked_string(hexrun_config *cfg, const hexrun__config_key *k, c
                                  TOKEN_MAX);
     if (k->type == KEY_STR && has_control(value))
         return hexrun__error_set(HEXRUN_E_CONFIG,
-                                 "config key '%s': control characters are not allowed",
-                                 k->name);
+                                 "config key '%s': control characters are not allowed", k->name);
     if (k->type == KEY_STR && strlen(value) > STRING_MAX)
-        return hexrun__error_set(HEXRUN_E_CONFIG, "config key '%s': longer than %d bytes",
-                                 k->name, STRING_MAX);
+        return hexrun__error_set(HEXRUN_E_CONFIG, "config key '%s': longer than %d bytes", k->name,
+                                 STRING_MAX);
     return set_string(cfg, k, value);
 }
 
@@ -415,8 +416,7 @@ static int open_regular(const char *key, const char *path, char *err, size_t err
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     struct stat st;
     if (fd < 0) {
-        snprintf(err, errlen, "config key '%s': cannot open '%s': %s", key, path,
-                 strerror(errno));
+        snprintf(err, errlen, "config key '%s': cannot open '%s': %s", key, path, strerror(errno));
         *rc = HEXRUN_E_IO;
         return -1;
     }
@@ -489,13 +489,16 @@ static int resolve_token(hexrun_config *cfg, char *err, size_t errlen)
         return read_token_file(cfg, err, errlen);
     const char *env = getenv("HEX_API_TOKEN");
     if (!env || !env[0]) {
-        snprintf(err, errlen, "no token: set config key 'token' or 'token_file', or the "
-                              "HEX_API_TOKEN environment variable");
+        snprintf(err, errlen,
+                 "no token: set config key 'token' or 'token_file', or the "
+                 "HEX_API_TOKEN environment variable");
         return HEXRUN_E_CONFIG;
     }
     if (!token_ok(env)) {
-        snprintf(err, errlen, "HEX_API_TOKEN holds spaces or control characters, or is "
-                              "longer than %d bytes", TOKEN_MAX);
+        snprintf(err, errlen,
+                 "HEX_API_TOKEN holds spaces or control characters, or is "
+                 "longer than %d bytes",
+                 TOKEN_MAX);
         return HEXRUN_E_CONFIG;
     }
     return (cfg->token = strdup(env)) ? HEXRUN_OK : HEXRUN_E_NOMEM;
@@ -508,8 +511,9 @@ static int resolve_base_url(hexrun_config *cfg, char *err, size_t errlen)
     const char *env = getenv("HEX_API_BASE_URL");
     if (env && env[0]) {
         if (!url_ok(env)) {
-            snprintf(err, errlen, "HEX_API_BASE_URL: expected an http:// or https:// URL "
-                                  "with a host, no user@ part and no query");
+            snprintf(err, errlen,
+                     "HEX_API_BASE_URL: expected an http:// or https:// URL "
+                     "with a host, no user@ part and no query");
             return HEXRUN_E_CONFIG;
         }
         return set_string(cfg, &keys[0], env) == HEXRUN_OK ? HEXRUN_OK : HEXRUN_E_NOMEM;
@@ -565,22 +569,26 @@ static int check_ca_file(const hexrun_config *cfg, char *err, size_t errlen)
     free(buf);
     if (pem)
         return HEXRUN_OK;
-    snprintf(err, errlen, "config key 'ca_file': '%s' holds no PEM certificate "
-                          "(-----BEGIN CERTIFICATE-----)", cfg->ca_file);
+    snprintf(err, errlen,
+             "config key 'ca_file': '%s' holds no PEM certificate "
+             "(-----BEGIN CERTIFICATE-----)",
+             cfg->ca_file);
     return HEXRUN_E_CONFIG;
 }
 
 int hexrun__config_resolve(hexrun_config *cfg, char *err, size_t errlen)
 {
     if (cfg->poll_min_ms > cfg->poll_max_ms) {
-        snprintf(err, errlen, "config keys 'poll_min_ms' (%lld) and 'poll_max_ms' (%lld): "
-                              "poll_min_ms must not exceed poll_max_ms",
+        snprintf(err, errlen,
+                 "config keys 'poll_min_ms' (%lld) and 'poll_max_ms' (%lld): "
+                 "poll_min_ms must not exceed poll_max_ms",
                  (long long)cfg->poll_min_ms, (long long)cfg->poll_max_ms);
         return HEXRUN_E_CONFIG;
     }
     if (cfg->retry_base_ms > cfg->retry_max_ms) {
-        snprintf(err, errlen, "config keys 'retry_base_ms' (%lld) and 'retry_max_ms' (%lld): "
-                              "retry_base_ms must not exceed retry_max_ms",
+        snprintf(err, errlen,
+                 "config keys 'retry_base_ms' (%lld) and 'retry_max_ms' (%lld): "
+                 "retry_base_ms must not exceed retry_max_ms",
                  (long long)cfg->retry_base_ms, (long long)cfg->retry_max_ms);
         return HEXRUN_E_CONFIG;
     }

@@ -12,15 +12,15 @@
 #include "hexrun.h"
 
 struct hexrun_config {
-    char *base_url;      /* NULL = HEX_API_BASE_URL, else https://app.hex.tech */
-    char *token;         /* NULL = token_file, else HEX_API_TOKEN */
+    char *base_url; /* NULL = HEX_API_BASE_URL, else https://app.hex.tech */
+    char *token;    /* NULL = token_file, else HEX_API_TOKEN */
     char *token_file;
     char *ca_file;
     char *proxy;
     char *user_agent;
-    char *budget_path;   /* the host-wide shared budget (budget.h); NULL = per client */
-    char *journal_path;  /* the submit journal (journal.h); NULL = none */
-    char *coord_url;     /* the PostgreSQL coordination store (coord.h); NULL = none */
+    char *budget_path;  /* the host-wide shared budget (budget.h); NULL = per client */
+    char *journal_path; /* the submit journal (journal.h); NULL = none */
+    char *coord_url;    /* the PostgreSQL coordination store (coord.h); NULL = none */
     int64_t timeout_ms;
     int64_t connect_timeout_ms;
     int64_t max_retries;

@@ -39,30 +39,54 @@ const char *hexrun__error_get(void)
 const char *hexrun_strerror(int code)
 {
     switch ((enum hexrun_error)code) {
-    case HEXRUN_OK: return "success";
-    case HEXRUN_E_INVALID_ARG: return "invalid argument";
-    case HEXRUN_E_NOMEM: return "out of memory";
-    case HEXRUN_E_CONFIG: return "invalid configuration";
-    case HEXRUN_E_NO_SUCH_JOB: return "no such job";
-    case HEXRUN_E_TIMEOUT: return "timed out";
-    case HEXRUN_E_TRANSPORT: return "network failure";
-    case HEXRUN_E_TLS: return "TLS failure";
-    case HEXRUN_E_AUTH: return "authentication failed (401)";
-    case HEXRUN_E_FORBIDDEN: return "forbidden (403)";
-    case HEXRUN_E_NOT_FOUND: return "not found (404)";
-    case HEXRUN_E_INVALID_REQUEST: return "request refused by Hex (400/422)";
-    case HEXRUN_E_RATE_LIMITED: return "rate limited (429)";
-    case HEXRUN_E_UNAVAILABLE: return "Hex unavailable (5xx)";
-    case HEXRUN_E_HTTP: return "unexpected HTTP status";
-    case HEXRUN_E_PROTOCOL: return "unreadable response";
-    case HEXRUN_E_TOO_LARGE: return "response too large";
-    case HEXRUN_E_OUTCOME_UNKNOWN: return "run outcome unknown";
-    case HEXRUN_E_STATE: return "not valid in the job's state";
-    case HEXRUN_E_FORKED: return "client belongs to another process (fork)";
-    case HEXRUN_E_SHUTDOWN: return "client is shutting down";
-    case HEXRUN_E_BUFFER: return "buffer too small";
-    case HEXRUN_E_IO: return "local file error";
-    case HEXRUN_E_INTERNAL: return "internal error";
+    case HEXRUN_OK:
+        return "success";
+    case HEXRUN_E_INVALID_ARG:
+        return "invalid argument";
+    case HEXRUN_E_NOMEM:
+        return "out of memory";
+    case HEXRUN_E_CONFIG:
+        return "invalid configuration";
+    case HEXRUN_E_NO_SUCH_JOB:
+        return "no such job";
+    case HEXRUN_E_TIMEOUT:
+        return "timed out";
+    case HEXRUN_E_TRANSPORT:
+        return "network failure";
+    case HEXRUN_E_TLS:
+        return "TLS failure";
+    case HEXRUN_E_AUTH:
+        return "authentication failed (401)";
+    case HEXRUN_E_FORBIDDEN:
+        return "forbidden (403)";
+    case HEXRUN_E_NOT_FOUND:
+        return "not found (404)";
+    case HEXRUN_E_INVALID_REQUEST:
+        return "request refused by Hex (400/422)";
+    case HEXRUN_E_RATE_LIMITED:
+        return "rate limited (429)";
+    case HEXRUN_E_UNAVAILABLE:
+        return "Hex unavailable (5xx)";
+    case HEXRUN_E_HTTP:
+        return "unexpected HTTP status";
+    case HEXRUN_E_PROTOCOL:
+        return "unreadable response";
+    case HEXRUN_E_TOO_LARGE:
+        return "response too large";
+    case HEXRUN_E_OUTCOME_UNKNOWN:
+        return "run outcome unknown";
+    case HEXRUN_E_STATE:
+        return "not valid in the job's state";
+    case HEXRUN_E_FORKED:
+        return "client belongs to another process (fork)";
+    case HEXRUN_E_SHUTDOWN:
+        return "client is shutting down";
+    case HEXRUN_E_BUFFER:
+        return "buffer too small";
+    case HEXRUN_E_IO:
+        return "local file error";
+    case HEXRUN_E_INTERNAL:
+        return "internal error";
     }
     return "unknown error";
 }

@@ -8,8 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int hexrun__file_check_private(int fd, const char *key, const char *path, char *err,
-                               size_t errlen)
+int hexrun__file_check_private(int fd, const char *key, const char *path, char *err, size_t errlen)
 {
     struct stat st;
     if (fstat(fd, &st) != 0) {
@@ -28,8 +27,7 @@ int hexrun__file_check_private(int fd, const char *key, const char *path, char *
         return -1;
     }
     if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-        snprintf(err, errlen,
-                 "%s: '%s' is writable by group or others (mode %03o); chmod 600 it",
+        snprintf(err, errlen, "%s: '%s' is writable by group or others (mode %03o); chmod 600 it",
                  key, path, (unsigned)(st.st_mode & 0777));
         return -1;
     }
@@ -43,8 +41,10 @@ int hexrun__file_open_private(const char *key, const char *path, int flags, char
     int fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
     if (fd < 0) {
         if (errno == ELOOP)
-            snprintf(err, errlen, "%s: '%s' is a symbolic link; refusing to follow it (give "
-                     "the real path)", key, path);
+            snprintf(err, errlen,
+                     "%s: '%s' is a symbolic link; refusing to follow it (give "
+                     "the real path)",
+                     key, path);
         else
             snprintf(err, errlen, "%s: cannot open '%s': %s", key, path, strerror(errno));
         return -1;

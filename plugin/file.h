@@ -25,7 +25,6 @@ int hexrun__file_open_private(const char *key, const char *path, int flags, char
  * hexrun__file_check_private - the checks of hexrun__file_open_private on an open fd.
  * Returns 0, or -1 with a message in err.
  */
-int hexrun__file_check_private(int fd, const char *key, const char *path, char *err,
-                               size_t errlen);
+int hexrun__file_check_private(int fd, const char *key, const char *path, char *err, size_t errlen);
 
 #endif

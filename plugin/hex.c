@@ -20,8 +20,8 @@
  * Parsing helpers
  * ------------------------------------------------------------------------------------- */
 
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen,
-                                                          const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt,
+                                                          ...)
 {
     if (!err || !errlen)
         return;
@@ -34,8 +34,7 @@ __attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errl
 /* Parse exactly `len` bytes as one JSON document (strict: no trailing garbage, no
  * embedded NUL). *out is NULL for the document "null". Returns 0, or -1 with err filled
  * (HEXRUN_E_NOMEM when memory ran out: not the document's fault). */
-static int parse_doc(const char *body, size_t len, json_object **out, char *err,
-                     size_t errlen)
+static int parse_doc(const char *body, size_t len, json_object **out, char *err, size_t errlen)
 {
     *out = NULL;
     if (!body || len > (size_t)INT32_MAX - 1) {
@@ -62,9 +61,9 @@ static int parse_doc(const char *body, size_t len, json_object **out, char *err,
         json_object_put(root);
         root = NULL;
         set_err(err, errlen, "invalid JSON at byte %zu: %s", end,
-                len == 0 ? "empty body"
+                len == 0                       ? "empty body"
                 : jerr == json_tokener_success ? "unexpected character"
-                : json_tokener_error_desc(jerr));
+                                               : json_tokener_error_desc(jerr));
     }
     json_tokener_free(tok);
     *out = root;
@@ -102,8 +101,8 @@ static json_object *field(json_object *obj, const char *key)
 }
 
 /* Copy a string field into out. Absent or null gives "" (an error when required). */
-static int get_string(json_object *obj, const char *key, char *out, size_t outlen,
-                      int required, char *err, size_t errlen)
+static int get_string(json_object *obj, const char *key, char *out, size_t outlen, int required,
+                      char *err, size_t errlen)
 {
     json_object *v = field(obj, key);
     out[0] = '\0';
@@ -158,8 +157,7 @@ static void get_text(json_object *obj, const char *key, char *out, size_t outlen
     if (json_object_is_type(v, json_type_string)) {
         copy_truncated(out, outlen, json_object_get_string(v),
                        (size_t)json_object_get_string_len(v));
-    } else if (json_object_is_type(v, json_type_int) ||
-               json_object_is_type(v, json_type_double) ||
+    } else if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double) ||
                json_object_is_type(v, json_type_boolean)) {
         const char *t = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
         if (t)
@@ -275,8 +273,7 @@ static int run_from_object(json_object *obj, int need_status, hexrun__hex_run *r
     get_text(obj, "runTrigger", run->run_trigger, sizeof run->run_trigger);
     get_text(obj, "projectVersion", run->project_version, sizeof run->project_version);
     run->elapsed_ms = get_elapsed(obj);
-    run->state = run->status[0] ? hexrun__hex_state_from_status(run->status)
-                                : HEXRUN_STATE_PENDING;
+    run->state = run->status[0] ? hexrun__hex_state_from_status(run->status) : HEXRUN_STATE_PENDING;
     return HEXRUN_OK;
 }
 
@@ -293,8 +290,8 @@ static int parse_one_run(const char *body, size_t len, int need_status, hexrun__
     return rc;
 }
 
-int hexrun__hex_parse_run_created(const char *body, size_t len, hexrun__hex_run *run,
-                                  char *err, size_t errlen)
+int hexrun__hex_parse_run_created(const char *body, size_t len, hexrun__hex_run *run, char *err,
+                                  size_t errlen)
 {
     return parse_one_run(body, len, 0, run, err, errlen);
 }
@@ -315,8 +312,7 @@ static int64_t query_offset(const char *q)
         char *end = NULL;
         errno = 0;
         long long off = strtoll(v + 7, &end, 10);
-        if (end != v + 7 && (*end == '\0' || *end == '&' || *end == '#') && off >= 0 &&
-            errno == 0)
+        if (end != v + 7 && (*end == '\0' || *end == '&' || *end == '#') && off >= 0 && errno == 0)
             return off;
     }
     return -1;
@@ -325,8 +321,7 @@ static int64_t query_offset(const char *q)
 /* nextPage: null or absent is the last page. Its format is not in the spec: any string is
  * a next page; its offset and query are read when it has them (the URL's host is never
  * used). A value of another type is a protocol error. */
-static int next_page_of(json_object *root, hexrun__hex_next_page *next, char *err,
-                        size_t errlen)
+static int next_page_of(json_object *root, hexrun__hex_next_page *next, char *err, size_t errlen)
 {
     json_object *v = field(root, "nextPage");
     memset(next, 0, sizeof *next);
@@ -380,9 +375,8 @@ static int runs_from_array(json_object *arr, hexrun__hex_run **runs, size_t *n, 
     return HEXRUN_OK;
 }
 
-int hexrun__hex_parse_runs_page(const char *body, size_t len, hexrun__hex_run **runs,
-                                size_t *n, hexrun__hex_next_page *next, char *err,
-                                size_t errlen)
+int hexrun__hex_parse_runs_page(const char *body, size_t len, hexrun__hex_run **runs, size_t *n,
+                                hexrun__hex_next_page *next, char *err, size_t errlen)
 {
     *runs = NULL;
     *n = 0;
@@ -404,8 +398,8 @@ int hexrun__hex_parse_runs_page(const char *body, size_t len, hexrun__hex_run **
     return rc;
 }
 
-int hexrun__hex_runs_next(const char *body, size_t len, hexrun__hex_next_page *next,
-                          char *err, size_t errlen)
+int hexrun__hex_runs_next(const char *body, size_t len, hexrun__hex_next_page *next, char *err,
+                          size_t errlen)
 {
     memset(next, 0, sizeof *next);
     next->offset = -1;
@@ -421,8 +415,7 @@ int hexrun__hex_runs_next(const char *body, size_t len, hexrun__hex_next_page *n
     return rc;
 }
 
-int hexrun__hex_cursor_after(const char *body, size_t len, char **after, char *err,
-                             size_t errlen)
+int hexrun__hex_cursor_after(const char *body, size_t len, char **after, char *err, size_t errlen)
 {
     *after = NULL;
     int nomem = 0;
@@ -430,8 +423,7 @@ int hexrun__hex_cursor_after(const char *body, size_t len, char **after, char *e
     if (!root)
         return nomem ? HEXRUN_E_NOMEM : HEXRUN_E_PROTOCOL;
     json_object *pag = field(root, "pagination");
-    json_object *v = pag && json_object_is_type(pag, json_type_object) ? field(pag, "after")
-                                                                        : NULL;
+    json_object *v = pag && json_object_is_type(pag, json_type_object) ? field(pag, "after") : NULL;
     int rc = HEXRUN_OK;
     if (!pag || !json_object_is_type(pag, json_type_object)) {
         set_err(err, errlen, "field '%s' is missing or not an object", "pagination");
@@ -581,7 +573,7 @@ struct hexrun__hex_pages {
 
 hexrun__hex_pages *hexrun__hex_pages_new(const char *array_key)
 {
-    if (!array_key || strlen(array_key) >= sizeof ((hexrun__hex_pages *)0)->key)
+    if (!array_key || strlen(array_key) >= sizeof((hexrun__hex_pages *)0)->key)
         return NULL;
     hexrun__hex_pages *p = calloc(1, sizeof *p);
     if (!p)
@@ -703,8 +695,15 @@ int hexrun__hex_is_uuid(const char *s)
  * RunProject body
  * ------------------------------------------------------------------------------------- */
 
-typedef enum { T_BOOL, T_STRING, T_OBJECT, T_STRINGS, T_NOTIFICATIONS, T_RUN_TYPE,
-               T_SCREENSHOT } opt_type;
+typedef enum {
+    T_BOOL,
+    T_STRING,
+    T_OBJECT,
+    T_STRINGS,
+    T_NOTIFICATIONS,
+    T_RUN_TYPE,
+    T_SCREENSHOT
+} opt_type;
 
 typedef struct {
     const char *key;
@@ -712,29 +711,39 @@ typedef struct {
 } opt_rule;
 
 static const opt_rule run_rules[] = {
-    {"inputParams", T_OBJECT},       {"dryRun", T_BOOL},
-    {"updatePublishedResults", T_BOOL}, {"useCachedSqlResults", T_BOOL},
-    {"updateCache", T_BOOL},         {"viewId", T_STRING},
+    {"inputParams", T_OBJECT},          {"dryRun", T_BOOL},      {"updatePublishedResults", T_BOOL},
+    {"useCachedSqlResults", T_BOOL},    {"updateCache", T_BOOL}, {"viewId", T_STRING},
     {"notifications", T_NOTIFICATIONS},
 };
 
 static const opt_rule notification_rules[] = {
-    {"type", T_RUN_TYPE},        {"includeSuccessScreenshot", T_BOOL},
-    {"screenshotFormat", T_SCREENSHOT}, {"slackChannelIds", T_STRINGS},
-    {"userIds", T_STRINGS},      {"groupIds", T_STRINGS},
-    {"subject", T_STRING},       {"body", T_STRING},
+    {"type", T_RUN_TYPE},
+    {"includeSuccessScreenshot", T_BOOL},
+    {"screenshotFormat", T_SCREENSHOT},
+    {"slackChannelIds", T_STRINGS},
+    {"userIds", T_STRINGS},
+    {"groupIds", T_STRINGS},
+    {"subject", T_STRING},
+    {"body", T_STRING},
 };
 
 static const char *type_text(opt_type t)
 {
     switch (t) {
-    case T_BOOL: return "a boolean";
-    case T_STRING: return "a string";
-    case T_OBJECT: return "an object";
-    case T_STRINGS: return "an array of strings";
-    case T_NOTIFICATIONS: return "an array of notification objects";
-    case T_RUN_TYPE: return "one of \"SUCCESS\", \"FAILURE\", \"ALL\"";
-    case T_SCREENSHOT: return "\"png\" or \"pdf\"";
+    case T_BOOL:
+        return "a boolean";
+    case T_STRING:
+        return "a string";
+    case T_OBJECT:
+        return "an object";
+    case T_STRINGS:
+        return "an array of strings";
+    case T_NOTIFICATIONS:
+        return "an array of notification objects";
+    case T_RUN_TYPE:
+        return "one of \"SUCCESS\", \"FAILURE\", \"ALL\"";
+    case T_SCREENSHOT:
+        return "\"png\" or \"pdf\"";
     }
     return "?";
 }
@@ -755,11 +764,16 @@ static int value_fits(json_object *v, opt_type t, const char *where, char *err, 
     static const char *const run_types[] = {"SUCCESS", "FAILURE", "ALL", NULL};
     static const char *const formats[] = {"png", "pdf", NULL};
     switch (t) {
-    case T_BOOL: return json_object_is_type(v, json_type_boolean);
-    case T_STRING: return json_object_is_type(v, json_type_string);
-    case T_OBJECT: return json_object_is_type(v, json_type_object);
-    case T_RUN_TYPE: return is_one_of(v, run_types);
-    case T_SCREENSHOT: return is_one_of(v, formats);
+    case T_BOOL:
+        return json_object_is_type(v, json_type_boolean);
+    case T_STRING:
+        return json_object_is_type(v, json_type_string);
+    case T_OBJECT:
+        return json_object_is_type(v, json_type_object);
+    case T_RUN_TYPE:
+        return is_one_of(v, run_types);
+    case T_SCREENSHOT:
+        return is_one_of(v, formats);
     case T_STRINGS:
         if (!json_object_is_type(v, json_type_array))
             return 0;
@@ -795,13 +809,13 @@ static void allowed_keys(char *out, size_t outlen, const opt_rule *rules, size_t
 static int check_keys(json_object *obj, const opt_rule *rules, size_t n, const char *where,
                       char *err, size_t errlen)
 {
-    json_object_object_foreach(obj, key, val) {
+    json_object_object_foreach(obj, key, val)
+    {
         const opt_rule *r = find_rule(rules, n, key);
         if (!r) {
             char allowed[256];
             allowed_keys(allowed, sizeof allowed, rules, n);
-            set_err(err, errlen, "%s: unknown key '%.64s' (allowed: %s)", where, key,
-                    allowed);
+            set_err(err, errlen, "%s: unknown key '%.64s' (allowed: %s)", where, key, allowed);
             return HEXRUN_E_INVALID_ARG;
         }
         char sub[160];
@@ -835,8 +849,7 @@ static int check_notifications(json_object *v, const char *where, char *err, siz
         if (check_keys(it, notification_rules, nrules, sub, err, errlen))
             return HEXRUN_E_INVALID_ARG;
         if (!field(it, "type") || !field(it, "includeSuccessScreenshot")) {
-            set_err(err, errlen, "%s: 'type' and 'includeSuccessScreenshot' are required",
-                    sub);
+            set_err(err, errlen, "%s: 'type' and 'includeSuccessScreenshot' are required", sub);
             return HEXRUN_E_INVALID_ARG;
         }
     }
@@ -862,8 +875,8 @@ static int check_combinations(json_object *root, char *err, size_t errlen)
     return HEXRUN_OK;
 }
 
-int hexrun__hex_run_options(const char *options_json, char **out_body, int *out_dry_run,
-                            char *err, size_t errlen)
+int hexrun__hex_run_options(const char *options_json, char **out_body, int *out_dry_run, char *err,
+                            size_t errlen)
 {
     *out_body = NULL;
     *out_dry_run = 0;
@@ -875,15 +888,15 @@ int hexrun__hex_run_options(const char *options_json, char **out_body, int *out_
         set_err(err, errlen, "options: %s", perr);
         return nomem ? HEXRUN_E_NOMEM : HEXRUN_E_INVALID_ARG;
     }
-    int rc = check_keys(root, run_rules, sizeof run_rules / sizeof *run_rules, "options",
-                        err, errlen);
+    int rc =
+        check_keys(root, run_rules, sizeof run_rules / sizeof *run_rules, "options", err, errlen);
     if (!rc)
         rc = check_combinations(root, err, errlen);
     if (!rc) {
         json_object *dry = field(root, "dryRun");
         *out_dry_run = dry && json_object_get_boolean(dry);
-        const char *body = json_object_to_json_string_ext(
-            root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        const char *body = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
+                                                                    JSON_C_TO_STRING_NOSLASHESCAPE);
         *out_body = body ? strdup(body) : NULL;
         if (!*out_body) {
             set_err(err, errlen, "out of memory");
@@ -909,21 +922,20 @@ int hexrun__hex_run_json(const hexrun__hex_run *run, hexrun__buf *out)
     json_object *obj = json_object_new_object();
     if (!obj)
         return HEXRUN_E_NOMEM;
-    int failed = add_text(obj, "runId", run->run_id) ||
-                 add_text(obj, "projectId", run->project_id) ||
-                 add_text(obj, "runUrl", run->run_url) || add_text(obj, "status", run->status) ||
-                 add_text(obj, "startTime", run->start_time) ||
-                 add_text(obj, "endTime", run->end_time) ||
-                 add_text(obj, "traceId", run->trace_id) ||
-                 add_text(obj, "projectVersion", run->project_version) ||
-                 add_text(obj, "runTrigger", run->run_trigger);
+    int failed =
+        add_text(obj, "runId", run->run_id) || add_text(obj, "projectId", run->project_id) ||
+        add_text(obj, "runUrl", run->run_url) || add_text(obj, "status", run->status) ||
+        add_text(obj, "startTime", run->start_time) || add_text(obj, "endTime", run->end_time) ||
+        add_text(obj, "traceId", run->trace_id) ||
+        add_text(obj, "projectVersion", run->project_version) ||
+        add_text(obj, "runTrigger", run->run_trigger);
     if (!failed && run->elapsed_ms >= 0) {
         json_object *v = json_object_new_int64(run->elapsed_ms);
         failed = !v || json_object_object_add(obj, "elapsedTime", v) != 0;
     }
     if (!failed)
-        failed = hexrun__buf_appends(out, json_object_to_json_string_ext(
-                                              obj, JSON_C_TO_STRING_PLAIN)) != 0;
+        failed = hexrun__buf_appends(
+                     out, json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN)) != 0;
     json_object_put(obj);
     return failed ? HEXRUN_E_NOMEM : HEXRUN_OK;
 }
@@ -931,38 +943,30 @@ int hexrun__hex_run_json(const hexrun__hex_run *run, hexrun__buf *out)
 #define RUNS "/v1/projects/%s/runs"
 static const hexrun__hex_endpoint endpoints[HEXRUN__EP_COUNT] = {
     [HEXRUN__EP_RUN_PROJECT] = {"RunProject", "POST", RUNS, NULL, HEXRUN__BUDGET_RUN},
-    [HEXRUN__EP_GET_RUN_STATUS] = {"GetRunStatus", "GET", RUNS "/%s", NULL,
-                                   HEXRUN__BUDGET_API},
+    [HEXRUN__EP_GET_RUN_STATUS] = {"GetRunStatus", "GET", RUNS "/%s", NULL, HEXRUN__BUDGET_API},
     [HEXRUN__EP_CANCEL_RUN] = {"CancelRun", "DELETE", RUNS "/%s", NULL, HEXRUN__BUDGET_API},
-    [HEXRUN__EP_GET_PROJECT_RUNS] = {"GetProjectRuns", "GET", RUNS, "runs",
-                                     HEXRUN__BUDGET_API},
+    [HEXRUN__EP_GET_PROJECT_RUNS] = {"GetProjectRuns", "GET", RUNS, "runs", HEXRUN__BUDGET_API},
     [HEXRUN__EP_LIST_PROJECTS] = {"ListProjects", "GET", "/v1/projects", "values",
                                   HEXRUN__BUDGET_API},
-    [HEXRUN__EP_GET_PROJECT] = {"GetProject", "GET", "/v1/projects/%s", NULL,
-                                HEXRUN__BUDGET_API},
+    [HEXRUN__EP_GET_PROJECT] = {"GetProject", "GET", "/v1/projects/%s", NULL, HEXRUN__BUDGET_API},
     [HEXRUN__EP_ME] = {"Me", "GET", "/v1/users/me", NULL, HEXRUN__BUDGET_API},
-    [HEXRUN__EP_LIST_USERS] = {"ListUsers", "GET", "/v1/users", "values",
-                               HEXRUN__BUDGET_API},
+    [HEXRUN__EP_LIST_USERS] = {"ListUsers", "GET", "/v1/users", "values", HEXRUN__BUDGET_API},
     [HEXRUN__EP_DEACTIVATE_USER] = {"DeactivateUser", "POST", "/v1/users/%s/deactivate", NULL,
                                     HEXRUN__BUDGET_API},
-    [HEXRUN__EP_LIST_GROUPS] = {"ListGroups", "GET", "/v1/groups", "values",
-                                HEXRUN__BUDGET_API},
+    [HEXRUN__EP_LIST_GROUPS] = {"ListGroups", "GET", "/v1/groups", "values", HEXRUN__BUDGET_API},
     [HEXRUN__EP_GET_GROUP] = {"GetGroup", "GET", "/v1/groups/%s", NULL, HEXRUN__BUDGET_API},
-    [HEXRUN__EP_CREATE_GROUP] = {"CreateGroup", "POST", "/v1/groups", NULL,
-                                 HEXRUN__BUDGET_API},
-    [HEXRUN__EP_EDIT_GROUP] = {"EditGroup", "PATCH", "/v1/groups/%s", NULL,
-                               HEXRUN__BUDGET_API},
+    [HEXRUN__EP_CREATE_GROUP] = {"CreateGroup", "POST", "/v1/groups", NULL, HEXRUN__BUDGET_API},
+    [HEXRUN__EP_EDIT_GROUP] = {"EditGroup", "PATCH", "/v1/groups/%s", NULL, HEXRUN__BUDGET_API},
     [HEXRUN__EP_DELETE_GROUP] = {"DeleteGroup", "DELETE", "/v1/groups/%s", NULL,
                                  HEXRUN__BUDGET_API},
     [HEXRUN__EP_LIST_DATA_CONNECTIONS] = {"ListDataConnections", "GET", "/v1/data-connections",
                                           "values", HEXRUN__BUDGET_API},
-    [HEXRUN__EP_GET_DATA_CONNECTION] = {"GetDataConnection", "GET", "/v1/data-connections/%s",
-                                        NULL, HEXRUN__BUDGET_API},
-    [HEXRUN__EP_CREATE_DATA_CONNECTION] = {"CreateDataConnection", "POST",
-                                           "/v1/data-connections", NULL, HEXRUN__BUDGET_API},
-    [HEXRUN__EP_EDIT_DATA_CONNECTION] = {"EditDataConnection", "PATCH",
-                                         "/v1/data-connections/%s", NULL,
-                                         HEXRUN__BUDGET_API},
+    [HEXRUN__EP_GET_DATA_CONNECTION] = {"GetDataConnection", "GET", "/v1/data-connections/%s", NULL,
+                                        HEXRUN__BUDGET_API},
+    [HEXRUN__EP_CREATE_DATA_CONNECTION] = {"CreateDataConnection", "POST", "/v1/data-connections",
+                                           NULL, HEXRUN__BUDGET_API},
+    [HEXRUN__EP_EDIT_DATA_CONNECTION] = {"EditDataConnection", "PATCH", "/v1/data-connections/%s",
+                                         NULL, HEXRUN__BUDGET_API},
     [HEXRUN__EP_LIST_COLLECTIONS] = {"ListCollections", "GET", "/v1/collections", "values",
                                      HEXRUN__BUDGET_API},
     [HEXRUN__EP_GET_COLLECTION] = {"GetCollection", "GET", "/v1/collections/%s", NULL,

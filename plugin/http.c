@@ -34,7 +34,7 @@ typedef struct http_attempt {
 struct hexrun__http {
     CURLM *multi;
     hexrun__log *log;
-    char *api_base;   /* "<base_url>/api", no trailing slash */
+    char *api_base; /* "<base_url>/api", no trailing slash */
     char *auth_header;
     char *user_agent;
     char *ca_file;
@@ -64,8 +64,8 @@ static char *dup_or_null(const char *s)
 
 static int base_url_ok(const char *url)
 {
-    return url && (strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0)
-           && !strpbrk(url, " \t\r\n?#");
+    return url && (strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0) &&
+           !strpbrk(url, " \t\r\n?#");
 }
 
 /* A loopback base URL (hexsim in tests, demos and benchmarks) never goes through a proxy
@@ -88,8 +88,8 @@ static int http_copy_opts(hexrun__http *http, const hexrun__http_opts *opts)
     http->api_base = hexrun__buf_steal(&b);
     hexrun__buf_appendf(&b, "Authorization: Bearer %s", opts->token);
     http->auth_header = hexrun__buf_steal(&b);
-    http->user_agent = strdup(opts->user_agent ? opts->user_agent
-                                               : "hexrun/" HEXRUN_VERSION_STRING);
+    http->user_agent =
+        strdup(opts->user_agent ? opts->user_agent : "hexrun/" HEXRUN_VERSION_STRING);
     http->ca_file = dup_or_null(opts->ca_file);
     http->proxy = dup_or_null(opts->proxy);
     if (!http->api_base || !http->auth_header || !http->user_agent ||
@@ -467,8 +467,7 @@ static void attempt_finish(hexrun__http *http, http_attempt *a, CURLcode rc)
                       "event=http method=%s url=%s status=%d error=%d sent=%d ms=%lld "
                       "bytes=%zu%s%s",
                       a->method, a->url, resp.status, resp.error, resp.sent,
-                      (long long)resp.elapsed_ms, resp.body_len, text[0] ? " detail=" : "",
-                      text);
+                      (long long)resp.elapsed_ms, resp.body_len, text[0] ? " detail=" : "", text);
     a->done(&resp, a->ud);
 }
 
@@ -549,12 +548,18 @@ int hexrun__http_error_from_status(int status)
         return HEXRUN_OK;
     switch (status) {
     case 400:
-    case 422: return HEXRUN_E_INVALID_REQUEST;
-    case 401: return HEXRUN_E_AUTH;
-    case 403: return HEXRUN_E_FORBIDDEN;
-    case 404: return HEXRUN_E_NOT_FOUND;
-    case 429: return HEXRUN_E_RATE_LIMITED;
-    default: return status >= 500 && status < 600 ? HEXRUN_E_UNAVAILABLE : HEXRUN_E_HTTP;
+    case 422:
+        return HEXRUN_E_INVALID_REQUEST;
+    case 401:
+        return HEXRUN_E_AUTH;
+    case 403:
+        return HEXRUN_E_FORBIDDEN;
+    case 404:
+        return HEXRUN_E_NOT_FOUND;
+    case 429:
+        return HEXRUN_E_RATE_LIMITED;
+    default:
+        return status >= 500 && status < 600 ? HEXRUN_E_UNAVAILABLE : HEXRUN_E_HTTP;
     }
 }
 

@@ -25,33 +25,33 @@ typedef struct hexrun__http hexrun__http;
 #define HEXRUN__HTTP_MAX_CONNECTIONS 16
 
 typedef struct hexrun__http_opts {
-    const char *base_url;        /* e.g. "https://app.hex.tech"; "/api" is appended */
-    const char *token;           /* sent as "Authorization: Bearer <token>" */
-    int64_t timeout_ms;          /* whole attempt; 0 = no limit */
-    int64_t connect_timeout_ms;  /* connect + TLS; 0 = curl's default */
-    const char *ca_file;         /* NULL = system store */
-    int insecure_skip_verify;    /* 1 = no certificate checks (logged as a warning) */
-    const char *proxy;           /* NULL = the environment's (none for a loopback base_url);
-                                    "" = no proxy */
-    const char *user_agent;      /* NULL = "hexrun/<version>" */
-    int64_t max_response_bytes;  /* larger bodies fail with HEXRUN_E_TOO_LARGE; 0 = none */
+    const char *base_url;       /* e.g. "https://app.hex.tech"; "/api" is appended */
+    const char *token;          /* sent as "Authorization: Bearer <token>" */
+    int64_t timeout_ms;         /* whole attempt; 0 = no limit */
+    int64_t connect_timeout_ms; /* connect + TLS; 0 = curl's default */
+    const char *ca_file;        /* NULL = system store */
+    int insecure_skip_verify;   /* 1 = no certificate checks (logged as a warning) */
+    const char *proxy;          /* NULL = the environment's (none for a loopback base_url);
+                                   "" = no proxy */
+    const char *user_agent;     /* NULL = "hexrun/<version>" */
+    int64_t max_response_bytes; /* larger bodies fail with HEXRUN_E_TOO_LARGE; 0 = none */
 } hexrun__http_opts;
 
 /* The outcome of one attempt. Borrowed: valid only during the done callback. */
 typedef struct hexrun__http_resp {
-    int error;              /* HEXRUN_OK (an HTTP status arrived), or HEXRUN_E_TRANSPORT,
-                               HEXRUN_E_TLS, HEXRUN_E_TOO_LARGE, HEXRUN_E_NOMEM */
-    int sent;               /* 0: the request certainly did not reach the server
-                               (DNS, connect, TLS handshake failed); 1: it may have */
-    int status;             /* HTTP status, 0 if none was received */
-    const char *body;       /* NUL-terminated, never NULL ("" when empty) */
+    int error;        /* HEXRUN_OK (an HTTP status arrived), or HEXRUN_E_TRANSPORT,
+                         HEXRUN_E_TLS, HEXRUN_E_TOO_LARGE, HEXRUN_E_NOMEM */
+    int sent;         /* 0: the request certainly did not reach the server
+                         (DNS, connect, TLS handshake failed); 1: it may have */
+    int status;       /* HTTP status, 0 if none was received */
+    const char *body; /* NUL-terminated, never NULL ("" when empty) */
     size_t body_len;
-    const char *retry_after;/* raw Retry-After header value, or NULL */
-    const char *error_text; /* transport error detail (no secrets), "" when error==OK */
-    int64_t elapsed_ms;     /* wall time of the attempt */
-    uint64_t bytes_sent;    /* request body bytes uploaded */
-    uint64_t bytes_received;/* response body bytes received */
-    void *attempt;          /* internal: for hexrun__http_take_body */
+    const char *retry_after; /* raw Retry-After header value, or NULL */
+    const char *error_text;  /* transport error detail (no secrets), "" when error==OK */
+    int64_t elapsed_ms;      /* wall time of the attempt */
+    uint64_t bytes_sent;     /* request body bytes uploaded */
+    uint64_t bytes_received; /* response body bytes received */
+    void *attempt;           /* internal: for hexrun__http_take_body */
 } hexrun__http_resp;
 
 /* Inside a done callback: take the body over instead of copying it (a large answer then
@@ -63,12 +63,12 @@ typedef void (*hexrun__http_done_fn)(const hexrun__http_resp *resp, void *ud);
 
 /* One attempt. Every string is copied by hexrun__http_start. */
 typedef struct hexrun__http_req {
-    const char *method;     /* "GET", "POST", "PUT", "PATCH", "DELETE" */
-    const char *path;       /* relative to <base_url>/api, starts with "/v1/"; may hold a
-                               query string already (then `query` is appended with '&') */
-    const char *query;      /* NULL or a query string without '?' */
-    const char *body;       /* NULL or a JSON document (sent as application/json) */
-    int64_t timeout_ms;     /* 0 = opts.timeout_ms; else overrides it for this attempt */
+    const char *method;        /* "GET", "POST", "PUT", "PATCH", "DELETE" */
+    const char *path;          /* relative to <base_url>/api, starts with "/v1/"; may hold a
+                                  query string already (then `query` is appended with '&') */
+    const char *query;         /* NULL or a query string without '?' */
+    const char *body;          /* NULL or a JSON document (sent as application/json) */
+    int64_t timeout_ms;        /* 0 = opts.timeout_ms; else overrides it for this attempt */
     hexrun__http_done_fn done; /* called exactly once, from hexrun__http_run or _free;
                                   it may start new attempts when called from _run, never
                                   when called from _free */
@@ -153,9 +153,9 @@ int64_t hexrun__retry_after_parse(const char *value, time_t now);
 /*
  * hexrun__retry_backoff_ms - the delay before retry number `attempt` (1 = first retry).
  * With retry_after_ms >= 0 that value wins as it is (the server knows when it will
- * accept again; the parser already caps it at HEXRUN__RETRY_AFTER_MAX_MS). Otherwise full jitter: uniform in
- * [0, min(max_ms, base_ms * 2^(attempt-1))].
- * rng_state: the caller's xorshift state (any value; 0 is replaced by a constant).
+ * accept again; the parser already caps it at HEXRUN__RETRY_AFTER_MAX_MS). Otherwise full jitter:
+ * uniform in [0, min(max_ms, base_ms * 2^(attempt-1))]. rng_state: the caller's xorshift state (any
+ * value; 0 is replaced by a constant).
  */
 int64_t hexrun__retry_backoff_ms(int attempt, int64_t base_ms, int64_t max_ms,
                                  int64_t retry_after_ms, uint64_t *rng_state);

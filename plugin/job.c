@@ -12,9 +12,9 @@
 #define N_STATES 12
 
 static const char *const state_names[N_STATES] = {
-    "QUEUED", "SUBMITTING", "PENDING", "RUNNING", "COMPLETED", "ERRORED",
-    "KILLED", "UNABLE_TO_ALLOCATE_KERNEL", "SUBMIT_FAILED", "UNKNOWN", "LOST",
-    "SUBMIT_UNKNOWN"};
+    "QUEUED",        "SUBMITTING", "PENDING", "RUNNING",
+    "COMPLETED",     "ERRORED",    "KILLED",  "UNABLE_TO_ALLOCATE_KERNEL",
+    "SUBMIT_FAILED", "UNKNOWN",    "LOST",    "SUBMIT_UNKNOWN"};
 
 const char *hexrun_state_name(int32_t state)
 {
@@ -207,8 +207,7 @@ static hexrun__released *released_slot(hexrun__jobs *t, const char *project_id)
 static void remember_run(hexrun__jobs *t, const hexrun__job *job)
 {
     hexrun__released *r = job->run_id[0] ? released_slot(t, job->project_id) : NULL;
-    if (!r || (!r->runs && !(r->runs = calloc(HEXRUN__JOBS_RELEASED_PER_PROJECT,
-                                                   sizeof *r->runs))))
+    if (!r || (!r->runs && !(r->runs = calloc(HEXRUN__JOBS_RELEASED_PER_PROJECT, sizeof *r->runs))))
         return;
     hexrun__released_run *slot = &r->runs[r->n];
     if (r->n == HEXRUN__JOBS_RELEASED_PER_PROJECT) {
@@ -373,8 +372,7 @@ char *hexrun__job_to_json(const hexrun__jobs *t, const hexrun__job *job)
     json_opt_str(&b, "idempotency_key", job->idempotency_key);
     hexrun__buf_appendf(&b, ",\"dry_run\":%s", job->dry_run ? "true" : "false");
     if (job->state == HEXRUN_STATE_QUEUED)
-        hexrun__buf_appendf(&b, ",\"queue_position\":%zu",
-                            hexrun__jobs_queue_position(t, job));
+        hexrun__buf_appendf(&b, ",\"queue_position\":%zu", hexrun__jobs_queue_position(t, job));
     else
         hexrun__buf_appends(&b, ",\"queue_position\":null");
     json_opt_str(&b, "submitted_at", job->submitted_at);
@@ -385,10 +383,11 @@ char *hexrun__job_to_json(const hexrun__jobs *t, const hexrun__job *job)
     else
         hexrun__buf_appends(&b, ",\"elapsed_ms\":null");
     hexrun__buf_appendf(&b, ",\"attempts\":%d,\"polls\":%d", job->attempts, job->polls);
-    json_opt_str(&b, "cancel", job->cancel_accepted  ? "accepted"
-                               : job->cancel_sent      ? "sent"
-                               : job->cancel_requested ? "requested"
-                                                       : NULL);
+    json_opt_str(&b, "cancel",
+                 job->cancel_accepted    ? "accepted"
+                 : job->cancel_sent      ? "sent"
+                 : job->cancel_requested ? "requested"
+                                         : NULL);
     json_opt_str(&b, "waiting_for",
                  hexrun_state_is_terminal(job->state) == 1 ? NULL : job->waiting_for);
     json_error(&b, t, &job->last_error);

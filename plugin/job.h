@@ -19,9 +19,9 @@
 #define HEXRUN__IDEMPOTENCY_KEY_MAX 256
 
 typedef struct hexrun__job_error {
-    int code;               /* HEXRUN_OK when there is none */
-    int http_status;        /* 0 when none */
-    char *message;          /* redacted; NULL when none (heap: most jobs never fail) */
+    int code;        /* HEXRUN_OK when there is none */
+    int http_status; /* 0 when none */
+    char *message;   /* redacted; NULL when none (heap: most jobs never fail) */
     char trace_id[HEXRUN__HEX_ID_MAX];
 } hexrun__job_error;
 
@@ -29,35 +29,35 @@ typedef struct hexrun__job {
     int64_t id;
     int32_t state;
     char project_id[HEXRUN__HEX_ID_MAX];
-    char run_id[HEXRUN__HEX_ID_MAX];           /* "" until Hex answered RunProject */
-    char *run_url;                             /* NULL until Hex sent one */
-    char hex_status[HEXRUN__HEX_SHORT_MAX];    /* "" until Hex reported one */
+    char run_id[HEXRUN__HEX_ID_MAX];        /* "" until Hex answered RunProject */
+    char *run_url;                          /* NULL until Hex sent one */
+    char hex_status[HEXRUN__HEX_SHORT_MAX]; /* "" until Hex reported one */
     char start_time[HEXRUN__HEX_SHORT_MAX];
     char end_time[HEXRUN__HEX_SHORT_MAX];
-    char submitted_at[HEXRUN__HEX_SHORT_MAX];  /* ISO-8601 UTC, set when created */
-    int64_t elapsed_ms;                        /* -1 until Hex reported it */
-    char *idempotency_key;                     /* NULL when none */
-    char *run_body;                            /* RunProject body; NULL for an attach */
+    char submitted_at[HEXRUN__HEX_SHORT_MAX]; /* ISO-8601 UTC, set when created */
+    int64_t elapsed_ms;                       /* -1 until Hex reported it */
+    char *idempotency_key;                    /* NULL when none */
+    char *run_body;                           /* RunProject body; NULL for an attach */
     int dry_run;
-    int attempts;                              /* HTTP attempts of the current request */
-    int polls;                                 /* GetRunStatus answers received */
-    int cancel_requested;                      /* cancel once the run id is known */
-    int64_t adopt_since_ms;                    /* > 0 while looking for the run that an
-                                                  unanswered RunProject sent at this unix
-                                                  ms may have created (adopt.h) */
-    int adopt_lookups;                         /* GetProjectRuns made for that */
-    int64_t adopt_first_since_ms;              /* > 0 for hexrun_submit_or_adopt: before
-                                                  sending RunProject, look for the run one
-                                                  sent at this unix ms by another process
-                                                  made; 0 once it sends or adopts */
+    int attempts;                 /* HTTP attempts of the current request */
+    int polls;                    /* GetRunStatus answers received */
+    int cancel_requested;         /* cancel once the run id is known */
+    int64_t adopt_since_ms;       /* > 0 while looking for the run that an
+                                     unanswered RunProject sent at this unix
+                                     ms may have created (adopt.h) */
+    int adopt_lookups;            /* GetProjectRuns made for that */
+    int64_t adopt_first_since_ms; /* > 0 for hexrun_submit_or_adopt: before
+                                     sending RunProject, look for the run one
+                                     sent at this unix ms by another process
+                                     made; 0 once it sends or adopts */
     int cancel_sent;
-    int cancel_accepted;                       /* Hex answered CancelRun with a 2xx; the
-                                                  state follows GetRunStatus from then on */
-    int poll_soon;                             /* the next poll is wanted at poll_min_ms */
-    char waiting_for[256];                     /* why the next request waits ("" when it
-                                                  does not): a rate-limit pause, the
-                                                  budget, a retry's back-off */
-    int64_t waiting_until_ms;                  /* what waiting_for was written for */
+    int cancel_accepted;      /* Hex answered CancelRun with a 2xx; the
+                                 state follows GetRunStatus from then on */
+    int poll_soon;            /* the next poll is wanted at poll_min_ms */
+    char waiting_for[256];    /* why the next request waits ("" when it
+                                 does not): a rate-limit pause, the
+                                 budget, a retry's back-off */
+    int64_t waiting_until_ms; /* what waiting_for was written for */
     hexrun__job_error last_error;
 } hexrun__job;
 
@@ -80,18 +80,18 @@ typedef struct hexrun__released_run {
 
 typedef struct hexrun__released {
     char project_id[HEXRUN__HEX_ID_MAX];
-    hexrun__released_run *runs;         /* HEXRUN__JOBS_RELEASED_PER_PROJECT, unordered */
+    hexrun__released_run *runs; /* HEXRUN__JOBS_RELEASED_PER_PROJECT, unordered */
     size_t n;
-    uint64_t last_use;                  /* the table's release count when last added to */
+    uint64_t last_use; /* the table's release count when last added to */
 } hexrun__released;
 
 typedef struct hexrun__jobs {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    hexrun__job **items;   /* sorted by id (ids only grow) */
+    hexrun__job **items; /* sorted by id (ids only grow) */
     size_t n, cap;
     int64_t next_id;
-    hexrun__released *released;  /* per project, up to HEXRUN__JOBS_RELEASED_PROJECTS */
+    hexrun__released *released; /* per project, up to HEXRUN__JOBS_RELEASED_PROJECTS */
     size_t n_released;
     uint64_t releases;
     const struct hexrun__log *log; /* secrets to redact from what Hex sent (may be NULL) */

@@ -258,7 +258,10 @@ void hexrun__escape_controls(const char *in, char *out, size_t outlen)
         char esc[8];
         size_t n = 0;
         if (*p == '\r' || *p == '\n' || *p == '\t')
-            n = (size_t)snprintf(esc, sizeof esc, "\\%c", *p == '\r' ? 'r' : *p == '\n' ? 'n' : 't');
+            n = (size_t)snprintf(esc, sizeof esc, "\\%c",
+                                 *p == '\r'   ? 'r'
+                                 : *p == '\n' ? 'n'
+                                              : 't');
         else if (*p < 0x20 || *p == 0x7f)
             n = (size_t)snprintf(esc, sizeof esc, "\\x%02x", *p);
         else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
@@ -276,10 +279,14 @@ void hexrun__escape_controls(const char *in, char *out, size_t outlen)
 static const char *level_name(int level)
 {
     switch (level) {
-    case HEXRUN_LOG_ERROR: return "error";
-    case HEXRUN_LOG_WARN: return "warn";
-    case HEXRUN_LOG_INFO: return "info";
-    default: return "debug";
+    case HEXRUN_LOG_ERROR:
+        return "error";
+    case HEXRUN_LOG_WARN:
+        return "warn";
+    case HEXRUN_LOG_INFO:
+        return "info";
+    default:
+        return "debug";
     }
 }
 
@@ -361,8 +368,10 @@ void hexrun__log_flush(hexrun__log *log)
     }
     if (dropped) {
         char line[128];
-        snprintf(line, sizeof line, "event=log_dropped lines=%zu (the log callback fell behind "
-                 "or memory ran out)", dropped);
+        snprintf(line, sizeof line,
+                 "event=log_dropped lines=%zu (the log callback fell behind "
+                 "or memory ran out)",
+                 dropped);
         deliver(log, HEXRUN_LOG_WARN, line);
     }
 }

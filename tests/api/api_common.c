@@ -46,18 +46,33 @@ hexrun_client *api_client(const char *token, const char *const *kv)
 {
     hexrun_config *cfg = NULL;
     ck_assert_int_eq(hexrun_config_new(&cfg), HEXRUN_OK);
-    const char *defaults[] = {"base_url", api_sim.base_url, "token", token,
-                              "poll_min_ms", "10", "poll_max_ms", "100",
-                              "retry_base_ms", "10", "retry_max_ms", "200",
-                              "timeout_ms", "10000", "run_budget_per_min", "0",
-                              "run_budget_per_hour", "0", "api_budget_per_min", "0",
-                              "api_budget_per_hour", "0", NULL};
+    const char *defaults[] = {"base_url",
+                              api_sim.base_url,
+                              "token",
+                              token,
+                              "poll_min_ms",
+                              "10",
+                              "poll_max_ms",
+                              "100",
+                              "retry_base_ms",
+                              "10",
+                              "retry_max_ms",
+                              "200",
+                              "timeout_ms",
+                              "10000",
+                              "run_budget_per_min",
+                              "0",
+                              "run_budget_per_hour",
+                              "0",
+                              "api_budget_per_min",
+                              "0",
+                              "api_budget_per_hour",
+                              "0",
+                              NULL};
     for (const char *const *p = defaults; *p; p += 2)
-        ck_assert_msg(hexrun_config_set(cfg, p[0], p[1]) == HEXRUN_OK, "%s",
-                      hexrun_last_error());
+        ck_assert_msg(hexrun_config_set(cfg, p[0], p[1]) == HEXRUN_OK, "%s", hexrun_last_error());
     for (const char *const *p = kv; p && *p; p += 2)
-        ck_assert_msg(hexrun_config_set(cfg, p[0], p[1]) == HEXRUN_OK, "%s",
-                      hexrun_last_error());
+        ck_assert_msg(hexrun_config_set(cfg, p[0], p[1]) == HEXRUN_OK, "%s", hexrun_last_error());
     hexrun_client *c = NULL;
     ck_assert_msg(hexrun_init(cfg, &c) == HEXRUN_OK, "%s", hexrun_last_error());
     hexrun_config_free(cfg);
@@ -68,8 +83,7 @@ int api_runs_created(const char *project_id)
 {
     json_object *runs = api_sim_call("GET", "/__sim/runs", NULL);
     json_object *per = api_get(runs, "created_per_project"), *n = NULL;
-    int count = per && json_object_object_get_ex(per, project_id, &n) ? json_object_get_int(n)
-                                                                      : 0;
+    int count = per && json_object_object_get_ex(per, project_id, &n) ? json_object_get_int(n) : 0;
     json_object_put(runs);
     return count;
 }

@@ -53,8 +53,7 @@ START_TEST(direct_calls_check_arguments_alike)
     assert_invalid(hexrun_user_deactivate(c, NULL, &out), "hexrun_user_deactivate",
                    "user_id is NULL");
     assert_invalid(hexrun_group_get(c, NULL, &out), "hexrun_group_get", "group_id is NULL");
-    assert_invalid(hexrun_group_edit(c, NULL, "{}", &out), "hexrun_group_edit",
-                   "group_id is NULL");
+    assert_invalid(hexrun_group_edit(c, NULL, "{}", &out), "hexrun_group_edit", "group_id is NULL");
     assert_invalid(hexrun_group_delete(c, NULL), "hexrun_group_delete", "group_id is NULL");
     assert_invalid(hexrun_connection_get(c, NULL, &out), "hexrun_connection_get",
                    "connection_id is NULL");
@@ -69,8 +68,7 @@ START_TEST(direct_calls_check_arguments_alike)
     assert_invalid(hexrun_groups_list(c, NULL, 0, NULL), "hexrun_groups_list", "out is NULL");
     assert_invalid(hexrun_group_create(c, NULL, &out), "hexrun_group_create", "body_json");
     assert_invalid(hexrun_group_edit(c, "g", "[]", &out), "hexrun_group_edit", "body_json");
-    assert_invalid(hexrun_connection_create(c, "{", &out), "hexrun_connection_create",
-                   "body_json");
+    assert_invalid(hexrun_connection_create(c, "{", &out), "hexrun_connection_create", "body_json");
     assert_invalid(hexrun_connection_edit(c, "d", NULL, &out), "hexrun_connection_edit",
                    "body_json");
     ck_assert_ptr_null(out);
@@ -80,25 +78,22 @@ END_TEST
 
 START_TEST(runs_one_page_and_all_pages)
 {
-    json_object_put(api_sim_call("POST", "/__sim/runs",
-                                 "{\"projectId\":\"" P_OK "\",\"count\":7}"));
+    json_object_put(
+        api_sim_call("POST", "/__sim/runs", "{\"projectId\":\"" P_OK "\",\"count\":7}"));
     char *out = NULL;
-    json_object *page = ok_json(hexrun_runs_list(c, P_OK, NULL, "ALL", 3, 0,
-                                                 HEXRUN_LIST_ONE_PAGE, &out),
-                                &out);
+    json_object *page =
+        ok_json(hexrun_runs_list(c, P_OK, NULL, "ALL", 3, 0, HEXRUN_LIST_ONE_PAGE, &out), &out);
     ck_assert_uint_eq(array_len(page, "runs"), 3);
     ck_assert_ptr_nonnull(api_str(page, "nextPage"));
     json_object_put(page);
-    json_object *all = ok_json(hexrun_runs_list(c, P_OK, NULL, NULL, 3, 0,
-                                                HEXRUN_LIST_ALL_PAGES, &out),
-                               &out);
+    json_object *all =
+        ok_json(hexrun_runs_list(c, P_OK, NULL, NULL, 3, 0, HEXRUN_LIST_ALL_PAGES, &out), &out);
     ck_assert_uint_eq(array_len(all, "runs"), 7);
     ck_assert_ptr_null(api_str(all, "nextPage"));
     json_object_put(all);
     ck_assert_int_eq(api_requests("GetProjectRuns", "200"), 4);
-    json_object *rest = ok_json(hexrun_runs_list(c, P_OK, NULL, NULL, 3, 5,
-                                                 HEXRUN_LIST_ALL_PAGES, &out),
-                                &out);
+    json_object *rest =
+        ok_json(hexrun_runs_list(c, P_OK, NULL, NULL, 3, 5, HEXRUN_LIST_ALL_PAGES, &out), &out);
     ck_assert_uint_eq(array_len(rest, "runs"), 2);
     json_object_put(rest);
 }
@@ -107,26 +102,22 @@ END_TEST
 START_TEST(runs_filters_are_checked_and_applied)
 {
     char *out = NULL;
-    ck_assert_int_eq(hexrun_runs_list(c, P_OK, "DONE", NULL, 0, 0, 0, &out),
-                     HEXRUN_E_INVALID_ARG);
+    ck_assert_int_eq(hexrun_runs_list(c, P_OK, "DONE", NULL, 0, 0, 0, &out), HEXRUN_E_INVALID_ARG);
     ck_assert_ptr_nonnull(strstr(hexrun_last_error(), "status 'DONE'"));
-    ck_assert_int_eq(hexrun_runs_list(c, P_OK, NULL, "CRON", 0, 0, 0, &out),
-                     HEXRUN_E_INVALID_ARG);
-    ck_assert_int_eq(hexrun_runs_list(c, P_OK, NULL, NULL, 101, 0, 0, &out),
-                     HEXRUN_E_INVALID_ARG);
+    ck_assert_int_eq(hexrun_runs_list(c, P_OK, NULL, "CRON", 0, 0, 0, &out), HEXRUN_E_INVALID_ARG);
+    ck_assert_int_eq(hexrun_runs_list(c, P_OK, NULL, NULL, 101, 0, 0, &out), HEXRUN_E_INVALID_ARG);
     ck_assert_int_eq(hexrun_runs_list(c, "x", NULL, NULL, 0, 0, 0, &out), HEXRUN_E_INVALID_ARG);
     ck_assert_ptr_null(out);
     int64_t job = -1;
     int32_t state;
     ck_assert_int_eq(hexrun_submit(c, P_ERR, NULL, NULL, &job), HEXRUN_OK);
     ck_assert_int_eq(hexrun_wait(c, job, 20000, &state), HEXRUN_OK);
-    json_object *errored = ok_json(hexrun_runs_list(c, P_ERR, "ERRORED", "API", 0, 0,
-                                                    HEXRUN_LIST_ALL_PAGES, &out),
-                                   &out);
+    json_object *errored = ok_json(
+        hexrun_runs_list(c, P_ERR, "ERRORED", "API", 0, 0, HEXRUN_LIST_ALL_PAGES, &out), &out);
     ck_assert_uint_eq(array_len(errored, "runs"), 1);
     json_object_put(errored);
-    json_object *running = ok_json(hexrun_runs_list(c, P_ERR, "RUNNING", NULL, 0, 0, 0, &out),
-                                   &out);
+    json_object *running =
+        ok_json(hexrun_runs_list(c, P_ERR, "RUNNING", NULL, 0, 0, 0, &out), &out);
     ck_assert_uint_eq(array_len(running, "runs"), 0);
     json_object_put(running);
 }
@@ -134,10 +125,10 @@ END_TEST
 
 START_TEST(run_get_returns_hex_json)
 {
-    json_object *made = api_sim_call("POST", "/__sim/runs",
-                                     "{\"projectId\":\"" P_OK "\",\"count\":1}");
-    const char *run_id = json_object_get_string(
-        json_object_array_get_idx(api_get(made, "runIds"), 0));
+    json_object *made =
+        api_sim_call("POST", "/__sim/runs", "{\"projectId\":\"" P_OK "\",\"count\":1}");
+    const char *run_id =
+        json_object_get_string(json_object_array_get_idx(api_get(made, "runIds"), 0));
     char *out = NULL;
     json_object *run = ok_json(hexrun_run_get(c, P_OK, run_id, &out), &out);
     ck_assert_str_eq(api_str(run, "runId"), run_id);
@@ -150,11 +141,10 @@ END_TEST
 START_TEST(projects_list_all_pages_and_get)
 {
     char *out = NULL;
-    json_object *all = ok_json(hexrun_projects_list(c, "limit=2", HEXRUN_LIST_ALL_PAGES, &out),
-                               &out);
+    json_object *all =
+        ok_json(hexrun_projects_list(c, "limit=2", HEXRUN_LIST_ALL_PAGES, &out), &out);
     ck_assert_uint_ge(array_len(all, "values"), 6);
-    ck_assert(json_object_is_type(api_get(api_get(all, "pagination"), "after"),
-                                  json_type_null));
+    ck_assert(json_object_is_type(api_get(api_get(all, "pagination"), "after"), json_type_null));
     json_object_put(all);
     json_object *one = ok_json(hexrun_projects_list(c, "limit=2", 0, &out), &out);
     ck_assert_uint_eq(array_len(one, "values"), 2);
@@ -171,8 +161,8 @@ START_TEST(users_me_list_and_deactivate)
     char *out = NULL;
     json_object *me = ok_json(hexrun_user_me(c, &out), &out);
     ck_assert_ptr_nonnull(api_str(me, "email"));
-    json_object *users = ok_json(hexrun_users_list(c, "limit=1", HEXRUN_LIST_ALL_PAGES, &out),
-                                 &out);
+    json_object *users =
+        ok_json(hexrun_users_list(c, "limit=1", HEXRUN_LIST_ALL_PAGES, &out), &out);
     size_t n = array_len(users, "values");
     ck_assert_uint_ge(n, 3);
     /* Deactivate someone other than the token's own user. */
@@ -222,25 +212,23 @@ END_TEST
 START_TEST(connections_round_trip)
 {
     char *out = NULL;
-    json_object *all = ok_json(hexrun_connections_list(c, NULL, HEXRUN_LIST_ALL_PAGES, &out),
-                               &out);
+    json_object *all = ok_json(hexrun_connections_list(c, NULL, HEXRUN_LIST_ALL_PAGES, &out), &out);
     ck_assert_uint_ge(array_len(all, "values"), 2);
     json_object_put(all);
-    json_object *made = ok_json(
-        hexrun_connection_create(c,
-                                 "{\"name\":\"warehouse\",\"type\":\"postgres\","
-                                 "\"connectionDetails\":{\"postgres\":{\"hostname\":\"db\","
-                                 "\"port\":5432,\"database\":\"d\",\"username\":\"u\","
-                                 "\"password\":\"pw-secret\"}}}",
-                                 &out),
-        &out);
+    json_object *made =
+        ok_json(hexrun_connection_create(c,
+                                         "{\"name\":\"warehouse\",\"type\":\"postgres\","
+                                         "\"connectionDetails\":{\"postgres\":{\"hostname\":\"db\","
+                                         "\"port\":5432,\"database\":\"d\",\"username\":\"u\","
+                                         "\"password\":\"pw-secret\"}}}",
+                                         &out),
+                &out);
     char id[128];
     snprintf(id, sizeof id, "%s", api_str(made, "id"));
     ck_assert_ptr_null(strstr(json_object_to_json_string(made), "pw-secret"));
     json_object_put(made);
-    json_object_put(ok_json(hexrun_connection_edit(c, id, "{\"description\":\"nightly\"}",
-                                                   &out),
-                            &out));
+    json_object_put(
+        ok_json(hexrun_connection_edit(c, id, "{\"description\":\"nightly\"}", &out), &out));
     json_object *got = ok_json(hexrun_connection_get(c, id, &out), &out);
     ck_assert_str_eq(api_str(got, "name"), "warehouse");
     ck_assert_str_eq(api_str(got, "description"), "nightly");
@@ -254,12 +242,12 @@ END_TEST
 START_TEST(collections_list_and_get)
 {
     char *out = NULL;
-    json_object *all = ok_json(hexrun_collections_list(c, "limit=1", HEXRUN_LIST_ALL_PAGES, &out),
-                               &out);
+    json_object *all =
+        ok_json(hexrun_collections_list(c, "limit=1", HEXRUN_LIST_ALL_PAGES, &out), &out);
     ck_assert_uint_ge(array_len(all, "values"), 2);
     char id[128];
-    snprintf(id, sizeof id, "%s", api_str(json_object_array_get_idx(api_get(all, "values"), 0),
-                                          "id"));
+    snprintf(id, sizeof id, "%s",
+             api_str(json_object_array_get_idx(api_get(all, "values"), 0), "id"));
     json_object_put(all);
     json_object *got = ok_json(hexrun_collection_get(c, id, &out), &out);
     ck_assert_str_eq(api_str(got, "id"), id);
@@ -284,9 +272,9 @@ START_TEST(errors_carry_status_reason_and_trace_id)
     ck_assert_ptr_nonnull(strstr(hexrun_last_error(), "HTTP 404 after 1 attempt"));
     ck_assert_ptr_null(out);
     int32_t status = 0;
-    ck_assert_int_eq(hexrun_request(c, "POST", "/v1/projects/" P_UNPUB "/runs", "{}", &status,
-                                    &out),
-                     HEXRUN_E_INVALID_REQUEST);
+    ck_assert_int_eq(
+        hexrun_request(c, "POST", "/v1/projects/" P_UNPUB "/runs", "{}", &status, &out),
+        HEXRUN_E_INVALID_REQUEST);
     ck_assert_int_eq(status, 422);
     ck_assert_ptr_nonnull(strstr(hexrun_last_error(), "HTTP 422"));
     ck_assert_ptr_nonnull(strstr(hexrun_last_error(), "trace id "));
@@ -344,8 +332,7 @@ START_TEST(logs_and_errors_never_hold_the_token)
     ck_assert_int_eq(hexrun_wait(logged, job, 20000, &state), HEXRUN_OK);
     /* An error body that echoes the token must come back redacted. */
     char *out = NULL;
-    ck_assert_int_ne(hexrun_request(logged, "GET", "/v1/projects/" TOKEN_ADMIN, NULL, NULL,
-                                    &out),
+    ck_assert_int_ne(hexrun_request(logged, "GET", "/v1/projects/" TOKEN_ADMIN, NULL, NULL, &out),
                      HEXRUN_OK);
     ck_assert_ptr_null(strstr(hexrun_last_error(), TOKEN_ADMIN));
     hexrun_free(out);

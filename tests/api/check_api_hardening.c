@@ -61,16 +61,16 @@ START_TEST(dot_ids_and_dot_segments_never_reach_hex)
     expect_invalid(hexrun_group_get(c, ".", &out), "'.' is not an id");
     expect_invalid(hexrun_connection_get(c, "..", &out), "is not an id");
     expect_invalid(hexrun_group_edit(c, "..", "{\"name\":\"x\"}", &out), "is not an id");
-    const char *paths[] = {"/v1/../../etc/passwd", "/v1/./users/me", "/v1/users/..",
-                           "/v1/x/%2e%2E/users/me", "/v1/x/.%2e/users/me",
-                           "/v1/x/../projects/" P_OK "/runs", "/v1/users\\..\\me"};
+    const char *paths[] = {"/v1/../../etc/passwd", "/v1/./users/me",
+                           "/v1/users/..",         "/v1/x/%2e%2E/users/me",
+                           "/v1/x/.%2e/users/me",  "/v1/x/../projects/" P_OK "/runs",
+                           "/v1/users\\..\\me"};
     for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
         expect_invalid(hexrun_request(c, i % 2 ? "GET" : "POST", paths[i], NULL, &status, &out),
                        "path must");
     ck_assert_int_eq(sim_requests_total(), before);
     /* Dots inside a segment are ordinary characters. */
-    ck_assert_int_eq(hexrun_request(c, "GET", "/v1/users/me?x=..", NULL, &status, &out),
-                     HEXRUN_OK);
+    ck_assert_int_eq(hexrun_request(c, "GET", "/v1/users/me?x=..", NULL, &status, &out), HEXRUN_OK);
     hexrun_free(out);
 }
 END_TEST
@@ -122,9 +122,9 @@ START_TEST(a_run_project_through_request_is_paid_from_the_run_budget)
                               "/v1/projects/" P_OK "/%72uns", "/v1/project/" P_OK "/run/"};
     for (size_t i = 0; i < sizeof variants / sizeof *variants; i++) {
         /* Spend the budget with the plain path, then time the variant. */
-        ck_assert_int_eq(hexrun_request(paced, "POST", "/v1/projects/" P_OK "/runs", "{}",
-                                        &status, &out),
-                         HEXRUN_OK);
+        ck_assert_int_eq(
+            hexrun_request(paced, "POST", "/v1/projects/" P_OK "/runs", "{}", &status, &out),
+            HEXRUN_OK);
         hexrun_free(out);
         double t0 = now_s();
         hexrun_request(paced, "POST", variants[i], "{}", &status, &out);
@@ -163,8 +163,8 @@ START_TEST(a_large_response_costs_its_size_once_not_twice)
     ck_assert_uint_ge(strlen(out), (size_t)body);
     hexrun_free(out);
     double ratio = (double)grown * 1024.0 / (double)body;
-    printf("peak memory of a %ld MiB answer: +%ld KiB (%.2f x the answer)\n", body >> 20,
-           grown, ratio);
+    printf("peak memory of a %ld MiB answer: +%ld KiB (%.2f x the answer)\n", body >> 20, grown,
+           ratio);
     ck_assert_msg(ratio < 1.4, "peak %.2f x the answer", ratio);
     hexrun_shutdown(big, HEXRUN_SHUTDOWN_DETACH);
 }
@@ -196,8 +196,8 @@ START_TEST(a_large_poll_answer_is_parsed_without_a_copy)
     const long body = 48L << 20;
     const char *kv[] = {"max_response_bytes", "67108864", "coalesce", "false", NULL};
     hexrun_client *big = api_client(TOKEN_ADMIN, kv);
-    json_object *made = api_sim_call("POST", "/__sim/runs",
-                                     "{\"projectId\":\"" P_SLOW "\",\"count\":1}");
+    json_object *made =
+        api_sim_call("POST", "/__sim/runs", "{\"projectId\":\"" P_SLOW "\",\"count\":1}");
     const char *run = json_object_get_string(json_object_array_get_idx(api_get(made, "runIds"), 0));
     int64_t job = 0;
     ck_assert_int_eq(hexrun_attach(big, P_SLOW, run, &job), HEXRUN_OK);

@@ -109,8 +109,8 @@ END_TEST
 
 START_TEST(cancel_of_a_queued_job_sends_nothing)
 {
-    hexrun_client *slow = api_client(TOKEN_ADMIN, (const char *[]){"run_budget_per_min", "1",
-                                                                   NULL});
+    hexrun_client *slow =
+        api_client(TOKEN_ADMIN, (const char *[]){"run_budget_per_min", "1", NULL});
     int64_t first = -1, second = -1;
     ck_assert_int_eq(hexrun_submit(slow, P_OK, NULL, NULL, &first), HEXRUN_OK);
     ck_assert_int_eq(hexrun_submit(slow, P_OK, NULL, NULL, &second), HEXRUN_OK);
@@ -131,8 +131,8 @@ END_TEST
 
 START_TEST(run_budget_holds_submits_in_order)
 {
-    hexrun_client *slow = api_client(TOKEN_ADMIN, (const char *[]){"run_budget_per_min", "2",
-                                                                   NULL});
+    hexrun_client *slow =
+        api_client(TOKEN_ADMIN, (const char *[]){"run_budget_per_min", "2", NULL});
     int64_t jobs[4];
     int32_t state = -1;
     for (int i = 0; i < 4; i++)
@@ -196,10 +196,10 @@ END_TEST
 
 START_TEST(attach_tracks_a_run_started_elsewhere)
 {
-    json_object *made = api_sim_call("POST", "/__sim/runs",
-                                     "{\"projectId\":\"" P_OK "\",\"count\":1}");
-    const char *run_id = json_object_get_string(
-        json_object_array_get_idx(api_get(made, "runIds"), 0));
+    json_object *made =
+        api_sim_call("POST", "/__sim/runs", "{\"projectId\":\"" P_OK "\",\"count\":1}");
+    const char *run_id =
+        json_object_get_string(json_object_array_get_idx(api_get(made, "runIds"), 0));
     int64_t job = -1;
     ck_assert_int_eq(hexrun_attach(c, P_OK, run_id, &job), HEXRUN_OK);
     ck_assert_int_eq(wait_terminal(job), HEXRUN_STATE_COMPLETED);
@@ -237,8 +237,8 @@ END_TEST
 START_TEST(wait_any_and_timeouts)
 {
     /* With one RunProject a minute the second submit stays QUEUED: never terminal here. */
-    hexrun_client *slow = api_client(TOKEN_ADMIN, (const char *[]){"run_budget_per_min", "1",
-                                                                   NULL});
+    hexrun_client *slow =
+        api_client(TOKEN_ADMIN, (const char *[]){"run_budget_per_min", "1", NULL});
     int64_t jobs[2], done = -1;
     int32_t state = -1;
     ck_assert_int_eq(hexrun_submit(slow, P_OK, NULL, NULL, &jobs[1]), HEXRUN_OK);
@@ -320,7 +320,8 @@ START_TEST(shutdown_cancel_live_finds_and_cancels_the_run_of_a_lost_answer)
     json_object_put(api_sim_call("POST", "/__sim/time_scale", "{\"scale\":1}"));
     api_fault("{\"faults\":[{\"endpoint\":\"RunProject\",\"kind\":\"drop_after\","
               "\"count\":1}]}");
-    hexrun_client *d = api_client(TOKEN_ADMIN, (const char *[]){"poll_min_ms", "1000", "poll_max_ms", "1000", NULL});
+    hexrun_client *d = api_client(
+        TOKEN_ADMIN, (const char *[]){"poll_min_ms", "1000", "poll_max_ms", "1000", NULL});
     int64_t job = -1;
     ck_assert_int_eq(hexrun_submit(d, P_SLOW, NULL, "lost-answer", &job), HEXRUN_OK);
     for (int i = 0; i < 2000 && api_requests("RunProject", "0") < 1; i++)
@@ -340,7 +341,8 @@ START_TEST(shutdown_cancel_live_reports_a_run_it_could_not_find)
      * and says so, naming the project and the key. */
     api_fault("{\"faults\":[{\"endpoint\":\"RunProject\",\"kind\":\"drop_before\","
               "\"count\":1}]}");
-    hexrun_client *d = api_client(TOKEN_ADMIN, (const char *[]){"poll_min_ms", "1000", "poll_max_ms", "1000", NULL});
+    hexrun_client *d = api_client(
+        TOKEN_ADMIN, (const char *[]){"poll_min_ms", "1000", "poll_max_ms", "1000", NULL});
     int64_t job = -1;
     ck_assert_int_eq(hexrun_submit(d, P_SLOW, NULL, "never-answered", &job), HEXRUN_OK);
     for (int i = 0; i < 2000 && api_requests("RunProject", "0") < 1; i++)

@@ -90,9 +90,9 @@ START_TEST(a_cancel_queued_behind_500_due_polls_is_sent_first)
      * wait behind them: it goes at once, while the window has room. */
     static char ids[500][64];
     sim_runs(P_SLOW, 500, ids);
-    hexrun_client *c = api_client(TOKEN_ADMIN, (const char *[]){
-        "coalesce", "false", "api_budget_per_min", "30", "api_budget_per_hour", "1800",
-        NULL});
+    hexrun_client *c =
+        api_client(TOKEN_ADMIN, (const char *[]){"coalesce", "false", "api_budget_per_min", "30",
+                                                 "api_budget_per_hour", "1800", NULL});
     int64_t jobs[500];
     for (int i = 0; i < 500; i++)
         ck_assert_int_eq(hexrun_attach(c, P_SLOW, ids[i], &jobs[i]), HEXRUN_OK);
@@ -101,14 +101,15 @@ START_TEST(a_cancel_queued_behind_500_due_polls_is_sent_first)
     while (!sim_run_killed(P_SLOW, ids[499]) && real_ms() < deadline)
         pause_ms(20);
     int polls = api_requests("GetRunStatus", "200");
-    ck_assert_msg(sim_run_killed(P_SLOW, ids[499]), "the cancel did not reach hexsim; %d polls "
-                  "went first", polls);
+    ck_assert_msg(sim_run_killed(P_SLOW, ids[499]),
+                  "the cancel did not reach hexsim; %d polls "
+                  "went first",
+                  polls);
     /* Polls sent before it: what the share allowed while the cancel was on its way. */
     ck_assert_msg(polls < 30, "%d polls went before the cancel", polls);
     /* The poll that follows Hex's answer to the cancel (the job reports what Hex reports)
      * is the cancel's too: it does not queue behind the 500 polls either. */
-    ck_assert_int_eq(api_wait_state(c, jobs[499], HEXRUN_STATE_KILLED, 60000),
-                     HEXRUN_STATE_KILLED);
+    ck_assert_int_eq(api_wait_state(c, jobs[499], HEXRUN_STATE_KILLED, 60000), HEXRUN_STATE_KILLED);
     polls = api_requests("GetRunStatus", "200");
     ck_assert_msg(polls < 40, "%d polls went before the cancelled job saw its end", polls);
     hexrun_shutdown(c, 0);
@@ -121,8 +122,9 @@ START_TEST(direct_calls_wait_only_when_the_window_is_spent)
      * minute), so none waits for pacing (the window's 25 would take 50 s at the poll pace). */
     char ids[1][64];
     sim_runs(P_SLOW, 1, ids);
-    hexrun_client *c = api_client(TOKEN_ADMIN, (const char *[]){
-        "api_budget_per_min", "30", "api_budget_per_hour", "1800", NULL});
+    hexrun_client *c =
+        api_client(TOKEN_ADMIN, (const char *[]){"api_budget_per_min", "30", "api_budget_per_hour",
+                                                 "1800", NULL});
     double start = real_ms();
     for (int i = 0; i < 25; i++) {
         char *run = NULL;
@@ -139,8 +141,15 @@ END_TEST
 START_TEST(the_sweep_period_follows_the_groups_and_the_budget)
 {
     /* budget_time_scale 20: the poll share of 30 a minute (20) paces polls every 150 ms. */
-    const char *kv[] = {"api_budget_per_min", "30", "api_budget_per_hour", "1800",
-                        "budget_time_scale", "20", "poll_max_ms", "100000", NULL};
+    const char *kv[] = {"api_budget_per_min",
+                        "30",
+                        "api_budget_per_hour",
+                        "1800",
+                        "budget_time_scale",
+                        "20",
+                        "poll_max_ms",
+                        "100000",
+                        NULL};
     char ids[151][64];
     sim_runs(P_SLOW, 1, ids);
     sim_runs(P_SLOW, 150, ids + 1);
@@ -154,8 +163,15 @@ START_TEST(the_sweep_period_follows_the_groups_and_the_budget)
     hexrun_shutdown(c, 0);
 
     /* Twice the budget: half the period. */
-    const char *twice[] = {"api_budget_per_min", "60", "api_budget_per_hour", "3600",
-                           "budget_time_scale", "20", "poll_max_ms", "100000", NULL};
+    const char *twice[] = {"api_budget_per_min",
+                           "60",
+                           "api_budget_per_hour",
+                           "3600",
+                           "budget_time_scale",
+                           "20",
+                           "poll_max_ms",
+                           "100000",
+                           NULL};
     c = api_client(TOKEN_ADMIN, twice);
     for (int i = 0; i < 151; i++)
         ck_assert_int_eq(hexrun_attach(c, P_SLOW, ids[i], &job), HEXRUN_OK);
@@ -163,9 +179,17 @@ START_TEST(the_sweep_period_follows_the_groups_and_the_budget)
     hexrun_shutdown(c, 0);
 
     /* Each run polled alone is a group of its own; poll_max_ms caps the period. */
-    const char *alone[] = {"api_budget_per_min", "30", "api_budget_per_hour", "1800",
-                           "budget_time_scale", "20", "poll_max_ms", "400",
-                           "coalesce", "false", NULL};
+    const char *alone[] = {"api_budget_per_min",
+                           "30",
+                           "api_budget_per_hour",
+                           "1800",
+                           "budget_time_scale",
+                           "20",
+                           "poll_max_ms",
+                           "400",
+                           "coalesce",
+                           "false",
+                           NULL};
     c = api_client(TOKEN_ADMIN, alone);
     for (int i = 0; i < 2; i++)
         ck_assert_int_eq(hexrun_attach(c, P_SLOW, ids[i], &job), HEXRUN_OK);
@@ -179,7 +203,8 @@ END_TEST
 /* hexsim's scenario for the hour: one project whose runs last two hours. */
 static const char LONG_SCENARIO[] =
     "{\"seed\":1,\"org_id\":\"0a0a0a0a-0000-4000-8000-000000000001\","
-    "\"tokens\":[{\"token\":\"" TOKEN_ADMIN "\",\"user\":\"aaaaaaaa-0000-4000-8000-000000000001\"}],"
+    "\"tokens\":[{\"token\":\"" TOKEN_ADMIN
+    "\",\"user\":\"aaaaaaaa-0000-4000-8000-000000000001\"}],"
     "\"users\":[{\"id\":\"aaaaaaaa-0000-4000-8000-000000000001\",\"name\":\"Ann\","
     "\"email\":\"ann@example.com\",\"role\":\"ADMIN\",\"lastLoginDate\":null}],"
     "\"projects\":[{\"id\":\"" P_LONG "\",\"title\":\"Long\",\"timeline\":{"
@@ -196,9 +221,9 @@ START_TEST(one_jobs_polls_stay_within_the_poll_share_for_an_hour)
                                  "\"api_per_min\":30,\"api_per_hour\":1800}"));
     char ids[1][64];
     sim_runs(P_LONG, 1, ids);
-    hexrun_client *c = api_client(TOKEN_ADMIN, (const char *[]){
-        "api_budget_per_min", "30", "api_budget_per_hour", "1800", "budget_time_scale", "120",
-        "poll_max_ms", "250", NULL});
+    hexrun_client *c = api_client(
+        TOKEN_ADMIN, (const char *[]){"api_budget_per_min", "30", "api_budget_per_hour", "1800",
+                                      "budget_time_scale", "120", "poll_max_ms", "250", NULL});
     int64_t job;
     ck_assert_int_eq(hexrun_attach(c, P_LONG, ids[0], &job), HEXRUN_OK);
     pause_ms(3600000 / 120); /* the hour being measured */

@@ -29,8 +29,8 @@ typedef struct script {
     void (*answer)(const stub_req *req, stub_resp *resp);
     char seen[MAX_SEEN][160]; /* "METHOD path?query" */
     int n_seen;
-    int cancels;              /* DELETEs answered */
-    int polls_after_cancel;   /* GetRunStatus answered after the first DELETE */
+    int cancels;            /* DELETEs answered */
+    int polls_after_cancel; /* GetRunStatus answered after the first DELETE */
 } script;
 
 static script S = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -41,8 +41,8 @@ static void handler(const stub_req *req, stub_resp *resp, void *ud)
     (void)ud;
     pthread_mutex_lock(&S.mu);
     if (S.n_seen < MAX_SEEN)
-        snprintf(S.seen[S.n_seen++], sizeof S.seen[0], "%.8s %.100s%s%.40s", req->method,
-                 req->path, req->query[0] ? "?" : "", req->query);
+        snprintf(S.seen[S.n_seen++], sizeof S.seen[0], "%.8s %.100s%s%.40s", req->method, req->path,
+                 req->query[0] ? "?" : "", req->query);
     pthread_mutex_unlock(&S.mu);
     S.answer(req, resp);
 }
@@ -67,18 +67,35 @@ static hexrun_client *stub_client(const char *const *kv)
 {
     hexrun_config *cfg = NULL;
     ck_assert_int_eq(hexrun_config_new(&cfg), HEXRUN_OK);
-    const char *defaults[] = {"base_url", stub_base_url(stub), "token", "hxtok_stub",
-                              "poll_min_ms", "10", "poll_max_ms", "50",
-                              "retry_base_ms", "10", "retry_max_ms", "50",
-                              "timeout_ms", "5000", "max_retries", "2",
-                              "run_budget_per_min", "0", "run_budget_per_hour", "0",
-                              "api_budget_per_min", "0", "api_budget_per_hour", "0", NULL};
+    const char *defaults[] = {"base_url",
+                              stub_base_url(stub),
+                              "token",
+                              "hxtok_stub",
+                              "poll_min_ms",
+                              "10",
+                              "poll_max_ms",
+                              "50",
+                              "retry_base_ms",
+                              "10",
+                              "retry_max_ms",
+                              "50",
+                              "timeout_ms",
+                              "5000",
+                              "max_retries",
+                              "2",
+                              "run_budget_per_min",
+                              "0",
+                              "run_budget_per_hour",
+                              "0",
+                              "api_budget_per_min",
+                              "0",
+                              "api_budget_per_hour",
+                              "0",
+                              NULL};
     for (const char *const *p = defaults; *p; p += 2)
-        ck_assert_msg(hexrun_config_set(cfg, p[0], p[1]) == HEXRUN_OK, "%s",
-                      hexrun_last_error());
+        ck_assert_msg(hexrun_config_set(cfg, p[0], p[1]) == HEXRUN_OK, "%s", hexrun_last_error());
     for (const char *const *p = kv; p && *p; p += 2)
-        ck_assert_msg(hexrun_config_set(cfg, p[0], p[1]) == HEXRUN_OK, "%s",
-                      hexrun_last_error());
+        ck_assert_msg(hexrun_config_set(cfg, p[0], p[1]) == HEXRUN_OK, "%s", hexrun_last_error());
     hexrun_client *c = NULL;
     ck_assert_msg(hexrun_init(cfg, &c) == HEXRUN_OK, "%s", hexrun_last_error());
     hexrun_config_free(cfg);
@@ -199,8 +216,8 @@ END_TEST
 typedef struct slow_log {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int inside;   /* the callback is blocked */
-    int release;  /* let it go */
+    int inside;  /* the callback is blocked */
+    int release; /* let it go */
 } slow_log;
 
 static slow_log L = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
@@ -290,14 +307,14 @@ static int seen(const char *prefix)
     return n;
 }
 
-
 static int final_status; /* the status the stub answers GetRunStatus with */
 
 static void answer_final_status(const stub_req *req, stub_resp *resp)
 {
     resp->status = is_status_of(req, RUN1) ? final_status : 404;
     resp->body = stub_printf("{\"reason\":\"Run not found in this workspace\","
-                             "\"traceId\":\"tr-%d\"}", resp->status);
+                             "\"traceId\":\"tr-%d\"}",
+                             resp->status);
 }
 
 START_TEST(poll_answered_400_or_422_ends_the_job_lost)
@@ -330,7 +347,8 @@ static const char *answered_run; /* the runId the stub puts in GetRunStatus answ
 
 static void answer_other_run(const stub_req *req, stub_resp *resp)
 {
-    if (strcmp(req->method, "GET") == 0 && strncmp(req->path, RUNS_PATH "/", strlen(RUNS_PATH) + 1) == 0) {
+    if (strcmp(req->method, "GET") == 0 &&
+        strncmp(req->path, RUNS_PATH "/", strlen(RUNS_PATH) + 1) == 0) {
         resp->body = stub_printf("{\"projectId\":\"" PROJ "\",\"runId\":\"%s\",\"status\":"
                                  "\"COMPLETED\",\"runUrl\":\"https://x/%s\"}",
                                  answered_run, answered_run);
@@ -355,8 +373,8 @@ START_TEST(status_answer_about_another_run_is_not_taken)
     ck_assert_ptr_null(api_str(info, "hex_status"));
     json_object *err = api_get(info, "last_error");
     ck_assert_int_eq(api_int(err, "code"), HEXRUN_E_PROTOCOL);
-    ck_assert_msg(strstr(api_str(err, "message"), _i ? "not a UUID" : "not run " RUN1),
-                  "%s", api_str(err, "message"));
+    ck_assert_msg(strstr(api_str(err, "message"), _i ? "not a UUID" : "not run " RUN1), "%s",
+                  api_str(err, "message"));
     /* Every request went to the run asked for. */
     ck_assert_int_eq(seen("GET"), seen("GET " RUNS_PATH "/" RUN1));
     ck_assert_int_ge(seen("GET"), 3);
@@ -394,8 +412,7 @@ START_TEST(run_created_with_a_run_id_that_is_not_a_uuid_is_not_used)
     ck_assert_msg(state == HEXRUN_STATE_SUBMIT_UNKNOWN, "state %s", hexrun_state_name(state));
     json_object *info = api_job_info(c, job);
     ck_assert_ptr_null(api_str(info, "run_id"));
-    ck_assert_ptr_nonnull(strstr(api_str(api_get(info, "last_error"), "message"),
-                                 "not a UUID"));
+    ck_assert_ptr_nonnull(strstr(api_str(api_get(info, "last_error"), "message"), "not a UUID"));
     ck_assert_int_eq(seen("POST"), 1);
     ck_assert_int_eq(seen("DELETE"), 0);
     ck_assert_int_eq(seen("GET"), seen("GET " RUNS_PATH "?"));
@@ -413,7 +430,8 @@ static void answer_odd_fields(const stub_req *req, stub_resp *resp)
             "{\"projectId\":\"" PROJ "\",\"runId\":\"" RUN1 "\",\"status\":\"COMPLETED\","
             "\"traceId\":\"%070d\",\"elapsedTime\":-5,\"projectVersion\":3.0,"
             "\"startTime\":1732924800,\"endTime\":{\"t\":1},\"runTrigger\":\"CRON_%0100d\","
-            "\"runUrl\":\"https://app.hex.tech/%02000d\",\"notifications\":7}", 0, 0, 0);
+            "\"runUrl\":\"https://app.hex.tech/%02000d\",\"notifications\":7}",
+            0, 0, 0);
         return;
     }
     resp->status = 404;
@@ -456,12 +474,14 @@ static void answer_opaque_pages(const stub_req *req, stub_resp *resp)
             b = run_json(RUN2, status, NULL);
             c = run_json(RUN3, status, NULL);
             resp->body = stub_printf("{\"runs\":[%s,%s,%s],\"nextPage\":null,"
-                                     "\"previousPage\":null,\"traceId\":\"t\"}", a, b, c);
+                                     "\"previousPage\":null,\"traceId\":\"t\"}",
+                                     a, b, c);
         } else {
             a = run_json(RUN0, "COMPLETED", NULL);
             resp->body = stub_printf("{\"runs\":[%s],\"nextPage\":\"https://app.hex.tech/api/"
                                      "v1/projects/" PROJ "/runs?cursor=p2\",\"previousPage\":"
-                                     "null,\"traceId\":\"t\"}", a);
+                                     "null,\"traceId\":\"t\"}",
+                                     a);
         }
         free(a);
         free(b);
@@ -497,8 +517,7 @@ START_TEST(coalesced_polls_follow_a_next_page_without_offset)
     int32_t state = -1;
     for (int i = 0; i < 3; i++) {
         ck_assert_int_eq(hexrun_wait(c, jobs[i], 20000, &state), HEXRUN_OK);
-        ck_assert_msg(state == HEXRUN_STATE_COMPLETED, "job %d: %s", i,
-                      hexrun_state_name(state));
+        ck_assert_msg(state == HEXRUN_STATE_COMPLETED, "job %d: %s", i, hexrun_state_name(state));
     }
     hexrun_shutdown(c, HEXRUN_SHUTDOWN_DETACH);
 }
@@ -533,7 +552,10 @@ static void answer_cursor_pages(const stub_req *req, stub_resp *resp)
     if (strcmp(req->method, "GET") == 0 && strcmp(req->path, "/api/v1/projects") == 0) {
         const char *a = strstr(req->query, "after=");
         char cur = a ? a[6] : '-';
-        const char *next = cursor_repeats ? "\"A\"" : cur == '-' ? "\"A\"" : cur == 'A' ? "\"B\"" : "null";
+        const char *next = cursor_repeats ? "\"A\""
+                           : cur == '-'   ? "\"A\""
+                           : cur == 'A'   ? "\"B\""
+                                          : "null";
         resp->body = stub_printf("{\"values\":[{\"id\":\"p-%c\"}],\"pagination\":{\"after\":%s,"
                                  "\"before\":null}}",
                                  cur, next);
@@ -567,8 +589,7 @@ START_TEST(a_repeated_cursor_stops_with_a_clear_error)
     start_stub(answer_cursor_pages);
     hexrun_client *c = stub_client(NULL);
     char *out = NULL;
-    ck_assert_int_eq(hexrun_projects_list(c, NULL, HEXRUN_LIST_ALL_PAGES, &out),
-                     HEXRUN_E_PROTOCOL);
+    ck_assert_int_eq(hexrun_projects_list(c, NULL, HEXRUN_LIST_ALL_PAGES, &out), HEXRUN_E_PROTOCOL);
     ck_assert_ptr_null(out);
     ck_assert_msg(strstr(hexrun_last_error(), "the cursor repeats"), "%s", hexrun_last_error());
     ck_assert_int_eq(seen("GET"), 2); /* no-cursor page, then after=A once */
@@ -585,7 +606,8 @@ static void answer_runs_offset_repeats(const stub_req *req, stub_resp *resp)
     if (strcmp(req->method, "GET") == 0 && strcmp(req->path, RUNS_PATH) == 0) {
         char *run = run_json(RUN1, "COMPLETED", NULL);
         resp->body = stub_printf("{\"runs\":[%s],\"nextPage\":\"https://app.hex.tech/api/v1/"
-                                 "projects/" PROJ "/runs?offset=0\"}", run);
+                                 "projects/" PROJ "/runs?offset=0\"}",
+                                 run);
         free(run);
         return;
     }
@@ -625,7 +647,7 @@ static void answer_cancel(const stub_req *req, stub_resp *resp)
         int cancelled = S.cancels > 0;
         int polls = cancelled ? ++S.polls_after_cancel : 0;
         pthread_mutex_unlock(&S.mu);
-        const char *status = !cancelled ? "RUNNING"
+        const char *status = !cancelled                  ? "RUNNING"
                              : polls <= kill_after_polls ? "RUNNING"
                                                          : after_cancel;
         resp->body = run_json(RUN1, status, NULL);
@@ -697,7 +719,8 @@ START_TEST(a_long_retry_after_is_capped_and_shown_in_job_info)
     char *w = waiting_for(c, first);
     ck_assert_msg(w != NULL, "job info never said why the submit waits");
     ck_assert_msg(strstr(w, "RunProject retry 1 of 2") && strstr(w, "(in 3600 s)") &&
-                  strstr(w, "HTTP 429 with Retry-After: 86400 (capped at an hour)"), "%s", w);
+                      strstr(w, "HTTP 429 with Retry-After: 86400 (capped at an hour)"),
+                  "%s", w);
     free(w);
     /* The run budget is paused for the hour: a later submit (of another project, which
      * is not held behind the first's RunProject) says so too. */
@@ -734,8 +757,8 @@ START_TEST(a_direct_call_ends_by_its_deadline)
                   "%s", hexrun_last_error());
     /* The api budget now waits for Hex's pause: the next call does not even go out. */
     ck_assert_int_eq(hexrun_user_me(c, &out), HEXRUN_E_RATE_LIMITED);
-    ck_assert_msg(strstr(hexrun_last_error(), "Me: not sent: rate limit pause until "),
-                  "%s", hexrun_last_error());
+    ck_assert_msg(strstr(hexrun_last_error(), "Me: not sent: rate limit pause until "), "%s",
+                  hexrun_last_error());
     ck_assert_int_lt(mono_ms() - t0, 15100);
     ck_assert_int_eq(seen("GET"), 1);
     hexrun_shutdown(c, HEXRUN_SHUTDOWN_DETACH);

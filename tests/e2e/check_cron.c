@@ -3,13 +3,13 @@
 #include "sched.h"
 #include "tmpl.h"
 
+#include "ck_run.h"
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "ck_run.h"
 
 static time_t iso(const char *s)
 {
@@ -137,7 +137,8 @@ END_TEST
 
 START_TEST(templates_expand_in_the_entry_time_zone)
 {
-    tmpl_ctx ctx = {.slot = iso("2026-11-28T06:00:00Z"), .fired = iso("2026-11-28T23:30:00Z"),
+    tmpl_ctx ctx = {.slot = iso("2026-11-28T06:00:00Z"),
+                    .fired = iso("2026-11-28T23:30:00Z"),
                     .tz = "Europe/Paris"};
     char err[200];
     char *s = tmpl_expand("d={{ds}} ts={{ ts }} ld={{logical_date}} fired={{date}}!", &ctx, err,
@@ -211,11 +212,13 @@ static const struct bad_file {
     {"{\"entries\":[{\"name\":\"a\",\"cron\":\"@daily\",\"project\":\"p\",\"overlap\":\"x\"}]}",
      "\"overlap\" must be skip, queue or allow"},
     {"{\"entries\":[{\"name\":\"a\",\"cron\":\"@daily\",\"project\":\"p\","
-     "\"params\":{\"d\":\"{{tomorrow}}\"}}]}", "unknown template '{{tomorrow}}'"},
+     "\"params\":{\"d\":\"{{tomorrow}}\"}}]}",
+     "unknown template '{{tomorrow}}'"},
     {"{\"entries\":[{\"name\":\"a\",\"cron\":\"@daily\",\"project\":\"p\",\"timezone\":\"X/Y\"}]}",
      "unknown time zone 'X/Y'"},
     {"{\"entries\":[{\"name\":\"a\",\"cron\":\"@daily\",\"project\":\"p\"},"
-     "{\"name\":\"a\",\"cron\":\"@daily\",\"project\":\"p\"}]}", "entry name \"a\" is used twice"},
+     "{\"name\":\"a\",\"cron\":\"@daily\",\"project\":\"p\"}]}",
+     "entry name \"a\" is used twice"},
     {"{\"entries\":[{\"name\":\"a\",\"cron\":\"@daily\",\"project\":\"p\",\"timeout\":-1}]}",
      "\"timeout\" must be a number of seconds >= 0"},
     {"{\"entries\": [", "hexrun-sched-"},

@@ -7,4 +7,7 @@
 
 uint32_t hexrun_abi_version(void);
 
-uint32_t hexrun_abi_version(void) { return ((uint32_t)FAKE_ABI_MAJOR << 16) | 7u; }
+uint32_t hexrun_abi_version(void)
+{
+    return ((uint32_t)FAKE_ABI_MAJOR << 16) | 7u;
+}

@@ -1,8 +1,8 @@
 /* Run a Hex project and wait for it, then start another and cancel it.
  * The token and base URL come from HEX_API_TOKEN and HEX_API_BASE_URL.
  * Usage: example <project-id> <project-id-to-cancel> */
-#include <stdio.h>
 #include <hexrun.h>
+#include <stdio.h>
 
 static int fail(const char *what, int rc)
 {

@@ -46,8 +46,8 @@ static hexrun__shared_budget *open_budget(const char *token)
 {
     hexrun__shared_budget *sb = NULL;
     char err[512] = "";
-    int rc = hexrun__shared_budget_open(path, token, LIMITS, 1, 33, NOW_MS, NULL, &sb, err,
-                                        sizeof err);
+    int rc =
+        hexrun__shared_budget_open(path, token, LIMITS, 1, 33, NOW_MS, NULL, &sb, err, sizeof err);
     if (rc == HEXRUN_OK && sb)
         return sb;
     if (rc != HEXRUN_E_IO || !err[0] || sb)

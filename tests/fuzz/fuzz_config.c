@@ -107,8 +107,8 @@ static void check_copy(const hexrun_config *cfg)
         free(a);
         free(b);
     }
-    if ((cfg->token && (!copy->token || strcmp(cfg->token, copy->token) ||
-                        copy->token == cfg->token)))
+    if ((cfg->token &&
+         (!copy->token || strcmp(cfg->token, copy->token) || copy->token == cfg->token)))
         abort();
     hexrun_config_free(copy);
 }

@@ -12,9 +12,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const zones[] = {"UTC", "Europe/Paris", "America/New_York",
-                                    "Australia/Lord_Howe", "Asia/Kathmandu", "",
-                                    "America/St_Johns", "Pacific/Chatham"};
+static const char *const zones[] = {
+    "UTC", "Europe/Paris",     "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu",
+    "",    "America/St_Johns", "Pacific/Chatham"};
 #define N_ZONES (sizeof zones / sizeof zones[0])
 
 /* The weekday/day-of-month rule from cron.h, checked against a broken-down local time. */
@@ -40,9 +40,9 @@ static void check_fire(const cron_expr *c, time_t t)
 static void check_expr(const cron_expr *c, time_t after)
 {
     /* Field bits outside each field's range would fire at impossible times. */
-    if ((c->minutes >> 60) || (c->hours >> 24) || (c->mdays & 1) ||
-        (c->months & 1) || (c->months >> 13) || (c->wdays >> 7) || !c->minutes || !c->hours ||
-        !c->mdays || !c->months || !c->wdays)
+    if ((c->minutes >> 60) || (c->hours >> 24) || (c->mdays & 1) || (c->months & 1) ||
+        (c->months >> 13) || (c->wdays >> 7) || !c->minutes || !c->hours || !c->mdays ||
+        !c->months || !c->wdays)
         abort();
     time_t next;
     if (cron_next(c, after, &next) != 0)

@@ -87,7 +87,8 @@ static int invalid_params(json_object *doc)
     json_object *a, *b;
     return json_object_object_get_ex(doc, "invalid", &a) &&
            json_object_is_type(a, json_type_array) &&
-           json_object_object_get_ex(doc, "notFound", &b) && json_object_is_type(b, json_type_array);
+           json_object_object_get_ex(doc, "notFound", &b) &&
+           json_object_is_type(b, json_type_array);
 }
 
 /* Shows the request and the answer that broke an invariant, then crashes. */
@@ -137,9 +138,14 @@ static hs_resp request(const char *method, char *target, const char *token, cons
         *qmark = '\0';
         query_parse(qmark + 1, &qs);
     }
-    hs_req q = {.method = method, .path = target, .token = token, .body = body,
-                .body_len = strlen(body), .host_url = "http://127.0.0.1:1",
-                .arg = query_arg, .arg_ctx = &qs,
+    hs_req q = {.method = method,
+                .path = target,
+                .token = token,
+                .body = body,
+                .body_len = strlen(body),
+                .host_url = "http://127.0.0.1:1",
+                .arg = query_arg,
+                .arg_ctx = &qs,
                 .content_type = "application/json"}; /* else the API ignores the body */
     memset(fault, 0, sizeof *fault);
     /* Injected delays would only slow the fuzzer down. */
@@ -223,8 +229,8 @@ static void one_request(char *line, const char *body)
         token = TOKEN;
     else if (strcmp(token, "-") == 0)
         token = NULL; /* no Authorization header */
-    int run_project = strcmp(method, "POST") == 0 && strstr(target, "/run") &&
-                      !strstr(target, "__sim");
+    int run_project =
+        strcmp(method, "POST") == 0 && strstr(target, "/run") && !strstr(target, "__sim");
     hs_fault fault;
     hs_resp r = request(method, target, token, body, &fault);
     if (run_project && r.status == 201 && !fault.kind[0])

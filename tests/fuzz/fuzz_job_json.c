@@ -39,8 +39,11 @@ static void split(const char *text, size_t len, const char *out[N_FIELDS])
 static int valid_utf8(const unsigned char *p)
 {
     while (*p) {
-        int n = *p < 0x80 ? 0 : (*p & 0xE0) == 0xC0 ? 1 : (*p & 0xF0) == 0xE0 ? 2
-                : (*p & 0xF8) == 0xF0 ? 3 : -1;
+        int n = *p < 0x80             ? 0
+                : (*p & 0xE0) == 0xC0 ? 1
+                : (*p & 0xF0) == 0xE0 ? 2
+                : (*p & 0xF8) == 0xF0 ? 3
+                                      : -1;
         if (n < 0)
             return 0;
         uint32_t cp = n == 0 ? *p : (uint32_t)(*p & (0x3F >> n));
@@ -104,8 +107,7 @@ static void check_error(json_object *obj, const hexrun__job *job)
     expect_str(e, "name", hexrun_strerror(job->last_error.code));
     json_object *m;
     /* message is a string even when empty; null only when there is none */
-    if (!json_object_object_get_ex(e, "message", &m) ||
-        !json_object_is_type(m, json_type_string) ||
+    if (!json_object_object_get_ex(e, "message", &m) || !json_object_is_type(m, json_type_string) ||
         !same_text(json_object_get_string(m), job->last_error.message))
         abort();
     expect_str(e, "trace_id", job->last_error.trace_id);
@@ -167,8 +169,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     for (int i = 0; i < ((data[4] >> 1) & 3); i++) /* queued jobs ahead of this one */
         hexrun__jobs_add(&t, HEXRUN_STATE_QUEUED, "p", NULL, NULL, 0, NULL);
-    hexrun__job *job = hexrun__jobs_add(&t, (int32_t)(data[0] % 13), f[F_PROJECT], f[F_RUN],
-                                        "{}", data[4] & 1, f[F_KEY][0] ? f[F_KEY] : NULL);
+    hexrun__job *job = hexrun__jobs_add(&t, (int32_t)(data[0] % 13), f[F_PROJECT], f[F_RUN], "{}",
+                                        data[4] & 1, f[F_KEY][0] ? f[F_KEY] : NULL);
     if (!job)
         abort();
     hexrun__job_set_run_url(job, "https://old.example/run");
@@ -179,8 +181,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     snprintf(job->start_time, sizeof job->start_time, "%s", f[F_START]);
     snprintf(job->end_time, sizeof job->end_time, "%s", f[F_END]);
     if (data[1])
-        hexrun__job_set_error(job, -(int)(data[1] % 24), data[2] | data[3] << 8,
-                              f[F_MESSAGE], f[F_TRACE]);
+        hexrun__job_set_error(job, -(int)(data[1] % 24), data[2] | data[3] << 8, f[F_MESSAGE],
+                              f[F_TRACE]);
     char *json = hexrun__job_to_json(&t, job);
     if (!json)
         abort();

@@ -23,7 +23,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define KEY "fuzz key %"   /* a space and a '%': both are written percent-encoded */
+#define KEY "fuzz key %" /* a space and a '%': both are written percent-encoded */
 #define PROJECT "11111111-1111-4111-8111-111111111111" /* ids are UUIDs (journal.c) */
 #define RUN "22222222-2222-4222-8222-222222222222"
 

@@ -40,14 +40,13 @@ enum child_exit {
 /* One hexsim per worker: a run that appears in a project is then always this child's own
  * (the adoption of a RunProject whose answer was lost must be able to tell). */
 static hexsim_proc sims[MAX_WORKERS];
-static const hexsim_proc *sim; /* this child's */
+static const hexsim_proc *sim;      /* this child's */
 static volatile sig_atomic_t stage; /* index into stage_names, for the hang report */
-static const char *const stage_names[] = {"config", "init",   "submit", "wait-running",
-                                          "cancel", "wait-killed", "info", "stats",
-                                          "shutdown", "list"};
+static const char *const stage_names[] = {"config",      "init", "submit", "wait-running", "cancel",
+                                          "wait-killed", "info", "stats",  "shutdown",     "list"};
 static int nomem_seen; /* a call returned HEXRUN_E_NOMEM or a job carried it */
-static long armed;      /* this child's i, for messages */
-static int persistent;  /* every allocation from the i-th on fails, not just that one */
+static long armed;     /* this child's i, for messages */
+static int persistent; /* every allocation from the i-th on fails, not just that one */
 
 /* Enters a stage; with OOM_VERBOSE set, says when (to see where the time goes). */
 static void set_stage(int s)
@@ -65,8 +64,7 @@ static void on_alarm(int sig)
 {
     (void)sig;
     char msg[96];
-    int n = snprintf(msg, sizeof msg, "oom[%ld]: hang in stage %s\n", armed,
-                     stage_names[stage]);
+    int n = snprintf(msg, sizeof msg, "oom[%ld]: hang in stage %s\n", armed, stage_names[stage]);
     if (n > 0)
         (void)!write(2, msg, (size_t)n);
     _exit(EXIT_HANG);
@@ -95,8 +93,7 @@ static int ok_or_nomem(int rc, const char *what)
     if (rc != HEXRUN_E_NOMEM)
         bad("%s returned %d (%s): %s", what, rc, hexrun_strerror(rc), hexrun_last_error());
     if (!strstr(hexrun_last_error(), "memory"))
-        bad("%s gave NOMEM without an out-of-memory message: \"%s\"", what,
-            hexrun_last_error());
+        bad("%s gave NOMEM without an out-of-memory message: \"%s\"", what, hexrun_last_error());
     nomem_seen = 1;
     return 0;
 }
@@ -126,8 +123,7 @@ static void expect_nomem_end(hexrun_client *c, int64_t job, int32_t st)
     if (!info)
         return; /* memory stays exhausted: the info cannot be had, the job did end */
     /* With memory exhausted the message itself may be missing. */
-    int unknown = strstr(info, "\"code\":-17") &&
-                  (persistent || strstr(info, "out of memory"));
+    int unknown = strstr(info, "\"code\":-17") && (persistent || strstr(info, "out of memory"));
     if (!strstr(info, "\"code\":-2") && !unknown)
         bad("job ended %s without a NOMEM last_error: %s", hexrun_state_name(st), info);
     hexrun_free(info);
@@ -170,8 +166,8 @@ static hexrun_config *make_config(void)
                         "timeout_ms", "5000", "log_level", "debug",
                         /* no client-side budget: hexsim's limits are off, and pacing would
                          * only make each of the hundreds of iterations slower */
-                        "run_budget_per_min", "0", "run_budget_per_hour", "0",
-                        "api_budget_per_min", "0", "api_budget_per_hour", "0", NULL};
+                        "run_budget_per_min", "0", "run_budget_per_hour", "0", "api_budget_per_min",
+                        "0", "api_budget_per_hour", "0", NULL};
     for (const char *const *p = kv; *p; p += 2)
         if (!ok_or_nomem(hexrun_config_set(cfg, p[0], p[1]), "hexrun_config_set")) {
             hexrun_config_free(cfg);
@@ -238,8 +234,7 @@ static void run_jobs(hexrun_client *c)
     int n = 0;
     set_stage(2);
     for (int k = 0; k < N_JOBS; k++)
-        if (ok_or_nomem(hexrun_submit(c, P_SLOW, options[k], keys[k], &jobs[n]),
-                        "hexrun_submit"))
+        if (ok_or_nomem(hexrun_submit(c, P_SLOW, options[k], keys[k], &jobs[n]), "hexrun_submit"))
             n++;
     for (int k = 0; k < n; k++) {
         set_stage(3);
@@ -438,8 +433,8 @@ static int sim_start(int k)
     if (hexsim_proc_start(&sims[k], args) != 0)
         return -1;
     char *body = NULL;
-    int status = hexsim_proc_call(&sims[k], "POST", "/__sim/limits", NULL,
-                                  "{\"enabled\":false}", &body);
+    int status =
+        hexsim_proc_call(&sims[k], "POST", "/__sim/limits", NULL, "{\"enabled\":false}", &body);
     free(body);
     if (status != 200)
         fprintf(stderr, "oom: cannot turn hexsim's rate limits off\n");

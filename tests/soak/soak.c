@@ -60,8 +60,8 @@ struct options {
 
 /* One live job of the window. */
 struct slot {
-    int64_t job;       /* -1 = free */
-    long index;        /* submit number */
+    int64_t job; /* -1 = free */
+    long index;  /* submit number */
     int64_t start_ms;
     int cancel_when_live;
 };
@@ -76,10 +76,10 @@ struct tally {
     long unknown_by_cause[UC_COUNT];
     long unknown_with_runs; /* SUBMIT_UNKNOWN although runs appeared (ambiguous) */
     long by_state[HEXRUN_STATE_SUBMIT_UNKNOWN + 1];
-    long lost;           /* not terminal by the deadline */
+    long lost; /* not terminal by the deadline */
     long cancels_sent;
-    char **run_ids;      /* per submit: the run the job tracked, or NULL */
-    long rss_kib[3];     /* start, middle, end */
+    char **run_ids;  /* per submit: the run the job tracked, or NULL */
+    long rss_kib[3]; /* start, middle, end */
 };
 
 static hexsim_proc sim;
@@ -151,7 +151,8 @@ static int parse_options(int argc, char **argv, struct options *o)
     }
     return o->runs > 0 && o->window > 0 && o->scale > 0 && o->faults >= 0 && o->faults < 1 &&
                    o->after_work >= 0
-               ? 0 : -1;
+               ? 0
+               : -1;
 }
 
 /* ------------------------------------------------------------------------------------
@@ -213,15 +214,39 @@ static hexrun_client *soak_client(int scale)
     under(apm, sizeof apm, 30);
     under(aph, sizeof aph, 1800);
     snprintf(ts, sizeof ts, "%d", scale);
-    const char *kv[] = {"base_url", sim.base_url, "token", TOKEN, "poll_min_ms", "20",
-                        "poll_max_ms", "200", "retry_base_ms", "10", "retry_max_ms", "500",
-                        "timeout_ms", "2000", "max_retries", "6",
-                        "max_response_bytes", "262144", "log_level", "error",
-                        "run_budget_per_min", rpm, "run_budget_per_hour", rph,
-                        "api_budget_per_min", apm, "api_budget_per_hour", aph,
-                        "budget_time_scale", ts, NULL};
-    printf("client budget: run %s/min %s/h, api %s/min %s/h, budget_time_scale %s\n", rpm,
-           rph, apm, aph, ts);
+    const char *kv[] = {"base_url",
+                        sim.base_url,
+                        "token",
+                        TOKEN,
+                        "poll_min_ms",
+                        "20",
+                        "poll_max_ms",
+                        "200",
+                        "retry_base_ms",
+                        "10",
+                        "retry_max_ms",
+                        "500",
+                        "timeout_ms",
+                        "2000",
+                        "max_retries",
+                        "6",
+                        "max_response_bytes",
+                        "262144",
+                        "log_level",
+                        "error",
+                        "run_budget_per_min",
+                        rpm,
+                        "run_budget_per_hour",
+                        rph,
+                        "api_budget_per_min",
+                        apm,
+                        "api_budget_per_hour",
+                        aph,
+                        "budget_time_scale",
+                        ts,
+                        NULL};
+    printf("client budget: run %s/min %s/h, api %s/min %s/h, budget_time_scale %s\n", rpm, rph, apm,
+           aph, ts);
     hexrun_config *cfg = NULL;
     hexrun_client *c = NULL;
     if (hexrun_config_new(&cfg) != HEXRUN_OK)
@@ -261,17 +286,17 @@ static void submit_one(hexrun_client *c, long index, struct slot *s)
  * only acceptable one with hexrun alone on the token: no run appeared. */
 static void explain_unknown(const char *msg, long index, struct tally *t)
 {
-    enum unknown_cause cause = strstr(msg, "HTTP 500")         ? UC_500
-                               : strstr(msg, "HTTP 502")       ? UC_502
-                               : strstr(msg, "HTTP 504")       ? UC_504
-                               : strstr(msg, "Empty reply")    ? UC_DROPPED
-                               : strstr(msg, "timed out")      ? UC_TIMEOUT
-                                                               : UC_OTHER;
+    enum unknown_cause cause = strstr(msg, "HTTP 500")      ? UC_500
+                               : strstr(msg, "HTTP 502")    ? UC_502
+                               : strstr(msg, "HTTP 504")    ? UC_504
+                               : strstr(msg, "Empty reply") ? UC_DROPPED
+                               : strstr(msg, "timed out")   ? UC_TIMEOUT
+                                                            : UC_OTHER;
     t->unknown_by_cause[cause]++;
     if (!strstr(msg, ": 0 API run(s) of the project appeared")) {
         t->unknown_with_runs++;
-        fprintf(stderr, "soak: submit %ld ended SUBMIT_UNKNOWN although runs appeared: %s\n",
-                index, msg);
+        fprintf(stderr, "soak: submit %ld ended SUBMIT_UNKNOWN although runs appeared: %s\n", index,
+                msg);
     }
 }
 
@@ -299,8 +324,7 @@ static void record(hexrun_client *c, struct slot *s, int32_t state, struct tally
 /* Cancel long runs once they are live, and give up on jobs past their deadline (counted
  * after the budget let them go), or on every live job when nothing finished for that long
  * (stalled: even a queue that never drains is caught). */
-static long sweep(hexrun_client *c, struct slot *slots, int window, int stalled,
-                  struct tally *t)
+static long sweep(hexrun_client *c, struct slot *slots, int window, int stalled, struct tally *t)
 {
     long gone = 0;
     int64_t now = mono_ms();
@@ -439,8 +463,8 @@ static void check_duplicates(const struct options *o, struct tally *t)
     }
     long untracked = (long)n_made - ((long)n_tracked - repeated - unknown_to_sim);
     printf("runs: hexsim created %ld (listed %zu), jobs tracked %zu, untracked %ld, "
-           "SUBMIT_UNKNOWN jobs %ld\n", created, n_made, n_tracked, untracked,
-           t->by_state[HEXRUN_STATE_SUBMIT_UNKNOWN]);
+           "SUBMIT_UNKNOWN jobs %ld\n",
+           created, n_made, n_tracked, untracked, t->by_state[HEXRUN_STATE_SUBMIT_UNKNOWN]);
     printf("untracked runs: %ld\n", untracked);
     printf("SUBMIT_UNKNOWN by RunProject failure (no run appeared in the lookups):");
     for (int k = 0; k < UC_COUNT; k++)
@@ -472,7 +496,8 @@ static long sim_status_count(const char *status, long *total)
 {
     json_object *c = sim_call("GET", "/__sim/counters", NULL);
     long sum = 0;
-    json_object_object_foreach(get(c, "requests"), ep, by) {
+    json_object_object_foreach(get(c, "requests"), ep, by)
+    {
         (void)ep;
         json_object *n = get(by, status);
         sum += n ? json_object_get_int(n) : 0;
@@ -525,8 +550,7 @@ int main(int argc, char **argv)
     for (int s = 0; s <= HEXRUN_STATE_SUBMIT_UNKNOWN; s++)
         if (t.by_state[s])
             printf("  %-26s %ld\n", hexrun_state_name(s), t.by_state[s]);
-    printf("RSS KiB: start %ld, middle %ld, end %ld\n", t.rss_kib[0], t.rss_kib[1],
-           t.rss_kib[2]);
+    printf("RSS KiB: start %ld, middle %ld, end %ld\n", t.rss_kib[0], t.rss_kib[1], t.rss_kib[2]);
     char *stats = NULL;
     if (hexrun_stats(c, &stats) == HEXRUN_OK)
         printf("client stats: %s\n", stats);
@@ -537,8 +561,8 @@ int main(int argc, char **argv)
     if (t.by_state[HEXRUN_STATE_LOST])
         fail("jobs ended LOST", t.by_state[HEXRUN_STATE_LOST]);
     check_duplicates(&o, &t);
-    long total = 0, limited = sim_status_count("429", &total), dropped =
-        sim_status_count("0", &total);
+    long total = 0, limited = sim_status_count("429", &total),
+         dropped = sim_status_count("0", &total);
     printf("hexsim: %ld requests, %ld answered 429, %ld dropped on purpose\n", total, limited,
            dropped);
     json_object *ctr = sim_call("GET", "/__sim/counters", NULL);

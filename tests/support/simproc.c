@@ -182,8 +182,8 @@ static char *recv_all(int fd, size_t *out_len)
     return NULL;
 }
 
-int hexsim_proc_call(const hexsim_proc *p, const char *method, const char *path,
-                     const char *token, const char *body, char **out_body)
+int hexsim_proc_call(const hexsim_proc *p, const char *method, const char *path, const char *token,
+                     const char *body, char **out_body)
 {
     char head[2048], auth[512] = "";
     size_t body_len = body ? strlen(body) : 0, len = 0;

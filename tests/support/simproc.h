@@ -33,7 +33,7 @@ void hexsim_proc_stop(hexsim_proc *p);
  * body may be NULL. *out_body (may be NULL) receives the response body, malloc'd and
  * NUL-terminated. Returns the HTTP status, or -1 on a socket error or a 10 s timeout.
  */
-int hexsim_proc_call(const hexsim_proc *p, const char *method, const char *path,
-                     const char *token, const char *body, char **out_body);
+int hexsim_proc_call(const hexsim_proc *p, const char *method, const char *path, const char *token,
+                     const char *body, char **out_body);
 
 #endif

@@ -119,14 +119,22 @@ static int read_request(int fd, stub_req *req)
 static const char *reason(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    default: return "Status";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 422:
+        return "Unprocessable Entity";
+    case 429:
+        return "Too Many Requests";
+    default:
+        return "Status";
     }
 }
 
@@ -222,8 +230,8 @@ stub_server *stub_start(stub_handler fn, void *ud)
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t alen = sizeof a;
     s->fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        listen(s->fd, 64) != 0 || getsockname(s->fd, (struct sockaddr *)&a, &alen) != 0 ||
+    if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(s->fd, 64) != 0 ||
+        getsockname(s->fd, (struct sockaddr *)&a, &alen) != 0 ||
         pthread_create(&s->thread, NULL, accept_main, s) != 0) {
         if (s->fd >= 0)
             close(s->fd);

@@ -12,8 +12,13 @@ START_TEST(iso8601_times)
     ck_assert_int_eq(hexrun__iso8601_ms("2026-11-29T03:04:05.6Z"), 1795921445600LL);
     ck_assert_int_eq(hexrun__iso8601_ms("2026-11-29T03:04:05.67891Z"), 1795921445678LL);
     ck_assert_int_eq(hexrun__iso8601_ms("2026-11-29T03:04:05"), 1795921445000LL);
-    const char *bad[] = {"", "2026-11-29", "2026-13-01T00:00:00Z", "2026-11-29T03:04:05.Z",
-                         "2026-11-29T03:04:05Zjunk", "2026-11-29 03:04:05Z", "x"};
+    const char *bad[] = {"",
+                         "2026-11-29",
+                         "2026-13-01T00:00:00Z",
+                         "2026-11-29T03:04:05.Z",
+                         "2026-11-29T03:04:05Zjunk",
+                         "2026-11-29 03:04:05Z",
+                         "x"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         ck_assert_msg(hexrun__iso8601_ms(bad[i]) == -1, "%s", bad[i]);
     ck_assert_int_eq(hexrun__iso8601_ms(NULL), -1);
@@ -41,11 +46,11 @@ START_TEST(candidates_are_new_unknown_api_runs_oldest_first)
     int64_t since = hexrun__iso8601_ms("2026-11-29T03:00:00Z");
     /* Newest first, as Hex lists them. */
     hexrun__hex_run runs[] = {
-        run("a", "API", ""),                       /* pending: no start time yet */
-        run("b", "API", ""),                       /* another job already tracks it */
-        run("c", "SCHEDULED", ""),                 /* not started by the API */
-        run("d", "API", "2026-11-29T02:59:50Z"),   /* within the clock-skew allowance */
-        run("e", "API", "2026-11-29T02:58:00Z"),   /* started before the attempt */
+        run("a", "API", ""),                     /* pending: no start time yet */
+        run("b", "API", ""),                     /* another job already tracks it */
+        run("c", "SCHEDULED", ""),               /* not started by the API */
+        run("d", "API", "2026-11-29T02:59:50Z"), /* within the clock-skew allowance */
+        run("e", "API", "2026-11-29T02:58:00Z"), /* started before the attempt */
     };
     size_t idx[8];
     size_t n = hexrun__adopt_candidates(runs, 5, since, known_b, NULL, idx, 8);

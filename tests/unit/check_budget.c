@@ -8,12 +8,12 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -134,7 +134,8 @@ static hexrun__shared_budget *open_sb(const char *token, const int64_t limits[4]
 {
     hexrun__shared_budget *sb = NULL;
     ck_assert_msg(hexrun__shared_budget_open(path, token, limits, 1, 33, 1000, NULL, &sb, err,
-                                             sizeof err) == HEXRUN_OK, "%s", err);
+                                             sizeof err) == HEXRUN_OK,
+                  "%s", err);
     return sb;
 }
 
@@ -198,8 +199,8 @@ START_TEST(a_process_killed_holding_the_lock_blocks_nobody)
         }
         int status = 0;
         waitpid(probe, &status, 0);
-        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "round %d: status %d",
-                      round, status);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "round %d: status %d", round,
+                      status);
     }
     hexrun__shared_budget_close(sb);
 }
@@ -208,14 +209,14 @@ END_TEST
 START_TEST(bad_paths_are_clear_io_errors)
 {
     hexrun__shared_budget *sb = NULL;
-    ck_assert_int_eq(hexrun__shared_budget_open("/nonexistent-dir/b", "t", HEX_LIMITS, 1, 33, 0, NULL, &sb,
-                                                err, sizeof err),
+    ck_assert_int_eq(hexrun__shared_budget_open("/nonexistent-dir/b", "t", HEX_LIMITS, 1, 33, 0,
+                                                NULL, &sb, err, sizeof err),
                      HEXRUN_E_IO);
     ck_assert_ptr_nonnull(strstr(err, "budget_path"));
     ck_assert_ptr_nonnull(strstr(err, "/nonexistent-dir/b"));
-    ck_assert_int_eq(hexrun__shared_budget_open("/tmp", "t", HEX_LIMITS, 1, 33, 0, NULL, &sb, err,
-                                                sizeof err),
-                     HEXRUN_E_IO);
+    ck_assert_int_eq(
+        hexrun__shared_budget_open("/tmp", "t", HEX_LIMITS, 1, 33, 0, NULL, &sb, err, sizeof err),
+        HEXRUN_E_IO);
     /* A file full of tokens says so. */
     hexrun__shared_budget *held[32];
     for (int i = 0; i < 32; i++) {
@@ -223,8 +224,8 @@ START_TEST(bad_paths_are_clear_io_errors)
         snprintf(tok, sizeof tok, "t%d", i);
         held[i] = open_sb(tok, HEX_LIMITS);
     }
-    ck_assert_int_eq(hexrun__shared_budget_open(path, "one-more", HEX_LIMITS, 1, 33, 0, NULL, &sb, err,
-                                                sizeof err),
+    ck_assert_int_eq(hexrun__shared_budget_open(path, "one-more", HEX_LIMITS, 1, 33, 0, NULL, &sb,
+                                                err, sizeof err),
                      HEXRUN_E_IO);
     ck_assert_ptr_nonnull(strstr(err, "32 tokens"));
     for (int i = 0; i < 32; i++)

@@ -3,15 +3,15 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
-#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "ck_run.h"
 #include "config.h"
 #include "coord.h"
 #include "hexrun.h"
-#include "ck_run.h"
 
 static hexrun_config *cfg;
 
@@ -81,17 +81,33 @@ END_TEST
 
 START_TEST(every_documented_key_is_accepted)
 {
-    static const struct { const char *k, *v; } ok[] = {
-        {"base_url", "http://127.0.0.1:8080/"}, {"token", "hxtok_x"},
-        {"token_file", "/tmp/t"}, {"timeout_ms", "1000"}, {"connect_timeout_ms", "500"},
-        {"max_retries", "0"}, {"retry_base_ms", "10"}, {"retry_max_ms", "100"},
-        {"poll_min_ms", "5"}, {"poll_max_ms", "50"}, {"ca_file", "/etc/ssl/ca.pem"},
-        {"insecure_skip_verify", "yes"}, {"proxy", ""}, {"user_agent", "me/1"},
-        {"log_level", "DEBUG"}, {"max_response_bytes", "2048"},
-        {"run_budget_per_min", "0"}, {"run_budget_per_hour", "100"},
-        {"api_budget_per_min", "5"}, {"api_budget_per_hour", "9"},
-        {"cancel_on_free", "on"}, {"budget_path", "/tmp/b"}, {"journal_path", "/tmp/j"},
-        {"allow_cleartext", "false"}, {"coord_url", "postgresql://hexrun@db:5432/airflow"}};
+    static const struct {
+        const char *k, *v;
+    } ok[] = {{"base_url", "http://127.0.0.1:8080/"},
+              {"token", "hxtok_x"},
+              {"token_file", "/tmp/t"},
+              {"timeout_ms", "1000"},
+              {"connect_timeout_ms", "500"},
+              {"max_retries", "0"},
+              {"retry_base_ms", "10"},
+              {"retry_max_ms", "100"},
+              {"poll_min_ms", "5"},
+              {"poll_max_ms", "50"},
+              {"ca_file", "/etc/ssl/ca.pem"},
+              {"insecure_skip_verify", "yes"},
+              {"proxy", ""},
+              {"user_agent", "me/1"},
+              {"log_level", "DEBUG"},
+              {"max_response_bytes", "2048"},
+              {"run_budget_per_min", "0"},
+              {"run_budget_per_hour", "100"},
+              {"api_budget_per_min", "5"},
+              {"api_budget_per_hour", "9"},
+              {"cancel_on_free", "on"},
+              {"budget_path", "/tmp/b"},
+              {"journal_path", "/tmp/j"},
+              {"allow_cleartext", "false"},
+              {"coord_url", "postgresql://hexrun@db:5432/airflow"}};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
         ck_assert_msg(hexrun_config_set(cfg, ok[i].k, ok[i].v) == HEXRUN_OK, "%s: %s", ok[i].k,
                       hexrun_last_error());
@@ -108,8 +124,8 @@ END_TEST
 
 START_TEST(coord_url_reads_back_without_its_password)
 {
-    ck_assert_int_eq(hexrun_config_set(cfg, "coord_url", "postgres://u:s3cret@db/x?sslmode=require"),
-                     HEXRUN_OK);
+    ck_assert_int_eq(
+        hexrun_config_set(cfg, "coord_url", "postgres://u:s3cret@db/x?sslmode=require"), HEXRUN_OK);
     char *v = get("coord_url");
     ck_assert_str_eq(v, "postgres://u:<redacted>@db/x?sslmode=require");
     hexrun_free(v);
@@ -150,25 +166,30 @@ END_TEST
 
 START_TEST(bad_values_name_key_and_range_and_leave_config_unchanged)
 {
-    static const struct { const char *k, *v, *needle; } bad[] = {
-        {"timeout_ms", "abc", "from 1 to 3600000"}, {"timeout_ms", "0", "'timeout_ms'"},
-        {"timeout_ms", "10 ", "integer"}, {"max_retries", "-1", "from 0 to 100"},
-        {"max_retries", "99999999999999999999", "max_retries"},
-        {"insecure_skip_verify", "maybe", "true, false"},
-        {"log_level", "loud", "error, warn, info, debug"},
-        {"base_url", "ftp://x", "http:// or https://"},
-        {"base_url", "https://", "base_url"}, {"base_url", "https://h/?q", "no query"},
-        {"token", "", "'token'"}, {"token", "a b", "without spaces"},
-        {"user_agent", "a\r\nX: y", "control characters"},
-        {"base_url", "https://h\x01st/x", "control characters"},
-        {"max_response_bytes", "10", "from 1024"},
-        {"coord_url", "mysql://db/x", "expected a PostgreSQL URL"},
-        {"coord_url", "postgresql://db/x y", "without spaces"},
-        {"coord_url", "postgresql://db/\x01", "control characters"}};
+    static const struct {
+        const char *k, *v, *needle;
+    } bad[] = {{"timeout_ms", "abc", "from 1 to 3600000"},
+               {"timeout_ms", "0", "'timeout_ms'"},
+               {"timeout_ms", "10 ", "integer"},
+               {"max_retries", "-1", "from 0 to 100"},
+               {"max_retries", "99999999999999999999", "max_retries"},
+               {"insecure_skip_verify", "maybe", "true, false"},
+               {"log_level", "loud", "error, warn, info, debug"},
+               {"base_url", "ftp://x", "http:// or https://"},
+               {"base_url", "https://", "base_url"},
+               {"base_url", "https://h/?q", "no query"},
+               {"token", "", "'token'"},
+               {"token", "a b", "without spaces"},
+               {"user_agent", "a\r\nX: y", "control characters"},
+               {"base_url", "https://h\x01st/x", "control characters"},
+               {"max_response_bytes", "10", "from 1024"},
+               {"coord_url", "mysql://db/x", "expected a PostgreSQL URL"},
+               {"coord_url", "postgresql://db/x y", "without spaces"},
+               {"coord_url", "postgresql://db/\x01", "control characters"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ck_assert_int_eq(hexrun_config_set(cfg, bad[i].k, bad[i].v), HEXRUN_E_CONFIG);
-        ck_assert_msg(strstr(hexrun_last_error(), bad[i].needle) != NULL, "%s=%s: %s",
-                      bad[i].k, bad[i].v, hexrun_last_error());
+        ck_assert_msg(strstr(hexrun_last_error(), bad[i].needle) != NULL, "%s=%s: %s", bad[i].k,
+                      bad[i].v, hexrun_last_error());
     }
     assert_value("timeout_ms", "30000");
     assert_value("max_retries", "5");

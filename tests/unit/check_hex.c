@@ -9,8 +9,8 @@
 #include <json-c/json.h>
 
 #include "budget.h"
-#include "hex.h"
 #include "ck_run.h"
+#include "hex.h"
 
 #define P_OK "11111111-1111-4111-8111-111111111111"
 #define RUN1 "aaaaaaaa-0000-4000-8000-000000000001"
@@ -67,8 +67,8 @@ END_TEST
 START_TEST(unknown_status_is_unknown_not_success)
 {
     hexrun__hex_run r;
-    const char *body = "{\"projectId\":\"" P_OK "\",\"runId\":\"" RUN1
-                       "\",\"status\":\"QUANTUM_SUPERPOSITION\"}";
+    const char *body =
+        "{\"projectId\":\"" P_OK "\",\"runId\":\"" RUN1 "\",\"status\":\"QUANTUM_SUPERPOSITION\"}";
     ck_assert_int_eq(parse_run(body, &r), HEXRUN_OK);
     ck_assert_int_eq(r.state, HEXRUN_STATE_UNKNOWN);
     ck_assert_str_eq(r.status, "QUANTUM_SUPERPOSITION");
@@ -99,25 +99,27 @@ START_TEST(bad_run_bodies_name_the_problem)
     ck_assert_int_eq(parse_run("{\"projectId\":\"" P_OK "\",\"runId\":\"" RUN1 "\"}", &r),
                      HEXRUN_E_PROTOCOL);
     ck_assert_str_eq(err, "missing field 'status'");
-    ck_assert_int_eq(parse_run("{\"projectId\":\"" P_OK "\",\"runId\":7,\"status\":\"RUNNING\"}",
-                               &r),
-                     HEXRUN_E_PROTOCOL);
+    ck_assert_int_eq(
+        parse_run("{\"projectId\":\"" P_OK "\",\"runId\":7,\"status\":\"RUNNING\"}", &r),
+        HEXRUN_E_PROTOCOL);
     ck_assert_str_eq(err, "field 'runId' is not a string");
     ck_assert_int_eq(parse_run("{\"projectId\":\"" P_OK "\",\"runId\":\"..\",\"status\":"
-                               "\"RUNNING\"}", &r),
+                               "\"RUNNING\"}",
+                               &r),
                      HEXRUN_E_PROTOCOL);
     ck_assert_str_eq(err, "field 'runId' is not a UUID: '..'");
     ck_assert_int_eq(parse_run("{\"projectId\":\"p/../x\",\"runId\":\"" RUN1 "\",\"status\":"
-                               "\"RUNNING\"}", &r),
+                               "\"RUNNING\"}",
+                               &r),
                      HEXRUN_E_PROTOCOL);
     ck_assert_str_eq(err, "field 'projectId' is not a UUID: 'p/../x'");
-    ck_assert_int_eq(parse_run("{\"projectId\":\"" P_OK "\",\"runId\":\"" RUN1
-                               "\",\"status\":7}", &r),
-                     HEXRUN_E_PROTOCOL);
+    ck_assert_int_eq(
+        parse_run("{\"projectId\":\"" P_OK "\",\"runId\":\"" RUN1 "\",\"status\":7}", &r),
+        HEXRUN_E_PROTOCOL);
     ck_assert_str_eq(err, "field 'status' is not a string");
-    ck_assert_int_eq(parse_run("{\"projectId\":\"" P_OK "\",\"runId\":\"" RUN1
-                               "\",\"status\":\"\"}", &r),
-                     HEXRUN_E_PROTOCOL);
+    ck_assert_int_eq(
+        parse_run("{\"projectId\":\"" P_OK "\",\"runId\":\"" RUN1 "\",\"status\":\"\"}", &r),
+        HEXRUN_E_PROTOCOL);
     ck_assert_str_eq(err, "field 'status' is empty");
     ck_assert_int_eq(parse_run("[1,2]", &r), HEXRUN_E_PROTOCOL);
     ck_assert_str_eq(err, "expected a JSON object, got array");
@@ -158,14 +160,18 @@ START_TEST(odd_optional_fields_are_tolerated)
     char status[200];
     memset(status, 'S', sizeof status - 1);
     status[sizeof status - 1] = '\0';
-    snprintf(body, sizeof body, "{\"projectId\":\"" P_OK "\",\"runId\":\"" RUN1
-             "\",\"status\":\"%s\",\"elapsedTime\":\"5\"}", status);
+    snprintf(body, sizeof body,
+             "{\"projectId\":\"" P_OK "\",\"runId\":\"" RUN1
+             "\",\"status\":\"%s\",\"elapsedTime\":\"5\"}",
+             status);
     ck_assert_int_eq(parse_run(body, &r), HEXRUN_OK);
     ck_assert_int_eq(r.state, HEXRUN_STATE_UNKNOWN);
     ck_assert_int_eq(r.elapsed_ms, -1);
     /* A cut never leaves half a UTF-8 character: 62 ASCII bytes, then "é" (2 bytes). */
-    snprintf(body, sizeof body, "{\"projectId\":\"" P_OK "\",\"runId\":\"" RUN1
-             "\",\"status\":\"RUNNING\",\"traceId\":\"%.62s\u00e9\"}", trace);
+    snprintf(body, sizeof body,
+             "{\"projectId\":\"" P_OK "\",\"runId\":\"" RUN1
+             "\",\"status\":\"RUNNING\",\"traceId\":\"%.62s\u00e9\"}",
+             trace);
     ck_assert_int_eq(parse_run(body, &r), HEXRUN_OK);
     ck_assert_uint_eq(strlen(r.trace_id), 62);
 }
@@ -177,8 +183,8 @@ START_TEST(overlong_ids_are_refused_not_truncated)
     char longid[200];
     memset(longid, 'a', sizeof longid - 1);
     longid[sizeof longid - 1] = '\0';
-    snprintf(body, sizeof body, "{\"projectId\":\"%s\",\"runId\":\"" RUN1
-             "\",\"status\":\"RUNNING\"}", longid);
+    snprintf(body, sizeof body,
+             "{\"projectId\":\"%s\",\"runId\":\"" RUN1 "\",\"status\":\"RUNNING\"}", longid);
     hexrun__hex_run r;
     ck_assert_int_eq(parse_run(body, &r), HEXRUN_E_PROTOCOL);
     ck_assert_ptr_nonnull(strstr(err, "'projectId' is too long"));
@@ -188,10 +194,9 @@ END_TEST
 START_TEST(body_length_is_respected_and_nul_refused)
 {
     hexrun__hex_run r;
-    const char body[] = "{\"projectId\":\"" P_OK "\",\"runId\":\"" RUN1
-                        "\",\"status\":\"RUNNING\"}GARBAGE";
-    ck_assert_int_eq(hexrun__hex_parse_run(body, strlen(body) - 7, &r, err, sizeof err),
-                     HEXRUN_OK);
+    const char body[] =
+        "{\"projectId\":\"" P_OK "\",\"runId\":\"" RUN1 "\",\"status\":\"RUNNING\"}GARBAGE";
+    ck_assert_int_eq(hexrun__hex_parse_run(body, strlen(body) - 7, &r, err, sizeof err), HEXRUN_OK);
     ck_assert_int_eq(hexrun__hex_parse_run(body, strlen(body), &r, err, sizeof err),
                      HEXRUN_E_PROTOCOL);
     const char with_nul[] = "{\"a\":1}\0{}";
@@ -223,15 +228,15 @@ END_TEST
 
 START_TEST(runs_page_gives_runs_and_next_offset)
 {
-    const char *body = "{\"runs\":[" RUN_JSON(RUN1, "RUNNING") "," RUN_JSON(RUN2, "KILLED")
-                       "],\"nextPage\":\"https://elsewhere.example/api/v1/projects/" P_OK
-                       "/runs?limit=2&offset=52\",\"previousPage\":null,\"traceId\":\"t\"}";
+    const char *body = "{\"runs\":[" RUN_JSON(RUN1, "RUNNING") "," RUN_JSON(
+        RUN2, "KILLED") "],\"nextPage\":\"https://elsewhere.example/api/v1/projects/" P_OK
+                        "/runs?limit=2&offset=52\",\"previousPage\":null,\"traceId\":\"t\"}";
     hexrun__hex_run *runs = NULL;
     size_t n = 0;
     hexrun__hex_next_page next;
-    ck_assert_int_eq(hexrun__hex_parse_runs_page(body, strlen(body), &runs, &n, &next, err,
-                                                 sizeof err),
-                     HEXRUN_OK);
+    ck_assert_int_eq(
+        hexrun__hex_parse_runs_page(body, strlen(body), &runs, &n, &next, err, sizeof err),
+        HEXRUN_OK);
     ck_assert_uint_eq(n, 2);
     ck_assert_str_eq(runs[0].run_id, RUN1);
     ck_assert_int_eq(runs[0].state, HEXRUN_STATE_RUNNING);
@@ -240,8 +245,7 @@ START_TEST(runs_page_gives_runs_and_next_offset)
     ck_assert_int_eq(next.offset, 52);
     ck_assert_str_eq(next.query, "limit=2&offset=52");
     free(runs);
-    ck_assert_int_eq(hexrun__hex_runs_next(body, strlen(body), &next, err, sizeof err),
-                     HEXRUN_OK);
+    ck_assert_int_eq(hexrun__hex_runs_next(body, strlen(body), &next, err, sizeof err), HEXRUN_OK);
     ck_assert_int_eq(next.offset, 52);
     ck_assert_uint_eq(next.runs, 2);
 }
@@ -253,9 +257,9 @@ START_TEST(last_runs_page_has_no_next_offset)
     hexrun__hex_run *runs = (hexrun__hex_run *)1;
     size_t n = 9;
     hexrun__hex_next_page next = {.present = 1};
-    ck_assert_int_eq(hexrun__hex_parse_runs_page(body, strlen(body), &runs, &n, &next, err,
-                                                 sizeof err),
-                     HEXRUN_OK);
+    ck_assert_int_eq(
+        hexrun__hex_parse_runs_page(body, strlen(body), &runs, &n, &next, err, sizeof err),
+        HEXRUN_OK);
     ck_assert_uint_eq(n, 0);
     ck_assert_ptr_null(runs);
     ck_assert_int_eq(next.present, 0);
@@ -269,21 +273,21 @@ START_TEST(bad_runs_pages_are_refused)
     size_t n = 0;
     hexrun__hex_next_page next;
     const char *no_runs = "{\"nextPage\":null}";
-    ck_assert_int_eq(hexrun__hex_parse_runs_page(no_runs, strlen(no_runs), &runs, &n, &next,
-                                                 err, sizeof err),
-                     HEXRUN_E_PROTOCOL);
+    ck_assert_int_eq(
+        hexrun__hex_parse_runs_page(no_runs, strlen(no_runs), &runs, &n, &next, err, sizeof err),
+        HEXRUN_E_PROTOCOL);
     ck_assert_str_eq(err, "field 'runs' is missing or not an array");
     const char *bad_item = "{\"runs\":[" RUN_JSON(RUN1, "RUNNING") ",{\"runId\":\"x\"}],"
-                           "\"nextPage\":null}";
-    ck_assert_int_eq(hexrun__hex_parse_runs_page(bad_item, strlen(bad_item), &runs, &n, &next,
-                                                 err, sizeof err),
-                     HEXRUN_E_PROTOCOL);
+                                                                   "\"nextPage\":null}";
+    ck_assert_int_eq(
+        hexrun__hex_parse_runs_page(bad_item, strlen(bad_item), &runs, &n, &next, err, sizeof err),
+        HEXRUN_E_PROTOCOL);
     ck_assert_str_eq(err, "runs[1]: field 'runId' is not a UUID: 'x'");
     ck_assert_ptr_null(runs);
     const char *bad_next = "{\"runs\":[],\"nextPage\":5}";
-    ck_assert_int_eq(hexrun__hex_parse_runs_page(bad_next, strlen(bad_next), &runs, &n, &next,
-                                                 err, sizeof err),
-                     HEXRUN_E_PROTOCOL);
+    ck_assert_int_eq(
+        hexrun__hex_parse_runs_page(bad_next, strlen(bad_next), &runs, &n, &next, err, sizeof err),
+        HEXRUN_E_PROTOCOL);
     ck_assert_str_eq(err, "field 'nextPage' is not a string or null");
 }
 END_TEST
@@ -294,25 +298,25 @@ START_TEST(next_page_without_offset_is_not_an_error)
     hexrun__hex_run *runs = NULL;
     size_t n = 0;
     hexrun__hex_next_page next;
-    const char *opaque = "{\"runs\":[" RUN_JSON(RUN1, "RUNNING") "],\"nextPage\":"
+    const char *opaque = "{\"runs\":[" RUN_JSON(
+        RUN1, "RUNNING") "],\"nextPage\":"
                          "\"https://x/api/v1/projects/p/runs?cursor=Zm9v&limit=5#frag\"}";
     ck_assert_msg(hexrun__hex_parse_runs_page(opaque, strlen(opaque), &runs, &n, &next, err,
-                                              sizeof err) == HEXRUN_OK, "%s", err);
+                                              sizeof err) == HEXRUN_OK,
+                  "%s", err);
     ck_assert_uint_eq(n, 1);
     free(runs);
     ck_assert_int_eq(next.present, 1);
     ck_assert_int_eq(next.offset, -1);
     ck_assert_str_eq(next.query, "cursor=Zm9v&limit=5");
     const char *bare = "{\"runs\":[],\"nextPage\":\"next-please\"}";
-    ck_assert_int_eq(hexrun__hex_runs_next(bare, strlen(bare), &next, err, sizeof err),
-                     HEXRUN_OK);
+    ck_assert_int_eq(hexrun__hex_runs_next(bare, strlen(bare), &next, err, sizeof err), HEXRUN_OK);
     ck_assert_int_eq(next.present, 1);
     ck_assert_str_eq(next.query, "");
     /* Where no next page is read, nextPage is not even looked at. */
     const char *odd = "{\"runs\":[" RUN_JSON(RUN1, "RUNNING") "],\"nextPage\":{\"a\":1}}";
-    ck_assert_int_eq(hexrun__hex_parse_runs_page(odd, strlen(odd), &runs, &n, NULL, err,
-                                                 sizeof err),
-                     HEXRUN_OK);
+    ck_assert_int_eq(
+        hexrun__hex_parse_runs_page(odd, strlen(odd), &runs, &n, NULL, err, sizeof err), HEXRUN_OK);
     ck_assert_uint_eq(n, 1);
     free(runs);
 }
@@ -539,7 +543,8 @@ START_TEST(notification_shape_is_checked)
     ck_assert_int_eq(options("{\"notifications\":{}}", &body, &dry), HEXRUN_E_INVALID_ARG);
     ck_assert_str_eq(err, "options.notifications: must be an array of notification objects");
     ck_assert_int_eq(options("{\"notifications\":[{\"type\":\"SOMETIMES\","
-                             "\"includeSuccessScreenshot\":true}]}", &body, &dry),
+                             "\"includeSuccessScreenshot\":true}]}",
+                             &body, &dry),
                      HEXRUN_E_INVALID_ARG);
     ck_assert_str_eq(err, "options.notifications[0]: 'type' must be one of \"SUCCESS\", "
                           "\"FAILURE\", \"ALL\"");
@@ -548,14 +553,17 @@ START_TEST(notification_shape_is_checked)
     ck_assert_str_eq(err, "options.notifications[0]: 'type' and 'includeSuccessScreenshot' are "
                           "required");
     ck_assert_int_eq(options("{\"notifications\":[{\"type\":\"ALL\",\"includeSuccessScreenshot\":"
-                             "true,\"userIds\":[1]}]}", &body, &dry),
+                             "true,\"userIds\":[1]}]}",
+                             &body, &dry),
                      HEXRUN_E_INVALID_ARG);
     ck_assert_str_eq(err, "options.notifications[0]: 'userIds' must be an array of strings");
     ck_assert_int_eq(options("{\"notifications\":[{\"type\":\"ALL\",\"includeSuccessScreenshot\":"
-                             "true,\"screenshotFormat\":\"gif\"}]}", &body, &dry),
+                             "true,\"screenshotFormat\":\"gif\"}]}",
+                             &body, &dry),
                      HEXRUN_E_INVALID_ARG);
     ck_assert_int_eq(options("{\"notifications\":[{\"type\":\"ALL\",\"includeSuccessScreenshot\":"
-                             "true,\"cc\":\"x\"}]}", &body, &dry),
+                             "true,\"cc\":\"x\"}]}",
+                             &body, &dry),
                      HEXRUN_E_INVALID_ARG);
     ck_assert_ptr_nonnull(strstr(err, "options.notifications[0]: unknown key 'cc'"));
     ck_assert_int_eq(options("{\"notifications\":[7]}", &body, &dry), HEXRUN_E_INVALID_ARG);
@@ -571,8 +579,7 @@ START_TEST(forbidden_combinations_with_input_params)
     ck_assert_int_eq(options("{\"inputParams\":{},\"viewId\":\"v\"}", &body, &dry),
                      HEXRUN_E_INVALID_ARG);
     ck_assert_str_eq(err, "options: 'viewId' cannot be combined with 'inputParams'");
-    ck_assert_int_eq(options("{\"inputParams\":{},\"updatePublishedResults\":true}", &body,
-                             &dry),
+    ck_assert_int_eq(options("{\"inputParams\":{},\"updatePublishedResults\":true}", &body, &dry),
                      HEXRUN_E_INVALID_ARG);
     ck_assert_ptr_nonnull(strstr(err, "'updatePublishedResults' cannot be true"));
     ck_assert_int_eq(options("{\"viewId\":\"v\",\"updatePublishedResults\":true}", &body, &dry),

@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "http.h"
 #include "ck_run.h"
+#include "http.h"
 
 #define TOKEN "tok-abc123"
 #define BIG_BYTES 100000
@@ -122,8 +122,8 @@ static void reply_echo(int fd, const char *req, int head)
     header_value(req, "Content-Type", ctype, sizeof ctype);
     header_value(req, "User-Agent", ua, sizeof ua);
     char body[2048];
-    snprintf(body, sizeof body, "method=%s path=%s auth=%s ctype=%s ua=%s body=%s", method,
-             path, auth, ctype, ua, req + head);
+    snprintf(body, sizeof body, "method=%s path=%s auth=%s ctype=%s ua=%s body=%s", method, path,
+             auth, ctype, ua, req + head);
     reply(fd, 200, "", body);
 }
 
@@ -278,13 +278,15 @@ static server srv;
 static hexrun__http *http;
 static result res;
 
-static hexrun__http *client_for(int port, const char *suffix, int64_t max_bytes,
-                                hexrun__log *log)
+static hexrun__http *client_for(int port, const char *suffix, int64_t max_bytes, hexrun__log *log)
 {
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, suffix);
-    hexrun__http_opts o = {.base_url = url, .token = TOKEN, .timeout_ms = 5000,
-                           .connect_timeout_ms = 2000, .proxy = "",
+    hexrun__http_opts o = {.base_url = url,
+                           .token = TOKEN,
+                           .timeout_ms = 5000,
+                           .connect_timeout_ms = 2000,
+                           .proxy = "",
                            .max_response_bytes = max_bytes};
     hexrun__http *h = NULL;
     ck_assert_int_eq(hexrun__http_new(&o, log, &h), HEXRUN_OK);
@@ -304,12 +306,17 @@ static void teardown(void)
     server_stop(&srv);
 }
 
-static void perform_on(hexrun__http *h, const char *method, const char *path,
-                       const char *query, const char *body, int64_t timeout_ms)
+static void perform_on(hexrun__http *h, const char *method, const char *path, const char *query,
+                       const char *body, int64_t timeout_ms)
 {
     memset(&res, 0, sizeof res);
-    hexrun__http_req req = {.method = method, .path = path, .query = query, .body = body,
-                            .timeout_ms = timeout_ms, .done = on_done, .ud = &res};
+    hexrun__http_req req = {.method = method,
+                            .path = path,
+                            .query = query,
+                            .body = body,
+                            .timeout_ms = timeout_ms,
+                            .done = on_done,
+                            .ud = &res};
     ck_assert_int_eq(hexrun__http_start(h, &req), HEXRUN_OK);
     int64_t deadline = now_ms() + 8000;
     while (!res.done && now_ms() < deadline)
@@ -340,9 +347,9 @@ START_TEST(request_carries_token_json_and_user_agent)
 {
     perform("POST", "/v1/echo", "{\"a\":1}");
     ck_assert_int_eq(res.status, 200);
-    ck_assert_str_eq(res.body, "method=POST path=/api/v1/echo auth=Bearer " TOKEN
-                               " ctype=application/json ua=hexrun/" HEXRUN_VERSION_STRING
-                               " body={\"a\":1}");
+    ck_assert_str_eq(res.body,
+                     "method=POST path=/api/v1/echo auth=Bearer " TOKEN
+                     " ctype=application/json ua=hexrun/" HEXRUN_VERSION_STRING " body={\"a\":1}");
     perform("DELETE", "/v1/echo", NULL);
     ck_assert_str_eq(res.body, "method=DELETE path=/api/v1/echo auth=Bearer " TOKEN
                                " ctype= ua=hexrun/" HEXRUN_VERSION_STRING " body=");
@@ -357,8 +364,8 @@ START_TEST(base_url_trailing_slash_and_user_agent_option)
 {
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d///", srv.port);
-    hexrun__http_opts o = {.base_url = url, .token = TOKEN, .user_agent = "hexrun/1 (test)",
-                           .proxy = ""};
+    hexrun__http_opts o = {
+        .base_url = url, .token = TOKEN, .user_agent = "hexrun/1 (test)", .proxy = ""};
     hexrun__http *h = NULL;
     ck_assert_int_eq(hexrun__http_new(&o, NULL, &h), HEXRUN_OK);
     perform_on(h, "PATCH", "/v1/echo", NULL, "{}", 0);
@@ -384,8 +391,10 @@ START_TEST(concurrent_attempts_all_complete)
     result many[8];
     memset(many, 0, sizeof many);
     for (int i = 0; i < 8; i++) {
-        hexrun__http_req req = {.method = "GET", .path = i % 2 ? "/v1/ok" : "/v1/busy",
-                                .done = on_done, .ud = &many[i]};
+        hexrun__http_req req = {.method = "GET",
+                                .path = i % 2 ? "/v1/ok" : "/v1/busy",
+                                .done = on_done,
+                                .ud = &many[i]};
         ck_assert_int_eq(hexrun__http_start(http, &req), HEXRUN_OK);
     }
     ck_assert_int_eq(hexrun__http_in_flight(http), 8);
@@ -405,8 +414,7 @@ START_TEST(many_attempts_share_a_bounded_pool)
     static result many[N];
     memset(many, 0, sizeof many);
     for (int i = 0; i < N; i++) {
-        hexrun__http_req req = {.method = "GET", .path = "/v1/ok", .done = on_done,
-                                .ud = &many[i]};
+        hexrun__http_req req = {.method = "GET", .path = "/v1/ok", .done = on_done, .ud = &many[i]};
         ck_assert_int_eq(hexrun__http_start(http, &req), HEXRUN_OK);
     }
     int64_t deadline = now_ms() + 8000;
@@ -553,8 +561,7 @@ static void on_chain_done(const hexrun__http_resp *r, void *ud)
     c->statuses[c->done++] = r->status;
     if (c->done == 1) {
         /* What the engine does for a retry: start the next attempt from the callback. */
-        hexrun__http_req next = {.method = "GET", .path = "/v1/ok", .done = on_chain_done,
-                                 .ud = c};
+        hexrun__http_req next = {.method = "GET", .path = "/v1/ok", .done = on_chain_done, .ud = c};
         ck_assert_int_eq(hexrun__http_start(c->h, &next), HEXRUN_OK);
     }
 }
@@ -562,8 +569,7 @@ static void on_chain_done(const hexrun__http_resp *r, void *ud)
 START_TEST(done_callback_may_start_the_next_attempt)
 {
     chain c = {.h = http};
-    hexrun__http_req req = {.method = "GET", .path = "/v1/busy", .done = on_chain_done,
-                            .ud = &c};
+    hexrun__http_req req = {.method = "GET", .path = "/v1/busy", .done = on_chain_done, .ud = &c};
     ck_assert_int_eq(hexrun__http_start(http, &req), HEXRUN_OK);
     int64_t deadline = now_ms() + 8000;
     while (c.done < 2 && now_ms() < deadline)
@@ -669,8 +675,8 @@ static void collect(int32_t level, const char *message, void *ud)
     lines *l = ud;
     l->n++;
     l->leaked |= strstr(message, TOKEN) != NULL;
-    l->saw_http |= strstr(message, "event=http method=GET") != NULL &&
-                   strstr(message, "status=503") != NULL;
+    l->saw_http |=
+        strstr(message, "event=http method=GET") != NULL && strstr(message, "status=503") != NULL;
 }
 
 START_TEST(debug_log_has_one_line_per_attempt_without_token)

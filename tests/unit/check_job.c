@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "budget.h"
+#include "ck_run.h"
 #include "hexrun.h"
 #include "job.h"
-#include "ck_run.h"
 
 #define P_OK "11111111-1111-4111-8111-111111111111"
 #define P_ERR "22222222-2222-4222-8222-222222222222"

@@ -43,7 +43,8 @@ static hexrun__journal_verdict begin(hexrun__journal *j, const char *key, const 
                                      int64_t now, hexrun__journal_claim *claim)
 {
     ck_assert_msg(hexrun__journal_begin(j, key, project, now, STALE, claim, err, sizeof err) ==
-                      HEXRUN_OK, "%s", err);
+                      HEXRUN_OK,
+                  "%s", err);
     return claim->verdict;
 }
 
@@ -165,14 +166,13 @@ END_TEST
 
 START_TEST(keys_with_any_bytes_round_trip)
 {
-    const char *keys[] = {"dag.task run 2026-11-29T00:00:00+00:00 [3]", "tab\there",
-                          "new\nline", "100%", "ünïcødé"};
+    const char *keys[] = {"dag.task run 2026-11-29T00:00:00+00:00 [3]", "tab\there", "new\nline",
+                          "100%", "ünïcødé"};
     hexrun__journal *j = open_j();
     hexrun__journal_claim c;
     for (size_t i = 0; i < 5; i++) {
         ck_assert_int_eq(begin(j, keys[i], P1, 1000, &c), HEXRUN__JOURNAL_GO);
-        ck_assert_int_eq(hexrun__journal_run(j, keys[i], P1, R1, 1001, err, sizeof err),
-                         HEXRUN_OK);
+        ck_assert_int_eq(hexrun__journal_run(j, keys[i], P1, R1, 1001, err, sizeof err), HEXRUN_OK);
     }
     hexrun__journal_close(j);
     j = open_j();
@@ -220,8 +220,7 @@ END_TEST
 START_TEST(a_bad_path_is_a_clear_io_error)
 {
     hexrun__journal *j = NULL;
-    ck_assert_int_eq(hexrun__journal_open("/nonexistent-dir/j", &j, err, sizeof err),
-                     HEXRUN_E_IO);
+    ck_assert_int_eq(hexrun__journal_open("/nonexistent-dir/j", &j, err, sizeof err), HEXRUN_E_IO);
     ck_assert_ptr_null(j);
     ck_assert_ptr_nonnull(strstr(err, "journal_path"));
     ck_assert_ptr_nonnull(strstr(err, "/nonexistent-dir/j"));

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
 #include "ck_run.h"
+#include "log.h"
 
 #define TOKEN "hxtok_s3cr3t/+= value"
 
@@ -127,7 +127,8 @@ START_TEST(one_event_is_one_line_whatever_the_text_holds)
     hexrun__log *log = hexrun__log_new(HEXRUN_LOG_DEBUG, capture, &s, secrets);
     /* A status or trace id from Hex, or a caller's id, with CR/LF, ESC, DEL and C1 CSI. */
     hexrun__log_write(log, HEXRUN_LOG_WARN, "event=unknown_status status=%s",
-                      "X\r\nhexrun level=error event=forged\t\x1b[2J\x7f\xc2\x9b" "31m");
+                      "X\r\nhexrun level=error event=forged\t\x1b[2J\x7f\xc2\x9b"
+                      "31m");
     ck_assert_str_eq(s.line, "event=unknown_status status=X\\r\\nhexrun level=error "
                              "event=forged\\t\\x1b[2J\\x7f\\u009b31m");
     /* UTF-8 text stays as it is. */

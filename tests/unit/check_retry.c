@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
 #include "ck_run.h"
+#include "http.h"
 
 static hexrun__http_resp status_resp(int status)
 {
@@ -130,8 +130,7 @@ START_TEST(retry_after_http_dates)
     ck_assert_int_eq(hexrun__retry_after_parse("Sun, 99 Foo 1994 99:99:99 GMT", t), -1);
     ck_assert_int_eq(hexrun__retry_after_parse("tomorrow at noon please", t), -1);
     /* Found by fuzz_retry_after: a far-future year must not overflow. */
-    ck_assert_int_eq(hexrun__retry_after_parse("Sun Nov  6 08:37 444444444", t),
-                     3600LL * 1000);
+    ck_assert_int_eq(hexrun__retry_after_parse("Sun Nov  6 08:37 444444444", t), 3600LL * 1000);
 }
 END_TEST
 

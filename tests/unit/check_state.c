@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ck_run.h"
 #include "hexrun.h"
 #include "job.h"
-#include "ck_run.h"
 
 START_TEST(state_names_are_fixed)
 {
@@ -22,9 +22,10 @@ START_TEST(terminal_states)
 {
     int32_t live[] = {HEXRUN_STATE_QUEUED, HEXRUN_STATE_SUBMITTING, HEXRUN_STATE_PENDING,
                       HEXRUN_STATE_RUNNING, HEXRUN_STATE_UNKNOWN};
-    int32_t final[] = {HEXRUN_STATE_COMPLETED, HEXRUN_STATE_ERRORED, HEXRUN_STATE_KILLED,
-                       HEXRUN_STATE_UNABLE_TO_ALLOCATE_KERNEL, HEXRUN_STATE_SUBMIT_FAILED,
-                       HEXRUN_STATE_LOST, HEXRUN_STATE_SUBMIT_UNKNOWN};
+    int32_t final[] = {HEXRUN_STATE_COMPLETED,     HEXRUN_STATE_ERRORED,
+                       HEXRUN_STATE_KILLED,        HEXRUN_STATE_UNABLE_TO_ALLOCATE_KERNEL,
+                       HEXRUN_STATE_SUBMIT_FAILED, HEXRUN_STATE_LOST,
+                       HEXRUN_STATE_SUBMIT_UNKNOWN};
     for (size_t i = 0; i < sizeof live / sizeof live[0]; i++)
         ck_assert_int_eq(hexrun_state_is_terminal(live[i]), 0);
     for (size_t i = 0; i < sizeof final / sizeof final[0]; i++)
@@ -50,18 +51,15 @@ START_TEST(submit_path_transitions)
     ck_assert_int_eq(hexrun__job_transition_ok(HEXRUN_STATE_QUEUED, HEXRUN_STATE_SUBMITTING), 1);
     ck_assert_int_eq(hexrun__job_transition_ok(HEXRUN_STATE_QUEUED, HEXRUN_STATE_KILLED), 1);
     ck_assert_int_eq(hexrun__job_transition_ok(HEXRUN_STATE_QUEUED, HEXRUN_STATE_RUNNING), 0);
-    ck_assert_int_eq(hexrun__job_transition_ok(HEXRUN_STATE_SUBMITTING, HEXRUN_STATE_PENDING),
-                     1);
+    ck_assert_int_eq(hexrun__job_transition_ok(HEXRUN_STATE_SUBMITTING, HEXRUN_STATE_PENDING), 1);
     ck_assert_int_eq(
         hexrun__job_transition_ok(HEXRUN_STATE_SUBMITTING, HEXRUN_STATE_SUBMIT_UNKNOWN), 1);
-    ck_assert_int_eq(hexrun__job_transition_ok(HEXRUN_STATE_SUBMITTING, HEXRUN_STATE_QUEUED),
-                     0);
+    ck_assert_int_eq(hexrun__job_transition_ok(HEXRUN_STATE_SUBMITTING, HEXRUN_STATE_QUEUED), 0);
     ck_assert_int_eq(hexrun__job_transition_ok(HEXRUN_STATE_RUNNING, HEXRUN_STATE_PENDING), 1);
     ck_assert_int_eq(hexrun__job_transition_ok(HEXRUN_STATE_RUNNING, HEXRUN_STATE_UNKNOWN), 1);
-    ck_assert_int_eq(hexrun__job_transition_ok(HEXRUN_STATE_UNKNOWN, HEXRUN_STATE_COMPLETED),
-                     1);
-    ck_assert_int_eq(
-        hexrun__job_transition_ok(HEXRUN_STATE_RUNNING, HEXRUN_STATE_SUBMIT_FAILED), 0);
+    ck_assert_int_eq(hexrun__job_transition_ok(HEXRUN_STATE_UNKNOWN, HEXRUN_STATE_COMPLETED), 1);
+    ck_assert_int_eq(hexrun__job_transition_ok(HEXRUN_STATE_RUNNING, HEXRUN_STATE_SUBMIT_FAILED),
+                     0);
     ck_assert_int_eq(hexrun__job_transition_ok(HEXRUN_STATE_PENDING, HEXRUN_STATE_LOST), 1);
     ck_assert_int_eq(hexrun__job_transition_ok(HEXRUN_STATE_PENDING, 42), 0);
 }
