@@ -1,4 +1,5 @@
-/* adopt.c - the run an unanswered RunProject created: choosing it, and the engine's lookups for it; see adopt.h. */
+/* adopt.c - the run an unanswered RunProject created: choosing it, and the engine's lookups for it;
+ * see adopt.h. */
 #include "adopt.h"
 
 #include <pthread.h>
@@ -14,11 +15,13 @@ int64_t hexrun__iso8601_ms(const char *s)
 {
     struct tm tm = {0};
     int used = 0;
-    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                     &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) != 6 || used != 19)
+    if (!s ||
+        sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+               &tm.tm_min, &tm.tm_sec, &used) != 6 ||
+        used != 19)
         return -1;
-    if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-        tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60 || tm.tm_year < 1970)
+    if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+        tm.tm_min > 59 || tm.tm_sec > 60 || tm.tm_year < 1970)
         return -1;
     int64_t frac_ms = 0;
     const char *p = s + used;
@@ -86,8 +89,8 @@ static int run_tracked(const char *run_id, void *ud)
 
 /* The RunProject of job was sent but its answer is lost: look for its run instead of
  * sending it again. A dry run starts nothing, so there is nothing to find. */
-void adopt_begin(hexrun__engine *e, const op *o, hexrun__job *job,
-                 const hexrun__http_resp *r, int code)
+void adopt_begin(hexrun__engine *e, const op *o, hexrun__job *job, const hexrun__http_resp *r,
+                 int code)
 {
     if (job->dry_run) {
         job_fail(e, o, job, code, r, HEXRUN_STATE_SUBMIT_FAILED);
@@ -150,7 +153,8 @@ static int adopt_match(hexrun__engine *e, const hexrun__job *job, const hexrun__
     lookup_ctx l = {e, job->project_id};
     size_t nc = hexrun__adopt_candidates(runs, n, since, run_tracked, &l, idx, ADOPT_MAX);
     *found = nc;
-    snprintf(evidence, evlen, "%zu API run(s) of the project appeared since then (%s%s%s) for "
+    snprintf(evidence, evlen,
+             "%zu API run(s) of the project appeared since then (%s%s%s) for "
              "%zu unanswered RunProject(s)%s",
              nc, nc > 0 ? runs[idx[0]].run_id : "none", nc > 1 ? ", " : "",
              nc > 1 ? runs[idx[1]].run_id : "", nw,
@@ -165,7 +169,8 @@ static int adopt_match(hexrun__engine *e, const hexrun__job *job, const hexrun__
 void adopt_give_up(hexrun__engine *e, hexrun__job *job, const char *evidence)
 {
     char msg[2048];
-    snprintf(msg, sizeof msg, "%s; after %d lookup(s) of the project's runs: %s, so none was "
+    snprintf(msg, sizeof msg,
+             "%s; after %d lookup(s) of the project's runs: %s, so none was "
              "adopted and none was started again",
              job->last_error.message ? job->last_error.message : "RunProject outcome unknown",
              job->adopt_lookups, evidence);
@@ -238,12 +243,10 @@ op_fate adopt_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int c
     size_t n = 0, found = 0;
     char evidence[512], err[400];
     if (code == HEXRUN_OK)
-        code = hexrun__hex_parse_runs_page(r->body, r->body_len, &runs, &n, NULL, err,
-                                           sizeof err);
+        code = hexrun__hex_parse_runs_page(r->body, r->body_len, &runs, &n, NULL, err, sizeof err);
     else
         snprintf(err, sizeof err, "%s", hexrun_strerror(code));
-    int done = code == HEXRUN_OK &&
-               adopt_match(e, job, runs, n, &found, evidence, sizeof evidence);
+    int done = code == HEXRUN_OK && adopt_match(e, job, runs, n, &found, evidence, sizeof evidence);
     free(runs);
     if (code != HEXRUN_OK) {
         snprintf(evidence, sizeof evidence, "the last lookup failed: %s", err);

@@ -95,8 +95,8 @@ static int client_make(hexrun_client *c, const hexrun_config *cfg)
     if (rc != HEXRUN_OK)
         return hexrun__error_set(rc, "hexrun_init: %s", err);
     const char *secrets[] = {c->cfg->token, NULL};
-    if (!(c->log = hexrun__log_new((int)c->cfg->log_level, c->cfg->log_fn,
-                                   c->cfg->log_user_data, secrets)))
+    if (!(c->log = hexrun__log_new((int)c->cfg->log_level, c->cfg->log_fn, c->cfg->log_user_data,
+                                   secrets)))
         return hexrun__error_set(HEXRUN_E_NOMEM, "hexrun_init: out of memory");
     if (hexrun__jobs_init(&c->jobs))
         return hexrun__error_set(HEXRUN_E_INTERNAL, "hexrun_init: cannot create a mutex");
@@ -157,8 +157,8 @@ int hexrun_shutdown(hexrun_client *client, uint32_t flags)
     /* The engine waits (at most timeout_ms) only for cancels still in flight. */
     char why[1024];
     rc = hexrun__engine_stop(client->engine, cancel,
-                             (flags & HEXRUN_SHUTDOWN_DETACH) ? 0 : client->cfg->timeout_ms,
-                             why, sizeof why);
+                             (flags & HEXRUN_SHUTDOWN_DETACH) ? 0 : client->cfg->timeout_ms, why,
+                             sizeof why);
     pthread_mutex_lock(&client->jobs.mu);
     while (client->waiters > 0)
         pthread_cond_wait(&client->jobs.cv, &client->jobs.mu);

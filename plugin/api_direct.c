@@ -61,8 +61,8 @@ static int direct_call(hexrun_client *c, hexrun__direct *d, int32_t *out_status,
 static int direct_simple(hexrun_client *c, const char *endpoint, const char *method,
                          const char *path, const char *query, const char *body, char **out)
 {
-    hexrun__direct d = {.endpoint = endpoint, .method = method, .path = path, .query = query,
-                        .body = body};
+    hexrun__direct d = {
+        .endpoint = endpoint, .method = method, .path = path, .query = query, .body = body};
     return direct_call(c, &d, NULL, out, 0);
 }
 
@@ -73,14 +73,13 @@ static int id_path(const char *fn, const char *what, const char *id, int uuid, c
     if (!id)
         return hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: %s is NULL", fn, what);
     if (!id[0] || strlen(id) >= ID_MAX)
-        return hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: %s must be 1 to %d bytes", fn,
-                                 what, ID_MAX - 1);
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: %s must be 1 to %d bytes", fn, what,
+                                 ID_MAX - 1);
     if (uuid && hexrun__api_check_uuid(fn, what, id) != HEXRUN_OK)
         return HEXRUN_E_INVALID_ARG;
     /* "." and ".." would be resolved away: group_delete("..") would DELETE /api/v1/. */
     if (hexrun__is_dot_segment(id))
-        return hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: %s '%s' is not an id", fn, what,
-                                 id);
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: %s '%s' is not an id", fn, what, id);
     char esc[3 * ID_MAX];
     if (hexrun__http_escape(id, esc, sizeof esc) < 0)
         return hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: %s cannot be encoded", fn, what);
@@ -161,15 +160,13 @@ static void seen_free(seen_queries *s)
 
 /* One page of list_pages: fetch it with q, add it to pages, and work out the next query
  * (*nq, NULL after the last page). */
-static int list_page(hexrun_client *c, const char *endpoint, const char *path,
-                     const char *query, const char *q, int n, hexrun__hex_pages *pages,
-                     next_query_fn next, char **nq)
+static int list_page(hexrun_client *c, const char *endpoint, const char *path, const char *query,
+                     const char *q, int n, hexrun__hex_pages *pages, next_query_fn next, char **nq)
 {
     char *body = NULL, err[HEXRUN__ERR_MAX];
     *nq = NULL;
     int rc = direct_simple(c, endpoint, "GET", path, q, NULL, &body);
-    int prc = rc == HEXRUN_OK ? hexrun__hex_pages_add(pages, body, strlen(body), err,
-                                                      sizeof err)
+    int prc = rc == HEXRUN_OK ? hexrun__hex_pages_add(pages, body, strlen(body), err, sizeof err)
                               : HEXRUN_OK;
     if (prc != HEXRUN_OK) /* NOMEM stays NOMEM: the page was not at fault */
         rc = hexrun__error_set(prc, "%s: page %d: %s", endpoint, n + 1, err);
@@ -179,8 +176,8 @@ static int list_page(hexrun_client *c, const char *endpoint, const char *path,
     return rc;
 }
 
-static int list_pages(hexrun_client *c, const char *endpoint, const char *path,
-                      const char *query, const char *array_key, next_query_fn next, char **out)
+static int list_pages(hexrun_client *c, const char *endpoint, const char *path, const char *query,
+                      const char *array_key, next_query_fn next, char **out)
 {
     hexrun__hex_pages *pages = hexrun__hex_pages_new(array_key);
     if (!pages)
@@ -199,8 +196,8 @@ static int list_pages(hexrun_client *c, const char *endpoint, const char *path,
             break;
         }
         if (n == MAX_PAGES) {
-            rc = hexrun__error_set(HEXRUN_E_PROTOCOL, "%s: more than %d pages", endpoint,
-                                   MAX_PAGES);
+            rc =
+                hexrun__error_set(HEXRUN_E_PROTOCOL, "%s: more than %d pages", endpoint, MAX_PAGES);
             break;
         }
         if (seen_add(&seen, q) != 0) {
@@ -266,8 +263,8 @@ static int next_cursor(const char *base_query, const char *query, const char *bo
     return *next_query ? HEXRUN_OK : hexrun__error_set(HEXRUN_E_NOMEM, "out of memory");
 }
 
-static int cursor_list(hexrun_client *c, const char *fn, hexrun__hex_op op,
-                       const char *query, uint32_t flags, char **out)
+static int cursor_list(hexrun_client *c, const char *fn, hexrun__hex_op op, const char *query,
+                       uint32_t flags, char **out)
 {
     const hexrun__hex_endpoint *ep = hexrun__hex_endpoint_of(op);
     int rc = hexrun__api_client_check(c, fn);
@@ -277,11 +274,10 @@ static int cursor_list(hexrun_client *c, const char *fn, hexrun__hex_op op,
         return rc;
     if (!query_ok(query))
         return hexrun__error_set(HEXRUN_E_INVALID_ARG,
-                                 "%s: query may hold only letters, digits and -._~=&%%+,:",
-                                 fn);
+                                 "%s: query may hold only letters, digits and -._~=&%%+,:", fn);
     if (query && strlen(query) > QUERY_MAX)
-        return hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: query is longer than %d bytes",
-                                 fn, QUERY_MAX);
+        return hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: query is longer than %d bytes", fn,
+                                 QUERY_MAX);
     if (flags > HEXRUN_LIST_ALL_PAGES)
         return hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: unknown flags 0x%x", fn,
                                  (unsigned)flags);
@@ -297,10 +293,10 @@ typedef struct {
     hexrun__hex_op op;   /* the endpoint (hex.h's catalogue) */
     const char *id_name; /* the id in the path ("group_id"); NULL when the path has none */
     const char *id;
-    int id_uuid;         /* 1: the id must have the UUID shape (project ids) */
-    int sends_body;      /* 1: body is a JSON object to send (create, edit) */
+    int id_uuid;    /* 1: the id must have the UUID shape (project ids) */
+    int sends_body; /* 1: body is a JSON object to send (create, edit) */
     const char *body;
-    char **out;          /* required by a GET; a write may pass NULL to drop the answer */
+    char **out; /* required by a GET; a write may pass NULL to drop the answer */
 } direct_args;
 
 /* The one path of the per-resource direct calls: the same checks in the same order
@@ -326,8 +322,8 @@ static int direct_op(hexrun_client *c, const direct_args *a)
     return direct_simple(c, ep->operation, ep->method, path, NULL, body, a->out);
 }
 
-static const char *const run_statuses[] = {"PENDING", "RUNNING", "COMPLETED", "ERRORED",
-                                           "KILLED", "UNABLE_TO_ALLOCATE_KERNEL", NULL};
+static const char *const run_statuses[] = {
+    "PENDING", "RUNNING", "COMPLETED", "ERRORED", "KILLED", "UNABLE_TO_ALLOCATE_KERNEL", NULL};
 static const char *const run_triggers[] = {"API", "SCHEDULED", "APP_REFRESH", "ALL", NULL};
 
 static int one_of(const char *v, const char *const *allowed)
@@ -365,8 +361,7 @@ static int next_offset(const char *base_query, const char *query, const char *bo
         static const char *const offsets[] = {"offset=", NULL};
         const char *at = strstr(query, "offset=");
         int64_t off = next.offset >= 0 ? next.offset
-                                       : (at ? strtoll(at + 7, NULL, 10) : 0) +
-                                             (int64_t)next.runs;
+                                       : (at ? strtoll(at + 7, NULL, 10) : 0) + (int64_t)next.runs;
         append_query_without(&b, base_query, offsets);
         hexrun__buf_appendf(&b, "offset=%lld", (long long)off);
     }
@@ -403,8 +398,7 @@ static int runs_query(const char *status, const char *trigger, int32_t limit, in
 }
 
 int hexrun_runs_list(hexrun_client *client, const char *project_id, const char *status,
-                     const char *trigger, int32_t limit, int32_t offset, uint32_t flags,
-                     char **out)
+                     const char *trigger, int32_t limit, int32_t offset, uint32_t flags, char **out)
 {
     const char *fn = "hexrun_runs_list";
     const hexrun__hex_endpoint *ep = hexrun__hex_endpoint_of(HEXRUN__EP_GET_PROJECT_RUNS);
@@ -417,8 +411,7 @@ int hexrun_runs_list(hexrun_client *client, const char *project_id, const char *
     if (rc == HEXRUN_OK)
         rc = runs_query(status, trigger, limit, offset, q, sizeof q);
     if (rc == HEXRUN_OK && flags > HEXRUN_LIST_ALL_PAGES)
-        rc = hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: unknown flags 0x%x", fn,
-                               (unsigned)flags);
+        rc = hexrun__error_set(HEXRUN_E_INVALID_ARG, "%s: unknown flags 0x%x", fn, (unsigned)flags);
     if (rc != HEXRUN_OK)
         return rc;
     if (flags == HEXRUN_LIST_ONE_PAGE)
@@ -426,8 +419,7 @@ int hexrun_runs_list(hexrun_client *client, const char *project_id, const char *
     return list_pages(client, ep->operation, path, q, ep->list_key, next_offset, out);
 }
 
-int hexrun_run_get(hexrun_client *client, const char *project_id, const char *run_id,
-                   char **out)
+int hexrun_run_get(hexrun_client *client, const char *project_id, const char *run_id, char **out)
 {
     const char *fn = "hexrun_run_get";
     char pid[256], path[512];
@@ -452,8 +444,12 @@ int hexrun_projects_list(hexrun_client *client, const char *query, uint32_t flag
 
 int hexrun_project_get(hexrun_client *client, const char *project_id, char **out)
 {
-    direct_args a = {.fn = "hexrun_project_get", .op = HEXRUN__EP_GET_PROJECT,
-                     .id_name = "project_id", .id = project_id, .id_uuid = 1, .out = out};
+    direct_args a = {.fn = "hexrun_project_get",
+                     .op = HEXRUN__EP_GET_PROJECT,
+                     .id_name = "project_id",
+                     .id = project_id,
+                     .id_uuid = 1,
+                     .out = out};
     return direct_op(client, &a);
 }
 
@@ -470,8 +466,11 @@ int hexrun_users_list(hexrun_client *client, const char *query, uint32_t flags, 
 
 int hexrun_user_deactivate(hexrun_client *client, const char *user_id, char **out)
 {
-    direct_args a = {.fn = "hexrun_user_deactivate", .op = HEXRUN__EP_DEACTIVATE_USER,
-                     .id_name = "user_id", .id = user_id, .out = out};
+    direct_args a = {.fn = "hexrun_user_deactivate",
+                     .op = HEXRUN__EP_DEACTIVATE_USER,
+                     .id_name = "user_id",
+                     .id = user_id,
+                     .out = out};
     return direct_op(client, &a);
 }
 
@@ -482,66 +481,86 @@ int hexrun_groups_list(hexrun_client *client, const char *query, uint32_t flags,
 
 int hexrun_group_get(hexrun_client *client, const char *group_id, char **out)
 {
-    direct_args a = {.fn = "hexrun_group_get", .op = HEXRUN__EP_GET_GROUP,
-                     .id_name = "group_id", .id = group_id, .out = out};
+    direct_args a = {.fn = "hexrun_group_get",
+                     .op = HEXRUN__EP_GET_GROUP,
+                     .id_name = "group_id",
+                     .id = group_id,
+                     .out = out};
     return direct_op(client, &a);
 }
 
 int hexrun_group_create(hexrun_client *client, const char *body_json, char **out)
 {
-    direct_args a = {.fn = "hexrun_group_create", .op = HEXRUN__EP_CREATE_GROUP,
-                     .sends_body = 1, .body = body_json, .out = out};
+    direct_args a = {.fn = "hexrun_group_create",
+                     .op = HEXRUN__EP_CREATE_GROUP,
+                     .sends_body = 1,
+                     .body = body_json,
+                     .out = out};
     return direct_op(client, &a);
 }
 
 int hexrun_group_edit(hexrun_client *client, const char *group_id, const char *body_json,
                       char **out)
 {
-    direct_args a = {.fn = "hexrun_group_edit", .op = HEXRUN__EP_EDIT_GROUP,
-                     .id_name = "group_id", .id = group_id, .sends_body = 1, .body = body_json,
+    direct_args a = {.fn = "hexrun_group_edit",
+                     .op = HEXRUN__EP_EDIT_GROUP,
+                     .id_name = "group_id",
+                     .id = group_id,
+                     .sends_body = 1,
+                     .body = body_json,
                      .out = out};
     return direct_op(client, &a);
 }
 
 int hexrun_group_delete(hexrun_client *client, const char *group_id)
 {
-    direct_args a = {.fn = "hexrun_group_delete", .op = HEXRUN__EP_DELETE_GROUP,
-                     .id_name = "group_id", .id = group_id};
+    direct_args a = {.fn = "hexrun_group_delete",
+                     .op = HEXRUN__EP_DELETE_GROUP,
+                     .id_name = "group_id",
+                     .id = group_id};
     return direct_op(client, &a);
 }
 
-int hexrun_connections_list(hexrun_client *client, const char *query, uint32_t flags,
-                            char **out)
+int hexrun_connections_list(hexrun_client *client, const char *query, uint32_t flags, char **out)
 {
-    return cursor_list(client, "hexrun_connections_list", HEXRUN__EP_LIST_DATA_CONNECTIONS,
-                       query, flags, out);
+    return cursor_list(client, "hexrun_connections_list", HEXRUN__EP_LIST_DATA_CONNECTIONS, query,
+                       flags, out);
 }
 
 int hexrun_connection_get(hexrun_client *client, const char *connection_id, char **out)
 {
-    direct_args a = {.fn = "hexrun_connection_get", .op = HEXRUN__EP_GET_DATA_CONNECTION,
-                     .id_name = "connection_id", .id = connection_id, .out = out};
+    direct_args a = {.fn = "hexrun_connection_get",
+                     .op = HEXRUN__EP_GET_DATA_CONNECTION,
+                     .id_name = "connection_id",
+                     .id = connection_id,
+                     .out = out};
     return direct_op(client, &a);
 }
 
 int hexrun_connection_create(hexrun_client *client, const char *body_json, char **out)
 {
-    direct_args a = {.fn = "hexrun_connection_create", .op = HEXRUN__EP_CREATE_DATA_CONNECTION,
-                     .sends_body = 1, .body = body_json, .out = out};
+    direct_args a = {.fn = "hexrun_connection_create",
+                     .op = HEXRUN__EP_CREATE_DATA_CONNECTION,
+                     .sends_body = 1,
+                     .body = body_json,
+                     .out = out};
     return direct_op(client, &a);
 }
 
-int hexrun_connection_edit(hexrun_client *client, const char *connection_id,
-                           const char *body_json, char **out)
+int hexrun_connection_edit(hexrun_client *client, const char *connection_id, const char *body_json,
+                           char **out)
 {
-    direct_args a = {.fn = "hexrun_connection_edit", .op = HEXRUN__EP_EDIT_DATA_CONNECTION,
-                     .id_name = "connection_id", .id = connection_id, .sends_body = 1,
-                     .body = body_json, .out = out};
+    direct_args a = {.fn = "hexrun_connection_edit",
+                     .op = HEXRUN__EP_EDIT_DATA_CONNECTION,
+                     .id_name = "connection_id",
+                     .id = connection_id,
+                     .sends_body = 1,
+                     .body = body_json,
+                     .out = out};
     return direct_op(client, &a);
 }
 
-int hexrun_collections_list(hexrun_client *client, const char *query, uint32_t flags,
-                            char **out)
+int hexrun_collections_list(hexrun_client *client, const char *query, uint32_t flags, char **out)
 {
     return cursor_list(client, "hexrun_collections_list", HEXRUN__EP_LIST_COLLECTIONS, query, flags,
                        out);
@@ -549,8 +568,11 @@ int hexrun_collections_list(hexrun_client *client, const char *query, uint32_t f
 
 int hexrun_collection_get(hexrun_client *client, const char *collection_id, char **out)
 {
-    direct_args a = {.fn = "hexrun_collection_get", .op = HEXRUN__EP_GET_COLLECTION,
-                     .id_name = "collection_id", .id = collection_id, .out = out};
+    direct_args a = {.fn = "hexrun_collection_get",
+                     .op = HEXRUN__EP_GET_COLLECTION,
+                     .id_name = "collection_id",
+                     .id = collection_id,
+                     .out = out};
     return direct_op(client, &a);
 }
 
@@ -576,7 +598,9 @@ int hexrun_request(hexrun_client *client, const char *method, const char *path,
         return HEXRUN_E_INVALID_ARG;
     /* A RunProject sent this way (either path generation, however written) is paid from
      * the run budget like hexrun_submit. */
-    hexrun__direct d = {.endpoint = "request", .method = method, .path = path,
+    hexrun__direct d = {.endpoint = "request",
+                        .method = method,
+                        .path = path,
                         .body = body_json,
                         .run_bucket = hexrun__request_is_run_project(method, path)};
     return direct_call(client, &d, out_status, out, 1);

@@ -26,9 +26,9 @@ static int check_key(const char *key)
 }
 
 /* Add a job and queue its first op, or find the job of a known idempotency key. */
-static int job_create(hexrun_client *c, int32_t state, const char *project_id,
-                      const char *run_id, const char *body, int dry_run, const char *key,
-                      int64_t adopt_first_since_ms, int64_t *out_job)
+static int job_create(hexrun_client *c, int32_t state, const char *project_id, const char *run_id,
+                      const char *body, int dry_run, const char *key, int64_t adopt_first_since_ms,
+                      int64_t *out_job)
 {
     pthread_mutex_lock(&c->jobs.mu);
     hexrun__job *job = key ? hexrun__jobs_find_key(&c->jobs, key) : NULL;
@@ -39,8 +39,7 @@ static int job_create(hexrun_client *c, int32_t state, const char *project_id,
         *out_job = job->id;
         pthread_mutex_unlock(&c->jobs.mu);
         return HEXRUN_OK;
-    } else if (!(job = hexrun__jobs_add(&c->jobs, state, project_id, run_id, body, dry_run,
-                                        key))) {
+    } else if (!(job = hexrun__jobs_add(&c->jobs, state, project_id, run_id, body, dry_run, key))) {
         rc = hexrun__error_set(HEXRUN_E_NOMEM, "out of memory");
     } else {
         job->adopt_first_since_ms = adopt_first_since_ms;
@@ -76,15 +75,14 @@ int hexrun_submit(hexrun_client *client, const char *project_id, const char *opt
     rc = hexrun__hex_run_options(options_json, &body, &dry_run, err, sizeof err);
     if (rc != HEXRUN_OK)
         return hexrun__error_set(rc, "hexrun_submit: options_json: %s", err);
-    rc = job_create(client, HEXRUN_STATE_QUEUED, project_id, NULL, body, dry_run,
-                    idempotency_key, 0, out_job);
+    rc = job_create(client, HEXRUN_STATE_QUEUED, project_id, NULL, body, dry_run, idempotency_key,
+                    0, out_job);
     free(body);
     return rc;
 }
 
-int hexrun_submit_or_adopt(hexrun_client *client, const char *project_id,
-                           const char *options_json, const char *idempotency_key,
-                           int64_t since_unix_ms, int64_t *out_job)
+int hexrun_submit_or_adopt(hexrun_client *client, const char *project_id, const char *options_json,
+                           const char *idempotency_key, int64_t since_unix_ms, int64_t *out_job)
 {
     static const char fn[] = "hexrun_submit_or_adopt";
     int rc = hexrun__api_client_check(client, fn);
@@ -111,8 +109,8 @@ int hexrun_submit_or_adopt(hexrun_client *client, const char *project_id,
     if (rc != HEXRUN_OK)
         return hexrun__error_set(rc, "%s: options_json: %s", fn, err);
     /* A dry run makes no run: there is nothing to look for. */
-    rc = job_create(client, HEXRUN_STATE_QUEUED, project_id, NULL, body, dry_run,
-                    idempotency_key, dry_run ? 0 : since_unix_ms, out_job);
+    rc = job_create(client, HEXRUN_STATE_QUEUED, project_id, NULL, body, dry_run, idempotency_key,
+                    dry_run ? 0 : since_unix_ms, out_job);
     free(body);
     return rc;
 }
@@ -129,14 +127,14 @@ int hexrun_attach(hexrun_client *client, const char *project_id, const char *run
         rc = hexrun__api_check_uuid("hexrun_attach", "run_id", run_id);
     if (rc != HEXRUN_OK)
         return rc;
-    return job_create(client, HEXRUN_STATE_PENDING, project_id, run_id, NULL, 0, NULL, 0,
-                      out_job);
+    return job_create(client, HEXRUN_STATE_PENDING, project_id, run_id, NULL, 0, NULL, 0, out_job);
 }
 
 static int no_such_job(const char *fn, int64_t job)
 {
-    return hexrun__error_set(HEXRUN_E_NO_SUCH_JOB, "%s: no job %lld in this client (unknown "
-                                                   "or released)",
+    return hexrun__error_set(HEXRUN_E_NO_SUCH_JOB,
+                             "%s: no job %lld in this client (unknown "
+                             "or released)",
                              fn, (long long)job);
 }
 
@@ -245,8 +243,8 @@ int hexrun_wait(hexrun_client *client, int64_t job, int64_t timeout_ms, int32_t 
     return wait_jobs(client, "hexrun_wait", &job, 1, timeout_ms, NULL, out_state);
 }
 
-int hexrun_wait_any(hexrun_client *client, const int64_t *jobs, uint32_t n_jobs,
-                    int64_t timeout_ms, int64_t *out_job, int32_t *out_state)
+int hexrun_wait_any(hexrun_client *client, const int64_t *jobs, uint32_t n_jobs, int64_t timeout_ms,
+                    int64_t *out_job, int32_t *out_state)
 {
     int rc = hexrun__api_client_check(client, "hexrun_wait_any");
     if (rc != HEXRUN_OK)

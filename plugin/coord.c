@@ -18,16 +18,14 @@ struct hexrun__coord {
 /* ---- SHA-256 (FIPS 180-4), for the token's name in the store ---- */
 
 static const uint32_t sha_k[64] = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
-    0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
-    0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
-    0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
-    0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
-    0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-    0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
-    0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-    0xc67178f2};
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
 
 static uint32_t ror(uint32_t x, int n)
 {
@@ -81,11 +79,12 @@ void hexrun__coord_token_hash(const char *s, char out[65])
 
 /* ---- opening ---- */
 
-static int open_pg(const hexrun_config *cfg, int64_t now_ms, hexrun__log *log,
-                   hexrun__coord *c, char *err, size_t errlen)
+static int open_pg(const hexrun_config *cfg, int64_t now_ms, hexrun__log *log, hexrun__coord *c,
+                   char *err, size_t errlen)
 {
     if (cfg->budget_path || cfg->journal_path) {
-        snprintf(err, errlen, "config key 'coord_url' holds the budget and the journal: "
+        snprintf(err, errlen,
+                 "config key 'coord_url' holds the budget and the journal: "
                  "leave budget_path and journal_path unset with it");
         return HEXRUN_E_CONFIG;
     }
@@ -93,12 +92,12 @@ static int open_pg(const hexrun_config *cfg, int64_t now_ms, hexrun__log *log,
     hexrun__coord_token_hash(cfg->token, hash);
     const int64_t settings[6] = {cfg->run_budget_per_min, cfg->run_budget_per_hour,
                                  cfg->api_budget_per_min, cfg->api_budget_per_hour,
-                                 cfg->budget_time_scale, cfg->api_reserve_percent};
+                                 cfg->budget_time_scale,  cfg->api_reserve_percent};
     return hexrun__pg_open(cfg->coord_url, hash, settings, now_ms, log, &c->pg, err, errlen);
 }
 
-static int open_files(const hexrun_config *cfg, int64_t now_ms, hexrun__log *log,
-                      hexrun__coord *c, char *err, size_t errlen)
+static int open_files(const hexrun_config *cfg, int64_t now_ms, hexrun__log *log, hexrun__coord *c,
+                      char *err, size_t errlen)
 {
     int rc = HEXRUN_OK;
     if (cfg->journal_path)
@@ -107,8 +106,8 @@ static int open_files(const hexrun_config *cfg, int64_t now_ms, hexrun__log *log
                                cfg->api_budget_per_min, cfg->api_budget_per_hour};
     if (rc == HEXRUN_OK && cfg->budget_path)
         rc = hexrun__shared_budget_open(cfg->budget_path, cfg->token, limits,
-                                        cfg->budget_time_scale, cfg->api_reserve_percent,
-                                        now_ms, log, &c->file_budget, err, errlen);
+                                        cfg->budget_time_scale, cfg->api_reserve_percent, now_ms,
+                                        log, &c->file_budget, err, errlen);
     return rc;
 }
 
@@ -192,27 +191,25 @@ int64_t hexrun__coord_paused_until(hexrun__coord *c, int group, int64_t now_ms)
 /* ---- the journal ---- */
 
 int hexrun__coord_journal_begin(hexrun__coord *c, const char *key, const char *project,
-                                int64_t now_ms, int64_t stale_ms,
-                                hexrun__journal_claim *claim, char *err, size_t errlen)
+                                int64_t now_ms, int64_t stale_ms, hexrun__journal_claim *claim,
+                                char *err, size_t errlen)
 {
-    return c->pg ? hexrun__pg_journal_begin(c->pg, key, project, now_ms, stale_ms, claim, err,
-                                            errlen)
-                 : hexrun__journal_begin(c->file_journal, key, project, now_ms, stale_ms,
-                                         claim, err, errlen);
+    return c->pg
+               ? hexrun__pg_journal_begin(c->pg, key, project, now_ms, stale_ms, claim, err, errlen)
+               : hexrun__journal_begin(c->file_journal, key, project, now_ms, stale_ms, claim, err,
+                                       errlen);
 }
 
-int hexrun__coord_journal_note(hexrun__coord *c, char type, const char *key,
-                               const char *project, const char *run_id, int64_t t_ms,
-                               char *err, size_t errlen)
+int hexrun__coord_journal_note(hexrun__coord *c, char type, const char *key, const char *project,
+                               const char *run_id, int64_t t_ms, char *err, size_t errlen)
 {
     if (c->pg)
         return hexrun__pg_journal_note(c->pg, type, key, project, run_id, t_ms, err, errlen);
-    return type == 'R'   ? hexrun__journal_run(c->file_journal, key, project, run_id, t_ms,
-                                               err, errlen)
-           : type == 'F' ? hexrun__journal_failed(c->file_journal, key, project, t_ms, err,
-                                                  errlen)
-                         : hexrun__journal_unknown(c->file_journal, key, project, t_ms, err,
-                                                   errlen);
+    return type == 'R'
+               ? hexrun__journal_run(c->file_journal, key, project, run_id, t_ms, err, errlen)
+           : type == 'F'
+               ? hexrun__journal_failed(c->file_journal, key, project, t_ms, err, errlen)
+               : hexrun__journal_unknown(c->file_journal, key, project, t_ms, err, errlen);
 }
 
 int hexrun__coord_journal_knows_run(hexrun__coord *c, const char *run_id)
@@ -229,17 +226,18 @@ int hexrun__coord_has_board(const hexrun__coord *c)
 }
 
 hexrun__board_verdict hexrun__coord_board_step(hexrun__coord *c, const char *project,
-                                               int64_t lease_ms, const char (*run_ids)[HEXRUN__HEX_ID_MAX],
-                                               size_t n, hexrun__hex_run **runs,
-                                               int64_t **ages, size_t *n_runs)
+                                               int64_t lease_ms,
+                                               const char (*run_ids)[HEXRUN__HEX_ID_MAX], size_t n,
+                                               hexrun__hex_run **runs, int64_t **ages,
+                                               size_t *n_runs)
 {
     *runs = NULL;
     *ages = NULL;
     *n_runs = 0;
     if (!c || !c->pg)
         return HEXRUN__BOARD_OFF;
-    return (hexrun__board_verdict)hexrun__pg_board_step(c->pg, project, lease_ms, run_ids, n,
-                                                        runs, ages, n_runs);
+    return (hexrun__board_verdict)hexrun__pg_board_step(c->pg, project, lease_ms, run_ids, n, runs,
+                                                        ages, n_runs);
 }
 
 void hexrun__coord_board_put(hexrun__coord *c, const hexrun__hex_run *runs, size_t n)

@@ -44,11 +44,10 @@ int64_t hexrun__coord_paused_until(hexrun__coord *c, int group, int64_t now_ms);
 
 /* The journal, as hexrun__journal_* (journal.h); note: type 'R', 'F' or 'U'. */
 int hexrun__coord_journal_begin(hexrun__coord *c, const char *key, const char *project,
-                                int64_t now_ms, int64_t stale_ms,
-                                hexrun__journal_claim *claim, char *err, size_t errlen);
-int hexrun__coord_journal_note(hexrun__coord *c, char type, const char *key,
-                               const char *project, const char *run_id, int64_t t_ms,
-                               char *err, size_t errlen);
+                                int64_t now_ms, int64_t stale_ms, hexrun__journal_claim *claim,
+                                char *err, size_t errlen);
+int hexrun__coord_journal_note(hexrun__coord *c, char type, const char *key, const char *project,
+                               const char *run_id, int64_t t_ms, char *err, size_t errlen);
 int hexrun__coord_journal_knows_run(hexrun__coord *c, const char *run_id);
 
 /*
@@ -71,9 +70,10 @@ typedef enum {
  * ages[i] how many ms ago run i was seen (malloc'ed too). lease_ms: how long a sweep
  * holds the lease. */
 hexrun__board_verdict hexrun__coord_board_step(hexrun__coord *c, const char *project,
-                                               int64_t lease_ms, const char (*run_ids)[HEXRUN__HEX_ID_MAX],
-                                               size_t n, hexrun__hex_run **runs,
-                                               int64_t **ages, size_t *n_runs);
+                                               int64_t lease_ms,
+                                               const char (*run_ids)[HEXRUN__HEX_ID_MAX], size_t n,
+                                               hexrun__hex_run **runs, int64_t **ages,
+                                               size_t *n_runs);
 /* Put the runs a sweep saw on the board (nothing when there is no board). */
 void hexrun__coord_board_put(hexrun__coord *c, const hexrun__hex_run *runs, size_t n);
 /* Give up this client's lease of project (it has no run of it left to poll). */

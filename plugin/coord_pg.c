@@ -33,10 +33,9 @@ typedef struct pq_api {
     void (*finish)(PGconn *conn);
     PQnoticeProcessor (*setNoticeProcessor)(PGconn *conn, PQnoticeProcessor proc, void *arg);
     PGresult *(*exec)(PGconn *conn, const char *command);
-    PGresult *(*execParams)(PGconn *conn, const char *command, int nParams,
-                            const Oid *paramTypes, const char *const *paramValues,
-                            const int *paramLengths, const int *paramFormats,
-                            int resultFormat);
+    PGresult *(*execParams)(PGconn *conn, const char *command, int nParams, const Oid *paramTypes,
+                            const char *const *paramValues, const int *paramLengths,
+                            const int *paramFormats, int resultFormat);
     int (*resultStatus)(const PGresult *res);
     char *(*resultErrorMessage)(const PGresult *res);
     int (*ntuples)(const PGresult *res);
@@ -57,11 +56,11 @@ static const char *pq_name(void)
     return name && name[0] ? name : "libpq.so.5";
 }
 
-#define PQ_SYM(field, name)                                                                  \
-    do {                                                                                     \
-        *(void **)&api.field = dlsym(h, name);                                               \
-        if (!api.field)                                                                      \
-            missing = name;                                                                  \
+#define PQ_SYM(field, name)                                                                        \
+    do {                                                                                           \
+        *(void **)&api.field = dlsym(h, name);                                                     \
+        if (!api.field)                                                                            \
+            missing = name;                                                                        \
     } while (0)
 
 static int pq_load(char *err, size_t errlen)
@@ -88,12 +87,15 @@ static int pq_load(char *err, size_t errlen)
             PQ_SYM(clear, "PQclear");
         }
         if (!h)
-            snprintf(err, errlen, "config key 'coord_url': cannot load PostgreSQL's client "
+            snprintf(err, errlen,
+                     "config key 'coord_url': cannot load PostgreSQL's client "
                      "library %s (install libpq5, e.g. apt-get install libpq5): %s",
                      pq_name(), dlerror());
         else if (missing) {
-            snprintf(err, errlen, "config key 'coord_url': %s lacks %s (libpq 10 or newer "
-                     "is needed)", pq_name(), missing);
+            snprintf(err, errlen,
+                     "config key 'coord_url': %s lacks %s (libpq 10 or newer "
+                     "is needed)",
+                     pq_name(), missing);
             dlclose(h);
         } else {
             pq = api;
@@ -116,17 +118,17 @@ typedef struct kept_note {
 struct hexrun__pg {
     char *url;
     char token_hash[65];
-    char settings[2][96];  /* each group's settings as a SQL array literal */
+    char settings[2][96]; /* each group's settings as a SQL array literal */
     int64_t limits[6];
     hexrun__log *log;
-    PGconn *conn;          /* NULL while offline */
-    int32_t owner;         /* this client's session lock id (journal intents name it) */
-    int64_t peers;         /* hexrun clients the store counted last (>= 1) */
-    int64_t peers_at;      /* monotonic ms of that count */
-    int64_t retry_at;      /* offline: monotonic ms of the next connection attempt */
-    int64_t retry_ms;      /* offline: the wait after a failed attempt (doubles) */
+    PGconn *conn;     /* NULL while offline */
+    int32_t owner;    /* this client's session lock id (journal intents name it) */
+    int64_t peers;    /* hexrun clients the store counted last (>= 1) */
+    int64_t peers_at; /* monotonic ms of that count */
+    int64_t retry_at; /* offline: monotonic ms of the next connection attempt */
+    int64_t retry_ms; /* offline: the wait after a failed attempt (doubles) */
     hexrun__budget fallback[2];
-    int fallback_took[2];  /* the last take of the group came from the fallback */
+    int fallback_took[2];         /* the last take of the group came from the fallback */
     kept_note *kept, **kept_tail; /* journal notes written when the store is back */
     hexrun__pg_stats stats;
 };
@@ -156,12 +158,12 @@ static void trim_newline(char *s)
 }
 
 /* One statement; NULL (with err filled) when it failed. */
-static PGresult *run(hexrun__pg *pg, const char *sql, int n, const char *const *params,
-                     char *err, size_t errlen)
+static PGresult *run(hexrun__pg *pg, const char *sql, int n, const char *const *params, char *err,
+                     size_t errlen)
 {
     pg->stats.queries++;
-    PGresult *r = n ? pq.execParams(pg->conn, sql, n, NULL, params, NULL, NULL, 0)
-                    : pq.exec(pg->conn, sql);
+    PGresult *r =
+        n ? pq.execParams(pg->conn, sql, n, NULL, params, NULL, NULL, 0) : pq.exec(pg->conn, sql);
     int st = r ? pq.resultStatus(r) : -1;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return r;
@@ -173,8 +175,8 @@ static PGresult *run(hexrun__pg *pg, const char *sql, int n, const char *const *
 }
 
 /* One statement whose first value is an integer; -1 with err filled when it failed. */
-static int run_int(hexrun__pg *pg, const char *sql, int n, const char *const *params,
-                   int64_t *out, char *err, size_t errlen)
+static int run_int(hexrun__pg *pg, const char *sql, int n, const char *const *params, int64_t *out,
+                   char *err, size_t errlen)
 {
     PGresult *r = run(pg, sql, n, params, err, errlen);
     if (!r)
@@ -219,8 +221,8 @@ static void fallback_init(hexrun__pg *pg, int64_t now_ms)
 #define SHARE(x) ((x) > 0 ? ((x) / n > 0 ? (x) / n : 1) : 0)
     hexrun__budget_init(&pg->fallback[HEXRUN__BUDGET_RUN], SHARE(l[0]), SHARE(l[1]), l[4], 0,
                         now_ms);
-    hexrun__budget_init(&pg->fallback[HEXRUN__BUDGET_API], SHARE(l[2]), SHARE(l[3]), l[4],
-                        l[5], now_ms);
+    hexrun__budget_init(&pg->fallback[HEXRUN__BUDGET_API], SHARE(l[2]), SHARE(l[3]), l[4], l[5],
+                        now_ms);
 #undef SHARE
 }
 
@@ -260,8 +262,7 @@ static int pg_connect(hexrun__pg *pg, char *err, size_t errlen)
         if (r)
             pq.clear(r);
         if (!r) {
-            snprintf(err, errlen, "coord_url: cannot install or check the schema hexrun: %s",
-                     msg);
+            snprintf(err, errlen, "coord_url: cannot install or check the schema hexrun: %s", msg);
             rc = strstr(msg, "newer than this hexrun") ? HEXRUN_E_CONFIG : HEXRUN_E_IO;
         } else if (take_owner_lock(pg, msg, sizeof msg) != 0) {
             snprintf(err, errlen, "coord_url: cannot take a client lock: %s", msg);
@@ -278,8 +279,7 @@ static int pg_connect(hexrun__pg *pg, char *err, size_t errlen)
 }
 
 int hexrun__pg_open(const char *url, const char *token_hash, const int64_t settings[6],
-                    int64_t now_ms, hexrun__log *log, hexrun__pg **out, char *err,
-                    size_t errlen)
+                    int64_t now_ms, hexrun__log *log, hexrun__pg **out, char *err, size_t errlen)
 {
     int rc = pq_load(err, errlen);
     if (rc != HEXRUN_OK)
@@ -292,8 +292,8 @@ int hexrun__pg_open(const char *url, const char *token_hash, const int64_t setti
     }
     snprintf(pg->token_hash, sizeof pg->token_hash, "%s", token_hash);
     memcpy(pg->limits, settings, sizeof pg->limits);
-    snprintf(pg->settings[0], sizeof pg->settings[0], "{%lld,%lld,%lld,0}",
-             (long long)settings[0], (long long)settings[1], (long long)settings[4]);
+    snprintf(pg->settings[0], sizeof pg->settings[0], "{%lld,%lld,%lld,0}", (long long)settings[0],
+             (long long)settings[1], (long long)settings[4]);
     snprintf(pg->settings[1], sizeof pg->settings[1], "{%lld,%lld,%lld,%lld}",
              (long long)settings[2], (long long)settings[3], (long long)settings[4],
              (long long)settings[5]);
@@ -382,8 +382,8 @@ static int online(hexrun__pg *pg)
     if (pg_connect(pg, err, sizeof err) != HEXRUN_OK) {
         /* An unreachable host holds the engine thread for connect_timeout (5 s unless the
          * URL says otherwise) per attempt: attempts thin out, up to one in 30 s. */
-        pg->retry_ms = pg->retry_ms * 2 > HEXRUN__PG_RETRY_MAX_MS ? HEXRUN__PG_RETRY_MAX_MS
-                                                                  : pg->retry_ms * 2;
+        pg->retry_ms =
+            pg->retry_ms * 2 > HEXRUN__PG_RETRY_MAX_MS ? HEXRUN__PG_RETRY_MAX_MS : pg->retry_ms * 2;
         pg->retry_at = mono_ms() + pg->retry_ms;
         return 0;
     }
@@ -454,9 +454,9 @@ static void copy_value(PGresult *r, int col, char *out, size_t outlen)
     snprintf(out, outlen, "%s", pq.getisnull(r, 0, col) ? "" : pq.getvalue(r, 0, col));
 }
 
-int hexrun__pg_journal_begin(hexrun__pg *pg, const char *key, const char *project,
-                             int64_t now_ms, int64_t stale_ms, hexrun__journal_claim *claim,
-                             char *err, size_t errlen)
+int hexrun__pg_journal_begin(hexrun__pg *pg, const char *key, const char *project, int64_t now_ms,
+                             int64_t stale_ms, hexrun__journal_claim *claim, char *err,
+                             size_t errlen)
 {
     memset(claim, 0, sizeof *claim);
     claim->verdict = HEXRUN__JOURNAL_WAIT; /* offline: the key waits for the store */
@@ -480,9 +480,9 @@ int hexrun__pg_journal_begin(hexrun__pg *pg, const char *key, const char *projec
     copy_value(r, 2, since, sizeof since);
     pq.clear(r);
     claim->since_ms = strtoll(since, NULL, 10);
-    claim->verdict = strcmp(verdict, "go") == 0       ? HEXRUN__JOURNAL_GO
-                     : strcmp(verdict, "attach") == 0 ? HEXRUN__JOURNAL_ATTACH
-                     : strcmp(verdict, "adopt") == 0  ? HEXRUN__JOURNAL_ADOPT
+    claim->verdict = strcmp(verdict, "go") == 0         ? HEXRUN__JOURNAL_GO
+                     : strcmp(verdict, "attach") == 0   ? HEXRUN__JOURNAL_ATTACH
+                     : strcmp(verdict, "adopt") == 0    ? HEXRUN__JOURNAL_ADOPT
                      : strcmp(verdict, "conflict") == 0 ? HEXRUN__JOURNAL_CONFLICT
                                                         : HEXRUN__JOURNAL_WAIT;
     (void)err;
@@ -613,7 +613,8 @@ int hexrun__pg_board_step(hexrun__pg *pg, const char *project, int64_t lease_ms,
     if (strcmp(kind, "lease") == 0)
         hexrun__log_write(pg->log, HEXRUN_LOG_INFO,
                           "event=board_lease project=%s this client polls the project for "
-                          "every client of the store", project);
+                          "every client of the store",
+                          project);
     if (strcmp(kind, "sweep") == 0 || strcmp(kind, "lease") == 0)
         verdict = 0;
     else if (strcmp(kind, "read") == 0)

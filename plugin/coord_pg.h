@@ -32,8 +32,7 @@ typedef struct hexrun__pg hexrun__pg;
  * Returns HEXRUN_OK, HEXRUN_E_CONFIG (libpq missing, a newer schema), HEXRUN_E_IO (cannot
  * connect or install: err has the server's message) or HEXRUN_E_NOMEM. */
 int hexrun__pg_open(const char *url, const char *token_hash, const int64_t settings[6],
-                    int64_t now_ms, hexrun__log *log, hexrun__pg **out, char *err,
-                    size_t errlen);
+                    int64_t now_ms, hexrun__log *log, hexrun__pg **out, char *err, size_t errlen);
 void hexrun__pg_close(hexrun__pg *pg);
 
 /* Budget operations on group HEXRUN__BUDGET_RUN or _API, as hexrun__shared_budget_*.
@@ -44,9 +43,9 @@ void hexrun__pg_pause(hexrun__pg *pg, int group, int64_t now_ms, int64_t ms);
 int64_t hexrun__pg_paused_until(hexrun__pg *pg, int group, int64_t now_ms);
 
 /* Journal operations, as hexrun__journal_* (type 'R', 'F' or 'U' for a note). */
-int hexrun__pg_journal_begin(hexrun__pg *pg, const char *key, const char *project,
-                             int64_t now_ms, int64_t stale_ms, hexrun__journal_claim *claim,
-                             char *err, size_t errlen);
+int hexrun__pg_journal_begin(hexrun__pg *pg, const char *key, const char *project, int64_t now_ms,
+                             int64_t stale_ms, hexrun__journal_claim *claim, char *err,
+                             size_t errlen);
 int hexrun__pg_journal_note(hexrun__pg *pg, char type, const char *key, const char *project,
                             const char *run_id, int64_t t_ms, char *err, size_t errlen);
 int hexrun__pg_journal_knows_run(hexrun__pg *pg, const char *run_id);
@@ -54,8 +53,8 @@ int hexrun__pg_journal_knows_run(hexrun__pg *pg, const char *run_id);
 /* The status board, as hexrun__coord_board_* (coord.h): returns 0 (sweep), 1 (read) or
  * 2 (off: the store cannot be reached, or the board could not be read). */
 int hexrun__pg_board_step(hexrun__pg *pg, const char *project, int64_t lease_ms,
-                          const char (*run_ids)[HEXRUN__HEX_ID_MAX], size_t n, hexrun__hex_run **runs,
-                          int64_t **ages, size_t *n_runs);
+                          const char (*run_ids)[HEXRUN__HEX_ID_MAX], size_t n,
+                          hexrun__hex_run **runs, int64_t **ages, size_t *n_runs);
 void hexrun__pg_board_put(hexrun__pg *pg, const hexrun__hex_run *runs, size_t n);
 void hexrun__pg_board_release(hexrun__pg *pg, const char *project);
 

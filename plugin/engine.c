@@ -60,11 +60,15 @@ static void real_free(void *ud)
 int hexrun__engine_new(const hexrun_config *cfg, hexrun__jobs *jobs, hexrun__log *log,
                        hexrun__engine **out, char *err, size_t errlen)
 {
-    hexrun__http_opts opts = {
-        .base_url = cfg->base_url, .token = cfg->token, .timeout_ms = cfg->timeout_ms,
-        .connect_timeout_ms = cfg->connect_timeout_ms, .ca_file = cfg->ca_file,
-        .insecure_skip_verify = (int)cfg->insecure_skip_verify, .proxy = cfg->proxy,
-        .user_agent = cfg->user_agent, .max_response_bytes = cfg->max_response_bytes};
+    hexrun__http_opts opts = {.base_url = cfg->base_url,
+                              .token = cfg->token,
+                              .timeout_ms = cfg->timeout_ms,
+                              .connect_timeout_ms = cfg->connect_timeout_ms,
+                              .ca_file = cfg->ca_file,
+                              .insecure_skip_verify = (int)cfg->insecure_skip_verify,
+                              .proxy = cfg->proxy,
+                              .user_agent = cfg->user_agent,
+                              .max_response_bytes = cfg->max_response_bytes};
     hexrun__http *http;
     int rc = hexrun__http_new(&opts, log, &http);
     if (rc != HEXRUN_OK) {
@@ -72,8 +76,8 @@ int hexrun__engine_new(const hexrun_config *cfg, hexrun__jobs *jobs, hexrun__log
                  hexrun_strerror(rc));
         return rc;
     }
-    hexrun__engine_io io = {real_now_ms, real_unix_ms, real_start,     real_run,
-                            real_in_flight, real_wakeup, real_free, http};
+    hexrun__engine_io io = {real_now_ms,    real_unix_ms, real_start, real_run,
+                            real_in_flight, real_wakeup,  real_free,  http};
     rc = hexrun__engine_new_io(cfg, jobs, log, &io, out, err, errlen);
     if (rc != HEXRUN_OK)
         hexrun__http_free(http);
@@ -98,8 +102,8 @@ int hexrun__engine_new_io(const hexrun_config *cfg, hexrun__jobs *jobs, hexrun__
     hexrun__budget_init(&e->budget[HEXRUN__BUDGET_RUN], cfg->run_budget_per_min,
                         cfg->run_budget_per_hour, cfg->budget_time_scale, 0, now);
     hexrun__budget_init(&e->budget[HEXRUN__BUDGET_API], cfg->api_budget_per_min,
-                        cfg->api_budget_per_hour, cfg->budget_time_scale,
-                        cfg->api_reserve_percent, now);
+                        cfg->api_budget_per_hour, cfg->budget_time_scale, cfg->api_reserve_percent,
+                        now);
     int rc = hexrun__coord_open(cfg, now, log, &e->coord, err, errlen);
     if (rc != HEXRUN_OK) {
         free(e);
@@ -283,8 +287,8 @@ static void on_done(const hexrun__http_resp *resp, void *ud)
     stats_count(e, o, resp);
     op_fate fate = OP_REQUEUED; /* a retry */
     if (!maybe_retry(e, o, resp)) {
-        int code = resp->error != HEXRUN_OK ? resp->error
-                                            : hexrun__http_error_from_status(resp->status);
+        int code =
+            resp->error != HEXRUN_OK ? resp->error : hexrun__http_error_from_status(resp->status);
         fate = o->kind == OP_DIRECT         ? direct_result(e, o, resp, code)
                : o->kind == OP_PROJECT_POLL ? project_poll_result(e, o, resp, code)
                                             : job_result(e, o, resp, code);
@@ -311,16 +315,15 @@ static int op_start(hexrun__engine *e, op *o)
     char page_query[64];
     snprintf(page_query, sizeof page_query, "limit=%d&offset=%lld", PROJECT_POLL_LIMIT,
              (long long)o->page_offset);
-    hexrun__http_req req = {
-        .method = o->kind == OP_DIRECT ? o->direct->method : o->method,
-        .path = o->kind == OP_DIRECT ? o->direct->path : o->path,
-        .query = o->kind == OP_DIRECT         ? o->direct->query
-                 : o->kind == OP_PROJECT_POLL ? page_query
-                 : o->kind == OP_ADOPT        ? ADOPT_QUERY
-                                              : NULL,
-        .body = o->kind == OP_DIRECT ? o->direct->body : o->body,
-        .done = on_done,
-        .ud = o};
+    hexrun__http_req req = {.method = o->kind == OP_DIRECT ? o->direct->method : o->method,
+                            .path = o->kind == OP_DIRECT ? o->direct->path : o->path,
+                            .query = o->kind == OP_DIRECT         ? o->direct->query
+                                     : o->kind == OP_PROJECT_POLL ? page_query
+                                     : o->kind == OP_ADOPT        ? ADOPT_QUERY
+                                                                  : NULL,
+                            .body = o->kind == OP_DIRECT ? o->direct->body : o->body,
+                            .done = on_done,
+                            .ud = o};
     o->attempt++;
     o->sent_ms = now_ms(e);
     hexrun__log_write(e->log, HEXRUN_LOG_DEBUG, "event=attempt endpoint=%s job=%lld attempt=%d",
@@ -330,9 +333,10 @@ static int op_start(hexrun__engine *e, op *o)
         return 1;
     pthread_mutex_lock(&e->jobs->mu);
     if (o->kind == OP_DIRECT) {
-        direct_finish(e, o, rc, rc == HEXRUN_E_NOMEM
-                                    ? "out of memory: the request could not be started"
-                                    : "the request could not be started (bad method or path)");
+        direct_finish(e, o, rc,
+                      rc == HEXRUN_E_NOMEM
+                          ? "out of memory: the request could not be started"
+                          : "the request could not be started (bad method or path)");
     } else if (o->kind == OP_PROJECT_POLL) {
         project_poll_result(e, o, NULL, rc);
     } else {
@@ -400,9 +404,8 @@ void iso_of(const hexrun__engine *e, int64_t mono_ms, char *out, size_t outlen)
 
 static int64_t budget_paused_until(hexrun__engine *e, int group, int64_t now)
 {
-    return hexrun__coord_has_budget(e->coord)
-               ? hexrun__coord_paused_until(e->coord, group, now)
-               : hexrun__budget_paused_until(&e->budget[group]);
+    return hexrun__coord_has_budget(e->coord) ? hexrun__coord_paused_until(e->coord, group, now)
+                                              : hexrun__budget_paused_until(&e->budget[group]);
 }
 
 /* Why an op waits for its budget group, for a job's waiting_for or a direct call's error. */
@@ -413,11 +416,15 @@ static void budget_why(const hexrun__engine *e, int group, int64_t now, int64_t 
     char when[32];
     iso_of(e, until, when, sizeof when);
     if (paused > now)
-        snprintf(out, outlen, "rate limit pause until %s (Hex answered 429 or 503 with "
-                 "Retry-After; the %s budget waits for it)", when, name);
+        snprintf(out, outlen,
+                 "rate limit pause until %s (Hex answered 429 or 503 with "
+                 "Retry-After; the %s budget waits for it)",
+                 when, name);
     else if (until > now)
-        snprintf(out, outlen, "the %s budget (%s_budget_per_min, %s_budget_per_hour) allows "
-                 "the next request at %s", name, name, name, when);
+        snprintf(out, outlen,
+                 "the %s budget (%s_budget_per_min, %s_budget_per_hour) allows "
+                 "the next request at %s",
+                 name, name, name, when);
     else
         snprintf(out, outlen, "the %s budget: behind earlier requests", name);
 }
@@ -442,9 +449,10 @@ static int budget_wait(hexrun__engine *e, op *o, int group, int64_t now, int64_t
     hexrun__job *job = o->kind == OP_DIRECT ? NULL : hexrun__jobs_find(e->jobs, o->job);
     if (finished) {
         budget_why(e, group, now, paused, until, why, sizeof why);
-        snprintf(msg, sizeof msg, "%s: not sent: %s, after this call's deadline (%lld s from "
-                 "its start)", op_endpoint(o), why,
-                 (long long)direct_deadline_span(e->cfg) / 1000);
+        snprintf(msg, sizeof msg,
+                 "%s: not sent: %s, after this call's deadline (%lld s from "
+                 "its start)",
+                 op_endpoint(o), why, (long long)direct_deadline_span(e->cfg) / 1000);
         direct_finish(e, o, HEXRUN_E_RATE_LIMITED, msg);
     } else if (job && (!job->waiting_for[0] || job->waiting_until_ms < until - 500 ||
                        job->waiting_until_ms > until + 500)) {
@@ -538,8 +546,7 @@ static int submit_must_wait(hexrun__engine *e, const op *o, busy_projects *b)
      * job goes on to op_start, which discards it. */
     int wait = job && !job_holds_project(job) && hexrun_state_is_terminal(job->state) == 0 &&
                !job->cancel_requested &&
-               (b->complete ? busy_find(b, job->project_id)
-                            : project_held(e, job->project_id));
+               (b->complete ? busy_find(b, job->project_id) : project_held(e, job->project_id));
     if (job && !wait)
         busy_add(b, job->project_id);
     pthread_mutex_unlock(&e->jobs->mu);
@@ -574,9 +581,8 @@ static int op_go(hexrun__engine *e, op *o)
         op_free(o);
         return 0;
     }
-    op_fate fate = o->kind == OP_SUBMIT && hexrun__coord_has_journal(e->coord)
-                       ? journal_step(e, o)
-                       : OP_SEND;
+    op_fate fate =
+        o->kind == OP_SUBMIT && hexrun__coord_has_journal(e->coord) ? journal_step(e, o) : OP_SEND;
     if (fate != OP_SEND) {
         budget_refund(e, HEXRUN__BUDGET_RUN); /* no RunProject went out */
         if (fate == OP_FINISHED)
@@ -798,8 +804,7 @@ int hexrun__engine_round(hexrun__engine *e)
         drop_pending(e, 1);
     pthread_mutex_unlock(&e->jobs->mu);
     /* The drain is bounded: at the deadline whatever is in flight is aborted. */
-    if (stopping && ((!e->pending && e->io.in_flight(e->io.ud) == 0) ||
-                     now_ms(e) >= deadline))
+    if (stopping && ((!e->pending && e->io.in_flight(e->io.ud) == 0) || now_ms(e) >= deadline))
         return 0;
     if (e->cfg->coalesce)
         coalesce_polls(e, now_ms(e));
@@ -877,8 +882,8 @@ static int stop_report(hexrun__engine *e, int cancel_live, char *err, size_t err
         hexrun__job *job = e->jobs->items[i];
         if (job->adopt_since_ms)
             adopt_give_up(e, job, "the client shut down before the run could be found");
-        int open = hexrun_state_is_terminal(job->state) == 0 ||
-                   job->state == HEXRUN_STATE_SUBMIT_UNKNOWN;
+        int open =
+            hexrun_state_is_terminal(job->state) == 0 || job->state == HEXRUN_STATE_SUBMIT_UNKNOWN;
         if (!cancel_live || !job->cancel_requested || job->cancel_accepted || !open ||
             rc != HEXRUN_OK)
             continue;
@@ -888,12 +893,12 @@ static int stop_report(hexrun__engine *e, int cancel_live, char *err, size_t err
             snprintf(what, sizeof what, "its CancelRun for run %s got no answer in time",
                      job->run_id);
         else
-            snprintf(what, sizeof what, "its RunProject got no usable answer and its run "
+            snprintf(what, sizeof what,
+                     "its RunProject got no usable answer and its run "
                      "was not found in time, so it may be running: %s",
                      job->last_error.message ? job->last_error.message : "no answer");
-        snprintf(err, errlen, "job %lld (project %s%s%s) was not cancelled: %s",
-                 (long long)job->id, job->project_id,
-                 job->idempotency_key ? ", idempotency key " : "",
+        snprintf(err, errlen, "job %lld (project %s%s%s) was not cancelled: %s", (long long)job->id,
+                 job->project_id, job->idempotency_key ? ", idempotency key " : "",
                  job->idempotency_key ? job->idempotency_key : "", what);
     }
     return rc;

@@ -23,18 +23,18 @@ typedef struct hexrun__engine hexrun__engine;
 
 /* A blocking request of a host thread (the direct calls), filled in by the engine. */
 typedef struct hexrun__direct {
-    const char *endpoint;     /* operationId, for stats and messages */
+    const char *endpoint; /* operationId, for stats and messages */
     const char *method;
-    const char *path;         /* relative to <base_url>/api */
-    const char *query;        /* NULL or without '?' */
-    const char *body;         /* NULL or JSON */
-    int run_bucket;           /* 1: a RunProject, paid from the run budget */
-    int done;                 /* set (under the table mutex) when the fields below are final */
-    int code;                 /* HEXRUN_OK for 2xx, else the error */
-    int status;               /* HTTP status, 0 when none */
+    const char *path;  /* relative to <base_url>/api */
+    const char *query; /* NULL or without '?' */
+    const char *body;  /* NULL or JSON */
+    int run_bucket;    /* 1: a RunProject, paid from the run budget */
+    int done;          /* set (under the table mutex) when the fields below are final */
+    int code;          /* HEXRUN_OK for 2xx, else the error */
+    int status;        /* HTTP status, 0 when none */
     int attempts;
-    char *response;           /* malloc'd body ("" when empty); NULL on failure w/o body */
-    char message[1536];       /* redacted error text, "" on success */
+    char *response;     /* malloc'd body ("" when empty); NULL on failure w/o body */
+    char message[1536]; /* redacted error text, "" on success */
 } hexrun__direct;
 
 /* A stopped engine for a resolved configuration (see hexrun__config_resolve). The
@@ -47,13 +47,13 @@ int hexrun__engine_new(const hexrun_config *cfg, hexrun__jobs *jobs, hexrun__log
  * answers to hexrun__engine_new_io and drives the engine with hexrun__engine_round,
  * without its thread (tests/unit/check_engine.c). */
 typedef struct hexrun__engine_io {
-    int64_t (*now_ms)(void *ud);   /* monotonic ms */
-    int64_t (*unix_ms)(void *ud);  /* wall-clock ms */
+    int64_t (*now_ms)(void *ud);                         /* monotonic ms */
+    int64_t (*unix_ms)(void *ud);                        /* wall-clock ms */
     int (*start)(void *ud, const hexrun__http_req *req); /* as hexrun__http_start */
     int (*run)(void *ud, int timeout_ms);                /* as hexrun__http_run */
     int (*in_flight)(void *ud);
     void (*wakeup)(void *ud);
-    void (*free)(void *ud);        /* at stop: answers still owed come back through done */
+    void (*free)(void *ud); /* at stop: answers still owed come back through done */
     void *ud;
 } hexrun__engine_io;
 

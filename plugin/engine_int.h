@@ -15,13 +15,13 @@
 #ifndef HEXRUN_ENGINE_INT_H
 #define HEXRUN_ENGINE_INT_H
 
-#include <stddef.h>
-#include <stdint.h>
 #include "budget.h"
 #include "coord.h"
 #include "engine.h"
 #include "http.h"
 #include "journal.h"
+#include <stddef.h>
+#include <stdint.h>
 
 /* The engine never sleeps longer than this, so a lost wakeup costs little. */
 #define MAX_SLEEP_MS 1000
@@ -62,24 +62,24 @@ typedef struct op {
     op_kind kind;
     int64_t job;
     hexrun__direct *direct;
-    int attempt;            /* attempts made for the current request */
+    int attempt; /* attempts made for the current request */
     int64_t due_ms;
-    int64_t sent_ms;        /* OP_POLL, OP_PROJECT_POLL: when the last answer was asked */
-    int solo;               /* OP_POLL: always alone (the run was not on the project's page) */
-    int urgent;             /* OP_POLL: asked for by a cancel's answer: goes alone, in the
-                               interactive lane */
-    int bad_answers;        /* OP_POLL: unusable GetRunStatus answers in a row */
-    struct op *group;       /* OP_PROJECT_POLL: the poll ops it answers */
+    int64_t sent_ms;  /* OP_POLL, OP_PROJECT_POLL: when the last answer was asked */
+    int solo;         /* OP_POLL: always alone (the run was not on the project's page) */
+    int urgent;       /* OP_POLL: asked for by a cancel's answer: goes alone, in the
+                         interactive lane */
+    int bad_answers;  /* OP_POLL: unusable GetRunStatus answers in a row */
+    struct op *group; /* OP_PROJECT_POLL: the poll ops it answers */
     char project_id[HEXRUN__HEX_ID_MAX]; /* OP_PROJECT_POLL, OP_POLL (the job's) */
-    int64_t page_offset;    /* OP_PROJECT_POLL: the page being read */
-    int pages;              /* OP_PROJECT_POLL: pages read before this one */
-    int failed_lookups;     /* OP_ADOPT: lookups whose answer could not be used */
-    int board_misses;       /* OP_POLL: board reads in a row that lacked its run (coord.h) */
+    int64_t page_offset;                 /* OP_PROJECT_POLL: the page being read */
+    int pages;                           /* OP_PROJECT_POLL: pages read before this one */
+    int failed_lookups;                  /* OP_ADOPT: lookups whose answer could not be used */
+    int board_misses; /* OP_POLL: board reads in a row that lacked its run (coord.h) */
     const char *method;
     char *path;
-    char *body;             /* OP_SUBMIT: the RunProject body */
-    int64_t sent_unix_ms;   /* OP_SUBMIT: when the last attempt went out (wall clock) */
-    int64_t deadline_ms;    /* OP_DIRECT: when its caller stops waiting (0 = never) */
+    char *body;               /* OP_SUBMIT: the RunProject body */
+    int64_t sent_unix_ms;     /* OP_SUBMIT: when the last attempt went out (wall clock) */
+    int64_t deadline_ms;      /* OP_DIRECT: when its caller stops waiting (0 = never) */
     int64_t skipped_retry_ms; /* OP_DIRECT: a retry not made: its wait passes deadline_ms */
     hexrun__engine *engine;
     struct op *next;
@@ -94,7 +94,7 @@ typedef enum { OP_FINISHED, OP_REQUEUED, OP_SEND } op_fate;
 /* A journal record waiting to be written by the engine thread outside the table mutex
  * (an fsync must not stall hexrun_poll). */
 typedef struct journal_note {
-    char type;                 /* 'R', 'F' or 'U' (journal.h) */
+    char type; /* 'R', 'F' or 'U' (journal.h) */
     char *key;
     char project_id[HEXRUN__HEX_ID_MAX];
     char run_id[HEXRUN__HEX_ID_MAX];
@@ -106,15 +106,15 @@ typedef struct journal_note {
 typedef struct busy_projects {
     char (*ids)[HEXRUN__HEX_ID_MAX];
     size_t n, cap;
-    int complete;           /* 0 after NOMEM: ask the jobs table instead */
+    int complete; /* 0 after NOMEM: ask the jobs table instead */
 } busy_projects;
 
 /* A project with polls in the poll lane, so that the sweep period knows how many poll
  * requests a round takes (engine thread only). */
 typedef struct poll_group {
     char project_id[HEXRUN__HEX_ID_MAX];
-    int64_t polls;          /* its OP_POLL ops not polled alone */
-    int pages;              /* pages its last coalesced poll read; 0 before the first */
+    int64_t polls; /* its OP_POLL ops not polled alone */
+    int pages;     /* pages its last coalesced poll read; 0 before the first */
 } poll_group;
 
 typedef struct stat_row {
@@ -127,24 +127,24 @@ struct hexrun__engine {
     const hexrun_config *cfg;
     hexrun__jobs *jobs;
     hexrun__log *log;
-    hexrun__engine_io io;   /* clocks and transport (engine.h) */
+    hexrun__engine_io io; /* clocks and transport (engine.h) */
     pthread_t thread;
     int started;
-    int stopping;           /* under jobs->mu */
+    int stopping;              /* under jobs->mu */
     int64_t drain_deadline_ms; /* under jobs->mu, set with stopping */
-    int cancel_error;       /* first cancel failure while draining */
-    op *incoming;           /* queued by host threads, under jobs->mu */
+    int cancel_error;          /* first cancel failure while draining */
+    op *incoming;              /* queued by host threads, under jobs->mu */
     /* Two lanes, each sorted by due time (engine thread only): `pending` holds the
      * interactive lane (cancels, adopt look-ups, direct calls) and submits, `polls` the
      * poll lane, which runs only after the interactive lane and within its budget share. */
     op *pending;
     op *polls;
     int polls_in_flight;
-    hexrun__budget budget[2];  /* HEXRUN__BUDGET_RUN, HEXRUN__BUDGET_API */
+    hexrun__budget budget[2]; /* HEXRUN__BUDGET_RUN, HEXRUN__BUDGET_API */
     /* The store (coord.h) of budget_path / journal_path / coord_url: its budget is used
      * instead of budget[] when it has one. NULL = none. Engine thread only. */
     hexrun__coord *coord;
-    journal_note *notes;       /* under jobs->mu */
+    journal_note *notes; /* under jobs->mu */
     /* Runs this client's sweeps saw, for the store's status board (coord.h); put outside
      * the table mutex. Under jobs->mu. */
     hexrun__hex_run *board_out;
@@ -155,7 +155,7 @@ struct hexrun__engine {
      * project, or two would read the first pages twice while the last wait for budget. */
     char (*reading)[HEXRUN__HEX_ID_MAX];
     size_t n_reading, cap_reading;
-    busy_projects busy;     /* run_due_ops' scratch (engine thread) */
+    busy_projects busy; /* run_due_ops' scratch (engine thread) */
     /* The poll groups (engine thread): projects with polls, and the polls made alone. */
     poll_group *groups;
     size_t n_groups, cap_groups;
@@ -168,7 +168,7 @@ struct hexrun__engine {
     size_t n_stats;
     uint64_t retries, rate_limited, transport_errors, bytes_sent, bytes_received;
     int64_t stat_poll_groups, stat_sweep_ms; /* the last sweep period and its groups */
-    int64_t board_reads;    /* project polls answered from the status board (coord.h) */
+    int64_t board_reads; /* project polls answered from the status board (coord.h) */
 };
 
 /* The engine's clocks (engine.h's hexrun__engine_io): monotonic ms for due times and
@@ -221,15 +221,14 @@ void board_flush(hexrun__engine *e);
 op_fate board_serve(hexrun__engine *e, op *o, int64_t now);
 
 /* adopt.c (the engine's part) */
-void adopt_begin(hexrun__engine *e, const op *o, hexrun__job *job,
-                 const hexrun__http_resp *r, int code);
+void adopt_begin(hexrun__engine *e, const op *o, hexrun__job *job, const hexrun__http_resp *r,
+                 int code);
 void adopt_give_up(hexrun__engine *e, hexrun__job *job, const char *evidence);
 op_fate adopt_first(hexrun__engine *e, op *o);
 op_fate adopt_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code);
 
 /* jsteps.c */
-void journal_note_add(hexrun__engine *e, char type, const hexrun__job *job,
-                      int64_t t_ms);
+void journal_note_add(hexrun__engine *e, char type, const hexrun__job *job, int64_t t_ms);
 void journal_flush(hexrun__engine *e);
 op_fate journal_step(hexrun__engine *e, op *o);
 

@@ -27,12 +27,12 @@ typedef struct hexrun__hex_run {
     char run_id[HEXRUN__HEX_ID_MAX];
     char project_id[HEXRUN__HEX_ID_MAX];
     char run_url[HEXRUN__HEX_URL_MAX];
-    char status[HEXRUN__HEX_SHORT_MAX];      /* Hex's status string as sent */
-    int32_t state;                           /* hexrun_state; UNKNOWN for new statuses,
-                                                PENDING when no status (RunProject 201) */
+    char status[HEXRUN__HEX_SHORT_MAX]; /* Hex's status string as sent */
+    int32_t state;                      /* hexrun_state; UNKNOWN for new statuses,
+                                           PENDING when no status (RunProject 201) */
     char start_time[HEXRUN__HEX_SHORT_MAX];
     char end_time[HEXRUN__HEX_SHORT_MAX];
-    int64_t elapsed_ms;                      /* -1 when null or absent */
+    int64_t elapsed_ms; /* -1 when null or absent */
     char trace_id[HEXRUN__HEX_ID_MAX];
     char project_version[HEXRUN__HEX_SHORT_MAX]; /* int or string in the JSON */
     char run_trigger[HEXRUN__HEX_SHORT_MAX];
@@ -44,8 +44,8 @@ typedef struct hexrun__hex_error {
      * invalid[] / notFound[]; or, for a body of no known shape, a printable excerpt of
      * it (control characters replaced). "" for an empty body. */
     char message[HEXRUN__HEX_MSG_MAX];
-    char trace_id[HEXRUN__HEX_ID_MAX];   /* "" when absent */
-    char code[HEXRUN__HEX_SHORT_MAX];    /* the {code,message} family's code, else "" */
+    char trace_id[HEXRUN__HEX_ID_MAX]; /* "" when absent */
+    char code[HEXRUN__HEX_SHORT_MAX];  /* the {code,message} family's code, else "" */
 } hexrun__hex_error;
 
 /*
@@ -61,15 +61,15 @@ typedef struct hexrun__hex_error {
  * Returns HEXRUN_OK, HEXRUN_E_INVALID_ARG (err names the key and what is allowed) or
  * HEXRUN_E_NOMEM.
  */
-int hexrun__hex_run_options(const char *options_json, char **out_body, int *out_dry_run,
-                            char *err, size_t errlen);
+int hexrun__hex_run_options(const char *options_json, char **out_body, int *out_dry_run, char *err,
+                            size_t errlen);
 
 /* Hex status string -> hexrun_state; NULL or unknown -> HEXRUN_STATE_UNKNOWN. */
 int32_t hexrun__hex_state_from_status(const char *status);
 
 /* RunProject 201: needs runId and projectId; state is PENDING. */
-int hexrun__hex_parse_run_created(const char *body, size_t len, hexrun__hex_run *run,
-                                  char *err, size_t errlen);
+int hexrun__hex_parse_run_created(const char *body, size_t len, hexrun__hex_run *run, char *err,
+                                  size_t errlen);
 
 /* GetRunStatus 200: needs runId, projectId and status. */
 int hexrun__hex_parse_run(const char *body, size_t len, hexrun__hex_run *run, char *err,
@@ -86,10 +86,10 @@ int hexrun__hex_run_json(const hexrun__hex_run *run, struct hexrun__buf *out);
  * is asked with its query as Hex gave it, or, without one, by counting the runs read.
  */
 typedef struct hexrun__hex_next_page {
-    int present;                      /* 0: nextPage null or absent, the last page */
-    int64_t offset;                   /* its query's offset, -1 when it has none */
-    char query[HEXRUN__HEX_URL_MAX];  /* its query string ("" when none or too long) */
-    size_t runs;                      /* runs on the page (hexrun__hex_runs_next only) */
+    int present;                     /* 0: nextPage null or absent, the last page */
+    int64_t offset;                  /* its query's offset, -1 when it has none */
+    char query[HEXRUN__HEX_URL_MAX]; /* its query string ("" when none or too long) */
+    size_t runs;                     /* runs on the page (hexrun__hex_runs_next only) */
 } hexrun__hex_next_page;
 
 /*
@@ -98,22 +98,20 @@ typedef struct hexrun__hex_next_page {
  * @next: receives the nextPage (the URL's host is never used: requests stay on base_url);
  *   NULL when the caller reads no next page (nextPage is then not looked at).
  */
-int hexrun__hex_parse_runs_page(const char *body, size_t len, hexrun__hex_run **runs,
-                                size_t *n, hexrun__hex_next_page *next, char *err,
-                                size_t errlen);
+int hexrun__hex_parse_runs_page(const char *body, size_t len, hexrun__hex_run **runs, size_t *n,
+                                hexrun__hex_next_page *next, char *err, size_t errlen);
 
 /* Fill `out` from an error body of either family (never fails; out is always filled).
  * Returns 1 when the body had a known error shape, 0 otherwise. */
 int hexrun__hex_parse_error(const char *body, size_t len, hexrun__hex_error *out);
 
 /* Cursor lists: *after receives pagination.after (malloc'd) or NULL on the last page. */
-int hexrun__hex_cursor_after(const char *body, size_t len, char **after, char *err,
-                             size_t errlen);
+int hexrun__hex_cursor_after(const char *body, size_t len, char **after, char *err, size_t errlen);
 
 /* GetProjectRuns paging for the direct calls: the nextPage and the number of runs of a
  * page (the runs themselves are not parsed). */
-int hexrun__hex_runs_next(const char *body, size_t len, hexrun__hex_next_page *next,
-                          char *err, size_t errlen);
+int hexrun__hex_runs_next(const char *body, size_t len, hexrun__hex_next_page *next, char *err,
+                          size_t errlen);
 
 /*
  * Merging pages for HEXRUN_LIST_ALL_PAGES. Make one with the array key ("values" for
@@ -167,9 +165,9 @@ typedef enum {
 typedef struct {
     const char *operation; /* Hex's operationId, for stats and messages */
     const char *method;
-    const char *path;      /* relative to <base_url>/api; one %s per id, in order */
-    const char *list_key;  /* the array a page holds ("runs", "values"); NULL: not a list */
-    int group;             /* Hex's limit group: HEXRUN__BUDGET_RUN or _API (budget.h) */
+    const char *path;     /* relative to <base_url>/api; one %s per id, in order */
+    const char *list_key; /* the array a page holds ("runs", "values"); NULL: not a list */
+    int group;            /* Hex's limit group: HEXRUN__BUDGET_RUN or _API (budget.h) */
 } hexrun__hex_endpoint;
 
 /* The catalogue's entry for op (op < HEXRUN__EP_COUNT). */

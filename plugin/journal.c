@@ -29,12 +29,12 @@
 #define COMPACT_MIN_LINES 1024
 
 typedef struct entry {
-    char type;                            /* 'I', 'R', 'F' or 'U' */
+    char type; /* 'I', 'R', 'F' or 'U' */
     int64_t t_ms;
     long pid;
     unsigned long long pstart;
     char project[HEXRUN__HEX_ID_MAX];
-    char run_id[HEXRUN__HEX_ID_MAX];      /* "" when none */
+    char run_id[HEXRUN__HEX_ID_MAX]; /* "" when none */
     char *key;
 } entry;
 
@@ -43,11 +43,11 @@ struct hexrun__journal {
     int fd;
     dev_t dev;
     ino_t ino;
-    off_t off;                 /* bytes of the file already read into the table */
+    off_t off; /* bytes of the file already read into the table */
     entry *items;
     size_t n, cap;
-    size_t n_free;             /* entries whose newest record is F (key free again) */
-    size_t *slots;             /* open addressing: index + 1 into items, 0 = empty */
+    size_t n_free; /* entries whose newest record is F (key free again) */
+    size_t *slots; /* open addressing: index + 1 into items, 0 = empty */
     size_t n_slots;
     long pid;
     unsigned long long pstart; /* this process's start time: pid reuse cannot fool us */
@@ -128,8 +128,9 @@ static unsigned long long proc_start(long pid)
     buf[len] = '\0';
     const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
     unsigned long long start = 0;
-    if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
-                           "%*d %*d %*d %llu",
+    if (p && sscanf(p + 2,
+                    "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+                    "%*d %*d %*d %llu",
                     &start) != 1)
         start = 0;
     return start;
@@ -244,7 +245,8 @@ static int parse_line(char *line, size_t len, entry *rec)
     int key_at = 0;
     memset(rec, 0, sizeof *rec);
     if (sscanf(line + 9, "%1s %lld %ld %llu %63s %63s %n", type, &t, &rec->pid, &rec->pstart,
-               project, run, &key_at) != 6 || !key_at || !strchr("IRFU", type[0]) || t < 0)
+               project, run, &key_at) != 6 ||
+        !key_at || !strchr("IRFU", type[0]) || t < 0)
         return -1; /* a time before 1970 is damage (and INT64_MIN would overflow ages) */
     rec->type = type[0];
     rec->t_ms = t;
@@ -264,8 +266,8 @@ static int parse_line(char *line, size_t len, entry *rec)
 static void render(hexrun__buf *b, const entry *rec)
 {
     hexrun__buf body = HEXRUN__BUF_INIT;
-    hexrun__buf_appendf(&body, "%c %lld %ld %llu %s %s ", rec->type, (long long)rec->t_ms,
-                        rec->pid, rec->pstart, rec->project[0] ? rec->project : "-",
+    hexrun__buf_appendf(&body, "%c %lld %ld %llu %s %s ", rec->type, (long long)rec->t_ms, rec->pid,
+                        rec->pstart, rec->project[0] ? rec->project : "-",
                         rec->run_id[0] ? rec->run_id : "-");
     key_encode(&body, rec->key);
     if (!body.failed && body.data)
@@ -285,8 +287,8 @@ static int io_error(char *err, size_t errlen, const char *what, const char *path
 
 static int open_file(hexrun__journal *j, char *err, size_t errlen)
 {
-    int fd = hexrun__file_open_private("journal_path", j->path, O_RDWR | O_CREAT | O_APPEND,
-                                       err, errlen);
+    int fd = hexrun__file_open_private("journal_path", j->path, O_RDWR | O_CREAT | O_APPEND, err,
+                                       errlen);
     if (fd < 0)
         return HEXRUN_E_IO;
     struct stat st;
@@ -411,8 +413,7 @@ static entry record(const hexrun__journal *j, char type, const char *key, const 
 /* The compaction's new file: a fresh name (pid and a random part), created exclusively
  * and never through a symlink, so nothing planted beside the journal is written or moved
  * into its place. Returns the fd (tmp holds the name) or -1. */
-static int create_temp(const hexrun__journal *j, char *tmp, size_t tmplen, char *err,
-                       size_t errlen)
+static int create_temp(const hexrun__journal *j, char *tmp, size_t tmplen, char *err, size_t errlen)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -566,8 +567,8 @@ void hexrun__journal_close(hexrun__journal *j)
     free(j);
 }
 
-static hexrun__journal_verdict decide(const hexrun__journal *j, const entry *e,
-                                      const char *project, int64_t now_ms, int64_t stale_ms,
+static hexrun__journal_verdict decide(const hexrun__journal *j, const entry *e, const char *project,
+                                      int64_t now_ms, int64_t stale_ms,
                                       hexrun__journal_claim *claim)
 {
     if (!e || e->type == 'F')
@@ -610,9 +611,8 @@ static int project_in_flight(const hexrun__journal *j, const char *key, const ch
     return 0;
 }
 
-int hexrun__journal_begin(hexrun__journal *j, const char *key, const char *project,
-                          int64_t now_ms, int64_t stale_ms, hexrun__journal_claim *claim,
-                          char *err, size_t errlen)
+int hexrun__journal_begin(hexrun__journal *j, const char *key, const char *project, int64_t now_ms,
+                          int64_t stale_ms, hexrun__journal_claim *claim, char *err, size_t errlen)
 {
     memset(claim, 0, sizeof *claim);
     int rc = lock_fresh(j, err, errlen);
@@ -650,8 +650,8 @@ int hexrun__journal_run(hexrun__journal *j, const char *key, const char *project
     return note(j, 'R', key, project, run_id, now_ms, err, errlen);
 }
 
-int hexrun__journal_failed(hexrun__journal *j, const char *key, const char *project,
-                           int64_t now_ms, char *err, size_t errlen)
+int hexrun__journal_failed(hexrun__journal *j, const char *key, const char *project, int64_t now_ms,
+                           char *err, size_t errlen)
 {
     return note(j, 'F', key, project, NULL, now_ms, err, errlen);
 }

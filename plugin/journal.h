@@ -28,20 +28,20 @@ int hexrun__journal_open(const char *path, hexrun__journal **out, char *err, siz
 void hexrun__journal_close(hexrun__journal *j);
 
 typedef enum {
-    HEXRUN__JOURNAL_GO,       /* the key is free: the intent is recorded, send RunProject */
-    HEXRUN__JOURNAL_ATTACH,   /* the key already has a run: track it (run_id) */
-    HEXRUN__JOURNAL_WAIT,     /* a live process is submitting this key, or another key of
-                                 the project, now: ask again later */
-    HEXRUN__JOURNAL_ADOPT,    /* a RunProject for the key was sent at since_ms and its
-                                 answer never recorded: look for its run (adopt.h) */
-    HEXRUN__JOURNAL_CONFLICT  /* the key names a run of another project (in run_id) */
+    HEXRUN__JOURNAL_GO,      /* the key is free: the intent is recorded, send RunProject */
+    HEXRUN__JOURNAL_ATTACH,  /* the key already has a run: track it (run_id) */
+    HEXRUN__JOURNAL_WAIT,    /* a live process is submitting this key, or another key of
+                                the project, now: ask again later */
+    HEXRUN__JOURNAL_ADOPT,   /* a RunProject for the key was sent at since_ms and its
+                                answer never recorded: look for its run (adopt.h) */
+    HEXRUN__JOURNAL_CONFLICT /* the key names a run of another project (in run_id) */
 } hexrun__journal_verdict;
 
 /* The outcome of hexrun__journal_begin. */
 typedef struct hexrun__journal_claim {
     hexrun__journal_verdict verdict;
-    char run_id[HEXRUN__HEX_ID_MAX];     /* ATTACH: the run; CONFLICT: the other project */
-    int64_t since_ms;                    /* ADOPT: when the earlier RunProject was sent */
+    char run_id[HEXRUN__HEX_ID_MAX]; /* ATTACH: the run; CONFLICT: the other project */
+    int64_t since_ms;                /* ADOPT: when the earlier RunProject was sent */
 } hexrun__journal_claim;
 
 /*
@@ -50,17 +50,16 @@ typedef struct hexrun__journal_claim {
  * An intent whose owner process is gone, or older than stale_ms, gives ADOPT.
  * Returns HEXRUN_OK (see claim) or HEXRUN_E_IO / HEXRUN_E_NOMEM with err filled.
  */
-int hexrun__journal_begin(hexrun__journal *j, const char *key, const char *project,
-                          int64_t now_ms, int64_t stale_ms, hexrun__journal_claim *claim,
-                          char *err, size_t errlen);
+int hexrun__journal_begin(hexrun__journal *j, const char *key, const char *project, int64_t now_ms,
+                          int64_t stale_ms, hexrun__journal_claim *claim, char *err, size_t errlen);
 
 /* Record the answer for a key: its run (R), that no run was made so the key is free again
  * (F), or that the outcome stays unknown (U: a later submit looks for the run again).
  * Return HEXRUN_OK or HEXRUN_E_IO / HEXRUN_E_NOMEM with err filled. */
 int hexrun__journal_run(hexrun__journal *j, const char *key, const char *project,
                         const char *run_id, int64_t now_ms, char *err, size_t errlen);
-int hexrun__journal_failed(hexrun__journal *j, const char *key, const char *project,
-                           int64_t now_ms, char *err, size_t errlen);
+int hexrun__journal_failed(hexrun__journal *j, const char *key, const char *project, int64_t now_ms,
+                           char *err, size_t errlen);
 int hexrun__journal_unknown(hexrun__journal *j, const char *key, const char *project,
                             int64_t since_ms, char *err, size_t errlen);
 

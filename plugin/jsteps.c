@@ -16,16 +16,15 @@ static int64_t journal_stale_ms(const hexrun_config *cfg)
 }
 
 /* Queue the answer of a keyed submit for the journal (table mutex held). */
-void journal_note_add(hexrun__engine *e, char type, const hexrun__job *job,
-                      int64_t t_ms)
+void journal_note_add(hexrun__engine *e, char type, const hexrun__job *job, int64_t t_ms)
 {
     if (!hexrun__coord_has_journal(e->coord) || !job->idempotency_key)
         return;
     journal_note *n = calloc(1, sizeof *n);
     if (!n || !(n->key = strdup(job->idempotency_key))) {
         free(n);
-        hexrun__log_write(e->log, HEXRUN_LOG_ERROR,
-                          "event=journal_failed job=%lld out of memory", (long long)job->id);
+        hexrun__log_write(e->log, HEXRUN_LOG_ERROR, "event=journal_failed job=%lld out of memory",
+                          (long long)job->id);
         return;
     }
     n->type = type;
@@ -53,8 +52,8 @@ void journal_flush(hexrun__engine *e)
     for (journal_note *n = list, *next; n; n = next) {
         next = n->next;
         char err[600] = "";
-        int rc = hexrun__coord_journal_note(e->coord, n->type, n->key, n->project_id,
-                                            n->run_id, n->t_ms, err, sizeof err);
+        int rc = hexrun__coord_journal_note(e->coord, n->type, n->key, n->project_id, n->run_id,
+                                            n->t_ms, err, sizeof err);
         if (rc != HEXRUN_OK)
             hexrun__log_write(e->log, HEXRUN_LOG_ERROR, "event=journal_failed project=%s %s",
                               n->project_id, err[0] ? err : hexrun_strerror(rc));
@@ -66,7 +65,7 @@ void journal_flush(hexrun__engine *e)
 /* Act on the journal's verdict for a keyed submit that may not send RunProject (table
  * mutex held). */
 static op_fate journal_verdict_apply(hexrun__engine *e, op *o, hexrun__job *job, int rc,
-                                 const hexrun__journal_claim *claim, const char *err)
+                                     const hexrun__journal_claim *claim, const char *err)
 {
     char msg[1024];
     if (rc == HEXRUN_OK && claim->verdict == HEXRUN__JOURNAL_WAIT) {
@@ -92,7 +91,8 @@ static op_fate journal_verdict_apply(hexrun__engine *e, op *o, hexrun__job *job,
         cancel_if_requested(e, job);
         return OP_FINISHED;
     case HEXRUN__JOURNAL_ADOPT:
-        snprintf(msg, sizeof msg, "RunProject outcome unknown: an earlier RunProject with this "
+        snprintf(msg, sizeof msg,
+                 "RunProject outcome unknown: an earlier RunProject with this "
                  "idempotency key (journal_path) was sent and its answer never recorded");
         hexrun__job_set_error(job, HEXRUN_E_OUTCOME_UNKNOWN, 0, msg, "");
         job->adopt_since_ms = claim->since_ms;
@@ -100,8 +100,10 @@ static op_fate journal_verdict_apply(hexrun__engine *e, op *o, hexrun__job *job,
         follow_up(e, OP_ADOPT, job->id, 0);
         return OP_FINISHED;
     case HEXRUN__JOURNAL_CONFLICT:
-        snprintf(msg, sizeof msg, "the idempotency key already names a submit of project %s "
-                 "in journal_path; nothing was sent", claim->run_id);
+        snprintf(msg, sizeof msg,
+                 "the idempotency key already names a submit of project %s "
+                 "in journal_path; nothing was sent",
+                 claim->run_id);
         hexrun__job_set_error(job, HEXRUN_E_INVALID_ARG, 0, msg, "");
         hexrun__job_set_state(e->jobs, job, HEXRUN_STATE_SUBMIT_FAILED);
         return OP_FINISHED;
@@ -121,8 +123,8 @@ op_fate journal_step(hexrun__engine *e, op *o)
     char key[HEXRUN__IDEMPOTENCY_KEY_MAX + 1], project[HEXRUN__HEX_ID_MAX];
     pthread_mutex_lock(&e->jobs->mu);
     hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
-    int keyed = job && job->idempotency_key && job->state == HEXRUN_STATE_QUEUED &&
-                !job->cancel_requested;
+    int keyed =
+        job && job->idempotency_key && job->state == HEXRUN_STATE_QUEUED && !job->cancel_requested;
     if (keyed) {
         snprintf(key, sizeof key, "%s", job->idempotency_key);
         snprintf(project, sizeof project, "%s", job->project_id);

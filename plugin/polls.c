@@ -110,9 +110,9 @@ int64_t poll_groups(const hexrun__engine *e)
 int64_t sweep_period_ms(const hexrun__engine *e)
 {
     int64_t t = poll_groups(e) * hexrun__budget_poll_interval_ms(&e->budget[HEXRUN__BUDGET_API]);
-    return t < e->cfg->poll_min_ms ? e->cfg->poll_min_ms
+    return t < e->cfg->poll_min_ms   ? e->cfg->poll_min_ms
            : t > e->cfg->poll_max_ms ? e->cfg->poll_max_ms
-                                      : t;
+                                     : t;
 }
 
 /* The job's poll op, taken out of the poll lane or out of the group of a project poll
@@ -183,7 +183,7 @@ static void board_done(hexrun__engine *e, const char *project)
         return;
     if (e->n_board_done == e->cap_board_done) {
         size_t cap = e->cap_board_done ? 2 * e->cap_board_done : 4;
-        char (*grown)[HEXRUN__HEX_ID_MAX] = realloc(e->board_done, cap * sizeof *grown);
+        char(*grown)[HEXRUN__HEX_ID_MAX] = realloc(e->board_done, cap * sizeof *grown);
         if (!grown)
             return; /* the lease lapses on its own */
         e->board_done = grown;
@@ -201,7 +201,7 @@ void board_flush(hexrun__engine *e)
     pthread_mutex_lock(&e->jobs->mu);
     hexrun__hex_run *runs = e->board_out;
     size_t n = e->n_board_out, n_done = e->n_board_done;
-    char (*done)[HEXRUN__HEX_ID_MAX] = e->board_done;
+    char(*done)[HEXRUN__HEX_ID_MAX] = e->board_done;
     e->board_out = NULL;
     e->n_board_out = e->cap_board_out = 0;
     e->board_done = NULL;
@@ -220,7 +220,7 @@ static char (*group_run_ids(hexrun__engine *e, const op *o, size_t *n))[HEXRUN__
     size_t count = 0;
     for (const op *p = o->group; p; p = p->next)
         count++;
-    char (*ids)[HEXRUN__HEX_ID_MAX] = calloc(count ? count : 1, sizeof *ids);
+    char(*ids)[HEXRUN__HEX_ID_MAX] = calloc(count ? count : 1, sizeof *ids);
     *n = 0;
     for (const op *p = o->group; ids && p; p = p->next) {
         const hexrun__job *job = hexrun__jobs_find(e->jobs, p->job);
@@ -234,8 +234,8 @@ static char (*group_run_ids(hexrun__engine *e, const op *o, size_t *n))[HEXRUN__
  * lacks (or saw too long ago) is asked again at the next read,
  * and polled alone after BOARD_MISSES_MAX such reads. Reads come four times a period: they
  * cost the store a statement, not Hex a request, and the sweep's news reach the job sooner. */
-static void board_apply(hexrun__engine *e, op *o, const hexrun__hex_run *runs,
-                        const int64_t *ages, size_t n, int64_t now)
+static void board_apply(hexrun__engine *e, op *o, const hexrun__hex_run *runs, const int64_t *ages,
+                        size_t n, int64_t now)
 {
     int64_t period = sweep_period_ms(e);
     op *p = o->group;
@@ -270,7 +270,7 @@ op_fate board_serve(hexrun__engine *e, op *o, int64_t now)
         return OP_SEND;
     size_t n_ids = 0, n_runs = 0;
     pthread_mutex_lock(&e->jobs->mu);
-    char (*ids)[HEXRUN__HEX_ID_MAX] = group_run_ids(e, o, &n_ids);
+    char(*ids)[HEXRUN__HEX_ID_MAX] = group_run_ids(e, o, &n_ids);
     int64_t period = sweep_period_ms(e);
     pthread_mutex_unlock(&e->jobs->mu);
     if (!ids)
@@ -280,8 +280,8 @@ op_fate board_serve(hexrun__engine *e, op *o, int64_t now)
     /* The lease outlives a period by another: the holder's sweeps come a period apart
      * plus its queueing and the store's round trips, and a lease that lapsed between two
      * of them would pass to a reader, which would sweep too. */
-    hexrun__board_verdict v = hexrun__coord_board_step(e->coord, o->project_id, 2 * period,
-                                                       ids, n_ids, &runs, &ages, &n_runs);
+    hexrun__board_verdict v = hexrun__coord_board_step(e->coord, o->project_id, 2 * period, ids,
+                                                       n_ids, &runs, &ages, &n_runs);
     free(ids);
     if (v != HEXRUN__BOARD_READ)
         return OP_SEND;
@@ -307,9 +307,8 @@ op_fate project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r
     size_t n = 0, n_missing = 0;
     hexrun__hex_next_page np = {0};
     char err[512];
-    int ok = code == HEXRUN_OK &&
-             hexrun__hex_parse_runs_page(r->body, r->body_len, &runs, &n, &np, err,
-                                         sizeof err) == HEXRUN_OK;
+    int ok = code == HEXRUN_OK && hexrun__hex_parse_runs_page(r->body, r->body_len, &runs, &n, &np,
+                                                              err, sizeof err) == HEXRUN_OK;
     /* A nextPage without an offset: the next page starts after the runs of this one. */
     int64_t next_offset = !np.present      ? -1
                           : np.offset >= 0 ? np.offset
@@ -369,7 +368,7 @@ static const char *poll_project(const hexrun__engine *e, const op *o)
         return NULL;
     const hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
     return job && job->run_id[0] && hexrun_state_is_terminal(job->state) == 0 ? job->project_id
-                                                                                : NULL;
+                                                                              : NULL;
 }
 
 static size_t polls_of_project(const hexrun__engine *e, const char *project)

@@ -10,8 +10,8 @@
 #include <time.h>
 
 /* A redacted one-line description of a failed request. */
-static void describe_failure(hexrun__engine *e, const op *o, const hexrun__http_resp *r,
-                             int code, char *trace_id, char *out, size_t outlen)
+static void describe_failure(hexrun__engine *e, const op *o, const hexrun__http_resp *r, int code,
+                             char *trace_id, char *out, size_t outlen)
 {
     char raw[1536];
     trace_id[0] = '\0';
@@ -90,13 +90,16 @@ void job_out_of_memory(hexrun__engine *e, op_kind kind, int64_t id)
         adopt_give_up(e, job, "out of memory: the project's runs could not be looked up");
         return;
     case OP_SUBMIT:
-        snprintf(msg, sizeof msg, "RunProject: out of memory before the request was sent; "
+        snprintf(msg, sizeof msg,
+                 "RunProject: out of memory before the request was sent; "
                  "no run was started");
         state = HEXRUN_STATE_SUBMIT_FAILED;
         break;
     case OP_POLL:
-        snprintf(msg, sizeof msg, "GetRunStatus: out of memory: run %s is no longer "
-                 "tracked (it goes on in Hex)", job->run_id);
+        snprintf(msg, sizeof msg,
+                 "GetRunStatus: out of memory: run %s is no longer "
+                 "tracked (it goes on in Hex)",
+                 job->run_id);
         state = HEXRUN_STATE_LOST;
         break;
     default:
@@ -118,7 +121,7 @@ void cancel_if_requested(hexrun__engine *e, hexrun__job *job)
 }
 
 static void submit_succeeded(hexrun__engine *e, const op *o, hexrun__job *job,
-                            const hexrun__http_resp *r)
+                             const hexrun__http_resp *r)
 {
     hexrun__hex_run run;
     char err[512];
@@ -177,7 +180,8 @@ op_fate poll_apply(hexrun__engine *e, op *o, hexrun__job *job, const hexrun__hex
 /* A 2xx GetRunStatus: the run's status, if the answer is readable and about the run asked
  * for (an answer naming another run must not move this job, nor send its later requests
  * elsewhere). Unusable answers in a row end the job LOST, with the evidence. */
-static op_fate poll_succeeded(hexrun__engine *e, op *o, hexrun__job *job, const hexrun__http_resp *r)
+static op_fate poll_succeeded(hexrun__engine *e, op *o, hexrun__job *job,
+                              const hexrun__http_resp *r)
 {
     hexrun__hex_run run;
     char err[512];
@@ -220,7 +224,7 @@ static int poll_answer_final(const hexrun__http_resp *r)
 }
 
 static op_fate poll_failed(hexrun__engine *e, op *o, hexrun__job *job, int code,
-                       const hexrun__http_resp *r)
+                           const hexrun__http_resp *r)
 {
     /* Anything else (5xx, transport) may pass: the poll is asked again later. */
     int gone = poll_answer_final(r);
@@ -319,15 +323,15 @@ op_fate direct_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int 
         describe_failure(e, o, r, code, trace, msg, sizeof msg);
     if (code != HEXRUN_OK && o->skipped_retry_ms) {
         size_t len = strlen(msg);
-        snprintf(msg + len, sizeof msg - len, "; not retried: the wait Hex asks for (%lld s) "
+        snprintf(msg + len, sizeof msg - len,
+                 "; not retried: the wait Hex asks for (%lld s) "
                  "passes this call's deadline (%lld s from its start)",
                  (long long)(o->skipped_retry_ms + 999) / 1000,
                  (long long)direct_deadline_span(e->cfg) / 1000);
     }
     if (r->error == HEXRUN_OK && !d->response) {
         code = HEXRUN_E_NOMEM;
-        snprintf(msg, sizeof msg, "%s: out of memory while keeping the response",
-                 op_endpoint(o));
+        snprintf(msg, sizeof msg, "%s: out of memory while keeping the response", op_endpoint(o));
     }
     direct_finish(e, o, code, msg);
     return OP_FINISHED; /* its caller has the answer */
@@ -352,8 +356,10 @@ static void note_retry_wait(hexrun__engine *e, const op *o, const hexrun__http_r
                  retry_after >= HEXRUN__RETRY_AFTER_MAX_MS ? " (capped at an hour)" : "");
     else
         snprintf(cause, sizeof cause, "HTTP %d", r->status);
-    snprintf(job->waiting_for, sizeof job->waiting_for, "%s retry %d of %d at %s (in %lld s) "
-             "after %s", op_endpoint(o), o->attempt, (int)e->cfg->max_retries, when,
+    snprintf(job->waiting_for, sizeof job->waiting_for,
+             "%s retry %d of %d at %s (in %lld s) "
+             "after %s",
+             op_endpoint(o), o->attempt, (int)e->cfg->max_retries, when,
              (long long)(delay + 999) / 1000, cause);
     job->waiting_until_ms = at;
 }
@@ -367,8 +373,8 @@ int maybe_retry(hexrun__engine *e, op *o, const hexrun__http_resp *r)
         return 0;
     int64_t after = hexrun__retry_after_parse(r->retry_after, time(NULL));
     if (after >= 0 && (r->status == 429 || r->status == 503))
-        budget_pause(e, op_uses_run_budget(o) ? HEXRUN__BUDGET_RUN : HEXRUN__BUDGET_API,
-                     now_ms(e), after);
+        budget_pause(e, op_uses_run_budget(o) ? HEXRUN__BUDGET_RUN : HEXRUN__BUDGET_API, now_ms(e),
+                     after);
     int64_t delay = hexrun__retry_backoff_ms(o->attempt, e->cfg->retry_base_ms,
                                              e->cfg->retry_max_ms, after, &e->rng);
     if (o->kind == OP_DIRECT && o->deadline_ms && now_ms(e) + delay > o->deadline_ms) {
@@ -378,8 +384,7 @@ int maybe_retry(hexrun__engine *e, op *o, const hexrun__http_resp *r)
     note_retry_wait(e, o, r, delay, after);
     hexrun__log_write(e->log, HEXRUN_LOG_DEBUG,
                       "event=retry endpoint=%s job=%lld attempt=%d status=%d delay_ms=%lld",
-                      op_endpoint(o), (long long)o->job, o->attempt, r->status,
-                      (long long)delay);
+                      op_endpoint(o), (long long)o->job, o->attempt, r->status, (long long)delay);
     e->retries++;
     reschedule(e, o, delay);
     return 1;

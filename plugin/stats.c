@@ -88,8 +88,7 @@ char *hexrun__engine_stats_json(const hexrun__engine *e)
                         "\"bytes_sent\":%llu,\"bytes_received\":%llu,\"poll_groups\":%lld,"
                         "\"sweep_period_ms\":%lld,\"board_reads\":%lld,\"jobs\":{",
                         (unsigned long long)e->retries, (unsigned long long)e->rate_limited,
-                        (unsigned long long)e->transport_errors,
-                        (unsigned long long)e->bytes_sent,
+                        (unsigned long long)e->transport_errors, (unsigned long long)e->bytes_sent,
                         (unsigned long long)e->bytes_received, (long long)e->stat_poll_groups,
                         (long long)e->stat_sweep_ms, (long long)e->board_reads);
     for (int32_t s = 0; hexrun_state_is_terminal(s) >= 0; s++) {

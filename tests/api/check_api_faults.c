@@ -35,8 +35,8 @@
 #define DELAY_MS "1200" /* past CASE_TIMEOUT_MS */
 
 enum endpoint { EP_RUN, EP_STATUS, EP_LIST, EP_CANCEL, EP_COUNT };
-static const char *const endpoint_names[EP_COUNT] = {"RunProject", "GetRunStatus",
-                                                     "GetProjectRuns", "CancelRun"};
+static const char *const endpoint_names[EP_COUNT] = {"RunProject", "GetRunStatus", "GetProjectRuns",
+                                                     "CancelRun"};
 
 /* What a fault does to the request, as far as a client can know. */
 enum effect {
@@ -44,15 +44,15 @@ enum effect {
     FX_REFUSED_5XX,       /* 500/502 (here before processing): a POST is not retried */
     FX_LATE,              /* delay past timeout_ms: processed, answer too late */
     FX_NOT_SENT_BACK,     /* drop_before: closed with no answer, not processed */
-    FX_LOST_ANSWER,       /* drop_after, truncate, malformed, oversize: processed, answer unusable */
-    FX_SLOW_OK            /* slow_body within the timeout: a normal answer */
+    FX_LOST_ANSWER, /* drop_after, truncate, malformed, oversize: processed, answer unusable */
+    FX_SLOW_OK      /* slow_body within the timeout: a normal answer */
 };
 
 struct fault_kind {
     const char *name;   /* the matrix row label */
     const char *fields; /* the fault object's keys besides endpoint */
     enum effect effect;
-    const char *fired;  /* the status hexsim counts when it applies ("0" = dropped), or NULL */
+    const char *fired; /* the status hexsim counts when it applies ("0" = dropped), or NULL */
 };
 
 static const struct fault_kind kinds[] = {
@@ -76,15 +76,15 @@ static const struct fault_kind kinds[] = {
 struct outcome {
     int32_t state;
     int wait_rc;
-    int error_code;       /* last_error.code, 0 when null */
-    char error_msg[256];  /* last_error.message */
-    char run_id[64];      /* the job's run_id, "" when null */
-    char sim_run_id[64];  /* hexsim's run for the project when it made exactly one */
-    char sim_status[32];  /* that run's status in hexsim */
-    int runs_created;     /* hexsim's created count for the project */
-    int attempts;         /* job_info.attempts */
-    int faulted;          /* requests of the faulted endpoint hexsim saw */
-    char verdict[256];    /* "ok" or what is wrong */
+    int error_code;      /* last_error.code, 0 when null */
+    char error_msg[256]; /* last_error.message */
+    char run_id[64];     /* the job's run_id, "" when null */
+    char sim_run_id[64]; /* hexsim's run for the project when it made exactly one */
+    char sim_status[32]; /* that run's status in hexsim */
+    int runs_created;    /* hexsim's created count for the project */
+    int attempts;        /* job_info.attempts */
+    int faulted;         /* requests of the faulted endpoint hexsim saw */
+    char verdict[256];   /* "ok" or what is wrong */
 };
 
 static hexrun_client *c;
@@ -92,9 +92,9 @@ static hexrun_client *c;
 static void setup(void)
 {
     api_sim_reset();
-    c = api_client(TOKEN_ADMIN, (const char *[]){"timeout_ms", CASE_TIMEOUT_MS,
-                                                 "max_response_bytes", CASE_MAX_BYTES,
-                                                 "max_retries", "4", NULL});
+    c = api_client(TOKEN_ADMIN,
+                   (const char *[]){"timeout_ms", CASE_TIMEOUT_MS, "max_response_bytes",
+                                    CASE_MAX_BYTES, "max_retries", "4", NULL});
 }
 
 static void teardown(void)
@@ -105,8 +105,8 @@ static void teardown(void)
 static void add_fault(enum endpoint ep, const char *fields)
 {
     char body[512];
-    snprintf(body, sizeof body, "{\"faults\":[{\"endpoint\":\"%s\",%s}]}",
-             endpoint_names[ep], fields);
+    snprintf(body, sizeof body, "{\"faults\":[{\"endpoint\":\"%s\",%s}]}", endpoint_names[ep],
+             fields);
     api_fault(body);
 }
 
@@ -117,7 +117,8 @@ static int requests_of(const char *endpoint)
     json_object *by = api_get(api_get(ctr, "requests"), endpoint);
     int total = 0;
     if (by) {
-        json_object_object_foreach(by, status, n) {
+        json_object_object_foreach(by, status, n)
+        {
             (void)status;
             total += json_object_get_int(n);
         }
@@ -132,8 +133,8 @@ static void copy_str(char *dst, size_t len, const char *src)
 }
 
 /* Fill the job's side (state, error, run id, attempts) and hexsim's side of an outcome. */
-static void observe(hexrun_client *client, int64_t job, const char *project,
-                    enum endpoint ep, struct outcome *o)
+static void observe(hexrun_client *client, int64_t job, const char *project, enum endpoint ep,
+                    struct outcome *o)
 {
     json_object *info = api_job_info(client, job);
     json_object *err = api_get(info, "last_error");
@@ -166,10 +167,10 @@ static void observe(hexrun_client *client, int64_t job, const char *project,
 #define OK_STATES (BIT(HEXRUN_STATE_COMPLETED))
 
 struct expect {
-    unsigned states;  /* allowed final states (bits) */
-    int error_code;   /* required last_error.code, 0 = any */
-    int runs;         /* runs hexsim must have created: 0, 1, or -1 for "0 or 1" */
-    int live_ok;      /* the job may still be live (it must then report its run id) */
+    unsigned states; /* allowed final states (bits) */
+    int error_code;  /* required last_error.code, 0 = any */
+    int runs;        /* runs hexsim must have created: 0, 1, or -1 for "0 or 1" */
+    int live_ok;     /* the job may still be live (it must then report its run id) */
 };
 
 /* Keep the first problem found: it is the one that explains the others. */
@@ -227,8 +228,8 @@ static void finish_case(const char *ep, const char *fault, struct outcome *o,
 {
     judge(o, e);
     print_row(ep, fault, o);
-    ck_assert_msg(strcmp(o->verdict, "ok") == 0, "%s x %s: %s (state %s, last_error %s)",
-                  ep, fault, o->verdict, hexrun_state_name(o->state), o->error_msg);
+    ck_assert_msg(strcmp(o->verdict, "ok") == 0, "%s x %s: %s (state %s, last_error %s)", ep, fault,
+                  o->verdict, hexrun_state_name(o->state), o->error_msg);
 }
 
 /* ------------------------------------------------------------------------------------
@@ -247,11 +248,11 @@ static struct expect expect_for(enum endpoint ep, enum effect fx)
             return (struct expect){done, 0, 1, 0};
         case FX_REFUSED_5XX: /* a gateway's 5xx may follow the work: looked for, not
                               * repeated; here nothing was made, so none is found */
-            return (struct expect){BIT(HEXRUN_STATE_SUBMIT_UNKNOWN), HEXRUN_E_OUTCOME_UNKNOWN,
-                                   0, 0};
+            return (struct expect){BIT(HEXRUN_STATE_SUBMIT_UNKNOWN), HEXRUN_E_OUTCOME_UNKNOWN, 0,
+                                   0};
         case FX_NOT_SENT_BACK: /* the client cannot know that nothing was made */
-            return (struct expect){BIT(HEXRUN_STATE_SUBMIT_UNKNOWN) |
-                                   BIT(HEXRUN_STATE_SUBMIT_FAILED), 0, 0, 0};
+            return (struct expect){
+                BIT(HEXRUN_STATE_SUBMIT_UNKNOWN) | BIT(HEXRUN_STATE_SUBMIT_FAILED), 0, 0, 0};
         case FX_LATE:
         case FX_LOST_ANSWER: /* a run was made: tracked (adopted) or reported unknown */
             return (struct expect){done_or_unknown, 0, 1, 0};
@@ -343,8 +344,8 @@ START_TEST(token_revoked_mid_run)
     ck_assert_int_eq(hexrun_submit(c, P_SLOW, NULL, NULL, &job), HEXRUN_OK);
     int32_t s = api_wait_state(c, job, HEXRUN_STATE_RUNNING, 5000);
     ck_assert_int_eq(s, HEXRUN_STATE_RUNNING);
-    json_object_put(api_sim_call("POST", "/__sim/tokens/revoke",
-                                 "{\"token\":\"" TOKEN_ADMIN "\"}"));
+    json_object_put(
+        api_sim_call("POST", "/__sim/tokens/revoke", "{\"token\":\"" TOKEN_ADMIN "\"}"));
     o.wait_rc = hexrun_wait(c, job, 3000, &o.state);
     observe(c, job, P_SLOW, EP_STATUS, &o);
     /* Terminal or still live, the job must name the 401 and still report its run. */
@@ -380,8 +381,8 @@ START_TEST(connection_refused)
 {
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d", closed_port());
-    hexrun_client *off = api_client(TOKEN_ADMIN, (const char *[]){"base_url", url,
-                                                                  "max_retries", "2", NULL});
+    hexrun_client *off =
+        api_client(TOKEN_ADMIN, (const char *[]){"base_url", url, "max_retries", "2", NULL});
     struct outcome o;
     memset(&o, 0, sizeof o);
     int64_t job = -1;
@@ -453,13 +454,12 @@ START_TEST(run_budget_stays_inside_a_fixed_window)
     json_object_put(api_sim_call("POST", "/__sim/limits",
                                  "{\"enabled\":true,\"run_per_min\":60,\"run_per_hour\":100000,"
                                  "\"api_per_min\":100000,\"api_per_hour\":1000000}"));
-    hexrun_client *b = api_client(TOKEN_ADMIN, (const char *[]){"run_budget_per_min", "60",
-                                                                "run_budget_per_hour", "0",
-                                                                "max_retries", "0", NULL});
+    hexrun_client *b =
+        api_client(TOKEN_ADMIN, (const char *[]){"run_budget_per_min", "60", "run_budget_per_hour",
+                                                 "0", "max_retries", "0", NULL});
     int64_t jobs[62];
     for (int i = 0; i < 62; i++)
-        ck_assert_int_eq(hexrun_submit(b, P_OK, "{\"dryRun\":true}", NULL, &jobs[i]),
-                         HEXRUN_OK);
+        ck_assert_int_eq(hexrun_submit(b, P_OK, "{\"dryRun\":true}", NULL, &jobs[i]), HEXRUN_OK);
     int sent = wait_for_requests("RunProject", "201", 60, 25000);
     /* Then one of the last two must say it waits for the run budget: had the budget let
      * it go, hexsim would have answered it 429. */

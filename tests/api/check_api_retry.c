@@ -227,8 +227,8 @@ START_TEST(a_lost_answer_holds_its_project_for_one_lookup_not_a_poll_interval)
      * not after poll_min_ms (5 s here), or three submits would take over 10 s. */
     json_object_put(api_sim_call("POST", "/__sim/variant",
                                  "{\"run_project_after_work\":{\"status\":504,\"every\":1}}"));
-    hexrun_client *slow = api_client(TOKEN_ADMIN, (const char *[]){"poll_min_ms", "5000",
-                                                                   "poll_max_ms", "5000", NULL});
+    hexrun_client *slow = api_client(
+        TOKEN_ADMIN, (const char *[]){"poll_min_ms", "5000", "poll_max_ms", "5000", NULL});
     int64_t jobs[3];
     int64_t t0 = mono_ms();
     for (int i = 0; i < 3; i++)
@@ -348,8 +348,8 @@ START_TEST(an_ambiguous_unanswered_submit_ends_submit_unknown_with_evidence)
     /* Someone else's API run appears in the project too: two candidates for one submit. */
     api_fault("{\"faults\":[{\"endpoint\":\"RunProject\",\"kind\":\"drop_after\","
               "\"count\":1}]}");
-    json_object_put(api_sim_call("POST", "/__sim/runs",
-                                 "{\"projectId\":\"" P_OK "\",\"count\":1}"));
+    json_object_put(
+        api_sim_call("POST", "/__sim/runs", "{\"projectId\":\"" P_OK "\",\"count\":1}"));
     int64_t job = -1;
     ck_assert_int_eq(submit_and_wait(c, P_OK, &job), HEXRUN_STATE_SUBMIT_UNKNOWN);
     json_object *info = api_job_info(c, job);
@@ -369,9 +369,9 @@ END_TEST
 START_TEST(run_project_timeout_adopts_the_run_hex_made_later)
 {
     /* Hex answers after the client gave up; the run shows up in a later lookup. */
-    hexrun_client *quick = api_client(TOKEN_ADMIN,
-                                      (const char *[]){"timeout_ms", "300", "poll_min_ms", "300",
-                                                       "poll_max_ms", "1000", NULL});
+    hexrun_client *quick =
+        api_client(TOKEN_ADMIN, (const char *[]){"timeout_ms", "300", "poll_min_ms", "300",
+                                                 "poll_max_ms", "1000", NULL});
     api_fault("{\"faults\":[{\"endpoint\":\"RunProject\",\"kind\":\"delay\",\"delay_ms\":1500,"
               "\"count\":1}]}");
     int64_t job = -1;
@@ -416,15 +416,15 @@ START_TEST(connect_refused_is_retried_then_fails)
     char url[64];
     snprintf(url, sizeof url, "%s", other.base_url);
     hexsim_proc_stop(&other);
-    hexrun_client *dead = api_client(TOKEN_ADMIN, (const char *[]){"base_url", url,
-                                                                   "max_retries", "2", NULL});
+    hexrun_client *dead =
+        api_client(TOKEN_ADMIN, (const char *[]){"base_url", url, "max_retries", "2", NULL});
     int64_t job = -1;
     ck_assert_int_eq(submit_and_wait(dead, P_OK, &job), HEXRUN_STATE_SUBMIT_FAILED);
     json_object *info = api_job_info(dead, job);
     ck_assert_int_eq(api_int(api_get(info, "last_error"), "code"), HEXRUN_E_TRANSPORT);
     ck_assert_int_eq(api_int(info, "attempts"), 3);
-    ck_assert_ptr_nonnull(strstr(api_str(api_get(info, "last_error"), "message"),
-                                 "after 3 attempts"));
+    ck_assert_ptr_nonnull(
+        strstr(api_str(api_get(info, "last_error"), "message"), "after 3 attempts"));
     json_object_put(info);
     hexrun_shutdown(dead, 0);
 }
@@ -445,8 +445,7 @@ START_TEST(run_budget_keeps_submits_under_hex_limits)
                                  "{\"enabled\":true,\"run_per_min\":3,\"run_per_hour\":60,"
                                  "\"api_per_min\":1000,\"api_per_hour\":100000}"));
     hexrun_client *b = api_client(TOKEN_ADMIN, (const char *[]){"run_budget_per_min", "3",
-                                                                "run_budget_per_hour", "60",
-                                                                NULL});
+                                                                "run_budget_per_hour", "60", NULL});
     int64_t jobs[5];
     int32_t state;
     for (int i = 0; i < 5; i++)

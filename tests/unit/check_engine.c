@@ -27,7 +27,7 @@ typedef struct sent_req {
     char method[8];
     char path[256];
     char query[128];
-    int64_t at_ms;              /* on the fake monotonic clock */
+    int64_t at_ms; /* on the fake monotonic clock */
     hexrun__http_done_fn done;
     void *ud;
     int answered;
@@ -42,8 +42,8 @@ struct fake {
     sent_req sent[MAX_SENT];
     int n_sent;
     answer_fn answer;
-    char body[4096];            /* the body of the answer being given */
-    int start_error;            /* fake_start fails with this (HEXRUN_OK: it does not) */
+    char body[4096]; /* the body of the answer being given */
+    int start_error; /* fake_start fails with this (HEXRUN_OK: it does not) */
 };
 
 static int64_t fake_now(void *ud)
@@ -159,8 +159,8 @@ static void dump(const world *w)
     if (!getenv("CHECK_ENGINE_DUMP"))
         return;
     for (int i = 0; i < w->f.n_sent; i++)
-        fprintf(stderr, "%6lld %s %s ?%s\n", (long long)w->f.sent[i].at_ms,
-                w->f.sent[i].method, w->f.sent[i].path, w->f.sent[i].query);
+        fprintf(stderr, "%6lld %s %s ?%s\n", (long long)w->f.sent[i].at_ms, w->f.sent[i].method,
+                w->f.sent[i].path, w->f.sent[i].query);
 }
 
 static int64_t add_job(world *w, int32_t state, const char *project, const char *run)
@@ -290,9 +290,10 @@ static void answer_page_without_3(fake *f, const sent_req *r, int i, hexrun__htt
         run_json(f, P, run_of_path(r->path), "ERRORED");
     } else {
         snprintf(f->body, sizeof f->body,
-                 "{\"runs\":[{\"projectId\":\"" P "\",\"runId\":\"" RUN(1) "\","
-                 "\"status\":\"COMPLETED\"},{\"projectId\":\"" P "\",\"runId\":\"" RUN(2)
-                 "\",\"status\":\"COMPLETED\"}],\"nextPage\":null}");
+                 "{\"runs\":[{\"projectId\":\"" P "\",\"runId\":\"" RUN(
+                     1) "\","
+                        "\"status\":\"COMPLETED\"},{\"projectId\":\"" P "\",\"runId\":\"" RUN(
+                            2) "\",\"status\":\"COMPLETED\"}],\"nextPage\":null}");
     }
     resp->status = 200;
     resp->body = f->body;
@@ -407,8 +408,9 @@ static void answer_lost_then_found(fake *f, const sent_req *r, int i, hexrun__ht
     }
     if (strcmp(r->query, "limit=100&runTriggerFilter=API") == 0)
         snprintf(f->body, sizeof f->body,
-                 "{\"runs\":[{\"projectId\":\"" P "\",\"runId\":\"" RUN(9) "\",\"status\":\"RUNNING\","
-                 "\"runTrigger\":\"API\"}],\"nextPage\":null}");
+                 "{\"runs\":[{\"projectId\":\"" P
+                 "\",\"runId\":\"" RUN(9) "\",\"status\":\"RUNNING\","
+                                          "\"runTrigger\":\"API\"}],\"nextPage\":null}");
     else
         run_json(f, P, run_of_path(r->path), "COMPLETED");
     resp->status = 200;
