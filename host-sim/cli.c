@@ -303,18 +303,22 @@ static void hold(int64_t job, char *text)
     pthread_mutex_unlock(&held_mu);
 }
 
-/* Jobs whose failure the command printed (cli_job_reported). The plugin hands its engine's
- * log lines over once it holds no lock, so a job's failure line may arrive after its state
- * was seen and reported: such a line is dropped, not printed a second time. */
+/* The last jobs whose failure the command printed (cli_job_reported). The plugin hands its
+ * engine's log lines over once it holds no lock, so a job's failure line may arrive after
+ * its state was seen and reported: such a line is dropped, not printed a second time. It
+ * arrives moments later, so a ring of the latest jobs is enough, however long the command
+ * runs (a scheduler reports failures for days). */
 #define REPORTED_MAX 256
 static int64_t reported[REPORTED_MAX];
-static size_t n_reported;
+static size_t n_reported, reported_next;
 
 void cli_job_reported(int64_t job)
 {
     pthread_mutex_lock(&held_mu);
+    reported[reported_next] = job;
+    reported_next = (reported_next + 1) % REPORTED_MAX;
     if (n_reported < REPORTED_MAX)
-        reported[n_reported++] = job;
+        n_reported++;
     pthread_mutex_unlock(&held_mu);
 }
 
@@ -341,6 +345,35 @@ char *cli_next_held_log(int64_t *job)
     *job = h->job;
     free(h);
     return text;
+}
+
+/* The job has ended, and not with COMPLETED: the command reports its last error. */
+static int ended_in_failure(cli *c, int64_t job)
+{
+    int32_t state;
+    return c->api.poll(c->client, job, &state) == HEXRUN_OK &&
+           c->api.state_is_terminal(state) == 1 && state != HEXRUN_STATE_COMPLETED;
+}
+
+void cli_release_held_log(cli *c)
+{
+    enum { BATCH = 256 };
+    int64_t jobs[BATCH];
+    char *lines[BATCH];
+    size_t n;
+    do {
+        n = 0;
+        while (n < BATCH && (lines[n] = cli_next_held_log(&jobs[n])))
+            n++;
+        for (size_t i = 0; i < n; i++) {
+            int later = 0;
+            for (size_t k = i + 1; k < n; k++)
+                later |= jobs[k] == jobs[i];
+            if (!job_was_reported(jobs[i]) && (later || !ended_in_failure(c, jobs[i])))
+                fputs(lines[i], stderr);
+            free(lines[i]);
+        }
+    } while (n == BATCH);
 }
 
 /* The plugin's log on stderr, in the plugin's own format; a job's failure is held back

@@ -95,6 +95,13 @@ char *cli_next_held_log(int64_t *job);
  * dropped (each error is printed once). */
 void cli_job_reported(int64_t job);
 
+/* With reports_job_errors, called often (each wait slice, each scheduler tick, so held
+ * lines never pile up): prints the held job failure lines, oldest first, but those the
+ * command reports itself (each error is printed once): every line of a job it reported
+ * (cli_job_reported), and the last line of a job that ended in failure, which it is about
+ * to report. The others, failures a job lived through, are printed. */
+void cli_release_held_log(cli *c);
+
 /* Load the plugin (once). Returns 0 or EXIT_PLUGIN after printing why. */
 int cli_load(cli *c);
 /* Load the plugin and create the client (once). Returns 0 or an exit code. */

@@ -122,37 +122,6 @@ static void end_progress(int shown_any)
         fputc('\n', stderr);
 }
 
-/* The job has ended, and not with COMPLETED: report_job prints its last error. */
-static int ended_in_failure(cli *c, int64_t job)
-{
-    int32_t state;
-    return c->api.poll(c->client, job, &state) == HEXRUN_OK &&
-           c->api.state_is_terminal(state) == 1 && state != HEXRUN_STATE_COMPLETED;
-}
-
-/*
- * The plugin's log lines about job failures, held back (cli.h): the last one of a job that
- * ended in failure says what report_job prints, so it is dropped (each error is printed
- * once); the others, failures a job lived through, are printed.
- */
-static void release_job_log(cli *c)
-{
-    enum { BATCH = 256 };
-    int64_t jobs[BATCH];
-    char *lines[BATCH];
-    size_t n = 0;
-    while (n < BATCH && (lines[n] = cli_next_held_log(&jobs[n])))
-        n++;
-    for (size_t i = 0; i < n; i++) {
-        int later = 0;
-        for (size_t k = i + 1; k < n; k++)
-            later |= jobs[k] == jobs[i];
-        if (later || !ended_in_failure(c, jobs[i]))
-            fputs(lines[i], stderr);
-        free(lines[i]);
-    }
-}
-
 /* Waits up to limit_s for the job to end; a new interrupt stops the wait early. */
 static int32_t wait_terminal(cli *c, int64_t job, double limit_s)
 {
@@ -194,7 +163,7 @@ static int exit_for_state(int32_t state)
 /* The final report: the job's JSON, or one line for people (with Hex's reason if any). */
 static void report_job(cli *c, int64_t job, int32_t state)
 {
-    release_job_log(c);
+    cli_release_held_log(c);
     json_object *info = job_info(c, job);
     if (c->json) {
         if (info)
@@ -265,7 +234,7 @@ static int follow_job(cli *c, int64_t job, const follow_opts *fo)
         if (fo->timeout_s > 0 && elapsed >= fo->timeout_s)
             return on_timeout(c, job, fo, shown.state >= 0);
         int rc = c->api.wait(c->client, job, TICK_MS, &state);
-        release_job_log(c);
+        cli_release_held_log(c);
         if (fo->show_progress)
             progress(c, job, state, cli_now() - start, &shown);
         if (rc == HEXRUN_OK)
@@ -287,7 +256,7 @@ static int await_submission(cli *c, int64_t job, const follow_opts *fo, int32_t 
         if (cli_interrupted)
             return on_interrupt(c, job, fo, 0);
         int rc = c->api.wait(c->client, job, TICK_MS, state);
-        release_job_log(c);
+        cli_release_held_log(c);
         if (rc != HEXRUN_OK && rc != HEXRUN_E_TIMEOUT)
             return cli_api_error(c, "submit", rc);
         if (rc == HEXRUN_OK || (*state != HEXRUN_STATE_QUEUED && *state != HEXRUN_STATE_SUBMITTING))

@@ -264,7 +264,8 @@ static void fire_queued(scheduler *s)
 
 /* ---------------------------------------------------------------- tracking ---- */
 
-static void log_job(scheduler *s, const tracked *t, const char *event, int32_t state)
+/* Logs an event about the job, with its last error if it has one; returns 1 when it did. */
+static int log_job(scheduler *s, const tracked *t, const char *event, int32_t state)
 {
     cli *c = s->c;
     json_object *f = fields_for(t->entry, t->slot), *info = NULL;
@@ -280,6 +281,7 @@ static void log_job(scheduler *s, const tracked *t, const char *event, int32_t s
         add_str(f, "error", msg);
     log_event(s, event, f);
     json_object_put(info);
+    return msg != NULL;
 }
 
 /* Returns 1 when the job is done with (and released). */
@@ -294,20 +296,22 @@ static int check_job(scheduler *s, tracked *t)
         log_job(s, t, "submitted", state);
         t->announced = 1;
     }
-    int done = c->api.state_is_terminal(state) == 1;
-    if (done)
-        log_job(s, t, "end", state);
-    else if (!t->wait && submitted)
-        done = 1; /* fire and forget: the run id is all this entry wanted */
-    else if (t->timeout_s > 0 && !t->cancelled &&
-             vclock_now(&s->clock) - t->fired_v >= t->timeout_s) {
+    if (c->api.state_is_terminal(state) == 1) {
+        if (log_job(s, t, "end", state))
+            cli_job_reported(t->job); /* the plugin's line saying the same is dropped */
+        c->api.job_release(c->client, t->job);
+        return 1;
+    }
+    if (!t->wait && submitted) { /* fire and forget: the run id is all this entry wanted */
+        c->api.job_release(c->client, t->job);
+        return 1;
+    }
+    if (t->timeout_s > 0 && !t->cancelled && vclock_now(&s->clock) - t->fired_v >= t->timeout_s) {
         log_job(s, t, "timeout", state);
         c->api.cancel(c->client, t->job);
         t->cancelled = 1;
     }
-    if (done)
-        c->api.job_release(c->client, t->job);
-    return done;
+    return 0;
 }
 
 static void check_jobs(scheduler *s)
@@ -390,6 +394,7 @@ static void tick(scheduler *s)
                 s->next[i] = -1;
         }
     }
+    cli_release_held_log(s->c); /* before check_jobs: see cli.h */
     check_jobs(s);
     fire_queued(s);
 }
@@ -504,6 +509,7 @@ static int start_scheduler(scheduler *s)
     char err[1024];
     if (sched_state_load(s->file.state_path, &s->state, err, sizeof err) != 0)
         return cli_fail(s->c, EXIT_USAGE, "%s", err);
+    s->c->reports_job_errors = 1; /* a failed run's error is on its `end` line */
     int rc = cli_connect(s->c);
     if (rc)
         return rc;

@@ -653,6 +653,21 @@ def test_scheduler_queues_a_slot_until_the_previous_run_ends(sim):
         assert not any(e["event"] == "skip" for e in ev)
 
 
+def test_scheduler_prints_a_failed_run_s_error_once(sim):
+    # The scheduler's `end` line carries the error; the plugin's warning saying the same is
+    # dropped (and, over a long run, held lines are let go at each tick, not kept to exit).
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_schedule(tmp, [{"name": "denied", "cron": "* * * * *", "project": P_OK,
+                                     "overlap": "allow"}])
+        rc, out, err = host("schedule", path, "--start-at", "2026-01-01T00:00:59Z",
+                            "--time-scale", "600", "--max-fires", "3", sim=sim,
+                            token="hxtok_nobody")
+        assert rc == 0, err
+        ends = [line for line in out.splitlines() if " event=end " in line]
+        assert len(ends) == 3 and all("state=SUBMIT_FAILED" in e for e in ends), out
+        assert (out + err).count("The API token is not valid") == 3, (out, err)
+
+
 def test_scheduler_reloads_on_sighup(sim):
     with tempfile.TemporaryDirectory() as tmp:
         path = write_schedule(tmp, [{"name": "a", "cron": "@yearly", "project": P_OK}])
