@@ -33,6 +33,10 @@ class HexResource(ConfigurableResource):
     journal_path: Optional[str] = Field(
         default=None, description="submit journal: a repeated idempotency key re-attaches "
                                   "to its run across processes (needed for re-execution)")
+    coord_url: Optional[str] = Field(
+        default=None, description="postgresql://... store shared by every process on every "
+                                  "machine: one budget, journal and status board per token "
+                                  "(docs/coordination.md); not with budget_path/journal_path")
     poll_min_ms: int = Field(default=1000, description="poll interval after a change")
     poll_max_ms: int = Field(default=30000, description="poll interval cap")
     wait_slice_s: float = Field(
@@ -49,7 +53,7 @@ class HexResource(ConfigurableResource):
         settings.update(timeout_ms=self.timeout_ms, connect_timeout_ms=self.connect_timeout_ms,
                         max_retries=self.max_retries, poll_min_ms=self.poll_min_ms,
                         poll_max_ms=self.poll_max_ms)
-        for key in ("ca_file", "budget_path", "journal_path"):
+        for key in ("ca_file", "budget_path", "journal_path", "coord_url"):
             if getattr(self, key):
                 settings[key] = getattr(self, key)
         return settings
