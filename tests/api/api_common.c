@@ -44,10 +44,15 @@ void api_sim_reset(void)
 
 hexrun_client *api_client(const char *token, const char *const *kv)
 {
+    return api_client_at(api_sim.base_url, token, kv);
+}
+
+hexrun_client *api_client_at(const char *base_url, const char *token, const char *const *kv)
+{
     hexrun_config *cfg = NULL;
     ck_assert_int_eq(hexrun_config_new(&cfg), HEXRUN_OK);
     const char *defaults[] = {"base_url",
-                              api_sim.base_url,
+                              base_url,
                               "token",
                               token,
                               "poll_min_ms",
@@ -77,6 +82,50 @@ hexrun_client *api_client(const char *token, const char *const *kv)
     ck_assert_msg(hexrun_init(cfg, &c) == HEXRUN_OK, "%s", hexrun_last_error());
     hexrun_config_free(cfg);
     return c;
+}
+
+/* Where api_tcase's fixture puts the admin client of the running test (NULL: none). */
+static hexrun_client **admin_slot;
+
+static void admin_setup(void)
+{
+    api_sim_reset();
+    *admin_slot = api_client(TOKEN_ADMIN, NULL);
+}
+
+static void admin_teardown(void)
+{
+    hexrun_shutdown(*admin_slot, HEXRUN_SHUTDOWN_DETACH);
+}
+
+TCase *api_tcase(const char *name, int timeout_s, hexrun_client **admin)
+{
+    if (admin && admin_slot && admin_slot != admin) {
+        fprintf(stderr, "api suite: api_tcase takes one admin client slot a program\n");
+        exit(EXIT_FAILURE);
+    }
+    TCase *tc = tcase_create(name);
+    tcase_add_unchecked_fixture(tc, api_sim_start, api_sim_stop);
+    if (admin) {
+        admin_slot = admin;
+        tcase_add_checked_fixture(tc, admin_setup, admin_teardown);
+    } else {
+        tcase_add_checked_fixture(tc, api_sim_reset, NULL);
+    }
+    tcase_set_timeout(tc, timeout_s);
+    return tc;
+}
+
+void api_sim_runs(const char *project, int count, char (*ids)[64])
+{
+    char body[160];
+    snprintf(body, sizeof body, "{\"projectId\":\"%s\",\"count\":%d}", project, count);
+    json_object *r = api_sim_call("POST", "/__sim/runs", body);
+    json_object *list = api_get(r, "runIds");
+    ck_assert_int_eq((int)json_object_array_length(list), count);
+    for (int i = 0; ids && i < count; i++)
+        snprintf(ids[i], 64, "%s", json_object_get_string(json_object_array_get_idx(list, i)));
+    json_object_put(r);
 }
 
 int api_runs_created(const char *project_id)
@@ -128,17 +177,28 @@ int64_t api_int(json_object *o, const char *key)
     return v ? json_object_get_int64(v) : -1;
 }
 
+int64_t api_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+void api_pause_ms(int64_t ms)
+{
+    struct timespec pause = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    nanosleep(&pause, NULL);
+}
+
 int32_t api_wait_state(hexrun_client *c, int64_t job, int32_t state, int64_t timeout_ms)
 {
     int32_t s = -1;
-    struct timespec pause = {0, 5 * 1000000L};
-    for (int64_t waited = 0; waited <= timeout_ms; waited += 5) {
+    for (int64_t end = api_now_ms() + timeout_ms;;) {
         ck_assert_int_eq(hexrun_poll(c, job, &s), HEXRUN_OK);
-        if (s == state || hexrun_state_is_terminal(s) == 1)
+        if (s == state || hexrun_state_is_terminal(s) == 1 || api_now_ms() >= end)
             return s;
-        nanosleep(&pause, NULL);
+        api_pause_ms(5);
     }
-    return s;
 }
 
 json_object *api_job_info(hexrun_client *c, int64_t job)

@@ -9,6 +9,7 @@
 #include <check.h>
 #include <json-c/json.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "hexrun.h"
 #include "simproc.h"
@@ -37,6 +38,17 @@ json_object *api_sim_call(const char *method, const char *path, const char *body
 /* A client for the sim with fast polling and retries; extra NULL-terminated key/value
  * pairs override the defaults. */
 hexrun_client *api_client(const char *token, const char *const *kv);
+/* The same defaults for a server at base_url (a scripted stub, say). */
+hexrun_client *api_client_at(const char *base_url, const char *token, const char *const *kv);
+
+/* A test case on its own hexsim (started once for the case, in the parent) that resets
+ * hexsim before each test; with admin not NULL, *admin is a new admin client for each test,
+ * shut down (detached) after it. One admin slot a program (a fixture takes no argument). */
+TCase *api_tcase(const char *name, int timeout_s, hexrun_client **admin);
+
+/* Make count runs of project in hexsim (/__sim/runs); their ids go to ids (each 64 bytes)
+ * when ids is not NULL. */
+void api_sim_runs(const char *project, int count, char (*ids)[64]);
 
 /* Runs hexsim created for a project (from /__sim/runs). */
 int api_runs_created(const char *project_id);
@@ -51,8 +63,31 @@ const char *api_str(json_object *o, const char *key);
 int64_t api_int(json_object *o, const char *key);
 json_object *api_get(json_object *o, const char *key);
 
-/* Wait until the job reaches `state` (or any terminal state), polling every 5 ms. */
+/* Wait until the job reaches `state` (or any terminal state), polling every 5 ms for at
+ * most timeout_ms of real time; returns the state it saw last. */
 int32_t api_wait_state(hexrun_client *c, int64_t job, int32_t state, int64_t timeout_ms);
+
+/* Milliseconds of CLOCK_MONOTONIC, and a pause of ms. */
+int64_t api_now_ms(void);
+void api_pause_ms(int64_t ms);
+
+/* Wait on an event with a deadline: evaluate cond every 5 ms until it holds. When
+ * timeout_ms of real time pass first, the test fails naming itself and what it waited for
+ * (printf-style arguments), where a hang would end in Check's bare "timeout" and a fixed
+ * sleep would only hope the event came. */
+#define api_await(cond, timeout_ms, ...)                                                           \
+    do {                                                                                           \
+        const int64_t api_await_end_ = api_now_ms() + (timeout_ms);                                \
+        while (!(cond)) {                                                                          \
+            if (api_now_ms() >= api_await_end_) {                                                  \
+                char api_await_what_[512];                                                         \
+                snprintf(api_await_what_, sizeof api_await_what_, __VA_ARGS__);                    \
+                ck_abort_msg("%s: gave up after %lld ms waiting for %s", tcase_name(),             \
+                             (long long)(timeout_ms), api_await_what_);                            \
+            }                                                                                      \
+            api_pause_ms(5);                                                                       \
+        }                                                                                          \
+    } while (0)
 
 /* The job's info as parsed JSON. */
 json_object *api_job_info(hexrun_client *c, int64_t job);

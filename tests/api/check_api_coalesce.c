@@ -8,24 +8,6 @@
 
 #include "api_common.h"
 
-static void setup(void)
-{
-    api_sim_reset();
-}
-
-/* Make count runs of project in hexsim; their ids go to ids (each 64 bytes). */
-static void sim_runs(const char *project, int count, char (*ids)[64])
-{
-    char body[160];
-    snprintf(body, sizeof body, "{\"projectId\":\"%s\",\"count\":%d}", project, count);
-    json_object *r = api_sim_call("POST", "/__sim/runs", body);
-    json_object *list = api_get(r, "runIds");
-    ck_assert_int_eq((int)json_object_array_length(list), count);
-    for (int i = 0; ids && i < count; i++)
-        snprintf(ids[i], 64, "%s", json_object_get_string(json_object_array_get_idx(list, i)));
-    json_object_put(r);
-}
-
 /* Attach a job to each run and wait for all; every one must end COMPLETED. Returns the
  * status answers the jobs received in all (what a per-run poller would have requested). */
 static int64_t attach_and_wait(hexrun_client *c, const char *project, char (*ids)[64], int n)
@@ -47,7 +29,7 @@ static int64_t attach_and_wait(hexrun_client *c, const char *project, char (*ids
 START_TEST(fifty_live_runs_are_refreshed_by_list_calls)
 {
     char ids[50][64];
-    sim_runs(P_OK, 50, ids);
+    api_sim_runs(P_OK, 50, ids);
     hexrun_client *c = api_client(TOKEN_ADMIN, NULL);
     int64_t answers = attach_and_wait(c, P_OK, ids, 50);
     hexrun_shutdown(c, 0);
@@ -68,8 +50,8 @@ START_TEST(runs_beyond_the_pages_read_still_finish)
     /* Three old runs, then 2100 newer ones (21 pages): the three are not on the 20 pages a
      * coalesced poll reads, so each falls back to GetRunStatus. */
     char ids[3][64];
-    sim_runs(P_OK, 3, ids);
-    sim_runs(P_OK, 2100, NULL);
+    api_sim_runs(P_OK, 3, ids);
+    api_sim_runs(P_OK, 2100, NULL);
     hexrun_client *c = api_client(TOKEN_ADMIN, NULL);
     attach_and_wait(c, P_OK, ids, 3);
     hexrun_shutdown(c, 0);
@@ -83,8 +65,8 @@ START_TEST(a_later_page_is_read_while_it_saves_requests)
     /* Three old runs behind 150 newer ones: pages 1 and 2 (2 requests) answer all three,
      * where single polls would take 3. Once one run is left it is polled alone. */
     char ids[3][64];
-    sim_runs(P_OK, 3, ids);
-    sim_runs(P_OK, 150, NULL);
+    api_sim_runs(P_OK, 3, ids);
+    api_sim_runs(P_OK, 150, NULL);
     hexrun_client *c = api_client(TOKEN_ADMIN, NULL);
     int64_t answers = attach_and_wait(c, P_OK, ids, 3);
     hexrun_shutdown(c, 0);
@@ -99,7 +81,7 @@ END_TEST
 START_TEST(coalesce_off_polls_each_run_alone)
 {
     char ids[10][64];
-    sim_runs(P_OK, 10, ids);
+    api_sim_runs(P_OK, 10, ids);
     hexrun_client *c = api_client(TOKEN_ADMIN, (const char *[]){"coalesce", "false", NULL});
     attach_and_wait(c, P_OK, ids, 10);
     hexrun_shutdown(c, 0);
@@ -111,10 +93,7 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("api_coalesce");
-    TCase *tc = tcase_create("coalesce");
-    tcase_add_unchecked_fixture(tc, api_sim_start, api_sim_stop);
-    tcase_add_checked_fixture(tc, setup, NULL);
-    tcase_set_timeout(tc, 90);
+    TCase *tc = api_tcase("coalesce", 90, NULL);
     tcase_add_test(tc, fifty_live_runs_are_refreshed_by_list_calls);
     tcase_add_test(tc, runs_beyond_the_pages_read_still_finish);
     tcase_add_test(tc, a_later_page_is_read_while_it_saves_requests);

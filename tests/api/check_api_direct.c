@@ -9,17 +9,6 @@
 
 static hexrun_client *c;
 
-static void setup(void)
-{
-    api_sim_reset();
-    c = api_client(TOKEN_ADMIN, NULL);
-}
-
-static void teardown(void)
-{
-    hexrun_shutdown(c, HEXRUN_SHUTDOWN_DETACH);
-}
-
 /* Takes &out: the call that fills it is an argument too, evaluated in no fixed order. */
 static json_object *ok_json(int rc, char **out)
 {
@@ -347,10 +336,7 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("api_direct");
-    TCase *tc = tcase_create("direct");
-    tcase_add_unchecked_fixture(tc, api_sim_start, api_sim_stop);
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
+    TCase *tc = api_tcase("direct", 60, &c);
     tcase_add_test(tc, direct_calls_check_arguments_alike);
     tcase_add_test(tc, runs_one_page_and_all_pages);
     tcase_add_test(tc, runs_filters_are_checked_and_applied);

@@ -110,20 +110,39 @@ static void add_fault(enum endpoint ep, const char *fields)
     api_fault(body);
 }
 
-/* Every request hexsim saw for an endpoint, whatever the status (0 = dropped). */
-static int requests_of(const char *endpoint)
+/* The sum of a {"status": count} object's counts (0 when it is NULL). */
+static int sum_of_counts(json_object *by_status)
 {
-    json_object *ctr = api_sim_call("GET", "/__sim/counters", NULL);
-    json_object *by = api_get(api_get(ctr, "requests"), endpoint);
     int total = 0;
-    if (by) {
-        json_object_object_foreach(by, status, n)
+    if (by_status) {
+        json_object_object_foreach(by_status, status, n)
         {
             (void)status;
             total += json_object_get_int(n);
         }
     }
+    return total;
+}
+
+/* Every request hexsim saw for an endpoint, whatever the status (0 = dropped). hexsim
+ * counts a request once it has done its work (after a delay fault's pause). */
+static int requests_of(const char *endpoint)
+{
+    json_object *ctr = api_sim_call("GET", "/__sim/counters", NULL);
+    int total = sum_of_counts(api_get(api_get(ctr, "requests"), endpoint));
     json_object_put(ctr);
+    return total;
+}
+
+/* Every attempt the client has ended at an endpoint, answered or not (hexrun_stats). */
+static int attempts_of(const char *endpoint)
+{
+    char *text = NULL;
+    ck_assert_int_eq(hexrun_stats(c, &text), HEXRUN_OK);
+    json_object *stats = api_json(text);
+    hexrun_free(text);
+    int total = sum_of_counts(api_get(api_get(stats, "requests"), endpoint));
+    json_object_put(stats);
     return total;
 }
 
@@ -311,11 +330,14 @@ START_TEST(fault_matrix)
     const char *project = NULL;
     int64_t t0 = mono_ms();
     int64_t job = drive(ep, k, &project, &o);
-    /* A late answer's work lands after hexsim's delay: look only once it has, so that the
-     * count is final (and the request cannot leak into the next case's world). */
+    /* A late answer's work lands after hexsim's delay: look only once hexsim has counted
+     * every attempt the client gave up on, so that the count is final (and the request
+     * cannot leak into the next case's world). */
     if (k->effect == FX_LATE)
-        while (mono_ms() - t0 < atoi(DELAY_MS) + 300)
-            nanosleep(&(struct timespec){0, 20 * 1000000L}, NULL);
+        api_await(requests_of(endpoint_names[ep]) >= attempts_of(endpoint_names[ep]), 15000,
+                  "hexsim to finish the %d %s request(s) the client made (it counts %d)",
+                  attempts_of(endpoint_names[ep]), endpoint_names[ep],
+                  requests_of(endpoint_names[ep]));
     observe(c, job, project, ep, &o);
     if (k->fired) /* the fault itself showed in hexsim's counters */
         o.faulted = api_requests(endpoint_names[ep], k->fired);

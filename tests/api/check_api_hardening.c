@@ -15,17 +15,6 @@
 
 static hexrun_client *c;
 
-static void setup(void)
-{
-    api_sim_reset();
-    c = api_client(TOKEN_ADMIN, NULL);
-}
-
-static void teardown(void)
-{
-    hexrun_shutdown(c, HEXRUN_SHUTDOWN_DETACH);
-}
-
 /* Every request hexsim has answered since the reset, whatever the endpoint and status. */
 static int sim_requests_total(void)
 {
@@ -181,12 +170,8 @@ static int64_t job_polls(hexrun_client *cl, int64_t job)
 /* Wait (deadline 30 s) until the job has been polled more than `than` times. */
 static void await_polls(hexrun_client *cl, int64_t job, int64_t than)
 {
-    double until = now_s() + 30;
-    while (job_polls(cl, job) <= than) {
-        ck_assert_msg(now_s() < until, "no poll within 30 s");
-        struct timespec ts = {0, 20 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
+    api_await(job_polls(cl, job) > than, 30000, "poll %lld of job %lld", (long long)than + 1,
+              (long long)job);
 }
 
 /* A poll's answer is parsed where it lies (it was copied first): a large GetRunStatus
@@ -216,10 +201,7 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("api-hardening");
-    TCase *tc = tcase_create("inputs");
-    tcase_add_unchecked_fixture(tc, api_sim_start, api_sim_stop);
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 120);
+    TCase *tc = api_tcase("inputs", 120, &c);
     tcase_add_test(tc, dot_ids_and_dot_segments_never_reach_hex);
     tcase_add_test(tc, over_long_inputs_are_invalid_arg_with_the_limit);
     tcase_add_test(tc, a_run_project_through_request_is_paid_from_the_run_budget);

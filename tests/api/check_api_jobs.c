@@ -11,17 +11,6 @@
 
 static hexrun_client *c;
 
-static void setup(void)
-{
-    api_sim_reset();
-    c = api_client(TOKEN_ADMIN, NULL);
-}
-
-static void teardown(void)
-{
-    hexrun_shutdown(c, HEXRUN_SHUTDOWN_DETACH);
-}
-
 static int64_t submit(const char *project, const char *options)
 {
     int64_t job = -1;
@@ -324,8 +313,8 @@ START_TEST(shutdown_cancel_live_finds_and_cancels_the_run_of_a_lost_answer)
         TOKEN_ADMIN, (const char *[]){"poll_min_ms", "1000", "poll_max_ms", "1000", NULL});
     int64_t job = -1;
     ck_assert_int_eq(hexrun_submit(d, P_SLOW, NULL, "lost-answer", &job), HEXRUN_OK);
-    for (int i = 0; i < 2000 && api_requests("RunProject", "0") < 1; i++)
-        nanosleep(&(struct timespec){0, 5000000}, NULL);
+    api_await(api_requests("RunProject", "0") >= 1, 10000,
+              "hexsim to drop the RunProject's answer");
     ck_assert_int_eq(api_requests("RunProject", "0"), 1);
     ck_assert_msg(hexrun_shutdown(d, HEXRUN_SHUTDOWN_CANCEL_LIVE) == HEXRUN_OK, "%s",
                   hexrun_last_error());
@@ -345,8 +334,7 @@ START_TEST(shutdown_cancel_live_reports_a_run_it_could_not_find)
         TOKEN_ADMIN, (const char *[]){"poll_min_ms", "1000", "poll_max_ms", "1000", NULL});
     int64_t job = -1;
     ck_assert_int_eq(hexrun_submit(d, P_SLOW, NULL, "never-answered", &job), HEXRUN_OK);
-    for (int i = 0; i < 2000 && api_requests("RunProject", "0") < 1; i++)
-        nanosleep(&(struct timespec){0, 5000000}, NULL);
+    api_await(api_requests("RunProject", "0") >= 1, 10000, "hexsim to drop the RunProject");
     ck_assert_int_eq(hexrun_shutdown(d, HEXRUN_SHUTDOWN_CANCEL_LIVE), HEXRUN_E_OUTCOME_UNKNOWN);
     const char *why = hexrun_last_error();
     ck_assert_msg(strstr(why, P_SLOW) && strstr(why, "never-answered") &&
@@ -368,7 +356,8 @@ START_TEST(a_forked_child_gets_forked)
                   : 1);
     }
     int status = -1;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    api_await(waitpid(pid, &status, WNOHANG) == pid, 10000, "the forked child %d to exit",
+              (int)pid);
     ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     ck_assert_int_eq(wait_terminal(job), HEXRUN_STATE_COMPLETED);
 }
@@ -411,10 +400,7 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("api_jobs");
-    TCase *tc = tcase_create("jobs");
-    tcase_add_unchecked_fixture(tc, api_sim_start, api_sim_stop);
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
+    TCase *tc = api_tcase("jobs", 60, &c);
     tcase_add_test(tc, submit_poll_wait_completed);
     tcase_add_test(tc, failure_statuses_end_the_job);
     tcase_add_test(tc, unpublished_project_fails_with_reason);

@@ -6,43 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "api_common.h"
 
 /* A project whose runs last two hours of hexsim time (for the hour-long test). */
 #define P_LONG "77777777-7777-4777-8777-777777777777"
-
-static void setup(void)
-{
-    api_sim_reset();
-}
-
-/* Make count runs of project in hexsim; their ids go to ids (each 64 bytes) if not NULL. */
-static void sim_runs(const char *project, int count, char (*ids)[64])
-{
-    char body[160];
-    snprintf(body, sizeof body, "{\"projectId\":\"%s\",\"count\":%d}", project, count);
-    json_object *r = api_sim_call("POST", "/__sim/runs", body);
-    json_object *list = api_get(r, "runIds");
-    ck_assert_int_eq((int)json_object_array_length(list), count);
-    for (int i = 0; ids && i < count; i++)
-        snprintf(ids[i], 64, "%s", json_object_get_string(json_object_array_get_idx(list, i)));
-    json_object_put(r);
-}
-
-static double real_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static void pause_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 /* 1 once hexsim has the run KILLED: the CancelRun reached it. */
 static int sim_run_killed(const char *project, const char *run)
@@ -61,25 +29,26 @@ static int sim_run_killed(const char *project, const char *run)
     return killed;
 }
 
-/* The scheduler's figures from hexrun_stats, once poll_groups reads `groups` (the engine
- * counts a job's poll when it takes it in). Returns sweep_period_ms. */
+/* The scheduler's poll_groups from hexrun_stats; its sweep_period_ms goes to *period. */
+static int64_t poll_groups(hexrun_client *c, int64_t *period)
+{
+    char *text = NULL;
+    ck_assert_int_eq(hexrun_stats(c, &text), HEXRUN_OK);
+    json_object *s = api_json(text);
+    hexrun_free(text);
+    int64_t groups = api_int(s, "poll_groups");
+    *period = api_int(s, "sweep_period_ms");
+    json_object_put(s);
+    return groups;
+}
+
+/* The sweep period once poll_groups reads `groups` (the engine counts a job's poll when
+ * it takes it in). */
 static int64_t sweep_period_once(hexrun_client *c, int64_t groups)
 {
-    int64_t seen = -1, period = -1;
-    double deadline = real_ms() + 30000;
-    while (seen != groups && real_ms() < deadline) {
-        char *text = NULL;
-        ck_assert_int_eq(hexrun_stats(c, &text), HEXRUN_OK);
-        json_object *s = api_json(text);
-        hexrun_free(text);
-        seen = api_int(s, "poll_groups");
-        period = api_int(s, "sweep_period_ms");
-        json_object_put(s);
-        if (seen != groups)
-            pause_ms(5);
-    }
-    ck_assert_msg(seen == groups, "poll_groups %lld, expected %lld", (long long)seen,
-                  (long long)groups);
+    int64_t period = -1;
+    api_await(poll_groups(c, &period) == groups, 30000, "poll_groups %lld (it is %lld)",
+              (long long)groups, (long long)poll_groups(c, &period));
     return period;
 }
 
@@ -89,7 +58,7 @@ START_TEST(a_cancel_queued_behind_500_due_polls_is_sent_first)
      * budget (20 a real minute) sends one every 3 s. The cancel of the last job must not
      * wait behind them: it goes at once, while the window has room. */
     static char ids[500][64];
-    sim_runs(P_SLOW, 500, ids);
+    api_sim_runs(P_SLOW, 500, ids);
     hexrun_client *c =
         api_client(TOKEN_ADMIN, (const char *[]){"coalesce", "false", "api_budget_per_min", "30",
                                                  "api_budget_per_hour", "1800", NULL});
@@ -97,14 +66,10 @@ START_TEST(a_cancel_queued_behind_500_due_polls_is_sent_first)
     for (int i = 0; i < 500; i++)
         ck_assert_int_eq(hexrun_attach(c, P_SLOW, ids[i], &jobs[i]), HEXRUN_OK);
     ck_assert_int_eq(hexrun_cancel(c, jobs[499]), HEXRUN_OK);
-    double deadline = real_ms() + 60000;
-    while (!sim_run_killed(P_SLOW, ids[499]) && real_ms() < deadline)
-        pause_ms(20);
+    api_await(sim_run_killed(P_SLOW, ids[499]), 60000,
+              "the cancel to reach hexsim (%d polls went first)",
+              api_requests("GetRunStatus", "200"));
     int polls = api_requests("GetRunStatus", "200");
-    ck_assert_msg(sim_run_killed(P_SLOW, ids[499]),
-                  "the cancel did not reach hexsim; %d polls "
-                  "went first",
-                  polls);
     /* Polls sent before it: what the share allowed while the cancel was on its way. */
     ck_assert_msg(polls < 30, "%d polls went before the cancel", polls);
     /* The poll that follows Hex's answer to the cancel (the job reports what Hex reports)
@@ -121,20 +86,20 @@ START_TEST(direct_calls_wait_only_when_the_window_is_spent)
     /* 25 direct calls in a burst on an idle client: all within the api limit (30 a real
      * minute), so none waits for pacing (the window's 25 would take 50 s at the poll pace). */
     char ids[1][64];
-    sim_runs(P_SLOW, 1, ids);
+    api_sim_runs(P_SLOW, 1, ids);
     hexrun_client *c =
         api_client(TOKEN_ADMIN, (const char *[]){"api_budget_per_min", "30", "api_budget_per_hour",
                                                  "1800", NULL});
-    double start = real_ms();
+    int64_t start = api_now_ms();
     for (int i = 0; i < 25; i++) {
         char *run = NULL;
         ck_assert_int_eq(hexrun_run_get(c, P_SLOW, ids[0], &run), HEXRUN_OK);
         hexrun_free(run);
     }
-    double took = real_ms() - start;
+    int64_t took = api_now_ms() - start;
     hexrun_shutdown(c, 0);
     ck_assert_int_eq(api_requests("GetRunStatus", "200"), 25);
-    ck_assert_msg(took < 20000, "25 direct calls took %.0f ms", took);
+    ck_assert_msg(took < 20000, "25 direct calls took %lld ms", (long long)took);
 }
 END_TEST
 
@@ -151,8 +116,8 @@ START_TEST(the_sweep_period_follows_the_groups_and_the_budget)
                         "100000",
                         NULL};
     char ids[151][64];
-    sim_runs(P_SLOW, 1, ids);
-    sim_runs(P_SLOW, 150, ids + 1);
+    api_sim_runs(P_SLOW, 1, ids);
+    api_sim_runs(P_SLOW, 150, ids + 1);
     hexrun_client *c = api_client(TOKEN_ADMIN, kv);
     int64_t job;
     ck_assert_int_eq(hexrun_attach(c, P_SLOW, ids[0], &job), HEXRUN_OK);
@@ -220,13 +185,13 @@ START_TEST(one_jobs_polls_stay_within_the_poll_share_for_an_hour)
                                  "{\"enabled\":true,\"run_per_min\":20,\"run_per_hour\":60,"
                                  "\"api_per_min\":30,\"api_per_hour\":1800}"));
     char ids[1][64];
-    sim_runs(P_LONG, 1, ids);
+    api_sim_runs(P_LONG, 1, ids);
     hexrun_client *c = api_client(
         TOKEN_ADMIN, (const char *[]){"api_budget_per_min", "30", "api_budget_per_hour", "1800",
                                       "budget_time_scale", "120", "poll_max_ms", "250", NULL});
     int64_t job;
     ck_assert_int_eq(hexrun_attach(c, P_LONG, ids[0], &job), HEXRUN_OK);
-    pause_ms(3600000 / 120); /* the hour being measured */
+    api_pause_ms(3600000 / 120); /* the hour being measured, on hexsim's and the budget's clock */
     int32_t state = -1;
     ck_assert_int_eq(hexrun_poll(c, job, &state), HEXRUN_OK);
     hexrun_shutdown(c, 0);
@@ -245,19 +210,13 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("api_lanes");
-    TCase *tc = tcase_create("lanes");
-    tcase_add_unchecked_fixture(tc, api_sim_start, api_sim_stop);
-    tcase_add_checked_fixture(tc, setup, NULL);
-    tcase_set_timeout(tc, 120);
+    TCase *tc = api_tcase("lanes", 120, NULL);
     tcase_add_test(tc, a_cancel_queued_behind_500_due_polls_is_sent_first);
     tcase_add_test(tc, direct_calls_wait_only_when_the_window_is_spent);
     tcase_add_test(tc, the_sweep_period_follows_the_groups_and_the_budget);
     suite_add_tcase(s, tc);
     /* Its own hexsim: the test loads a scenario of its own. */
-    TCase *hour = tcase_create("hour");
-    tcase_add_unchecked_fixture(hour, api_sim_start, api_sim_stop);
-    tcase_add_checked_fixture(hour, setup, NULL);
-    tcase_set_timeout(hour, 120);
+    TCase *hour = api_tcase("hour", 120, NULL);
     tcase_add_test(hour, one_jobs_polls_stay_within_the_poll_share_for_an_hour);
     suite_add_tcase(s, hour);
     return api_run_suite(s);

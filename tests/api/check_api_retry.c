@@ -11,17 +11,6 @@
 
 static hexrun_client *c;
 
-static void setup(void)
-{
-    api_sim_reset();
-    c = api_client(TOKEN_ADMIN, NULL);
-}
-
-static void teardown(void)
-{
-    hexrun_shutdown(c, HEXRUN_SHUTDOWN_DETACH);
-}
-
 static int64_t mono_ms(void)
 {
     struct timespec ts;
@@ -468,10 +457,7 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("api_retry");
-    TCase *tc = tcase_create("retry");
-    tcase_add_unchecked_fixture(tc, api_sim_start, api_sim_stop);
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
+    TCase *tc = api_tcase("retry", 60, &c);
     tcase_add_test(tc, get_5xx_is_retried_then_succeeds);
     tcase_add_test(tc, retry_after_of_a_429_is_honoured);
     tcase_add_test(tc, retries_exhausted_say_how_many_attempts);

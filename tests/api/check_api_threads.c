@@ -62,7 +62,8 @@ START_TEST(eight_threads_two_hundred_jobs)
         ck_assert_int_eq(pthread_create(&threads[i], NULL, worker, &results[i]), 0);
     int completed = 0;
     for (int i = 0; i < THREADS; i++) {
-        pthread_join(threads[i], NULL);
+        api_await(pthread_tryjoin_np(threads[i], NULL) == 0, 100000,
+                  "worker thread %d to finish its jobs", i);
         ck_assert_int_eq(results[i].failures, 0);
         completed += results[i].completed;
     }
