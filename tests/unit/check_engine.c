@@ -243,12 +243,11 @@ END_TEST
 
 /* ---- coalescing ---- */
 
-static void answer_page_completed(fake *f, const sent_req *r, int i, hexrun__http_resp *resp)
+/* A 200 answer: the last page of project P's runs, runs 1 to n COMPLETED. */
+static void page_of_completed_runs(fake *f, int n, hexrun__http_resp *resp)
 {
-    (void)r;
-    (void)i;
     snprintf(f->body, sizeof f->body, "{\"runs\":[");
-    for (int k = 1; k <= 3; k++) {
+    for (int k = 1; k <= n; k++) {
         size_t len = strlen(f->body);
         snprintf(f->body + len, sizeof f->body - len,
                  "%s{\"projectId\":\"" P "\",\"runId\":\"" RUN_N "\",\"status\":\"COMPLETED\"}",
@@ -259,16 +258,29 @@ static void answer_page_completed(fake *f, const sent_req *r, int i, hexrun__htt
     resp->body = f->body;
 }
 
+/* Jobs on runs 1, 2 and 3 of project P in `state`, their polls queued; ids to ids. */
+static void poll_three_runs(world *w, int32_t state, int64_t ids[3])
+{
+    for (int k = 0; k < 3; k++) {
+        char run[40];
+        snprintf(run, sizeof run, RUN_N, k + 1);
+        ids[k] = add_job(w, state, P, run);
+        queue(w, hexrun__engine_queue_poll, ids[k]);
+    }
+}
+
+static void answer_page_completed(fake *f, const sent_req *r, int i, hexrun__http_resp *resp)
+{
+    (void)r;
+    (void)i;
+    page_of_completed_runs(f, 3, resp);
+}
+
 START_TEST(polls_of_one_project_share_one_page)
 {
     world *w = world_new(answer_page_completed);
     int64_t ids[3];
-    for (int k = 0; k < 3; k++) {
-        char run[40];
-        snprintf(run, sizeof run, RUN_N, k + 1);
-        ids[k] = add_job(w, HEXRUN_STATE_PENDING, P, run);
-        queue(w, hexrun__engine_queue_poll, ids[k]);
-    }
+    poll_three_runs(w, HEXRUN_STATE_PENDING, ids);
     drive(w, 5000);
     dump(w);
     ck_assert_int_eq(w->f.n_sent, 1);
@@ -286,15 +298,11 @@ END_TEST
 static void answer_page_without_3(fake *f, const sent_req *r, int i, hexrun__http_resp *resp)
 {
     (void)i;
-    if (strcmp(run_of_path(r->path), "") != 0) {
-        run_json(f, P, run_of_path(r->path), "ERRORED");
-    } else {
-        snprintf(f->body, sizeof f->body,
-                 "{\"runs\":[{\"projectId\":\"" P "\",\"runId\":\"" RUN(
-                     1) "\","
-                        "\"status\":\"COMPLETED\"},{\"projectId\":\"" P "\",\"runId\":\"" RUN(
-                            2) "\",\"status\":\"COMPLETED\"}],\"nextPage\":null}");
+    if (strcmp(run_of_path(r->path), "") == 0) {
+        page_of_completed_runs(f, 2, resp);
+        return;
     }
+    run_json(f, P, run_of_path(r->path), "ERRORED");
     resp->status = 200;
     resp->body = f->body;
 }
@@ -303,12 +311,7 @@ START_TEST(a_run_missing_from_the_page_is_polled_alone)
 {
     world *w = world_new(answer_page_without_3);
     int64_t ids[3];
-    for (int k = 0; k < 3; k++) {
-        char run[40];
-        snprintf(run, sizeof run, RUN_N, k + 1);
-        ids[k] = add_job(w, HEXRUN_STATE_RUNNING, P, run);
-        queue(w, hexrun__engine_queue_poll, ids[k]);
-    }
+    poll_three_runs(w, HEXRUN_STATE_RUNNING, ids);
     drive(w, 10000);
     dump(w);
     ck_assert_int_eq(w->f.n_sent, 2);
