@@ -13,6 +13,7 @@ import time
 import pytest
 
 from e2e_common import BUILD, HOST, P_OK, P_SLOW, PLUGIN, HexSim, variant_off
+from waiting import readline_within, wait_for
 
 P_ERR = "22222222-2222-4222-8222-222222222222"
 P_KERNEL = "33333333-3333-4333-8333-333333333333"
@@ -291,16 +292,19 @@ def test_timeout_with_cancel_kills_the_run(sim):
     wait_sim_status(sim, run_id, "KILLED")
 
 
+def polls_of(sim):
+    """Status answers hexsim gave, by GetRunStatus or GetProjectRuns."""
+    requests = sim.counters()["requests"]
+    return sum(requests.get(ep, {}).get("200", 0) for ep in ("GetRunStatus", "GetProjectRuns"))
+
+
 def start_and_interrupt(sim, *extra):
     p = subprocess.Popen([HOST, "run", P_SLOW, "--wait", "--json", *extra],
                          env=host_env(sim), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:  # the run exists once hexsim has it
-        if sim.runs()["created_per_project"].get(P_SLOW, 0) == 1:
-            break
-        time.sleep(0.05)
-    time.sleep(0.3)
+    # The host's plugin has the run's id once it polls the run (a poll needs the id): only
+    # then can the interrupt cancel the run or name it.
+    wait_for(lambda: polls_of(sim) >= 1, "hexrun-host's first poll of its run", timeout=20)
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=TIMEOUT)
     return p.returncode, out, err
@@ -674,12 +678,12 @@ def test_scheduler_reloads_on_sighup(sim):
         p = subprocess.Popen([HOST, "schedule", path, "--json", "--exit-after", "20"],
                              env=host_env(sim), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
-        first = json.loads(p.stdout.readline())
+        first = json.loads(readline_within(p.stdout, "the scheduler's start line"))
         assert first["event"] == "start" and first["entries"] == 1
         write_schedule(tmp, [{"name": "a", "cron": "@yearly", "project": P_OK},
                              {"name": "b", "cron": "@daily", "project": P_OK}])
         p.send_signal(signal.SIGHUP)
-        second = json.loads(p.stdout.readline())
+        second = json.loads(readline_within(p.stdout, "the scheduler's reload line"))
         assert second["event"] == "reload" and second["entries"] == 2
         p.send_signal(signal.SIGTERM)
         out, _ = p.communicate(timeout=TIMEOUT)

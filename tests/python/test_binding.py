@@ -16,6 +16,7 @@ os.environ.setdefault("HEXRUN_LIBRARY", os.path.join(ROOT, "build", "libhexrun.s
 
 import hexrun  # noqa: E402
 from hexsim import HexSim  # noqa: E402
+from waiting import wait_for  # noqa: E402
 
 ADMIN = "hxtok_admin"
 P_OK = "11111111-1111-4111-8111-111111111111"
@@ -70,8 +71,7 @@ def test_refused_submit_carries_hex_reason(client):
 
 def test_cancel_and_attach(sim, client):
     job = client.submit(P_SLOW)
-    while job.info.run_id is None:
-        time.sleep(0.02)
+    wait_for(lambda: job.info.run_id, "the submitted job's run id")
     other = client.attach(P_SLOW, job.info.run_id)
     job.cancel()
     assert job.wait(timeout=30, raise_on_failure=False).state == "KILLED"
@@ -198,9 +198,7 @@ def test_a_requested_cancel_survives_close(sim):
     """Closing the client right after cancel() must not leave the run going in Hex."""
     with hexrun.Client(base_url=sim.base_url, token=ADMIN, poll_min_ms=20) as c:
         job = c.submit(P_SLOW)
-        while job.info.run_id is None:
-            time.sleep(0.01)
-        run_id = job.info.run_id
+        run_id = wait_for(lambda: job.info.run_id, "the submitted job's run id")
         job.cancel()
     status, _, body = sim.call("GET", f"/v1/projects/{P_SLOW}/runs/{run_id}", token=ADMIN)
     assert status == 200 and body["status"] == "KILLED"

@@ -5,17 +5,18 @@ import json
 import os
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 os.environ.setdefault("HEXRUN_LIBRARY", os.path.join(ROOT, "build", "libhexrun.so.1"))
 
 import hexrun  # noqa: E402
+from waiting import wait_for  # noqa: E402
 
 TOKEN = "hxtok_hardening_secret"
 P = "11111111-1111-4111-8111-111111111111"
@@ -58,13 +59,6 @@ def server():
     srv.server_close()
 
 
-def wait_for(pred, timeout=30):
-    deadline = time.monotonic() + timeout
-    while not pred():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
-
-
 def assert_clean_log(err):
     for line in err.splitlines():
         if not line.strip():
@@ -79,13 +73,14 @@ def test_server_text_is_escaped_in_logs_and_redacted_in_job_info(server, capfd):
     with hexrun.Client(base_url=server, token=TOKEN, log_level="debug", poll_min_ms="10",
                        poll_max_ms="50", max_retries="0", retry_base_ms="1") as c:
         live = c.attach(P, R_LIVE)
-        wait_for(lambda: live.info.hex_status is not None)
+        wait_for(lambda: live.info.hex_status is not None, "a status of the live run")
         info = live.info
         text = json.dumps(info.raw)
         assert TOKEN not in text, text
         assert "<redacted>" in (info.run_url or "")
         gone = c.attach(P, R_GONE)
-        wait_for(lambda: gone.info.trace_id is not None or gone.info.state == "LOST")
+        wait_for(lambda: gone.info.trace_id is not None or gone.info.state == "LOST",
+                 "the gone run's answer (a trace id or LOST)")
         text = json.dumps(gone.info.raw)
         assert TOKEN not in text, text
     assert_clean_log(capfd.readouterr().err)

@@ -21,6 +21,7 @@ os.environ.setdefault("HEXRUN_LIBRARY", os.path.join(ROOT, "build", "libhexrun.s
 
 import hexrun  # noqa: E402
 from hexsim import HexSim  # noqa: E402
+from waiting import readline_within, thread_sleeps, wait_for  # noqa: E402
 
 ADMIN = "hxtok_admin"
 P_OK = "11111111-1111-4111-8111-111111111111"
@@ -54,9 +55,12 @@ def interrupted_within(body, sim, **config):
     child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     try:
-        line = child.stdout.readline()
+        line = readline_within(child.stdout, "the child's 'blocking' line")
         assert line.strip() == "blocking", line + child.stderr.read()
-        time.sleep(0.3)  # into the blocking call (an earlier Ctrl-C is caught all the same)
+        # Into the blocking call: the child's main thread asleep in the kernel (an earlier
+        # Ctrl-C would be caught all the same, but would not test the call).
+        wait_for(lambda: thread_sleeps(child.pid), "the child asleep in the blocking call",
+                 timeout=INTERRUPT_BOUND_S)
         sent = time.monotonic()
         child.send_signal(signal.SIGINT)
         rc = child.wait(timeout=INTERRUPT_BOUND_S * 3)
