@@ -628,23 +628,36 @@ START_TEST(bad_options_are_refused)
 }
 END_TEST
 
+typedef struct waker {
+    hexrun__http *http;
+    atomic_llong woke_at; /* now_ms() just before the wake-up; 0 before */
+} waker;
+
 static void *wake_later(void *arg)
 {
-    usleep(200 * 1000);
-    hexrun__http_wakeup(arg);
+    waker *w = arg;
+    usleep(200 * 1000); /* most often the run waits by then; if not, the wake-up still counts */
+    atomic_store(&w->woke_at, now_ms());
+    hexrun__http_wakeup(w->http);
     return NULL;
 }
 
 START_TEST(wakeup_interrupts_a_waiting_run)
 {
+    /* Idle, the run would wait its whole limit (10 s): it returns after the wake-up and
+     * before that limit, however late the waking thread gets to run. */
+    waker w = {.http = http};
     pthread_t t;
     int64_t t0 = now_ms();
-    pthread_create(&t, NULL, wake_later, http);
-    ck_assert_int_eq(hexrun__http_run(http, 5000), 0);
-    int64_t waited = now_ms() - t0;
+    ck_assert_int_eq(pthread_create(&t, NULL, wake_later, &w), 0);
+    ck_assert_int_eq(hexrun__http_run(http, 10000), 0);
+    int64_t returned = now_ms();
     pthread_join(t, NULL);
-    ck_assert_int_ge(waited, 150);
-    ck_assert_int_lt(waited, 2000);
+    int64_t woke_at = atomic_load(&w.woke_at);
+    ck_assert_msg(woke_at && returned >= woke_at, "the run returned %lld ms in, before the wake-up",
+                  (long long)(returned - t0));
+    ck_assert_msg(returned - t0 < 10000,
+                  "the run waited its whole limit: the wake-up did not end it");
 }
 END_TEST
 
