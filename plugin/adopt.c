@@ -97,7 +97,7 @@ void adopt_begin(hexrun__engine *e, const op *o, hexrun__job *job, const hexrun_
         return;
     }
     job_fail(e, o, job, HEXRUN_E_OUTCOME_UNKNOWN, r, -1);
-    job->adopt_since_ms = o->sent_unix_ms;
+    job->adopt_since_ms = o->submit.sent_unix_ms;
     job->adopt_lookups = 0;
     follow_up(e, OP_ADOPT, job->id, 0);
 }
@@ -253,7 +253,7 @@ op_fate adopt_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int c
         /* An answer that could not be read tells nothing either way: it does not count as
          * one of the lookups (up to ADOPT_LOOKUPS such), so the verdict rests on pages that
          * were read. */
-        if (++o->failed_lookups <= ADOPT_LOOKUPS)
+        if (++o->adopt.failed_lookups <= ADOPT_LOOKUPS)
             job->adopt_lookups--;
     }
     if (done)

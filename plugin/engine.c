@@ -127,30 +127,30 @@ op *op_new(hexrun__engine *e, op_kind kind, int64_t job)
     return o;
 }
 
-static int queue_op(hexrun__engine *e, op_kind kind, int64_t job, hexrun__direct *d)
+/* A new op on the incoming queue (table mutex held); NULL on NOMEM. */
+static op *queue_op(hexrun__engine *e, op_kind kind, int64_t job)
 {
     op *o = op_new(e, kind, job);
     if (!o)
-        return HEXRUN_E_NOMEM;
-    o->direct = d;
+        return NULL;
     o->next = e->incoming;
     e->incoming = o;
-    return HEXRUN_OK;
+    return o;
 }
 
 int hexrun__engine_queue_submit(hexrun__engine *e, int64_t job)
 {
-    return queue_op(e, OP_SUBMIT, job, NULL);
+    return queue_op(e, OP_SUBMIT, job) ? HEXRUN_OK : HEXRUN_E_NOMEM;
 }
 
 int hexrun__engine_queue_poll(hexrun__engine *e, int64_t job)
 {
-    return queue_op(e, OP_POLL, job, NULL);
+    return queue_op(e, OP_POLL, job) ? HEXRUN_OK : HEXRUN_E_NOMEM;
 }
 
 int hexrun__engine_queue_cancel(hexrun__engine *e, int64_t job)
 {
-    return queue_op(e, OP_CANCEL, job, NULL);
+    return queue_op(e, OP_CANCEL, job) ? HEXRUN_OK : HEXRUN_E_NOMEM;
 }
 
 /* A direct call blocks its caller at most this long: every attempt timing out and every
@@ -165,27 +165,39 @@ int64_t direct_deadline_span(const hexrun_config *cfg)
 
 int hexrun__engine_queue_direct(hexrun__engine *e, hexrun__direct *d)
 {
-    int rc = queue_op(e, OP_DIRECT, 0, d);
+    op *o = queue_op(e, OP_DIRECT, 0);
+    if (!o)
+        return HEXRUN_E_NOMEM;
     int64_t span = direct_deadline_span(e->cfg);
-    if (rc == HEXRUN_OK && span > 0)
-        e->incoming->deadline_ms = now_ms(e) + span; /* queue_op put it first */
-    return rc;
+    o->direct.call = d;
+    o->direct.deadline_ms = span > 0 ? now_ms(e) + span : 0;
+    return HEXRUN_OK;
 }
 
 void op_free(op *o)
 {
     if (!o)
         return;
-    if (o->kind == OP_PROJECT_POLL)
-        reading_remove(o->engine, o->project_id);
-    if (o->kind == OP_POLL)
+    switch (o->kind) {
+    case OP_PROJECT_POLL:
+        reading_remove(o->engine, o->project.id);
+        for (op *g = o->project.group, *next; g; g = next) {
+            next = g->next;
+            op_free(g);
+        }
+        break;
+    case OP_POLL:
         poll_track(o->engine, o, -1);
-    for (op *g = o->group, *next; g; g = next) {
-        next = g->next;
-        op_free(g);
+        break;
+    case OP_SUBMIT:
+        free(o->submit.body);
+        break;
+    case OP_CANCEL:
+    case OP_DIRECT:
+    case OP_ADOPT:
+        break;
     }
     free(o->path);
-    free(o->body);
     free(o);
 }
 
@@ -209,7 +221,7 @@ static int op_prepare_job(hexrun__engine *e, op *o)
     if (o->kind == OP_PROJECT_POLL) {
         char pid[3 * HEXRUN__HEX_ID_MAX];
         hexrun__buf b = HEXRUN__BUF_INIT;
-        if (hexrun__http_escape(o->project_id, pid, sizeof pid) < 0)
+        if (hexrun__http_escape(o->project.id, pid, sizeof pid) < 0)
             return 0;
         hexrun__buf_appendf(&b, ep->path, pid);
         free(o->path);
@@ -234,10 +246,10 @@ static int op_prepare_job(hexrun__engine *e, op *o)
         }
         hexrun__job_set_state(e->jobs, job, HEXRUN_STATE_SUBMITTING);
         o->method = ep->method;
-        if (!o->body && !(o->body = strdup(job->run_body ? job->run_body : "{}")))
+        if (!o->submit.body && !(o->submit.body = strdup(job->run_body ? job->run_body : "{}")))
             return -1;
         o->path = run_path(job, ep);
-        o->sent_unix_ms = unix_ms(e);
+        o->submit.sent_unix_ms = unix_ms(e);
         break;
     case OP_ADOPT:
         if (!job->adopt_since_ms)
@@ -261,7 +273,7 @@ static int op_prepare_job(hexrun__engine *e, op *o)
 
 void direct_finish(hexrun__engine *e, op *o, int code, const char *message)
 {
-    hexrun__direct *d = o->direct;
+    hexrun__direct *d = o->direct.call;
     d->code = code;
     d->attempts = o->attempt;
     snprintf(d->message, sizeof d->message, "%s", message);
@@ -273,7 +285,7 @@ void direct_finish(hexrun__engine *e, op *o, int code, const char *message)
  * in the interactive lane, not behind the due polls of a sweep. */
 static int op_is_poll(const op *o)
 {
-    return (o->kind == OP_POLL && !o->urgent) || o->kind == OP_PROJECT_POLL;
+    return (o->kind == OP_POLL && !o->poll.urgent) || o->kind == OP_PROJECT_POLL;
 }
 
 /* An attempt ended (from hexrun__http_run): count it, then retry it or hand it to its
@@ -298,6 +310,35 @@ static void on_done(const hexrun__http_resp *resp, void *ud)
         op_free(o);
 }
 
+/* The request of an op that is ready to go (page: room for a project poll's query). */
+static hexrun__http_req op_request(op *o, char *page, size_t pagelen)
+{
+    hexrun__http_req req = {.method = o->method, .path = o->path, .done = on_done, .ud = o};
+    switch (o->kind) {
+    case OP_DIRECT:
+        req.method = o->direct.call->method;
+        req.path = o->direct.call->path;
+        req.query = o->direct.call->query;
+        req.body = o->direct.call->body;
+        break;
+    case OP_SUBMIT:
+        req.body = o->submit.body;
+        break;
+    case OP_PROJECT_POLL:
+        snprintf(page, pagelen, "limit=%d&offset=%lld", PROJECT_POLL_LIMIT,
+                 (long long)o->project.page_offset);
+        req.query = page;
+        break;
+    case OP_ADOPT:
+        req.query = ADOPT_QUERY;
+        break;
+    case OP_POLL:
+    case OP_CANCEL:
+        break;
+    }
+    return req;
+}
+
 /* Returns 1 when the op went out, 0 when it was dropped or finished. */
 static int op_start(hexrun__engine *e, op *o)
 {
@@ -313,17 +354,7 @@ static int op_start(hexrun__engine *e, op *o)
     if (ready <= 0)
         return 0;
     char page_query[64];
-    snprintf(page_query, sizeof page_query, "limit=%d&offset=%lld", PROJECT_POLL_LIMIT,
-             (long long)o->page_offset);
-    hexrun__http_req req = {.method = o->kind == OP_DIRECT ? o->direct->method : o->method,
-                            .path = o->kind == OP_DIRECT ? o->direct->path : o->path,
-                            .query = o->kind == OP_DIRECT         ? o->direct->query
-                                     : o->kind == OP_PROJECT_POLL ? page_query
-                                     : o->kind == OP_ADOPT        ? ADOPT_QUERY
-                                                                  : NULL,
-                            .body = o->kind == OP_DIRECT ? o->direct->body : o->body,
-                            .done = on_done,
-                            .ud = o};
+    hexrun__http_req req = op_request(o, page_query, sizeof page_query);
     o->attempt++;
     o->sent_ms = now_ms(e);
     hexrun__log_write(e->log, HEXRUN_LOG_DEBUG, "event=attempt endpoint=%s job=%lld attempt=%d",
@@ -360,7 +391,7 @@ static int op_start(hexrun__engine *e, op *o)
 int op_uses_run_budget(const op *o)
 {
     const hexrun__hex_endpoint *ep = op_hex_endpoint(o);
-    return ep ? ep->group == HEXRUN__BUDGET_RUN : o->direct->run_bucket;
+    return ep ? ep->group == HEXRUN__BUDGET_RUN : o->direct.call->run_bucket;
 }
 
 /* The budget calls, on this client's buckets or the store's shared ones (coord.h). */
@@ -445,7 +476,7 @@ static int budget_wait(hexrun__engine *e, op *o, int group, int64_t now, int64_t
     int64_t until = e->blocked_until[group] > now ? e->blocked_until[group] : now;
     char why[256], msg[512];
     pthread_mutex_lock(&e->jobs->mu);
-    int finished = o->kind == OP_DIRECT && o->deadline_ms && until > o->deadline_ms;
+    int finished = o->kind == OP_DIRECT && o->direct.deadline_ms && until > o->direct.deadline_ms;
     hexrun__job *job = o->kind == OP_DIRECT ? NULL : hexrun__jobs_find(e->jobs, o->job);
     if (finished) {
         budget_why(e, group, now, paused, until, why, sizeof why);
@@ -849,7 +880,7 @@ static void queue_cancels(hexrun__engine *e)
             job->cancel_requested = 1;
             if (job->run_id[0] && !job->cancel_sent) {
                 job->cancel_sent = 1;
-                queue_op(e, OP_CANCEL, job->id, NULL);
+                queue_op(e, OP_CANCEL, job->id);
             }
         }
     }

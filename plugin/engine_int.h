@@ -58,31 +58,47 @@ typedef enum { OP_SUBMIT, OP_POLL, OP_CANCEL, OP_DIRECT, OP_PROJECT_POLL, OP_ADO
 #define PROJECT_POLL_LIMIT 100
 #define PROJECT_POLL_PAGES 20
 
+/* An op: one request of the engine, from its first attempt to its last answer. The fields
+ * before the union are every kind's; the union holds each kind's own, and only the code of
+ * that kind touches them (o->kind says which member is live; OP_CANCEL has none). */
 typedef struct op {
     op_kind kind;
-    int64_t job;
-    hexrun__direct *direct;
+    int64_t job; /* 0 for OP_DIRECT and OP_PROJECT_POLL */
     int attempt; /* attempts made for the current request */
     int64_t due_ms;
-    int64_t sent_ms;  /* OP_POLL, OP_PROJECT_POLL: when the last answer was asked */
-    int solo;         /* OP_POLL: always alone (the run was not on the project's page) */
-    int urgent;       /* OP_POLL: asked for by a cancel's answer: goes alone, in the
-                         interactive lane */
-    int bad_answers;  /* OP_POLL: unusable GetRunStatus answers in a row */
-    struct op *group; /* OP_PROJECT_POLL: the poll ops it answers */
-    char project_id[HEXRUN__HEX_ID_MAX]; /* OP_PROJECT_POLL, OP_POLL (the job's) */
-    int64_t page_offset;                 /* OP_PROJECT_POLL: the page being read */
-    int pages;                           /* OP_PROJECT_POLL: pages read before this one */
-    int failed_lookups;                  /* OP_ADOPT: lookups whose answer could not be used */
-    int board_misses; /* OP_POLL: board reads in a row that lacked its run (coord.h) */
-    const char *method;
+    int64_t sent_ms;    /* when the last attempt went out (monotonic) */
+    const char *method; /* the request (OP_DIRECT: its call's, not these) */
     char *path;
-    char *body;               /* OP_SUBMIT: the RunProject body */
-    int64_t sent_unix_ms;     /* OP_SUBMIT: when the last attempt went out (wall clock) */
-    int64_t deadline_ms;      /* OP_DIRECT: when its caller stops waiting (0 = never) */
-    int64_t skipped_retry_ms; /* OP_DIRECT: a retry not made: its wait passes deadline_ms */
     hexrun__engine *engine;
     struct op *next;
+    union {
+        struct {
+            char *body;           /* the RunProject body */
+            int64_t sent_unix_ms; /* when the last attempt went out (wall clock) */
+        } submit;
+        struct {
+            char project_id[HEXRUN__HEX_ID_MAX]; /* the job's */
+            int solo;         /* always alone (the run was not on the project's page) */
+            int urgent;       /* asked for by a cancel's answer: goes alone, in the
+                                 interactive lane */
+            int bad_answers;  /* unusable GetRunStatus answers in a row */
+            int board_misses; /* board reads in a row that lacked its run (coord.h) */
+        } poll;
+        struct {
+            hexrun__direct *call;     /* its caller's, answered by direct_finish */
+            int64_t deadline_ms;      /* when its caller stops waiting (0 = never) */
+            int64_t skipped_retry_ms; /* a retry not made: its wait passes deadline_ms */
+        } direct;
+        struct {
+            char id[HEXRUN__HEX_ID_MAX];
+            struct op *group;    /* the OP_POLL ops it answers */
+            int64_t page_offset; /* the page being read */
+            int pages;           /* pages read before this one */
+        } project;               /* OP_PROJECT_POLL */
+        struct {
+            int failed_lookups; /* lookups whose answer could not be used */
+        } adopt;
+    };
 } op;
 
 /* What became of an op a handler was given: OP_FINISHED, done with (the caller frees it);

@@ -66,11 +66,12 @@ static poll_group *group_get(hexrun__engine *e, const char *project)
 void poll_track(hexrun__engine *e, const op *o, int delta)
 {
     e->poll_ops += delta;
-    if (o->solo) {
+    if (o->poll.solo) {
         e->solo_polls += delta;
         return;
     }
-    poll_group *g = delta > 0 ? group_get(e, o->project_id) : group_find(e, o->project_id);
+    const char *project = o->poll.project_id;
+    poll_group *g = delta > 0 ? group_get(e, project) : group_find(e, project);
     if (g && (g->polls += delta) <= 0)
         *g = e->groups[--e->n_groups];
 }
@@ -79,7 +80,7 @@ void poll_track(hexrun__engine *e, const op *o, int delta)
 void poll_track_new(hexrun__engine *e, op *o)
 {
     const hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
-    snprintf(o->project_id, sizeof o->project_id, "%s", job ? job->project_id : "");
+    snprintf(o->poll.project_id, sizeof o->poll.project_id, "%s", job ? job->project_id : "");
     poll_track(e, o, 1);
 }
 
@@ -87,7 +88,7 @@ void poll_track_new(hexrun__engine *e, op *o)
 static void poll_set_solo(hexrun__engine *e, op *o)
 {
     poll_track(e, o, -1);
-    o->solo = 1;
+    o->poll.solo = 1;
     poll_track(e, o, 1);
 }
 
@@ -125,7 +126,9 @@ op *poll_take_out(hexrun__engine *e, int64_t job)
             *pp = o->next;
             return o;
         }
-        for (op **gp = &o->group; o->kind == OP_PROJECT_POLL && *gp; gp = &(*gp)->next) {
+        if (o->kind != OP_PROJECT_POLL)
+            continue;
+        for (op **gp = &o->project.group; *gp; gp = &(*gp)->next) {
             op *m = *gp;
             if (m->job == job) {
                 *gp = m->next;
@@ -218,11 +221,11 @@ void board_flush(hexrun__engine *e)
 static char (*group_run_ids(hexrun__engine *e, const op *o, size_t *n))[HEXRUN__HEX_ID_MAX]
 {
     size_t count = 0;
-    for (const op *p = o->group; p; p = p->next)
+    for (const op *p = o->project.group; p; p = p->next)
         count++;
     char(*ids)[HEXRUN__HEX_ID_MAX] = calloc(count ? count : 1, sizeof *ids);
     *n = 0;
-    for (const op *p = o->group; ids && p; p = p->next) {
+    for (const op *p = o->project.group; ids && p; p = p->next) {
         const hexrun__job *job = hexrun__jobs_find(e->jobs, p->job);
         if (job)
             snprintf(ids[(*n)++], sizeof ids[0], "%s", job->run_id);
@@ -238,19 +241,19 @@ static void board_apply(hexrun__engine *e, op *o, const hexrun__hex_run *runs, c
                         size_t n, int64_t now)
 {
     int64_t period = sweep_period_ms(e);
-    op *p = o->group;
-    o->group = NULL;
+    op *p = o->project.group;
+    o->project.group = NULL;
     while (p) {
         op *next = p->next;
         hexrun__job *job = hexrun__jobs_find(e->jobs, p->job);
         const hexrun__hex_run *run = job ? run_find(runs, n, job->run_id) : NULL;
         if (run && ages[run - runs] > BOARD_STALE_PERIODS * period)
             run = NULL;
-        p->board_misses = run ? 0 : p->board_misses + 1;
+        p->poll.board_misses = run ? 0 : p->poll.board_misses + 1;
         p->sent_ms = now - period + period / 4; /* poll_apply: due a quarter period on */
         if (!job) {
             op_free(p);
-        } else if (!run && p->board_misses >= BOARD_MISSES_MAX) {
+        } else if (!run && p->poll.board_misses >= BOARD_MISSES_MAX) {
             poll_set_solo(e, p);
             reschedule(e, p, 0);
         } else if (poll_apply(e, p, job, run) == OP_FINISHED) {
@@ -266,7 +269,7 @@ static void board_apply(hexrun__engine *e, op *o, const hexrun__hex_run *runs, c
  * there is no board): poll Hex as usual. */
 op_fate board_serve(hexrun__engine *e, op *o, int64_t now)
 {
-    if (o->kind != OP_PROJECT_POLL || o->pages > 0 || !hexrun__coord_has_board(e->coord))
+    if (o->kind != OP_PROJECT_POLL || o->project.pages > 0 || !hexrun__coord_has_board(e->coord))
         return OP_SEND;
     size_t n_ids = 0, n_runs = 0;
     pthread_mutex_lock(&e->jobs->mu);
@@ -280,7 +283,7 @@ op_fate board_serve(hexrun__engine *e, op *o, int64_t now)
     /* The lease outlives a period by another: the holder's sweeps come a period apart
      * plus its queueing and the store's round trips, and a lease that lapsed between two
      * of them would pass to a reader, which would sweep too. */
-    hexrun__board_verdict v = hexrun__coord_board_step(e->coord, o->project_id, 2 * period, ids,
+    hexrun__board_verdict v = hexrun__coord_board_step(e->coord, o->project.id, 2 * period, ids,
                                                        n_ids, &runs, &ages, &n_runs);
     free(ids);
     if (v != HEXRUN__BOARD_READ)
@@ -312,9 +315,9 @@ op_fate project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r
     /* A nextPage without an offset: the next page starts after the runs of this one. */
     int64_t next_offset = !np.present      ? -1
                           : np.offset >= 0 ? np.offset
-                                           : o->page_offset + (int64_t)n;
-    op *p = o->group, *missing = NULL;
-    o->group = NULL;
+                                           : o->project.page_offset + (int64_t)n;
+    op *p = o->project.group, *missing = NULL;
+    o->project.group = NULL;
     while (p) {
         op *next = p->next;
         p->sent_ms = o->sent_ms;
@@ -328,7 +331,7 @@ op_fate project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r
         } else if (job->poll_soon) {
             /* A cancel's answer wants the run's status now, not after the next pages. */
             job->poll_soon = 0;
-            p->urgent = 1;
+            p->poll.urgent = 1;
             reschedule(e, p, 0);
         } else {
             p->next = missing;
@@ -340,19 +343,20 @@ op_fate project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r
     if (ok)
         board_queue(e, runs, n);
     if (!missing)
-        board_done(e, o->project_id);
+        board_done(e, o->project.id);
     free(runs);
-    if (ok && n_missing >= 2 && next_offset > o->page_offset && o->pages + 1 < PROJECT_POLL_PAGES) {
-        o->group = missing;
-        o->page_offset = next_offset;
-        o->pages++;
+    if (ok && n_missing >= 2 && next_offset > o->project.page_offset &&
+        o->project.pages + 1 < PROJECT_POLL_PAGES) {
+        o->project.group = missing;
+        o->project.page_offset = next_offset;
+        o->project.pages++;
         o->attempt = 0;
         reschedule(e, o, 0);
         return OP_REQUEUED;
     }
-    poll_group *g = group_find(e, o->project_id);
+    poll_group *g = group_find(e, o->project.id);
     if (g)
-        g->pages = o->pages + 1;
+        g->pages = o->project.pages + 1;
     for (p = missing; p; p = missing) {
         missing = p->next;
         poll_set_solo(e, p);
@@ -364,7 +368,7 @@ op_fate project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r
 /* The project of a poll op that may join a group, or NULL (table mutex held). */
 static const char *poll_project(const hexrun__engine *e, const op *o)
 {
-    if (o->kind != OP_POLL || o->solo)
+    if (o->kind != OP_POLL || o->poll.solo)
         return NULL;
     const hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
     return job && job->run_id[0] && hexrun_state_is_terminal(job->state) == 0 ? job->project_id
@@ -388,16 +392,16 @@ static int group_project(hexrun__engine *e, const char *project, int64_t now)
     op *g = op_new(e, OP_PROJECT_POLL, 0);
     if (!g)
         return -1; /* the runs are polled one by one instead */
-    snprintf(g->project_id, sizeof g->project_id, "%s", project);
-    reading_add(e, g->project_id);
+    snprintf(g->project.id, sizeof g->project.id, "%s", project);
+    reading_add(e, g->project.id);
     op **pp = &e->polls;
     while (*pp) {
         op *o = *pp;
         const char *p = poll_project(e, o);
-        if (p && strcmp(p, g->project_id) == 0) {
+        if (p && strcmp(p, g->project.id) == 0) {
             *pp = o->next;
-            o->next = g->group;
-            g->group = o;
+            o->next = g->project.group;
+            g->project.group = o;
         } else {
             pp = &o->next;
         }

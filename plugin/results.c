@@ -135,7 +135,7 @@ static void submit_succeeded(hexrun__engine *e, const op *o, hexrun__job *job,
         char red[700];
         hexrun__log_redact(e->log, msg, red, sizeof red);
         hexrun__job_set_error(job, HEXRUN_E_PROTOCOL, r->status, red, "");
-        job->adopt_since_ms = o->sent_unix_ms;
+        job->adopt_since_ms = o->submit.sent_unix_ms;
         job->adopt_lookups = 0;
         follow_up(e, OP_ADOPT, job->id, 0);
         return;
@@ -171,7 +171,7 @@ op_fate poll_apply(hexrun__engine *e, op *o, hexrun__job *job, const hexrun__hex
     /* One sweep period after the question, not the answer: the period is the budget's.
      * After a cancel's answer, at once: the run's end is what the job waits for. */
     o->due_ms = job->poll_soon ? now_ms(e) : o->sent_ms + sweep_period_ms(e);
-    o->urgent = job->poll_soon;
+    o->poll.urgent = job->poll_soon;
     job->poll_soon = 0;
     pending_add(e, o);
     return OP_REQUEUED;
@@ -193,11 +193,11 @@ static op_fate poll_succeeded(hexrun__engine *e, op *o, hexrun__job *job,
         rc = HEXRUN_E_PROTOCOL;
     }
     if (rc == HEXRUN_OK) {
-        o->bad_answers = 0;
+        o->poll.bad_answers = 0;
         return poll_apply(e, o, job, &run);
     }
-    o->bad_answers++;
-    int give_up = o->bad_answers >= POLL_BAD_ANSWERS_MIN && o->bad_answers > e->cfg->max_retries;
+    int bad = ++o->poll.bad_answers;
+    int give_up = bad >= POLL_BAD_ANSWERS_MIN && bad > e->cfg->max_retries;
     char msg[900], red[900];
     snprintf(msg, sizeof msg, "GetRunStatus: HTTP %d but the answer cannot be used: %s%s",
              r->status, err,
@@ -209,7 +209,7 @@ static op_fate poll_succeeded(hexrun__engine *e, op *o, hexrun__job *job,
     if (!give_up)
         return poll_apply(e, o, job, NULL);
     hexrun__log_write(e->log, HEXRUN_LOG_WARN, "event=lost job=%lld answers=%d %s",
-                      (long long)job->id, o->bad_answers, red);
+                      (long long)job->id, bad, red);
     hexrun__job_set_state(e->jobs, job, HEXRUN_STATE_LOST);
     return OP_FINISHED;
 }
@@ -244,7 +244,7 @@ void poll_soon(hexrun__engine *e, hexrun__job *job)
     op *o = poll_take_out(e, job->id);
     job->poll_soon = !o;
     if (o) {
-        o->urgent = 1;
+        o->poll.urgent = 1;
         reschedule(e, o, 0);
     }
 }
@@ -314,19 +314,19 @@ op_fate job_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int cod
 
 op_fate direct_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code)
 {
-    hexrun__direct *d = o->direct;
+    hexrun__direct *d = o->direct.call;
     d->status = r->status;
     if (r->error == HEXRUN_OK)
         d->response = hexrun__http_take_body(r); /* handed over, not copied */
     char msg[1536] = "", trace[HEXRUN__HEX_ID_MAX];
     if (code != HEXRUN_OK)
         describe_failure(e, o, r, code, trace, msg, sizeof msg);
-    if (code != HEXRUN_OK && o->skipped_retry_ms) {
+    if (code != HEXRUN_OK && o->direct.skipped_retry_ms) {
         size_t len = strlen(msg);
         snprintf(msg + len, sizeof msg - len,
                  "; not retried: the wait Hex asks for (%lld s) "
                  "passes this call's deadline (%lld s from its start)",
-                 (long long)(o->skipped_retry_ms + 999) / 1000,
+                 (long long)(o->direct.skipped_retry_ms + 999) / 1000,
                  (long long)direct_deadline_span(e->cfg) / 1000);
     }
     if (r->error == HEXRUN_OK && !d->response) {
@@ -367,7 +367,7 @@ static void note_retry_wait(hexrun__engine *e, const op *o, const hexrun__http_r
 /* Returns 1 when the attempt will be repeated (o requeued). */
 int maybe_retry(hexrun__engine *e, op *o, const hexrun__http_resp *r)
 {
-    const char *method = o->kind == OP_DIRECT ? o->direct->method : o->method;
+    const char *method = o->kind == OP_DIRECT ? o->direct.call->method : o->method;
     if (e->stopping || o->attempt > e->cfg->max_retries ||
         !hexrun__retry_should(hexrun__retry_kind_of(method), r))
         return 0;
@@ -377,8 +377,9 @@ int maybe_retry(hexrun__engine *e, op *o, const hexrun__http_resp *r)
                      after);
     int64_t delay = hexrun__retry_backoff_ms(o->attempt, e->cfg->retry_base_ms,
                                              e->cfg->retry_max_ms, after, &e->rng);
-    if (o->kind == OP_DIRECT && o->deadline_ms && now_ms(e) + delay > o->deadline_ms) {
-        o->skipped_retry_ms = delay; /* its caller would wait past the deadline */
+    if (o->kind == OP_DIRECT && o->direct.deadline_ms &&
+        now_ms(e) + delay > o->direct.deadline_ms) {
+        o->direct.skipped_retry_ms = delay; /* its caller would wait past the deadline */
         return 0;
     }
     note_retry_wait(e, o, r, delay, after);

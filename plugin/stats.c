@@ -28,7 +28,7 @@ const hexrun__hex_endpoint *op_hex_endpoint(const op *o)
 const char *op_endpoint(const op *o)
 {
     const hexrun__hex_endpoint *ep = op_hex_endpoint(o);
-    return ep ? ep->operation : o->direct->endpoint;
+    return ep ? ep->operation : o->direct.call->endpoint;
 }
 
 void stats_count(hexrun__engine *e, const op *o, const hexrun__http_resp *r)
