@@ -8,11 +8,13 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 
 from conftest import HERE, airflow_cli
+from waiting import wait_for
 
 P_OK = "11111111-1111-4111-8111-111111111111"
 P_ERR = "22222222-2222-4222-8222-222222222222"
@@ -94,9 +96,7 @@ def test_hook_methods_of_hex_provider(sim, airflow_db):
     hook = HexHook("hex_default")
     assert hook.test_connection() == (True, "connected as ada@example.com")
     job = hook.run_project(P_SLOW, inputs=None, idempotency_key="hook-test")
-    while job.info.run_id is None:
-        time.sleep(0.02)
-    run_id = job.info.run_id
+    run_id = wait_for(lambda: job.info.run_id, "the hook's job's run id")
     assert hook.run_status(P_SLOW, run_id)["status"] in ("PENDING", "RUNNING")
     assert hook.cancel_run(P_SLOW, run_id) == run_id
     assert hook.run_status(P_SLOW, run_id)["status"] == "KILLED"
@@ -233,14 +233,22 @@ def test_sigterm_on_kill_cancels_the_run(sim, airflow_db, out):
     exe = os.path.join(os.path.dirname(sys.executable), "airflow")
     proc = subprocess.Popen([exe, "dags", "test", "hex_kill"], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
+    lines = []  # the task's output so far, read as it comes
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
     try:
         deadline = time.monotonic() + 60
         while not sim_runs(sim, P_SLOW) or sim_runs(sim, P_SLOW)[0]["status"] != "RUNNING":
             assert time.monotonic() < deadline and proc.poll() is None, "run never started"
             time.sleep(0.1)
-        time.sleep(0.5)  # the task is inside its wait loop now
+        # The operator logs "Hex run <id> of project ..." once it holds the job on_kill
+        # cancels: SIGTERM before that would find nothing to cancel.
+        wait_for(lambda: any("Hex run " in line and " of project " in line for line in lines),
+                 "the task's 'Hex run ... of project' line", timeout=60)
         proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=60)
+        proc.wait(timeout=60)
+        reader.join(10)
+        output = "".join(lines)
     finally:
         if proc.poll() is None:
             proc.kill()
