@@ -61,7 +61,7 @@ def test_resources_with_the_same_settings_share_a_client_until_the_last_closes(s
 def test_fan_out_op_uses_one_client_from_many_threads(sim):
     @op
     def fan_out(context: OpExecutionContext, hex: HexResource) -> int:
-        barrier, clients = threading.Barrier(THREADS), []
+        barrier, clients = threading.Barrier(THREADS, timeout=30), []
 
         def ask():
             barrier.wait()
@@ -70,7 +70,8 @@ def test_fan_out_op_uses_one_client_from_many_threads(sim):
         for t in threads:
             t.start()
         for t in threads:
-            t.join()
+            t.join(30)
+            assert not t.is_alive(), "a thread still in get_client after 30 s"
         return len({id(c) for c in clients})
 
     @job(resource_defs={"hex": defs.hex_resource(journal_path=None)})

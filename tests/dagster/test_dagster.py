@@ -12,6 +12,7 @@ from dagster import (DagsterEventType, Failure, UrlMetadataValue, build_op_conte
 
 import defs
 from conftest import HERE, runs_of
+from waiting import readline_within
 from hexrun.dagster import build_hex_run_op, hex_project_asset
 
 UUID_LEN = 36
@@ -378,8 +379,9 @@ def wait_for_created(sim, project_id, count_before, worker, timeout=60):
 
 
 def _log_so_far(worker):
-    """Reads what the worker printed so far (one line at a time, blocking briefly)."""
-    line = worker.proc.stdout.readline()
+    """Reads what the worker printed so far (one more line; a worker silent for a minute
+    fails the test)."""
+    line = readline_within(worker.proc.stdout, "a line of the run worker's output", timeout=60)
     worker.output += line
     return worker.output
 
