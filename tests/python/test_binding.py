@@ -125,7 +125,8 @@ def test_threads_share_one_client(client):
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(60)
+        assert not t.is_alive(), "a thread still submitting after 60 s"
     assert not errors
     assert all(j.wait(timeout=60).succeeded for j in jobs)
     assert len({j.id for j in jobs}) == 20
