@@ -14,13 +14,20 @@ and makes its own clients; it never closes its parent's.
     client = slot.get(base_url, token, {"timeout_ms": 30000})   # any thread
     ...
     slot.release()                                            # closes it if last holder
+
+`submit_recorded` is the durable submit both integrations use (Airflow's task_state_store,
+Dagster's event log): the idempotency key and send time are stored before RunProject can go
+out, and a later attempt that finds them without Hex's answer adopts the run instead of
+starting a second one.
 """
 import atexit
 import os
 import threading
-from typing import Any, Dict, Optional, Tuple
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Optional, Tuple
 
-from .client import Client
+from .client import Client, Job
 from .errors import HexrunError
 
 Settings = Tuple[Optional[str], Optional[str], Tuple[Tuple[str, str], ...]]
@@ -152,3 +159,37 @@ def _close_all() -> None:
         table.entries.clear()
     for client in clients:
         _close(client)
+
+
+@dataclass(frozen=True)
+class SubmitIntent:
+    """Stored before RunProject can go out: the idempotency key it is sent under, the
+    project, and the time (unix ms) from which a run it made can exist."""
+    key: Optional[str]  # None: an unkeyed submit (nothing to adopt by later)
+    project_id: str
+    since_ms: int
+
+
+def submit_recorded(client: Client, project_id: str, key: str,
+                    record: Callable[[SubmitIntent], None],
+                    unanswered: Optional[SubmitIntent] = None,
+                    log: Optional[Callable[[str], None]] = None, **submit_args) -> Job:
+    """Submits a run of project_id so that an attempt dying at any point leaves no second run.
+
+    unanswered: the intent an earlier attempt stored with no run id recorded after it (it
+    died between sending RunProject and recording Hex's answer). For the same project, the
+    run it may have made is looked for among the project's runs since then and adopted, and
+    RunProject is sent (under that intent's key) only when none appeared
+    (Client.submit_or_adopt). Otherwise a new intent (key, now) goes to record(), which must
+    store it durably before returning, and then the run is submitted under key.
+    log: told, in words for the task log, when an earlier attempt's run is looked for.
+    submit_args: Client.submit's other arguments (inputs, dry_run, options...)."""
+    if unanswered is not None and unanswered.project_id == project_id:
+        if log is not None:
+            log(f"an earlier attempt sent RunProject (idempotency key {unanswered.key}) and "
+                f"stopped before recording Hex's answer: looking for its run before "
+                f"starting one")
+        return client.submit_or_adopt(project_id, unanswered.since_ms,
+                                      idempotency_key=unanswered.key, **submit_args)
+    record(SubmitIntent(key, project_id, int(time.time() * 1000)))
+    return client.submit(project_id, idempotency_key=key, **submit_args)

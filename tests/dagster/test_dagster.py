@@ -267,7 +267,11 @@ def test_termination_cancels_the_hex_run(sim, dagster_home, executor, sig):
     running = wait_for_run(sim, defs.P_SLOW, "RUNNING", before)
     sent_ms = time.time() * 1000
     worker.proc.send_signal(sig)
-    killed = wait_for_status(sim, running["runId"], "KILLED")
+    try:
+        killed = wait_for_status(sim, running["runId"], "KILLED")
+    except AssertionError as e:  # with what the worker said, to tell why
+        os.killpg(worker.proc.pid, signal.SIGKILL)
+        raise AssertionError(f"{e}; worker output:\n{worker.proc.communicate()[0][-4000:]}")
     worker.finish()
     if executor == "dagster job execute":
         assert worker.proc.returncode != 0, worker.output[-2000:]

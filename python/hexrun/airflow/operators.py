@@ -9,6 +9,7 @@ a new run (the key gains a `:try<N>` suffix), because re-attaching to a failed r
 fail again.
 """
 import time
+from dataclasses import asdict
 from datetime import timedelta
 from typing import Any, Dict, List, Optional
 
@@ -25,6 +26,7 @@ except ImportError:  # older Airflow: retries re-attach through the key (and jou
     ResumableJobMixin = None
 
 import hexrun
+from hexrun.shared import SubmitIntent, submit_recorded
 
 from .hooks import (FAILED_STATES, TERMINAL_STATES, HexHook, StatusLog, is_terminal, run_xcom,
                     wait_until)
@@ -218,10 +220,13 @@ class HexRunProjectOperator(*_Bases):
                 f"{self.timeout} s (state {info.state}; the client's rate budget may be "
                 f"exhausted){', cancelled' if self.kill_on_timeout else ''}") from None
 
+    def _submit_args(self) -> Dict[str, Any]:
+        """Client.submit's arguments but the project and the key."""
+        return dict(inputs=self.input_parameters or None, dry_run=self.dry_run,
+                    notifications=self.notifications, **self._run_options())
+
     def _submit_once(self, key: str, need_status: bool = False):
-        job = self._client.submit(self.project_id, inputs=self.input_parameters or None,
-                                  dry_run=self.dry_run, notifications=self.notifications,
-                                  idempotency_key=key, **self._run_options())
+        job = self._client.submit(self.project_id, idempotency_key=key, **self._submit_args())
         return job, self._await_accepted(job, need_status)
 
     def _submit(self, context):
@@ -358,42 +363,34 @@ class HexRunProjectOperator(*_Bases):
         """Starts the run (or finds the one an earlier try started) and returns its id once
         Hex accepted it; the mixin then stores it under RUN_ID_KEY."""
         store = context["task_state_store"]
-        intent = store.get(SUBMIT_KEY) or {}
-        if intent.get("project_id") != self.project_id:
-            intent = {}
-        if intent and not intent.get("run_id"):
-            job, info = self._recover(intent)
-        elif intent and self._reusable(intent["run_id"]):
+        stored = store.get(SUBMIT_KEY) or {}
+        if stored.get("project_id") != self.project_id:
+            stored = {}
+        if stored.get("run_id") and self._reusable(stored["run_id"]):
             # The try that started it died before the mixin stored its id.
-            return intent["run_id"]
-        else:
-            # Recorded before RunProject can go out: the key and the send time are what a
-            # later try needs to find the run if this one dies before recording the answer.
-            intent = {"key": self._fresh_key(context), "project_id": self.project_id,
-                      "since_ms": int(time.time() * 1000)}
-            store.set(SUBMIT_KEY, intent)
-            job, info = self._submit_once(intent["key"])
+            return stored["run_id"]
+        unanswered = None
+        if stored and not stored.get("run_id"):  # a try died between RunProject and its answer
+            unanswered = SubmitIntent(stored["key"], stored["project_id"], stored["since_ms"])
+
+        def record(intent: SubmitIntent) -> None:
+            stored.clear()
+            stored.update(asdict(intent))
+            store.set(SUBMIT_KEY, dict(stored))
+
+        job = submit_recorded(self._client, self.project_id, self._fresh_key(context), record,
+                              unanswered, self.log.info, **self._submit_args())
+        info = self._await_accepted(job)
         self._job = job
         if info.run_id is None:
             raise AirflowException(failure_message(run_xcom(info), info.error_message))
-        store.set(SUBMIT_KEY, dict(intent, run_id=info.run_id))
+        store.set(SUBMIT_KEY, dict(stored, run_id=info.run_id))
         return info.run_id
 
     def _fresh_key(self, context) -> str:
         base = self.idempotency_key or default_idempotency_key(context)
         try_number = max(int(getattr(context["ti"], "try_number", 1) or 1), 1)
         return base if try_number == 1 else f"{base}:try{try_number}"
-
-    def _recover(self, intent: Dict[str, Any]):
-        """An earlier try recorded its key but not Hex's answer (it died in between): find
-        the run it may have started (hexrun's adoption), or submit when there is none."""
-        self.log.info("an earlier try sent RunProject (key %s) and stopped before recording "
-                      "Hex's answer: looking for its run before starting one", intent["key"])
-        job = self._client.submit_or_adopt(
-            self.project_id, intent["since_ms"], inputs=self.input_parameters or None,
-            dry_run=self.dry_run, notifications=self.notifications,
-            idempotency_key=intent["key"], **self._run_options())
-        return job, self._await_accepted(job)
 
     def _reusable(self, run_id: str) -> bool:
         status = self.get_job_status(run_id, None)

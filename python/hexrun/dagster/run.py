@@ -9,6 +9,7 @@ from dagster import DagsterEventType, Failure, MetadataValue
 from dagster._core.events import EngineEventData  # report_engine_event's payload
 
 import hexrun
+from hexrun.shared import SubmitIntent, submit_recorded
 
 from .resources import HexResource
 
@@ -283,8 +284,9 @@ def _start(context, client, req: HexRunRequest) -> _Tracked:
     if earlier is None or earlier.run_id == "" or (
             earlier.run_id is None and earlier.project_id != req.project_id):
         job = _submit(context, client, req, key, key)
-    elif earlier.run_id is None:
-        job = _recover(context, client, req, earlier)
+    elif earlier.run_id is None:  # an attempt died between RunProject and its answer
+        job = _submit(context, client, req, key, earlier.submit_key,
+                      SubmitIntent(earlier.submit_key, earlier.project_id, earlier.since_ms))
     elif earlier.status in FAILED_STATES and req.idempotency_key is None:
         # Re-running a step whose run failed means running the project again, under a key
         # of this attempt (an explicit key always names that one run).
@@ -300,26 +302,20 @@ def _start(context, client, req: HexRunRequest) -> _Tracked:
     return _Tracked(req, key, job, deadline)
 
 
-def _submit(context, client, req, key, submit_key) -> hexrun.Job:
-    _record_intent(context, key, submit_key, req.project_id, int(time.time() * 1000))
-    job = client.submit(req.project_id, inputs=req.inputs, dry_run=req.dry_run,
-                        notifications=req.notifications, idempotency_key=submit_key,
-                        **req.body_options())
-    keyed = f" (idempotency key {submit_key})" if submit_key else ""
-    context.log.info(f"Hex project {req.project_id} submitted{keyed}")
+def _submit(context, client, req, key, submit_key,
+            unanswered: Optional[SubmitIntent] = None) -> hexrun.Job:
+    """Submits under submit_key with the intent in the event log first, or, given the
+    intent an earlier attempt left unanswered, adopts the run it made (submit_recorded)."""
+    def record(intent: SubmitIntent) -> None:
+        _record_intent(context, key, intent.key, intent.project_id, intent.since_ms)
+
+    job = submit_recorded(client, req.project_id, submit_key, record, unanswered,
+                          context.log.info, inputs=req.inputs, dry_run=req.dry_run,
+                          notifications=req.notifications, **req.body_options())
+    if unanswered is None:
+        keyed = f" (idempotency key {submit_key})" if submit_key else ""
+        context.log.info(f"Hex project {req.project_id} submitted{keyed}")
     return job
-
-
-def _recover(context, client, req, intent: RunRecord) -> hexrun.Job:
-    """An earlier attempt recorded that it was sending RunProject, and nothing after (it
-    died before Hex's answer was recorded): adopt the run it may have made, found among
-    the project's runs since then, or submit when none appeared (hexrun_submit_or_adopt)."""
-    context.log.info(f"an earlier attempt sent RunProject (idempotency key "
-                     f"{intent.submit_key}) and stopped before recording Hex's answer: "
-                     f"looking for its run before starting one")
-    return client.submit_or_adopt(req.project_id, intent.since_ms, inputs=req.inputs,
-                                  dry_run=req.dry_run, notifications=req.notifications,
-                                  idempotency_key=intent.submit_key, **req.body_options())
 
 
 def _wait_all(context, client, runs: List[_Tracked], slice_s: float) -> None:
