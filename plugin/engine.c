@@ -213,21 +213,25 @@ static char *run_path(const hexrun__job *job, const hexrun__hex_endpoint *ep)
     return hexrun__buf_steal(&b);
 }
 
-/* Fill method/path/body of a job op from the job. Returns 1 to send, 0 to drop the op
- * (job released, finished, or its request is no longer wanted), -1 on NOMEM. */
-static int op_prepare_job(hexrun__engine *e, op *o)
+/* Fill method/path of a project poll; -1 when that cannot be done. */
+static int project_poll_prepare(op *o)
 {
     const hexrun__hex_endpoint *ep = op_hex_endpoint(o);
-    if (o->kind == OP_PROJECT_POLL) {
-        char pid[3 * HEXRUN__HEX_ID_MAX];
-        hexrun__buf b = HEXRUN__BUF_INIT;
-        if (hexrun__http_escape(o->project.id, pid, sizeof pid) < 0)
-            return 0;
-        hexrun__buf_appendf(&b, ep->path, pid);
-        free(o->path);
-        o->method = ep->method;
-        return (o->path = hexrun__buf_steal(&b)) ? 1 : -1;
-    }
+    char pid[3 * HEXRUN__HEX_ID_MAX];
+    hexrun__buf b = HEXRUN__BUF_INIT;
+    if (hexrun__http_escape(o->project.id, pid, sizeof pid) < 0)
+        return -1;
+    hexrun__buf_appendf(&b, ep->path, pid);
+    free(o->path);
+    o->method = ep->method;
+    return (o->path = hexrun__buf_steal(&b)) ? 0 : -1;
+}
+
+/* Fill method/path/body of a job op from the job. Returns 1 to send, 0 to drop the op
+ * (job released, finished, or its request is no longer wanted), -1 on NOMEM. */
+static int job_op_prepare(hexrun__engine *e, op *o)
+{
+    const hexrun__hex_endpoint *ep = op_hex_endpoint(o);
     hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
     if (!job || hexrun_state_is_terminal(job->state) == 1)
         return 0;
@@ -288,6 +292,21 @@ static int op_is_poll(const op *o)
     return (o->kind == OP_POLL && !o->poll.urgent) || o->kind == OP_PROJECT_POLL;
 }
 
+/* Ready an op's request (table mutex held). OP_SEND; or OP_FINISHED when it is dropped
+ * or, for lack of memory, ended (its job's ending or its project poll's polls seen to). */
+static op_fate op_prepare(hexrun__engine *e, op *o)
+{
+    if (o->kind == OP_DIRECT)
+        return OP_SEND;
+    if (o->kind == OP_PROJECT_POLL)
+        return project_poll_prepare(o) == 0 ? OP_SEND
+                                            : project_poll_result(e, o, NULL, HEXRUN_E_NOMEM);
+    int ready = job_op_prepare(e, o);
+    if (ready < 0)
+        job_out_of_memory(e, o->kind, o->job);
+    return ready > 0 ? OP_SEND : OP_FINISHED;
+}
+
 /* An attempt ended (from hexrun__http_run): count it, then retry it or hand it to its
  * result. */
 static void on_done(const hexrun__http_resp *resp, void *ud)
@@ -297,8 +316,11 @@ static void on_done(const hexrun__http_resp *resp, void *ud)
     e->polls_in_flight -= op_is_poll(o);
     pthread_mutex_lock(&e->jobs->mu);
     stats_count(e, o, resp);
-    op_fate fate = OP_REQUEUED; /* a retry */
-    if (!maybe_retry(e, o, resp)) {
+    op_fate fate = OP_REQUEUED;
+    int64_t delay = retry_delay(e, o, resp);
+    if (delay >= 0) {
+        reschedule(e, o, delay);
+    } else {
         int code =
             resp->error != HEXRUN_OK ? resp->error : hexrun__http_error_from_status(resp->status);
         fate = o->kind == OP_DIRECT         ? direct_result(e, o, resp, code)
@@ -339,20 +361,40 @@ static hexrun__http_req op_request(op *o, char *page, size_t pagelen)
     return req;
 }
 
-/* Returns 1 when the op went out, 0 when it was dropped or finished. */
-static int op_start(hexrun__engine *e, op *o)
+/* The transport refused to start o's request (table mutex held): its caller, its job or
+ * its project poll's polls learn it now, as no answer will come. */
+static op_fate op_not_started(hexrun__engine *e, op *o, int rc)
+{
+    const char *why = rc == HEXRUN_E_NOMEM ? "out of memory: the request could not be started"
+                                           : "the request could not be started";
+    if (o->kind == OP_DIRECT) {
+        direct_finish(e, o, rc,
+                      rc == HEXRUN_E_NOMEM ? why
+                                           : "the request could not be started (bad method or "
+                                             "path)");
+        return OP_FINISHED;
+    }
+    if (o->kind == OP_PROJECT_POLL)
+        return project_poll_result(e, o, NULL, rc);
+    hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
+    if (!job)
+        return OP_FINISHED;
+    hexrun__job_set_error(job, rc, 0, why, "");
+    hexrun__job_set_state(e->jobs, job,
+                          o->kind == OP_SUBMIT  ? HEXRUN_STATE_SUBMIT_FAILED
+                          : o->kind == OP_ADOPT ? HEXRUN_STATE_SUBMIT_UNKNOWN
+                                                : HEXRUN_STATE_LOST);
+    return OP_FINISHED;
+}
+
+/* Ready and start o's request. OP_IN_FLIGHT when it went out; else OP_FINISHED. */
+static op_fate op_start(hexrun__engine *e, op *o)
 {
     pthread_mutex_lock(&e->jobs->mu);
-    int ready = o->kind == OP_DIRECT ? 1 : op_prepare_job(e, o);
-    if (ready < 0 && o->kind == OP_DIRECT)
-        direct_finish(e, o, HEXRUN_E_NOMEM, "out of memory");
-    if (ready <= 0 && o->kind == OP_PROJECT_POLL)
-        project_poll_result(e, o, NULL, HEXRUN_E_NOMEM);
-    if (ready < 0 && o->kind != OP_DIRECT && o->kind != OP_PROJECT_POLL)
-        job_out_of_memory(e, o->kind, o->job);
+    op_fate fate = op_prepare(e, o);
     pthread_mutex_unlock(&e->jobs->mu);
-    if (ready <= 0)
-        return 0;
+    if (fate != OP_SEND)
+        return fate;
     char page_query[64];
     hexrun__http_req req = op_request(o, page_query, sizeof page_query);
     o->attempt++;
@@ -361,31 +403,11 @@ static int op_start(hexrun__engine *e, op *o)
                       op_endpoint(o), (long long)o->job, o->attempt);
     int rc = e->io.start(e->io.ud, &req);
     if (rc == HEXRUN_OK)
-        return 1;
+        return OP_IN_FLIGHT;
     pthread_mutex_lock(&e->jobs->mu);
-    if (o->kind == OP_DIRECT) {
-        direct_finish(e, o, rc,
-                      rc == HEXRUN_E_NOMEM
-                          ? "out of memory: the request could not be started"
-                          : "the request could not be started (bad method or path)");
-    } else if (o->kind == OP_PROJECT_POLL) {
-        project_poll_result(e, o, NULL, rc);
-    } else {
-        hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
-        if (job) {
-            hexrun__job_set_error(job, rc, 0,
-                                  rc == HEXRUN_E_NOMEM
-                                      ? "out of memory: the request could not be started"
-                                      : "the request could not be started",
-                                  "");
-            hexrun__job_set_state(e->jobs, job,
-                                  o->kind == OP_SUBMIT  ? HEXRUN_STATE_SUBMIT_FAILED
-                                  : o->kind == OP_ADOPT ? HEXRUN_STATE_SUBMIT_UNKNOWN
-                                                        : HEXRUN_STATE_LOST);
-        }
-    }
+    fate = op_not_started(e, o, rc);
     pthread_mutex_unlock(&e->jobs->mu);
-    return 0;
+    return fate;
 }
 
 int op_uses_run_budget(const op *o)
@@ -461,10 +483,10 @@ static void budget_why(const hexrun__engine *e, int group, int64_t now, int64_t 
 }
 
 /* An op waits `wait` ms (0: behind earlier ops) for its budget group (engine thread,
- * without the table mutex). A direct call that would wait past its deadline is finished
- * with HEXRUN_E_RATE_LIMITED (returns 1: unlink and free o); a job's info says what its
- * next request waits for. */
-static int budget_wait(hexrun__engine *e, op *o, int group, int64_t now, int64_t wait)
+ * without the table mutex): OP_REQUEUED, it keeps its place on the lane, and a job's
+ * info says what its next request waits for; OP_FINISHED, a direct call that would wait
+ * past its deadline has failed with HEXRUN_E_RATE_LIMITED (the caller unlinks it). */
+static op_fate budget_wait(hexrun__engine *e, op *o, int group, int64_t now, int64_t wait)
 {
     /* The first op of a group that waits in a round says how long (wait > 0); the ops
      * behind it wait as long. The pause is read once per round (a file with budget_path). */
@@ -491,18 +513,15 @@ static int budget_wait(hexrun__engine *e, op *o, int group, int64_t now, int64_t
         job->waiting_until_ms = until;
     }
     pthread_mutex_unlock(&e->jobs->mu);
-    return finished;
+    return finished ? OP_FINISHED : OP_REQUEUED;
 }
 
-/* Each lane stays sorted by due time, first come first served among equals, so that work
- * waiting for budget is served in order and none starves. */
-void pending_add(hexrun__engine *e, op *o)
+/* The one way onto a lane for an op (lane_insert_chain for a chain of them): due at
+ * due_ms, on the poll lane for a poll, else on pending. */
+void lane_add(hexrun__engine *e, op *o, int64_t due_ms)
 {
-    op **pp = op_is_poll(o) ? &e->polls : &e->pending;
-    while (*pp && (*pp)->due_ms <= o->due_ms)
-        pp = &(*pp)->next;
-    o->next = *pp;
-    *pp = o;
+    o->due_ms = due_ms;
+    lane_insert_chain(op_is_poll(o) ? &e->polls : &e->pending, o, o, due_ms);
 }
 
 /*
@@ -585,8 +604,10 @@ static int submit_must_wait(hexrun__engine *e, const op *o, busy_projects *b)
 }
 
 /* Insert a chain of ops all due at `due` into a lane at once, in their order, behind the
- * ops due no later: one walk for the chain (thousands of attaches at once, or the polls a
- * project's read puts off), not one per op. */
+ * ops due no later (each lane stays sorted by due time, first come first served among
+ * equals, so that work waiting for budget is served in order and none starves): one walk
+ * for the chain (thousands of attaches at once, or the polls a project's read puts off),
+ * not one per op. */
 void lane_insert_chain(op **lane, op *first, op *last, int64_t due)
 {
     if (!first)
@@ -603,30 +624,22 @@ static int64_t lane_next(const op *first, int64_t now, int64_t next)
     return first && first->due_ms - now < next ? first->due_ms - now : next;
 }
 
-/* Send or drop a due op taken off its lane (its budget is taken). Returns 1 when it went
- * out. */
-static int op_go(hexrun__engine *e, op *o)
+/* A due op taken off its lane, its budget taken: a submit's steps before its RunProject,
+ * then the request. OP_IN_FLIGHT when it went out; else OP_REQUEUED or OP_FINISHED. */
+static op_fate op_go(hexrun__engine *e, op *o)
 {
-    if (o->kind == OP_SUBMIT && adopt_first(e, o) == OP_FINISHED) {
-        budget_refund(e, HEXRUN__BUDGET_RUN); /* a lookup goes out, not a RunProject */
-        op_free(o);
-        return 0;
-    }
-    op_fate fate =
-        o->kind == OP_SUBMIT && hexrun__coord_has_journal(e->coord) ? journal_step(e, o) : OP_SEND;
+    op_fate fate = o->kind == OP_SUBMIT ? adopt_first(e, o) : OP_SEND;
+    if (fate == OP_SEND && o->kind == OP_SUBMIT && hexrun__coord_has_journal(e->coord))
+        fate = journal_step(e, o);
     if (fate != OP_SEND) {
-        budget_refund(e, HEXRUN__BUDGET_RUN); /* no RunProject went out */
-        if (fate == OP_FINISHED)
-            op_free(o);
-        return 0;
+        budget_refund(e, HEXRUN__BUDGET_RUN); /* no RunProject went out (a lookup may) */
+        return fate;
     }
     int poll = op_is_poll(o);
-    if (!op_start(e, o)) {
-        op_free(o);
-        return 0;
-    }
-    e->polls_in_flight += poll;
-    return 1;
+    fate = op_start(e, o);
+    if (fate == OP_IN_FLIGHT)
+        e->polls_in_flight += poll;
+    return fate;
 }
 
 /* The interactive lane (and submits): every due op its budget allows. Returns 1 when the
@@ -651,7 +664,8 @@ static int run_interactive(hexrun__engine *e, int64_t now, int64_t *next)
         if (!(is_run ? run_blocked : api_blocked))
             wait = budget_take(e, is_run ? HEXRUN__BUDGET_RUN : HEXRUN__BUDGET_API, now);
         if (wait > 0 || (is_run ? run_blocked : api_blocked)) {
-            if (budget_wait(e, o, is_run ? HEXRUN__BUDGET_RUN : HEXRUN__BUDGET_API, now, wait)) {
+            if (budget_wait(e, o, is_run ? HEXRUN__BUDGET_RUN : HEXRUN__BUDGET_API, now, wait) ==
+                OP_FINISHED) {
                 *pp = o->next; /* a direct call that would wait past its deadline */
                 op_free(o);
                 continue;
@@ -664,7 +678,10 @@ static int run_interactive(hexrun__engine *e, int64_t now, int64_t *next)
         }
         *pp = o->next;
         int kind = o->kind;
-        if (!op_go(e, o))
+        op_fate fate = op_go(e, o);
+        if (fate == OP_FINISHED)
+            op_free(o);
+        if (fate != OP_IN_FLIGHT)
             resweep |= kind == OP_SUBMIT;
     }
     *next = resweep ? 0 : lane_next(*pp, now, *next);
@@ -707,7 +724,8 @@ static void run_polls(hexrun__engine *e, int64_t now, int64_t *next)
         }
         op *o = e->polls;
         e->polls = o->next;
-        op_go(e, o);
+        if (op_go(e, o) == OP_FINISHED)
+            op_free(o);
     }
     /* At the in-flight cap, the next answer wakes the engine. */
     if (e->polls_in_flight < POLLS_IN_FLIGHT_MAX)
@@ -726,8 +744,7 @@ static int64_t run_due_ops(hexrun__engine *e, int64_t now)
 
 void reschedule(hexrun__engine *e, op *o, int64_t delay_ms)
 {
-    o->due_ms = now_ms(e) + delay_ms;
-    pending_add(e, o);
+    lane_add(e, o, now_ms(e) + delay_ms);
 }
 
 /* Queue the follow-up op of a job (engine thread, table mutex held). */
@@ -738,10 +755,9 @@ void follow_up(hexrun__engine *e, op_kind kind, int64_t job, int64_t delay_ms)
         job_out_of_memory(e, kind, job);
         return;
     }
-    o->due_ms = now_ms(e) + delay_ms;
     if (kind == OP_POLL)
         poll_track_new(e, o);
-    pending_add(e, o);
+    reschedule(e, o, delay_ms);
 }
 
 /* Move queued ops into pending (table mutex held). While stopping, only cancels run. */

@@ -102,10 +102,12 @@ typedef struct op {
 } op;
 
 /* What became of an op a handler was given: OP_FINISHED, done with (the caller frees it);
- * OP_REQUEUED, back on a lane or in a project poll's group (the handler kept it; the
- * caller lets go). The steps before a request (adopt_first, journal_step) also answer
- * OP_SEND: nothing kept it, the request goes out. */
-typedef enum { OP_FINISHED, OP_REQUEUED, OP_SEND } op_fate;
+ * OP_REQUEUED, on a lane or in a project poll's group (put back, or left in its place:
+ * the handler kept it; the caller lets go); OP_IN_FLIGHT, handed to the transport (its
+ * answer comes to on_done; the caller lets go). The steps before a request (adopt_first,
+ * journal_step, board_serve, op_prepare) also answer OP_SEND: nothing kept it, the
+ * request goes out. */
+typedef enum { OP_FINISHED, OP_REQUEUED, OP_SEND, OP_IN_FLIGHT } op_fate;
 
 /* A journal record waiting to be written by the engine thread outside the table mutex
  * (an fsync must not stall hexrun_poll). */
@@ -207,7 +209,7 @@ void direct_finish(hexrun__engine *e, op *o, int code, const char *message);
 int op_uses_run_budget(const op *o);
 void budget_pause(hexrun__engine *e, int group, int64_t now, int64_t ms);
 void iso_of(const hexrun__engine *e, int64_t mono_ms, char *out, size_t outlen);
-void pending_add(hexrun__engine *e, op *o);
+void lane_add(hexrun__engine *e, op *o, int64_t due_ms);
 void lane_insert_chain(op **lane, op *first, op *last, int64_t due);
 void reschedule(hexrun__engine *e, op *o, int64_t delay_ms);
 void follow_up(hexrun__engine *e, op_kind kind, int64_t job, int64_t delay_ms);
@@ -222,7 +224,7 @@ op_fate poll_apply(hexrun__engine *e, op *o, hexrun__job *job, const hexrun__hex
 void poll_soon(hexrun__engine *e, hexrun__job *job);
 op_fate job_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code);
 op_fate direct_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int code);
-int maybe_retry(hexrun__engine *e, op *o, const hexrun__http_resp *r);
+int64_t retry_delay(hexrun__engine *e, op *o, const hexrun__http_resp *r);
 
 /* polls.c */
 void reading_remove(hexrun__engine *e, const char *project);

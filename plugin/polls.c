@@ -406,8 +406,7 @@ static int group_project(hexrun__engine *e, const char *project, int64_t now)
             pp = &o->next;
         }
     }
-    g->due_ms = now;
-    pending_add(e, g);
+    lane_add(e, g, now);
     return 0;
 }
 

@@ -170,10 +170,9 @@ op_fate poll_apply(hexrun__engine *e, op *o, hexrun__job *job, const hexrun__hex
     cancel_if_requested(e, job); /* again, if an earlier CancelRun could not be queued */
     /* One sweep period after the question, not the answer: the period is the budget's.
      * After a cancel's answer, at once: the run's end is what the job waits for. */
-    o->due_ms = job->poll_soon ? now_ms(e) : o->sent_ms + sweep_period_ms(e);
     o->poll.urgent = job->poll_soon;
+    lane_add(e, o, job->poll_soon ? now_ms(e) : o->sent_ms + sweep_period_ms(e));
     job->poll_soon = 0;
-    pending_add(e, o);
     return OP_REQUEUED;
 }
 
@@ -364,13 +363,13 @@ static void note_retry_wait(hexrun__engine *e, const op *o, const hexrun__http_r
     job->waiting_until_ms = at;
 }
 
-/* Returns 1 when the attempt will be repeated (o requeued). */
-int maybe_retry(hexrun__engine *e, op *o, const hexrun__http_resp *r)
+/* The wait before o's attempt is repeated, or -1 when it is not (its answer is final). */
+int64_t retry_delay(hexrun__engine *e, op *o, const hexrun__http_resp *r)
 {
     const char *method = o->kind == OP_DIRECT ? o->direct.call->method : o->method;
     if (e->stopping || o->attempt > e->cfg->max_retries ||
         !hexrun__retry_should(hexrun__retry_kind_of(method), r))
-        return 0;
+        return -1;
     int64_t after = hexrun__retry_after_parse(r->retry_after, time(NULL));
     if (after >= 0 && (r->status == 429 || r->status == 503))
         budget_pause(e, op_uses_run_budget(o) ? HEXRUN__BUDGET_RUN : HEXRUN__BUDGET_API, now_ms(e),
@@ -380,13 +379,12 @@ int maybe_retry(hexrun__engine *e, op *o, const hexrun__http_resp *r)
     if (o->kind == OP_DIRECT && o->direct.deadline_ms &&
         now_ms(e) + delay > o->direct.deadline_ms) {
         o->direct.skipped_retry_ms = delay; /* its caller would wait past the deadline */
-        return 0;
+        return -1;
     }
     note_retry_wait(e, o, r, delay, after);
     hexrun__log_write(e->log, HEXRUN_LOG_DEBUG,
                       "event=retry endpoint=%s job=%lld attempt=%d status=%d delay_ms=%lld",
                       op_endpoint(o), (long long)o->job, o->attempt, r->status, (long long)delay);
     e->retries++;
-    reschedule(e, o, delay);
-    return 1;
+    return delay;
 }
