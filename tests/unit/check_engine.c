@@ -324,6 +324,71 @@ START_TEST(a_run_missing_from_the_page_is_polled_alone)
 }
 END_TEST
 
+/* ---- a second page of a project's runs ---- */
+
+/* Page 1 (offset 0) has run 1 and a next page at offset 1; page 2 has runs 2 and 3. */
+static void answer_two_pages(fake *f, const sent_req *r, int i, hexrun__http_resp *resp)
+{
+    (void)i;
+    if (strcmp(r->query, "limit=100&offset=0") == 0) {
+        snprintf(f->body, sizeof f->body,
+                 "{\"runs\":[{\"projectId\":\"" P "\",\"runId\":\"" RUN(
+                     1) "\",\"status\":"
+                        "\"COMPLETED\"}],\"nextPage\":\"https://hex/api/v1/projects/" P
+                        "/runs?limit=100&offset=1\"}");
+        resp->status = 200;
+        resp->body = f->body;
+        return;
+    }
+    page_of_completed_runs(f, 3, resp); /* runs 2 and 3 are on it */
+}
+
+START_TEST(runs_missing_from_the_first_page_are_found_on_the_next)
+{
+    world *w = world_new(answer_two_pages);
+    int64_t ids[3];
+    poll_three_runs(w, HEXRUN_STATE_RUNNING, ids);
+    drive(w, 10000);
+    dump(w);
+    ck_assert_int_eq(w->f.n_sent, 2);
+    ck_assert_str_eq(w->f.sent[0].query, "limit=100&offset=0");
+    ck_assert_str_eq(w->f.sent[1].path, "/v1/projects/" P "/runs");
+    ck_assert_str_eq(w->f.sent[1].query, "limit=100&offset=1");
+    for (int k = 0; k < 3; k++)
+        ck_assert_int_eq(job_of(w, ids[k])->state, HEXRUN_STATE_COMPLETED);
+    world_free(w);
+}
+END_TEST
+
+/* ---- a poll's answers that cannot be used ---- */
+
+static void answer_about_another_run(fake *f, const sent_req *r, int i, hexrun__http_resp *resp)
+{
+    (void)r;
+    (void)i;
+    run_json(f, P, RUN(8), "COMPLETED");
+    resp->status = 200;
+    resp->body = f->body;
+}
+
+START_TEST(answers_about_another_run_end_the_poll_lost)
+{
+    world *w = world_new(answer_about_another_run);
+    int64_t id = add_job(w, HEXRUN_STATE_RUNNING, P, RUN(1));
+    queue(w, hexrun__engine_queue_poll, id);
+    drive(w, 120000);
+    dump(w);
+    /* max(3, max_retries + 1) unusable answers in a row, then no more polls: the job ends
+     * LOST and never takes the other run's status. */
+    ck_assert_int_eq(count(w, "GET"), (int)w->cfg->max_retries + 1);
+    const hexrun__job *job = job_of(w, id);
+    ck_assert_int_eq(job->state, HEXRUN_STATE_LOST);
+    ck_assert_str_eq(job->run_id, RUN(1));
+    ck_assert_ptr_nonnull(strstr(job->last_error.message, "not run " RUN(1)));
+    world_free(w);
+}
+END_TEST
+
 /* ---- cancels go before polls ---- */
 
 static void answer_cancel_or_running(fake *f, const sent_req *r, int i, hexrun__http_resp *resp)
@@ -437,6 +502,74 @@ START_TEST(a_lost_runproject_answer_adopts_the_new_run_without_resending)
 }
 END_TEST
 
+/* ---- lookups whose answers cannot be read ---- */
+
+static void answer_lost_then_unreadable(fake *f, const sent_req *r, int i, hexrun__http_resp *resp)
+{
+    (void)f;
+    (void)i;
+    if (strcmp(r->method, "POST") == 0) {
+        resp->error = HEXRUN_E_TRANSPORT;
+        resp->error_text = "connection reset";
+        return;
+    }
+    resp->status = 200;
+    resp->body = "{\"runs\":";
+}
+
+START_TEST(unreadable_lookups_do_not_count_toward_submit_unknown)
+{
+    world *w = world_new(answer_lost_then_unreadable);
+    int64_t id = add_job(w, HEXRUN_STATE_QUEUED, P, "");
+    queue(w, hexrun__engine_queue_submit, id);
+    drive(w, 3600000);
+    dump(w);
+    /* Six lookups whose answers could not be read tell nothing either way; six more decide
+     * (they cannot be read either). The RunProject is never sent again. */
+    ck_assert_int_eq(count(w, "POST"), 1);
+    ck_assert_int_eq(count(w, "GET"), 12);
+    const hexrun__job *job = job_of(w, id);
+    ck_assert_int_eq(job->state, HEXRUN_STATE_SUBMIT_UNKNOWN);
+    ck_assert_ptr_nonnull(strstr(job->last_error.message, "the last lookup failed"));
+    world_free(w);
+}
+END_TEST
+
+/* ---- direct calls ---- */
+
+static void answer_429_for_an_hour(fake *f, const sent_req *r, int i, hexrun__http_resp *resp)
+{
+    (void)f;
+    (void)r;
+    (void)i;
+    resp->status = 429;
+    resp->retry_after = "3600";
+}
+
+START_TEST(a_direct_call_is_not_retried_past_its_deadline)
+{
+    world *w = world_new(answer_429_for_an_hour);
+    hexrun__direct d = {.endpoint = "ListProjects", .method = "GET", .path = "/v1/projects"};
+    pthread_mutex_lock(&w->jobs.mu);
+    ck_assert_int_eq(hexrun__engine_queue_direct(w->e, &d), HEXRUN_OK);
+    pthread_mutex_unlock(&w->jobs.mu);
+    for (int rounds = 0; !d.done; rounds++) {
+        ck_assert_int_lt(rounds, 1000);
+        hexrun__engine_round(w->e);
+    }
+    /* Hex asks for an hour; the call's deadline is (max_retries + 1) * timeout_ms +
+     * max_retries * retry_max_ms: it fails at once, saying why, after one request. */
+    ck_assert_int_eq(w->f.n_sent, 1);
+    ck_assert_int_eq(d.code, HEXRUN_E_RATE_LIMITED);
+    ck_assert_int_eq(d.status, 429);
+    ck_assert_int_eq(d.attempts, 1);
+    ck_assert_ptr_nonnull(strstr(d.message, "ListProjects: HTTP 429"));
+    ck_assert_ptr_nonnull(strstr(d.message, "not retried: the wait Hex asks for (3600 s)"));
+    free(d.response);
+    world_free(w);
+}
+END_TEST
+
 /* ---- out of memory ---- */
 
 START_TEST(a_request_that_cannot_start_for_lack_of_memory_ends_its_job)
@@ -467,10 +600,14 @@ static Suite *suite(void)
     tcase_add_test(tc, a_lone_run_is_polled_once_a_sweep_period);
     tcase_add_test(tc, polls_of_one_project_share_one_page);
     tcase_add_test(tc, a_run_missing_from_the_page_is_polled_alone);
+    tcase_add_test(tc, runs_missing_from_the_first_page_are_found_on_the_next);
+    tcase_add_test(tc, answers_about_another_run_end_the_poll_lost);
     tcase_add_test(tc, a_cancel_goes_before_a_backlog_of_polls);
     tcase_add_test(tc, a_failed_cancel_backs_off_within_the_doubling_cap);
     tcase_add_test(tc, retry_after_is_waited_to_the_millisecond);
     tcase_add_test(tc, a_lost_runproject_answer_adopts_the_new_run_without_resending);
+    tcase_add_test(tc, unreadable_lookups_do_not_count_toward_submit_unknown);
+    tcase_add_test(tc, a_direct_call_is_not_retried_past_its_deadline);
     tcase_add_test(tc, a_request_that_cannot_start_for_lack_of_memory_ends_its_job);
     suite_add_tcase(s, tc);
     return s;
