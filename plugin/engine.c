@@ -379,11 +379,15 @@ static op_fate op_not_started(hexrun__engine *e, op *o, int rc)
     hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
     if (!job)
         return OP_FINISHED;
+    if (o->kind == OP_ADOPT) {
+        /* As when no lookup could be made at all: the job lets go of its project. */
+        job->adopt_lookups--; /* this one was not made */
+        adopt_give_up(e, job, why);
+        return OP_FINISHED;
+    }
     hexrun__job_set_error(job, rc, 0, why, "");
     hexrun__job_set_state(e->jobs, job,
-                          o->kind == OP_SUBMIT  ? HEXRUN_STATE_SUBMIT_FAILED
-                          : o->kind == OP_ADOPT ? HEXRUN_STATE_SUBMIT_UNKNOWN
-                                                : HEXRUN_STATE_LOST);
+                          o->kind == OP_SUBMIT ? HEXRUN_STATE_SUBMIT_FAILED : HEXRUN_STATE_LOST);
     return OP_FINISHED;
 }
 

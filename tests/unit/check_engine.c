@@ -42,8 +42,9 @@ struct fake {
     sent_req sent[MAX_SENT];
     int n_sent;
     answer_fn answer;
-    char body[4096]; /* the body of the answer being given */
-    int start_error; /* fake_start fails with this (HEXRUN_OK: it does not) */
+    char body[4096];          /* the body of the answer being given */
+    int start_error;          /* fake_start fails with this (HEXRUN_OK: it does not) */
+    const char *refuse_query; /* ... only for requests with this query (NULL: for all) */
 };
 
 static int64_t fake_now(void *ud)
@@ -59,7 +60,8 @@ static int64_t fake_unix(void *ud)
 static int fake_start(void *ud, const hexrun__http_req *req)
 {
     fake *f = ud;
-    if (f->start_error != HEXRUN_OK)
+    if (f->start_error != HEXRUN_OK &&
+        (!f->refuse_query || (req->query && strcmp(req->query, f->refuse_query) == 0)))
         return f->start_error;
     ck_assert_int_lt(f->n_sent, MAX_SENT);
     sent_req *r = &f->sent[f->n_sent++];
@@ -593,6 +595,32 @@ START_TEST(a_request_that_cannot_start_for_lack_of_memory_ends_its_job)
 }
 END_TEST
 
+/* The first lookup for the run of a lost RunProject cannot start: nothing can tell whether
+ * that RunProject made a run, so its job ends SUBMIT_UNKNOWN, and its project is free for
+ * the next submit (it was held for the lookup, one RunProject of a project at a time). */
+START_TEST(a_lookup_that_cannot_start_frees_its_project)
+{
+    world *w = world_new(answer_lost_then_found);
+    w->f.start_error = HEXRUN_E_NOMEM;
+    w->f.refuse_query = "limit=100&runTriggerFilter=API";
+    int64_t first = add_job(w, HEXRUN_STATE_QUEUED, P, "");
+    queue(w, hexrun__engine_queue_submit, first);
+    drive(w, 1000);
+    ck_assert_int_eq(count(w, "POST"), 1);
+    ck_assert_int_eq(job_of(w, first)->state, HEXRUN_STATE_SUBMIT_UNKNOWN);
+    ck_assert_int_eq(job_of(w, first)->last_error.code, HEXRUN_E_OUTCOME_UNKNOWN);
+    ck_assert_ptr_nonnull(
+        strstr(job_of(w, first)->last_error.message, "the request could not be started"));
+    int64_t second = add_job(w, HEXRUN_STATE_QUEUED, P, "");
+    queue(w, hexrun__engine_queue_submit, second);
+    drive(w, 60000);
+    dump(w);
+    ck_assert_int_eq(count(w, "POST"), 2);
+    ck_assert_int_ne(job_of(w, second)->state, HEXRUN_STATE_QUEUED);
+    world_free(w);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("engine");
@@ -609,6 +637,7 @@ static Suite *suite(void)
     tcase_add_test(tc, unreadable_lookups_do_not_count_toward_submit_unknown);
     tcase_add_test(tc, a_direct_call_is_not_retried_past_its_deadline);
     tcase_add_test(tc, a_request_that_cannot_start_for_lack_of_memory_ends_its_job);
+    tcase_add_test(tc, a_lookup_that_cannot_start_frees_its_project);
     suite_add_tcase(s, tc);
     return s;
 }
