@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -277,8 +278,518 @@ static int run_from_object(json_object *obj, int need_status, hexrun__hex_run *r
     return HEXRUN_OK;
 }
 
+/* ---------------------------------------------------------------------------------------
+ * A run object read in place (GetRunStatus, RunProject 201)
+ *
+ * Why: parsed whole by json-c, an answer costs about three times its size (the body, the
+ * tokener's buffer, the copy json-c keeps of each string), and Hex, or anything between
+ * it and us, may send one as large as max_response_bytes with every poll. So the body is
+ * walked where it lies: every byte is checked against what json-c accepts with
+ * JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8 (json-c 0.16, quirks included: keys in
+ * single quotes, NaN and Infinity, raw control characters in strings, integers that
+ * saturate, a key ending at its first \u0000, depth 32, the last of duplicate keys wins),
+ * and only the values of the fields a run uses go to json-c, cut to what those fields
+ * can hold. Every other value is skipped without allocating. fuzz_hex_run checks the
+ * result against the whole parse (hexrun__hex_parse_run_whole) on every input.
+ * ------------------------------------------------------------------------------------- */
+
+/* The fields run_from_object reads. */
+static const char *const run_fields[] = {"runId",          "projectId",  "runUrl",  "status",
+                                         "startTime",      "endTime",    "traceId", "runTrigger",
+                                         "projectVersion", "elapsedTime"};
+#define RUN_FIELDS (sizeof run_fields / sizeof *run_fields)
+#define KEY_MAX 16 /* longer than every name in run_fields */
+
+/* A string is handed to json-c up to the first character at which it decodes to this
+ * many bytes, and a number up to this many characters (a longer one is rewritten to a
+ * shorter one json-c reads the same): more than any field of a run holds. */
+#define STRING_KEEP HEXRUN__HEX_URL_MAX
+#define NUMBER_KEEP HEXRUN__HEX_SHORT_MAX
+_Static_assert(HEXRUN__HEX_ID_MAX <= NUMBER_KEEP && HEXRUN__HEX_SHORT_MAX <= NUMBER_KEEP &&
+                   NUMBER_KEEP <= STRING_KEEP,
+               "a kept value must cover every field it can fill");
+
+typedef struct {
+    const char *p;
+    size_t len, pos;
+    enum json_tokener_error err;
+} reader;
+
+/* Where one value lies in the body and what json-c would make of it. */
+typedef struct {
+    int present;
+    enum json_type type; /* json_type_double also for NaN and Infinity */
+    size_t start, end;
+    size_t cut; /* a string: where its kept part ends (== end when it is kept whole) */
+} span;
+
+static int fail(reader *r, enum json_tokener_error e)
+{
+    r->err = r->pos >= r->len ? json_tokener_error_parse_eof : e;
+    return -1;
+}
+
+static int peek(const reader *r)
+{
+    return r->pos < r->len ? (unsigned char)r->p[r->pos] : -1;
+}
+
+static void skip_ws(reader *r)
+{
+    while (r->pos < r->len && (r->p[r->pos] == ' ' || r->p[r->pos] == '\t' ||
+                               r->p[r->pos] == '\n' || r->p[r->pos] == '\r'))
+        r->pos++;
+}
+
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* How many of the bytes from s (before end) are digits, or are '0' with only_zeros. */
+static size_t digits(const char *s, const char *end, int only_zeros)
+{
+    const char *p = s;
+    while (p < end && (only_zeros ? *p == '0' : is_digit(*p)))
+        p++;
+    return (size_t)(p - s);
+}
+
+static int hex4(const char *s, unsigned *cp)
+{
+    *cp = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = (char)(s[i] | 0x20); /* lower case for letters; digits stay digits */
+        if (!is_digit(s[i]) && (c < 'a' || c > 'f'))
+            return -1;
+        *cp = *cp << 4 | (unsigned)(is_digit(s[i]) ? s[i] - '0' : c - 'a' + 10);
+    }
+    return 0;
+}
+
+/* A multi-byte character as json-c checks it: a lead byte, then its count of continuation
+ * bytes (json-c lets overlong forms and encoded surrogates pass). */
+static int read_utf8(reader *r, unsigned char out[4], size_t *n)
+{
+    unsigned char c = (unsigned char)r->p[r->pos];
+    size_t more = (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : 4;
+    if (more == 4 || r->len - r->pos <= more)
+        return fail(r, json_tokener_error_parse_utf8_string);
+    for (size_t i = 0; i <= more; i++) {
+        out[i] = (unsigned char)r->p[r->pos + i];
+        if (i > 0 && (out[i] & 0xC0) != 0x80) {
+            r->pos += i;
+            return fail(r, json_tokener_error_parse_utf8_string);
+        }
+    }
+    r->pos += more + 1;
+    *n = more + 1;
+    return 0;
+}
+
+/* A \u escape (r->pos after the u) decoded as json-c does: a high surrogate takes the low
+ * one that follows it, a lone surrogate becomes U+FFFD. */
+static int read_unicode(reader *r, unsigned char out[4], size_t *n)
+{
+    unsigned cp, lo;
+    if (r->len - r->pos < 4 || hex4(r->p + r->pos, &cp) != 0)
+        return fail(r, json_tokener_error_parse_string);
+    r->pos += 4;
+    if ((cp & 0xFC00) == 0xD800 && r->len - r->pos >= 6 && r->p[r->pos] == '\\' &&
+        r->p[r->pos + 1] == 'u' && hex4(r->p + r->pos + 2, &lo) == 0 && (lo & 0xFC00) == 0xDC00) {
+        r->pos += 6;
+        cp = (((cp & 0x3FF) << 10) | (lo & 0x3FF)) + 0x10000;
+    } else if ((cp & 0xF800) == 0xD800) {
+        cp = 0xFFFD;
+    }
+    size_t k = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    static const unsigned char lead[] = {0, 0, 0xC0, 0xE0, 0xF0};
+    for (size_t i = k - 1; i > 0; i--, cp >>= 6)
+        out[i] = (unsigned char)(0x80 | (cp & 0x3F));
+    out[0] = (unsigned char)(lead[k] | cp);
+    *n = k;
+    return 0;
+}
+
+/* One character or escape of a string (r->pos on it), decoded into out[0..*n). */
+static int read_unit(reader *r, unsigned char out[4], size_t *n)
+{
+    unsigned char c = (unsigned char)r->p[r->pos];
+    if (c >= 0x80)
+        return read_utf8(r, out, n);
+    if (c == '\0') /* json-c stops at a NUL: the document ends early */
+        return fail(r, json_tokener_error_parse_eof);
+    *n = 1;
+    r->pos++;
+    if (c != '\\') {
+        out[0] = c;
+        return 0;
+    }
+    static const char esc_in[] = "\"\\/bnrtf", esc_out[] = "\"\\/\b\n\r\t\f";
+    const char *e = r->pos < r->len && r->p[r->pos] ? strchr(esc_in, r->p[r->pos]) : NULL;
+    if (e) {
+        out[0] = (unsigned char)esc_out[e - esc_in];
+        r->pos++;
+        return 0;
+    }
+    if (peek(r) != 'u')
+        return fail(r, json_tokener_error_parse_string);
+    r->pos++;
+    return read_unicode(r, out, n);
+}
+
+/* A string from its opening quote to after its closing one. key (NULL: not kept) receives
+ * its first KEY_MAX decoded bytes and *keylen their count up to the first NUL, where
+ * json-c's copy of a key ends (more than KEY_MAX: no name of a field); *cut is where the
+ * string has decoded to STRING_KEEP bytes. */
+static int read_string(reader *r, char *key, size_t *keylen, size_t *cut)
+{
+    char quote = r->p[r->pos++];
+    size_t decoded = 0, klen = 0;
+    int nul = 0;
+    *cut = 0;
+    while (r->pos < r->len && r->p[r->pos] != quote) {
+        unsigned char out[4];
+        size_t n = 0;
+        if (read_unit(r, out, &n) != 0)
+            return -1;
+        for (size_t i = 0; key && i < n && !nul; i++) {
+            nul = out[i] == '\0';
+            if (!nul && klen < KEY_MAX)
+                key[klen] = (char)out[i];
+            klen += !nul && klen <= KEY_MAX;
+        }
+        decoded += n;
+        if (!*cut && decoded >= STRING_KEEP)
+            *cut = r->pos;
+    }
+    if (r->pos >= r->len)
+        return fail(r, json_tokener_error_parse_eof);
+    r->pos++;
+    if (keylen)
+        *keylen = klen;
+    if (!*cut)
+        *cut = r->pos;
+    return 0;
+}
+
+/* true, false, null, NaN or Infinity, spelt exactly (json-c's strict mode). */
+static int read_word(reader *r, span *v)
+{
+    static const struct {
+        const char *word;
+        enum json_type type;
+        enum json_tokener_error err;
+    } words[] = {{"true", json_type_boolean, json_tokener_error_parse_boolean},
+                 {"false", json_type_boolean, json_tokener_error_parse_boolean},
+                 {"null", json_type_null, json_tokener_error_parse_null},
+                 {"NaN", json_type_double, json_tokener_error_parse_null},
+                 {"Infinity", json_type_double, json_tokener_error_parse_unexpected}};
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
+        size_t n = strlen(words[i].word);
+        if (r->p[r->pos] != words[i].word[0])
+            continue;
+        if (r->len - r->pos < n || memcmp(r->p + r->pos, words[i].word, n) != 0)
+            return fail(r, words[i].err);
+        r->pos += n;
+        v->type = words[i].type;
+        return 0;
+    }
+    return fail(r, json_tokener_error_parse_unexpected);
+}
+
+/* What strtod reads whole (json-c wants that of a number with '.', 'e' or 'E'). */
+static int is_decimal(const char *s, const char *end)
+{
+    s += *s == '-';
+    size_t n = digits(s, end, 0);
+    const char *p = s + n;
+    if (p < end && *p == '.') {
+        size_t frac = digits(p + 1, end, 0);
+        n += frac;
+        p += 1 + frac;
+    }
+    if (n == 0)
+        return 0;
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p += 1 + (p + 1 < end && (p[1] == '+' || p[1] == '-'));
+        size_t exp = digits(p, end, 0);
+        if (exp == 0)
+            return 0;
+        p += exp;
+    }
+    return p == end;
+}
+
+/* A number: json-c takes the longest run of what can continue one, then reads it as an
+ * int64 (negative; saturating), a uint64 (no leading zero unless it is 0; saturating) or,
+ * with '.', 'e' or 'E', a double. "-Infinity" is a double too. */
+static int read_number(reader *r, span *v)
+{
+    size_t start = r->pos;
+    int is_double = 0, is_exp = 0, neg_ok = 1, pos_ok = 0;
+    for (; r->pos < r->len; r->pos++) {
+        char c = r->p[r->pos];
+        int e = !is_exp && (c == 'e' || c == 'E');
+        if (!is_digit(c) && !e && !(neg_ok && c == '-') && !(pos_ok && c == '+') &&
+            !(!is_double && c == '.'))
+            break;
+        is_double |= e || c == '.';
+        is_exp |= e;
+        neg_ok = pos_ok = e || c == '.';
+    }
+    const char *s = r->p + start, *end = r->p + r->pos;
+    if (end - s == 1 && *s == '-' && (peek(r) == 'I' || peek(r) == 'i'))
+        return read_word(r, v); /* -Infinity */
+    v->type = is_double ? json_type_double : json_type_int;
+    int ok = is_double   ? is_decimal(s, end)
+             : *s == '-' ? end - s > 1
+                         : *s != '0' || digits(s, end, 1) == (size_t)(end - s);
+    return ok ? 0 : fail(r, json_tokener_error_parse_number);
+}
+
+static int read_value(reader *r, int depth, span *v);
+
+/* An object from '{' (r->pos) to after '}'; fields (top level only) receives the last
+ * value of each of run_fields. */
+static int read_object(reader *r, int depth, span *fields)
+{
+    r->pos++;
+    skip_ws(r);
+    if (peek(r) == '}') {
+        r->pos++;
+        return 0;
+    }
+    for (;;) {
+        if (peek(r) != '"' && peek(r) != '\'')
+            return fail(r, json_tokener_error_parse_object_key_name);
+        char key[KEY_MAX];
+        size_t klen = 0, cut = 0;
+        span v = {0};
+        if (read_string(r, fields ? key : NULL, &klen, &cut) != 0)
+            return -1;
+        skip_ws(r);
+        if (peek(r) != ':')
+            return fail(r, json_tokener_error_parse_object_key_sep);
+        r->pos++;
+        skip_ws(r);
+        if (depth >= JSON_TOKENER_DEFAULT_DEPTH - 1)
+            return fail(r, json_tokener_error_depth);
+        if (read_value(r, depth + 1, &v) != 0)
+            return -1;
+        for (size_t i = 0; fields && i < RUN_FIELDS; i++)
+            if (strlen(run_fields[i]) == klen && memcmp(run_fields[i], key, klen) == 0)
+                fields[i] = v;
+        skip_ws(r);
+        if (peek(r) == '}') {
+            r->pos++;
+            return 0;
+        }
+        if (peek(r) != ',')
+            return fail(r, json_tokener_error_parse_object_value_sep);
+        r->pos++;
+        skip_ws(r);
+        if (peek(r) == '}') /* a trailing comma */
+            return fail(r, json_tokener_error_parse_unexpected);
+    }
+}
+
+static int read_array(reader *r, int depth)
+{
+    r->pos++;
+    skip_ws(r);
+    if (peek(r) == ']') {
+        r->pos++;
+        return 0;
+    }
+    for (;;) {
+        span v = {0};
+        if (depth >= JSON_TOKENER_DEFAULT_DEPTH - 1)
+            return fail(r, json_tokener_error_depth);
+        if (read_value(r, depth + 1, &v) != 0)
+            return -1;
+        skip_ws(r);
+        if (peek(r) == ']') {
+            r->pos++;
+            return 0;
+        }
+        if (peek(r) != ',')
+            return fail(r, json_tokener_error_parse_array);
+        r->pos++;
+        skip_ws(r);
+        if (peek(r) == ']') /* a trailing comma */
+            return fail(r, json_tokener_error_parse_unexpected);
+    }
+}
+
+/* Any value at `depth` (the document is at 0), recursing at most JSON_TOKENER_DEFAULT_DEPTH
+ * times as json-c allows. */
+static int read_value(reader *r, int depth, span *v)
+{
+    int c = peek(r), rc;
+    v->present = 1;
+    v->start = r->pos;
+    if (c == '{') {
+        v->type = json_type_object;
+        rc = read_object(r, depth, NULL);
+    } else if (c == '[') {
+        v->type = json_type_array;
+        rc = read_array(r, depth);
+    } else if (c == '"') {
+        v->type = json_type_string;
+        rc = read_string(r, NULL, NULL, &v->cut);
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+        rc = read_number(r, v);
+    } else if (c >= 0) {
+        rc = read_word(r, v);
+    } else {
+        rc = fail(r, json_tokener_error_parse_eof);
+    }
+    v->end = r->pos;
+    return rc;
+}
+
+/* Check the whole document, keeping in fields where the run's fields lie. */
+static int read_run_fields(const char *body, size_t len, span fields[RUN_FIELDS], char *err,
+                           size_t errlen)
+{
+    if (!body || len > (size_t)INT32_MAX - 1) { /* parse_doc's limits, for the same answers */
+        set_err(err, errlen, "%s", "no body or body too large to parse");
+        return -1;
+    }
+    reader r = {body, len, 0, json_tokener_success};
+    span top = {0};
+    skip_ws(&r);
+    int rc = peek(&r) == '{' ? read_object(&r, 0, fields) : read_value(&r, 0, &top);
+    skip_ws(&r);
+    if (rc == 0 && r.pos < r.len)
+        rc = fail(&r, json_tokener_error_parse_unexpected);
+    if (rc != 0)
+        set_err(err, errlen, "invalid JSON at byte %zu: %s", r.pos,
+                len == 0 ? "empty body" : json_tokener_error_desc(r.err));
+    else if (top.present)
+        set_err(err, errlen, "expected a JSON object, got %s", json_type_to_name(top.type));
+    return rc != 0 || top.present ? -1 : 0;
+}
+
+/* Parse n bytes, then tail (NULL: none), as one value; json-c's answer for a value the
+ * reader has already checked (a refusal here would be a difference between the two). */
+static int parse_kept(const char *p, size_t n, const char *tail, enum json_type type,
+                      json_object **out, char *err, size_t errlen)
+{
+    json_tokener *tok = json_tokener_new();
+    if (!tok)
+        return HEXRUN_E_NOMEM;
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    *out = json_tokener_parse_ex(tok, p, (int)n);
+    if (!*out && tail && json_tokener_get_error(tok) == json_tokener_continue)
+        *out = json_tokener_parse_ex(tok, tail, (int)strlen(tail));
+    if (!*out && json_tokener_get_error(tok) == json_tokener_continue)
+        *out = json_tokener_parse_ex(tok, "", 1); /* the end of a number */
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    json_tokener_free(tok);
+    if (jerr != json_tokener_success) {
+        set_err(err, errlen, "invalid JSON in '%.*s': %s", (int)(n < 40 ? n : 40), p,
+                json_tokener_error_desc(jerr));
+        return HEXRUN_E_PROTOCOL;
+    }
+    return *out || type == json_type_null ? HEXRUN_OK : HEXRUN_E_NOMEM;
+}
+
+/* An integer too long to hand over, as the shortest text json-c reads the same: leading
+ * zeros dropped, and past 20 digits (beyond UINT64_MAX) any longer number, as json-c
+ * saturates them all alike. */
+static int long_int(const char *s, size_t n, json_object **out, char *err, size_t errlen)
+{
+    char text[32];
+    size_t k = 0;
+    const char *end = s + n;
+    if (*s == '-')
+        text[k++] = *s++;
+    s += digits(s, end - 1, 1); /* keep the last digit */
+    if (end - s > 20) {
+        memset(text + k, '9', 21);
+        k += 21;
+    } else {
+        memcpy(text + k, s, (size_t)(end - s));
+        k += (size_t)(end - s);
+    }
+    return parse_kept(text, k, NULL, json_type_int, out, err, errlen);
+}
+
+/* A double too long to hand over: its value read where it lies (a byte that ends it
+ * follows it in the body) as json-c reads it, and its text cut to what a field holds. */
+static int long_double(const char *s, json_object **out)
+{
+    locale_t c = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+    if (!c)
+        return HEXRUN_E_NOMEM;
+    double d = strtod_l(s, NULL, c);
+    freelocale(c);
+    char text[NUMBER_KEEP + 1];
+    memcpy(text, s, NUMBER_KEEP);
+    text[NUMBER_KEEP] = '\0';
+    *out = json_object_new_double_s(d, text);
+    return *out ? HEXRUN_OK : HEXRUN_E_NOMEM;
+}
+
+/* What json-c makes of a field's value, from no more of it than the field can hold: an
+ * object or array stands for itself (a run's fields only look at their type). */
+static int value_of(const char *body, const span *v, json_object **out, char *err, size_t errlen)
+{
+    const char *s = body + v->start;
+    size_t n = v->end - v->start;
+    *out = NULL;
+    if (v->type == json_type_object || v->type == json_type_array) {
+        *out = v->type == json_type_object ? json_object_new_object() : json_object_new_array();
+        return *out ? HEXRUN_OK : HEXRUN_E_NOMEM;
+    }
+    if (v->type == json_type_string)
+        return parse_kept(s, v->cut - v->start, v->cut < v->end ? "\"" : NULL, v->type, out, err,
+                          errlen);
+    if (n <= NUMBER_KEEP)
+        return parse_kept(s, n, NULL, v->type, out, err, errlen);
+    return v->type == json_type_int ? long_int(s, n, out, err, errlen) : long_double(s, out);
+}
+
+/* The run object of a body with only the fields a run uses, their values from value_of. */
+static int run_fields_object(const char *body, const span fields[RUN_FIELDS], json_object **root,
+                             char *err, size_t errlen)
+{
+    *root = json_object_new_object();
+    int rc = *root ? HEXRUN_OK : HEXRUN_E_NOMEM;
+    for (size_t i = 0; rc == HEXRUN_OK && i < RUN_FIELDS; i++) {
+        json_object *v = NULL;
+        if (!fields[i].present)
+            continue;
+        rc = value_of(body, &fields[i], &v, err, errlen);
+        if (rc == HEXRUN_OK && json_object_object_add(*root, run_fields[i], v) != 0) {
+            json_object_put(v);
+            rc = HEXRUN_E_NOMEM;
+        }
+    }
+    if (rc == HEXRUN_E_NOMEM)
+        set_err(err, errlen, "%s", "out of memory");
+    return rc;
+}
+
 static int parse_one_run(const char *body, size_t len, int need_status, hexrun__hex_run *run,
                          char *err, size_t errlen)
+{
+    span fields[RUN_FIELDS] = {{0}};
+    memset(run, 0, sizeof *run);
+    if (read_run_fields(body, len, fields, err, errlen) != 0)
+        return HEXRUN_E_PROTOCOL;
+    json_object *root = NULL;
+    int rc = run_fields_object(body, fields, &root, err, errlen);
+    if (rc == HEXRUN_OK)
+        rc = run_from_object(root, need_status, run, err, errlen);
+    json_object_put(root);
+    return rc;
+}
+
+int hexrun__hex_parse_run_whole(const char *body, size_t len, int need_status, hexrun__hex_run *run,
+                                char *err, size_t errlen)
 {
     json_object *root = parse_object(body, len, err, errlen);
     if (!root) {

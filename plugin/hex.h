@@ -71,9 +71,17 @@ int32_t hexrun__hex_state_from_status(const char *status);
 int hexrun__hex_parse_run_created(const char *body, size_t len, hexrun__hex_run *run, char *err,
                                   size_t errlen);
 
-/* GetRunStatus 200: needs runId, projectId and status. */
+/* GetRunStatus 200: needs runId, projectId and status. Both read the body in place: only
+ * the values of a run's fields (cut to what they can hold) are copied, so a large answer
+ * costs no memory beyond its body. */
 int hexrun__hex_parse_run(const char *body, size_t len, hexrun__hex_run *run, char *err,
                           size_t errlen);
+
+/* The same answers from the whole document parsed by json-c (it costs about three times
+ * the body): the reference fuzz_hex_run and check_hex hold the readers above to.
+ * need_status: 1 as hexrun__hex_parse_run, 0 as hexrun__hex_parse_run_created. */
+int hexrun__hex_parse_run_whole(const char *body, size_t len, int need_status, hexrun__hex_run *run,
+                                char *err, size_t errlen);
 
 /* Append run to out as a JSON object of Hex's run fields (what hexrun__hex_parse_run reads
  * back): the status board keeps runs in this form. HEXRUN_OK or HEXRUN_E_NOMEM. */

@@ -1,6 +1,7 @@
 /* Unit suite: JSON mapping of Hex requests and responses (runs, pages, both error
  * families, run options). */
 #include <check.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,6 +220,236 @@ START_TEST(run_created_needs_no_status)
     const char *bad = "{\"projectId\":\"" P_OK "\"}";
     ck_assert_int_eq(hexrun__hex_parse_run_created(bad, strlen(bad), &r, err, sizeof err),
                      HEXRUN_E_PROTOCOL);
+}
+END_TEST
+
+/* ----- the in-place reader (GetRunStatus, RunProject 201) against json-c's whole parse ----- */
+
+#define HEAD "\"projectId\":\"" P_OK "\",\"runId\":\"" RUN1 "\",\"status\":\"RUNNING\""
+
+/* Both readers on body (len bytes): the same fields, or the same error (both "invalid
+ * JSON" when the body is not JSON). Returns hexrun__hex_parse_run's code; *out its run. */
+static int agree_len(const char *body, size_t len, hexrun__hex_run *out)
+{
+    char whole_err[512];
+    hexrun__hex_run whole;
+    for (int need_status = 0; need_status <= 1; need_status++) {
+        err[0] = whole_err[0] = '\0';
+        int rc = need_status ? hexrun__hex_parse_run(body, len, out, err, sizeof err)
+                             : hexrun__hex_parse_run_created(body, len, out, err, sizeof err);
+        int whole_rc = hexrun__hex_parse_run_whole(body, len, need_status, &whole, whole_err,
+                                                   sizeof whole_err);
+        ck_assert_msg(rc == whole_rc, "%.80s: in place %d (%s), whole %d (%s)", body, rc, err,
+                      whole_rc, whole_err);
+        if (rc == HEXRUN_OK)
+            ck_assert_msg(memcmp(out, &whole, sizeof whole) == 0, "%.80s: fields differ", body);
+        else if (strncmp(err, "invalid JSON", 12) || strncmp(whole_err, "invalid JSON", 12))
+            ck_assert_str_eq(err, whole_err);
+    }
+    return hexrun__hex_parse_run(body, len, out, err, sizeof err);
+}
+
+static int agree(const char *body, hexrun__hex_run *out)
+{
+    return agree_len(body, strlen(body), out);
+}
+
+/* A body of HEAD and then `rest` (a printf format). */
+__attribute__((format(printf, 2, 3))) static int agree_with(hexrun__hex_run *out, const char *rest,
+                                                            ...)
+{
+    static char body[65536];
+    int n = snprintf(body, sizeof body, "{" HEAD);
+    va_list ap;
+    va_start(ap, rest);
+    vsnprintf(body + n, sizeof body - (size_t)n, rest, ap);
+    va_end(ap);
+    return agree(body, out);
+}
+
+static char *repeat(const char *unit, int times)
+{
+    static char buf[4][32768];
+    static int next;
+    char *out = buf[next++ % 4];
+    out[0] = '\0';
+    for (int i = 0; i < times; i++)
+        strcat(out, unit);
+    return out;
+}
+
+START_TEST(keys_are_read_as_json_c_reads_them)
+{
+    hexrun__hex_run r;
+    /* Escapes, single quotes, and a key cut at its first \u0000 (json-c keeps a C string). */
+    ck_assert_int_eq(agree("{\"project\\u0049d\":\"" P_OK "\",'runId':\"" RUN1
+                           "\",\"status\":\"RUNNING\",\"status\\u0000x\":\"KILLED\"}",
+                           &r),
+                     HEXRUN_OK);
+    ck_assert_str_eq(r.project_id, P_OK);
+    ck_assert_str_eq(r.run_id, RUN1);
+    ck_assert_int_eq(r.state, HEXRUN_STATE_KILLED);
+    /* Near misses are other keys. */
+    ck_assert_int_eq(agree_with(&r, ",\"st\\u00e1tus\":1,\"Status\":2,\"status \":3,"
+                                    "\"statusstatusstatusstatus\":4}"),
+                     HEXRUN_OK);
+    ck_assert_int_eq(r.state, HEXRUN_STATE_RUNNING);
+    /* The last of duplicate keys wins, for better or worse. */
+    ck_assert_int_eq(agree_with(&r, ",\"status\":\"COMPLETED\"}"), HEXRUN_OK);
+    ck_assert_int_eq(r.state, HEXRUN_STATE_COMPLETED);
+    ck_assert_int_eq(agree_with(&r, ",\"runId\":7}"), HEXRUN_E_PROTOCOL);
+    ck_assert_str_eq(err, "field 'runId' is not a string");
+    ck_assert_int_eq(agree_with(&r, ",\"status\":null}"), HEXRUN_E_PROTOCOL);
+    ck_assert_str_eq(err, "missing field 'status'");
+    ck_assert_int_eq(agree_with(&r, ",'status\":1}"), HEXRUN_E_PROTOCOL); /* unclosed key */
+}
+END_TEST
+
+START_TEST(skipped_values_are_checked_as_json_c_checks_them)
+{
+    hexrun__hex_run r;
+    /* Accepted by json-c's strict mode, so accepted here. */
+    ck_assert_int_eq(agree_with(&r, ",\"s\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00"
+                                    "\\udc00\\ud800x\\ud800\\n\xc3\xa9\xf0\x9f\x98\x80\x01\t\","
+                                    "\"n\":[0,-0,00,-01,1.,1.e5,-.5,0.5e-3,1E+9,NaN,Infinity,"
+                                    "-Infinity,true,false,null,{},[],{\"a\":[{}]}]}"),
+                     HEXRUN_OK);
+    ck_assert_int_eq(agree_with(&r, " , \"a\" : { } , \"b\" :\t[ 1 ,\r\n2 ] }\n "), HEXRUN_OK);
+    /* Refused by it, so refused here. */
+    static const char *bad[] = {",\"s\":\"\\x\"}",
+                                ",\"s\":\"\\u12\"}",
+                                ",\"s\":\"\\u12G4\"}",
+                                ",\"s\":\"\xff\"}",
+                                ",\"s\":\"\xc3\"}",
+                                ",\"s\":\"\xe2\x82\"}",
+                                ",\"s\":\"\x80\"}",
+                                ",\"s\":'x'}",
+                                ",\"n\":-}",
+                                ",\"n\":01}",
+                                ",\"n\":.5}",
+                                ",\"n\":1e}",
+                                ",\"n\":1.-5}",
+                                ",\"n\":-e5}",
+                                ",\"n\":+1}",
+                                ",\"n\":1.5.5}",
+                                ",\"n\":0x10}",
+                                ",\"n\":True}",
+                                ",\"n\":nul}",
+                                ",\"n\":NAN}",
+                                ",\"n\":-infinity}",
+                                ",\"n\":infinity}",
+                                ",\"n\":[1,]}",
+                                ",\"n\":[1 2]}",
+                                ",}",
+                                ",\"n\" 1}",
+                                ",\"n\":1,}",
+                                ",\"n\":{\"a\"}}",
+                                ",\"n\":{1:2}}",
+                                ",\"n\":[}",
+                                "} x",
+                                "}}",
+                                "",
+                                ",\"n\":1} \x01",
+                                ",\"n\":[1]",
+                                ",\"n\":\"abc"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ck_assert_msg(agree_with(&r, "%s", bad[i]) == HEXRUN_E_PROTOCOL, "%s", bad[i]);
+        ck_assert_ptr_nonnull(strstr(err, "invalid JSON at byte "));
+    }
+    const char nul[] = "{" HEAD ",\"s\":\"a\0b\"}";
+    ck_assert_int_eq(agree_len(nul, sizeof nul - 1, &r), HEXRUN_E_PROTOCOL);
+}
+END_TEST
+
+START_TEST(nesting_stops_where_json_c_stops)
+{
+    hexrun__hex_run r;
+    /* The document is depth 0; json-c allows values down to depth 31. */
+    ck_assert_int_eq(agree_with(&r, ",\"d\":%s%s}", repeat("[", 31), repeat("]", 31)), HEXRUN_OK);
+    ck_assert_int_eq(agree_with(&r, ",\"d\":%s%s}", repeat("[", 32), repeat("]", 32)),
+                     HEXRUN_E_PROTOCOL);
+    ck_assert_str_eq(strstr(err, ": ") + 2, "nesting too deep");
+    ck_assert_int_eq(agree_with(&r, ",\"d\":%s1%s}", repeat("[", 30), repeat("]", 30)), HEXRUN_OK);
+    ck_assert_int_eq(agree_with(&r, ",\"d\":%s1%s}", repeat("[", 31), repeat("]", 31)),
+                     HEXRUN_E_PROTOCOL);
+    ck_assert_int_eq(agree_with(&r, ",\"d\":%s%s}", repeat("{\"a\":", 30), repeat("}", 30)),
+                     HEXRUN_E_PROTOCOL); /* {"a": ... with no value at the bottom */
+    ck_assert_int_eq(agree_with(&r, ",\"d\":%s{}%s}", repeat("{\"a\":", 30), repeat("}", 30)),
+                     HEXRUN_OK);
+    ck_assert_int_eq(agree_with(&r, ",\"d\":%s{}%s}", repeat("{\"a\":", 31), repeat("}", 31)),
+                     HEXRUN_E_PROTOCOL);
+    ck_assert_int_eq(agree_with(&r, ",\"d\":%s%s}", repeat("[", 100000 / 4096), ""),
+                     HEXRUN_E_PROTOCOL);
+}
+END_TEST
+
+START_TEST(huge_values_of_used_fields_give_json_c_answers)
+{
+    hexrun__hex_run r;
+    char zeros[100];
+    memset(zeros, '0', sizeof zeros - 1);
+    zeros[sizeof zeros - 1] = '\0';
+    /* Numbers: saturated integers, leading zeros, doubles longer than what is kept. */
+    ck_assert_int_eq(agree_with(&r,
+                                ",\"projectVersion\":184467440737095516150000,\"startTime\":"
+                                "-%s42,\"endTime\":-99999999999999999999999999,"
+                                "\"elapsedTime\":%s1234.5%se0,\"traceId\":1.%s1}",
+                                zeros, zeros, zeros, zeros),
+                     HEXRUN_OK);
+    ck_assert_str_eq(r.project_version, "18446744073709551615");
+    ck_assert_str_eq(r.start_time, "-42");
+    ck_assert_str_eq(r.end_time, "-9223372036854775808");
+    ck_assert_int_eq(r.elapsed_ms, 1235);
+    ck_assert_uint_eq(strlen(r.trace_id), sizeof r.trace_id - 1);
+    ck_assert_int_eq(agree_with(&r, ",\"elapsedTime\":1e400,\"startTime\":-1e400}"), HEXRUN_OK);
+    ck_assert_int_eq(r.elapsed_ms, -1);
+    ck_assert_int_eq(agree_with(&r, ",\"elapsedTime\":99999999999999999999999}"), HEXRUN_OK);
+    ck_assert_int_eq(r.elapsed_ms, -1);
+    ck_assert_int_eq(agree_with(&r, ",\"elapsedTime\":%s7}", zeros), HEXRUN_E_PROTOCOL);
+    /* Strings longer than what is kept, escapes and all. */
+    ck_assert_int_eq(agree_with(&r,
+                                ",\"status\":\"%s\",\"runUrl\":\"https:%s\",\"traceId\":\"%s\"}",
+                                repeat("\\u00e9", 700), repeat("\\/", 1100), repeat("x", 3000)),
+                     HEXRUN_OK);
+    ck_assert_uint_eq(strlen(r.status), 62); /* 31 characters of 2 bytes */
+    ck_assert_str_eq(r.run_url, "");
+    ck_assert_uint_eq(strlen(r.trace_id), sizeof r.trace_id - 1);
+    ck_assert_int_eq(agree_with(&r, ",\"status\":\"%s\\ud83d\\ude00\"}", repeat("\\u0001", 1023)),
+                     HEXRUN_OK);
+    ck_assert_int_eq(agree_with(&r, ",\"status\":\"%s\\ud800\\n\"}", repeat("\\u0001", 1023)),
+                     HEXRUN_OK);
+    ck_assert_int_eq(agree_with(&r, ",\"runId\":\"%s\"}", repeat("\\u0061", 2000)),
+                     HEXRUN_E_PROTOCOL);
+    ck_assert_str_eq(err, "field 'runId' is too long or holds a NUL");
+    ck_assert_int_eq(agree_with(&r, ",\"runId\":\"%s\\x\"}", repeat("a", 2000)),
+                     HEXRUN_E_PROTOCOL); /* the end of a long value is checked too */
+    ck_assert_int_eq(agree_with(&r, ",\"runId\":[%s]}", repeat("{\"a\":[1,2]},", 500)),
+                     HEXRUN_E_PROTOCOL);
+    ck_assert_int_eq(agree_with(&r, ",\"runId\":[%s{}]}", repeat("{\"a\":[1,2]},", 500)),
+                     HEXRUN_E_PROTOCOL);
+    ck_assert_str_eq(err, "field 'runId' is not a string");
+}
+END_TEST
+
+START_TEST(documents_that_are_not_objects_are_named)
+{
+    hexrun__hex_run r;
+    static const struct {
+        const char *body, *type;
+    } docs[] = {{"[1]", "array"},  {" \"s\" ", "string"},
+                {"1.5", "double"}, {"-Infinity", "double"},
+                {"NaN", "double"}, {"12", "int"},
+                {"-12", "int"},    {"18446744073709551615", "int"},
+                {"null", "null"},  {"true", "boolean"}};
+    for (size_t i = 0; i < sizeof docs / sizeof *docs; i++) {
+        ck_assert_int_eq(agree(docs[i].body, &r), HEXRUN_E_PROTOCOL);
+        ck_assert_str_eq(strstr(err, "got ") + 4, docs[i].type);
+    }
+    static const char *bad[] = {" ", "1 2", "1x", "-", "01", "{", "\"s", "[1,]", "nulls"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ck_assert_int_eq(agree(bad[i], &r), HEXRUN_E_PROTOCOL);
+        ck_assert_ptr_nonnull(strstr(err, "invalid JSON at byte "));
+    }
 }
 END_TEST
 
@@ -690,6 +921,11 @@ int main(void)
     tcase_add_test(runs, overlong_ids_are_refused_not_truncated);
     tcase_add_test(runs, body_length_is_respected_and_nul_refused);
     tcase_add_test(runs, run_created_needs_no_status);
+    tcase_add_test(runs, keys_are_read_as_json_c_reads_them);
+    tcase_add_test(runs, skipped_values_are_checked_as_json_c_checks_them);
+    tcase_add_test(runs, nesting_stops_where_json_c_stops);
+    tcase_add_test(runs, huge_values_of_used_fields_give_json_c_answers);
+    tcase_add_test(runs, documents_that_are_not_objects_are_named);
     tcase_add_test(runs, runs_page_gives_runs_and_next_offset);
     tcase_add_test(runs, last_runs_page_has_no_next_offset);
     tcase_add_test(runs, bad_runs_pages_are_refused);
