@@ -293,12 +293,14 @@ static int run_from_object(json_object *obj, int need_status, hexrun__hex_run *r
  * result against the whole parse (hexrun__hex_parse_run_whole) on every input.
  * ------------------------------------------------------------------------------------- */
 
-/* The fields run_from_object reads. */
+/* The fields run_from_object reads, and those of a GetProjectRuns page. */
 static const char *const run_fields[] = {"runId",          "projectId",  "runUrl",  "status",
                                          "startTime",      "endTime",    "traceId", "runTrigger",
                                          "projectVersion", "elapsedTime"};
 #define RUN_FIELDS (sizeof run_fields / sizeof *run_fields)
-#define KEY_MAX 16 /* longer than every name in run_fields */
+static const char *const page_fields[] = {"runs", "nextPage"};
+enum { PAGE_RUNS, PAGE_NEXT, PAGE_FIELDS };
+#define KEY_MAX 16 /* longer than every name above */
 
 /* A string is handed to json-c up to the first character at which it decodes to this
  * many bytes, and a number up to this many characters (a longer one is rewritten to a
@@ -320,8 +322,16 @@ typedef struct {
     int present;
     enum json_type type; /* json_type_double also for NaN and Infinity */
     size_t start, end;
-    size_t cut; /* a string: where its kept part ends (== end when it is kept whole) */
+    size_t cut;   /* a string: where its kept part ends (== end when it is kept whole) */
+    size_t items; /* an array: how many values it holds */
 } span;
+
+/* The fields an object is read for: their names, and where the last value of each lies. */
+typedef struct {
+    const char *const *names;
+    size_t count;
+    span *at;
+} wanted;
 
 static int fail(reader *r, enum json_tokener_error e)
 {
@@ -550,9 +560,9 @@ static int read_number(reader *r, span *v)
 
 static int read_value(reader *r, int depth, span *v);
 
-/* An object from '{' (r->pos) to after '}'; fields (top level only) receives the last
- * value of each of run_fields. */
-static int read_object(reader *r, int depth, span *fields)
+/* An object from '{' (r->pos) to after '}'; w (NULL: none) receives where the last value
+ * of each of its fields lies. */
+static int read_object(reader *r, int depth, const wanted *w)
 {
     r->pos++;
     skip_ws(r);
@@ -566,7 +576,7 @@ static int read_object(reader *r, int depth, span *fields)
         char key[KEY_MAX];
         size_t klen = 0, cut = 0;
         span v = {0};
-        if (read_string(r, fields ? key : NULL, &klen, &cut) != 0)
+        if (read_string(r, w ? key : NULL, &klen, &cut) != 0)
             return -1;
         skip_ws(r);
         if (peek(r) != ':')
@@ -577,9 +587,9 @@ static int read_object(reader *r, int depth, span *fields)
             return fail(r, json_tokener_error_depth);
         if (read_value(r, depth + 1, &v) != 0)
             return -1;
-        for (size_t i = 0; fields && i < RUN_FIELDS; i++)
-            if (strlen(run_fields[i]) == klen && memcmp(run_fields[i], key, klen) == 0)
-                fields[i] = v;
+        for (size_t i = 0; w && i < w->count; i++)
+            if (strlen(w->names[i]) == klen && memcmp(w->names[i], key, klen) == 0)
+                w->at[i] = v;
         skip_ws(r);
         if (peek(r) == '}') {
             r->pos++;
@@ -594,8 +604,9 @@ static int read_object(reader *r, int depth, span *fields)
     }
 }
 
-static int read_array(reader *r, int depth)
+static int read_array(reader *r, int depth, size_t *items)
 {
+    *items = 0;
     r->pos++;
     skip_ws(r);
     if (peek(r) == ']') {
@@ -608,6 +619,7 @@ static int read_array(reader *r, int depth)
             return fail(r, json_tokener_error_depth);
         if (read_value(r, depth + 1, &v) != 0)
             return -1;
+        ++*items;
         skip_ws(r);
         if (peek(r) == ']') {
             r->pos++;
@@ -634,7 +646,7 @@ static int read_value(reader *r, int depth, span *v)
         rc = read_object(r, depth, NULL);
     } else if (c == '[') {
         v->type = json_type_array;
-        rc = read_array(r, depth);
+        rc = read_array(r, depth, &v->items);
     } else if (c == '"') {
         v->type = json_type_string;
         rc = read_string(r, NULL, NULL, &v->cut);
@@ -649,9 +661,8 @@ static int read_value(reader *r, int depth, span *v)
     return rc;
 }
 
-/* Check the whole document, keeping in fields where the run's fields lie. */
-static int read_run_fields(const char *body, size_t len, span fields[RUN_FIELDS], char *err,
-                           size_t errlen)
+/* Check the whole document, an object read for w. */
+static int read_doc(const char *body, size_t len, const wanted *w, char *err, size_t errlen)
 {
     if (!body || len > (size_t)INT32_MAX - 1) { /* parse_doc's limits, for the same answers */
         set_err(err, errlen, "%s", "no body or body too large to parse");
@@ -660,7 +671,7 @@ static int read_run_fields(const char *body, size_t len, span fields[RUN_FIELDS]
     reader r = {body, len, 0, json_tokener_success};
     span top = {0};
     skip_ws(&r);
-    int rc = peek(&r) == '{' ? read_object(&r, 0, fields) : read_value(&r, 0, &top);
+    int rc = peek(&r) == '{' ? read_object(&r, 0, w) : read_value(&r, 0, &top);
     skip_ws(&r);
     if (rc == 0 && r.pos < r.len)
         rc = fail(&r, json_tokener_error_parse_unexpected);
@@ -773,19 +784,27 @@ static int run_fields_object(const char *body, const span fields[RUN_FIELDS], js
     return rc;
 }
 
-static int parse_one_run(const char *body, size_t len, int need_status, hexrun__hex_run *run,
-                         char *err, size_t errlen)
+/* A run from where its fields lie. */
+static int run_at(const char *body, const span at[RUN_FIELDS], int need_status,
+                  hexrun__hex_run *run, char *err, size_t errlen)
 {
-    span fields[RUN_FIELDS] = {{0}};
-    memset(run, 0, sizeof *run);
-    if (read_run_fields(body, len, fields, err, errlen) != 0)
-        return HEXRUN_E_PROTOCOL;
     json_object *root = NULL;
-    int rc = run_fields_object(body, fields, &root, err, errlen);
+    int rc = run_fields_object(body, at, &root, err, errlen);
     if (rc == HEXRUN_OK)
         rc = run_from_object(root, need_status, run, err, errlen);
     json_object_put(root);
     return rc;
+}
+
+static int parse_one_run(const char *body, size_t len, int need_status, hexrun__hex_run *run,
+                         char *err, size_t errlen)
+{
+    span at[RUN_FIELDS] = {{0}};
+    wanted w = {run_fields, RUN_FIELDS, at};
+    memset(run, 0, sizeof *run);
+    if (read_doc(body, len, &w, err, errlen) != 0)
+        return HEXRUN_E_PROTOCOL;
+    return run_at(body, at, need_status, run, err, errlen);
 }
 
 int hexrun__hex_parse_run_whole(const char *body, size_t len, int need_status, hexrun__hex_run *run,
@@ -886,8 +905,9 @@ static int runs_from_array(json_object *arr, hexrun__hex_run **runs, size_t *n, 
     return HEXRUN_OK;
 }
 
-int hexrun__hex_parse_runs_page(const char *body, size_t len, hexrun__hex_run **runs, size_t *n,
-                                hexrun__hex_next_page *next, char *err, size_t errlen)
+int hexrun__hex_parse_runs_page_whole(const char *body, size_t len, hexrun__hex_run **runs,
+                                      size_t *n, hexrun__hex_next_page *next, char *err,
+                                      size_t errlen)
 {
     *runs = NULL;
     *n = 0;
@@ -909,8 +929,8 @@ int hexrun__hex_parse_runs_page(const char *body, size_t len, hexrun__hex_run **
     return rc;
 }
 
-int hexrun__hex_runs_next(const char *body, size_t len, hexrun__hex_next_page *next, char *err,
-                          size_t errlen)
+int hexrun__hex_runs_next_whole(const char *body, size_t len, hexrun__hex_next_page *next,
+                                char *err, size_t errlen)
 {
     memset(next, 0, sizeof *next);
     next->offset = -1;
@@ -923,6 +943,135 @@ int hexrun__hex_runs_next(const char *body, size_t len, hexrun__hex_next_page *n
     if (!rc && arr && json_object_is_type(arr, json_type_array))
         next->runs = json_object_array_length(arr);
     json_object_put(root);
+    return rc;
+}
+
+/* ---- GetProjectRuns pages read in place (the coalesced polls), as a run above ---- */
+
+/* nextPage's string as next_page_of reads it, from no more than that reads: "" when it has
+ * no '?' before its first NUL, else '?' and the query up to '#' or that NUL, cut at
+ * HEXRUN__HEX_URL_MAX bytes (a longer query is dropped anyway). */
+static int next_page_text(const char *body, const span *v, json_object **out)
+{
+    reader r = {body, v->end - 1, v->start + 1, json_tokener_success}; /* inside the quotes */
+    char text[HEXRUN__HEX_URL_MAX + 1];
+    size_t k = 0;
+    int done = 0;
+    while (r.pos < r.len && !done) {
+        unsigned char c[4];
+        size_t n = 0;
+        if (read_unit(&r, c, &n) != 0) /* checked already: cannot happen */
+            return HEXRUN_E_PROTOCOL;
+        for (size_t i = 0; i < n && !done; i++) {
+            done = c[i] == '\0' || (k > 0 && (c[i] == '#' || k == sizeof text));
+            if (!done && (k > 0 || c[i] == '?'))
+                text[k++] = (char)c[i];
+        }
+    }
+    *out = json_object_new_string_len(text, (int)k);
+    return *out ? HEXRUN_OK : HEXRUN_E_NOMEM;
+}
+
+/* The nextPage of a page whose fields lie at `at`. */
+static int next_page_at(const char *body, const span at[PAGE_FIELDS], hexrun__hex_next_page *next,
+                        char *err, size_t errlen)
+{
+    const span *v = &at[PAGE_NEXT];
+    json_object *root = json_object_new_object(), *text = NULL;
+    int rc = root ? HEXRUN_OK : HEXRUN_E_NOMEM;
+    if (rc == HEXRUN_OK && v->present)
+        rc = v->type == json_type_string ? next_page_text(body, v, &text)
+                                         : value_of(body, v, &text, err, errlen);
+    if (rc == HEXRUN_OK && v->present && json_object_object_add(root, "nextPage", text) != 0) {
+        json_object_put(text);
+        rc = HEXRUN_E_NOMEM;
+    }
+    if (rc == HEXRUN_OK)
+        rc = next_page_of(root, next, err, errlen);
+    else if (rc == HEXRUN_E_NOMEM)
+        set_err(err, errlen, "%s", "out of memory");
+    json_object_put(root);
+    return rc;
+}
+
+/* One item of the runs array (r->pos on it, at depth 2 as in the page). */
+static int run_item(reader *r, const char *body, hexrun__hex_run *run, char *err, size_t errlen)
+{
+    span at[RUN_FIELDS] = {{0}}, item = {0};
+    wanted w = {run_fields, RUN_FIELDS, at};
+    if (peek(r) != '{') {
+        read_value(r, 2, &item);
+        return run_from_object(NULL, 1, run, err, errlen); /* "a run is not a JSON object" */
+    }
+    read_object(r, 2, &w);
+    return run_at(body, at, 1, run, err, errlen);
+}
+
+/* The runs of a page, as runs_from_array gives them; the array grows with the runs read,
+ * so a page of bad items costs nothing for them. */
+static int runs_at(const char *body, const span *arr, hexrun__hex_run **runs, size_t *n, char *err,
+                   size_t errlen)
+{
+    reader r = {body, arr->end, arr->start + 1, json_tokener_success};
+    hexrun__hex_run *out = NULL;
+    size_t count = 0, cap = 0;
+    int rc = HEXRUN_OK;
+    for (skip_ws(&r); rc == HEXRUN_OK && peek(&r) != ']'; count++) {
+        char item_err[256];
+        hexrun__hex_run *grown =
+            count < cap ? out : realloc(out, (cap = cap ? 2 * cap : 16) * sizeof *out);
+        if (!grown) {
+            set_err(err, errlen, "out of memory");
+            rc = HEXRUN_E_NOMEM;
+            break;
+        }
+        out = grown;
+        rc = run_item(&r, body, &out[count], item_err, sizeof item_err);
+        if (rc)
+            set_err(err, errlen, "runs[%zu]: %s", count, item_err);
+        skip_ws(&r);
+        r.pos += peek(&r) == ',';
+        skip_ws(&r);
+    }
+    if (rc != HEXRUN_OK || count == 0) {
+        free(out);
+        out = NULL;
+        count = 0;
+    }
+    *runs = out;
+    *n = count;
+    return rc;
+}
+
+int hexrun__hex_parse_runs_page(const char *body, size_t len, hexrun__hex_run **runs, size_t *n,
+                                hexrun__hex_next_page *next, char *err, size_t errlen)
+{
+    span at[PAGE_FIELDS] = {{0}};
+    wanted w = {page_fields, PAGE_FIELDS, at};
+    *runs = NULL;
+    *n = 0;
+    if (read_doc(body, len, &w, err, errlen) != 0)
+        return HEXRUN_E_PROTOCOL;
+    if (at[PAGE_RUNS].type != json_type_array) {
+        set_err(err, errlen, "field '%s' is missing or not an array", "runs");
+        return HEXRUN_E_PROTOCOL;
+    }
+    int rc = next ? next_page_at(body, at, next, err, errlen) : HEXRUN_OK;
+    return rc ? rc : runs_at(body, &at[PAGE_RUNS], runs, n, err, errlen);
+}
+
+int hexrun__hex_runs_next(const char *body, size_t len, hexrun__hex_next_page *next, char *err,
+                          size_t errlen)
+{
+    span at[PAGE_FIELDS] = {{0}};
+    wanted w = {page_fields, PAGE_FIELDS, at};
+    memset(next, 0, sizeof *next);
+    next->offset = -1;
+    if (read_doc(body, len, &w, err, errlen) != 0)
+        return HEXRUN_E_PROTOCOL;
+    int rc = next_page_at(body, at, next, err, errlen);
+    if (!rc && at[PAGE_RUNS].type == json_type_array)
+        next->runs = at[PAGE_RUNS].items;
     return rc;
 }
 

@@ -109,17 +109,25 @@ typedef struct hexrun__hex_next_page {
 int hexrun__hex_parse_runs_page(const char *body, size_t len, hexrun__hex_run **runs, size_t *n,
                                 hexrun__hex_next_page *next, char *err, size_t errlen);
 
+/* GetProjectRuns paging for the direct calls: the nextPage and the number of runs of a
+ * page (the runs themselves are not parsed). */
+int hexrun__hex_runs_next(const char *body, size_t len, hexrun__hex_next_page *next, char *err,
+                          size_t errlen);
+
+/* Both read the body in place, as hexrun__hex_parse_run; these give the same answers from
+ * the whole document parsed by json-c, the reference for fuzz_hex_run and check_hex. */
+int hexrun__hex_parse_runs_page_whole(const char *body, size_t len, hexrun__hex_run **runs,
+                                      size_t *n, hexrun__hex_next_page *next, char *err,
+                                      size_t errlen);
+int hexrun__hex_runs_next_whole(const char *body, size_t len, hexrun__hex_next_page *next,
+                                char *err, size_t errlen);
+
 /* Fill `out` from an error body of either family (never fails; out is always filled).
  * Returns 1 when the body had a known error shape, 0 otherwise. */
 int hexrun__hex_parse_error(const char *body, size_t len, hexrun__hex_error *out);
 
 /* Cursor lists: *after receives pagination.after (malloc'd) or NULL on the last page. */
 int hexrun__hex_cursor_after(const char *body, size_t len, char **after, char *err, size_t errlen);
-
-/* GetProjectRuns paging for the direct calls: the nextPage and the number of runs of a
- * page (the runs themselves are not parsed). */
-int hexrun__hex_runs_next(const char *body, size_t len, hexrun__hex_next_page *next, char *err,
-                          size_t errlen);
 
 /*
  * Merging pages for HEXRUN_LIST_ALL_PAGES. Make one with the array key ("values" for

@@ -201,6 +201,44 @@ START_TEST(a_large_poll_answer_is_parsed_without_a_copy)
 }
 END_TEST
 
+/* The same for the default, coalesced, polls: a large GetProjectRuns page is read in place
+ * too. */
+START_TEST(a_large_coalesced_poll_page_is_parsed_without_a_copy)
+{
+    const long body = 48L << 20;
+    const char *kv[] = {"max_response_bytes", "67108864", NULL};
+    hexrun_client *big = api_client(TOKEN_ADMIN, kv);
+    json_object *made =
+        api_sim_call("POST", "/__sim/runs", "{\"projectId\":\"" P_SLOW "\",\"count\":2}");
+    int64_t jobs[2];
+    for (int i = 0; i < 2; i++) {
+        const char *run =
+            json_object_get_string(json_object_array_get_idx(api_get(made, "runIds"), i));
+        ck_assert_int_eq(hexrun_attach(big, P_SLOW, run, &jobs[i]), HEXRUN_OK);
+    }
+    json_object_put(made);
+    await_polls(big, jobs[0], 0);
+    await_polls(big, jobs[1], 0);
+    int pages = api_requests("GetProjectRuns", "200");
+    long before = peak_rss_kb();
+    api_fault("{\"faults\":[{\"endpoint\":\"GetProjectRuns\",\"kind\":\"oversize\","
+              "\"bytes\":50331648}]}");
+    double until = now_s() + 60;
+    while (api_requests("GetProjectRuns", "200") <= pages) {
+        ck_assert_msg(now_s() < until, "no GetProjectRuns page within 60 s");
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    await_polls(big, jobs[0], job_polls(big, jobs[0])); /* the big page has been read */
+    long grown = peak_rss_kb() - before;
+    double ratio = (double)grown * 1024.0 / (double)body;
+    printf("peak memory of a %ld MiB poll page: +%ld KiB (%.2f x the answer)\n", body >> 20, grown,
+           ratio);
+    ck_assert_msg(ratio < 1.5, "peak %.2f x the answer (3.00 parsed whole by json-c)", ratio);
+    hexrun_shutdown(big, HEXRUN_SHUTDOWN_DETACH);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("api-hardening");
@@ -210,6 +248,7 @@ int main(void)
     tcase_add_test(tc, a_run_project_through_request_is_paid_from_the_run_budget);
     tcase_add_test(tc, a_large_response_costs_its_size_once_not_twice);
     tcase_add_test(tc, a_large_poll_answer_is_parsed_without_a_copy);
+    tcase_add_test(tc, a_large_coalesced_poll_page_is_parsed_without_a_copy);
     suite_add_tcase(s, tc);
     return api_run_suite(s);
 }

@@ -523,6 +523,77 @@ START_TEST(bad_runs_pages_are_refused)
 }
 END_TEST
 
+/* Both page readers on body: the same runs, nextPage and error. Returns the code. */
+static int page_agrees(const char *body, hexrun__hex_next_page *next, size_t *n)
+{
+    char whole_err[512] = "";
+    hexrun__hex_run *runs = NULL, *whole = NULL;
+    size_t whole_n = 0;
+    hexrun__hex_next_page whole_next;
+    memset(next, 0, sizeof *next);
+    memset(&whole_next, 0, sizeof whole_next);
+    int rc = hexrun__hex_parse_runs_page(body, strlen(body), &runs, n, next, err, sizeof err);
+    int whole_rc = hexrun__hex_parse_runs_page_whole(body, strlen(body), &whole, &whole_n,
+                                                     &whole_next, whole_err, sizeof whole_err);
+    ck_assert_msg(rc == whole_rc, "%.80s: in place %d (%s), whole %d (%s)", body, rc, err, whole_rc,
+                  whole_err);
+    ck_assert_uint_eq(*n, whole_n);
+    ck_assert(*n == 0 || memcmp(runs, whole, *n * sizeof *runs) == 0);
+    ck_assert(memcmp(next, &whole_next, sizeof *next) == 0);
+    if (rc != HEXRUN_OK &&
+        (strncmp(err, "invalid JSON", 12) || strncmp(whole_err, "invalid JSON", 12)))
+        ck_assert_str_eq(err, whole_err);
+    free(runs);
+    free(whole);
+    hexrun__hex_next_page direct, whole_direct;
+    ck_assert_int_eq(hexrun__hex_runs_next(body, strlen(body), &direct, err, sizeof err),
+                     hexrun__hex_runs_next_whole(body, strlen(body), &whole_direct, whole_err,
+                                                 sizeof whole_err));
+    ck_assert(memcmp(&direct, &whole_direct, sizeof direct) == 0);
+    return rc;
+}
+
+START_TEST(pages_are_read_in_place_as_json_c_reads_them)
+{
+    hexrun__hex_next_page next;
+    size_t n = 0;
+    char body[8192];
+    /* The last "runs" wins; nextPage's query is read through escapes, up to '#'. */
+    ck_assert_int_eq(page_agrees("{\"runs\":7,\"nextPage\":\"h\\u003fq=1\\u0026offset=7#f\","
+                                 "\"runs\":[" RUN_JSON(RUN1, "RUNNING") "," RUN_JSON(
+                                     RUN2, "KILLED") "],\"padding\":[\""
+                                                     "\\u00e9\",{\"runs\":[]}]}",
+                                 &next, &n),
+                     HEXRUN_OK);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(next.query, "q=1&offset=7");
+    ck_assert_int_eq(next.offset, 7);
+    /* A query after a NUL is not read; a query too long is dropped; a '?' anywhere counts. */
+    ck_assert_int_eq(page_agrees("{\"runs\":[],\"nextPage\":\"x\\u0000?offset=5\"}", &next, &n),
+                     HEXRUN_OK);
+    ck_assert_int_eq(next.offset, -1);
+    snprintf(body, sizeof body, "{\"runs\":[],\"nextPage\":\"%s?a=%s\"}", repeat("\\/", 1500),
+             repeat("b", 1020));
+    ck_assert_int_eq(page_agrees(body, &next, &n), HEXRUN_OK);
+    ck_assert_str_eq(next.query + 1021, "b"); /* "a=" and 1020 of them */
+    snprintf(body, sizeof body, "{\"runs\":[],\"nextPage\":\"?a=%s\"}", repeat("b", 1022));
+    ck_assert_int_eq(page_agrees(body, &next, &n), HEXRUN_OK);
+    ck_assert_str_eq(next.query, "");
+    ck_assert_int_eq(next.present, 1);
+    /* Bad items, bad pages. */
+    ck_assert_int_eq(page_agrees("{\"runs\":[" RUN_JSON(RUN1, "RUNNING") ",null]}", &next, &n),
+                     HEXRUN_E_PROTOCOL);
+    ck_assert_str_eq(err, "runs[1]: a run is not a JSON object");
+    ck_assert_int_eq(page_agrees("{\"runs\":[{\"runId\":\"" RUN1 "\"}]}", &next, &n),
+                     HEXRUN_E_PROTOCOL);
+    ck_assert_int_eq(page_agrees("{\"runs\":null}", &next, &n), HEXRUN_E_PROTOCOL);
+    ck_assert_int_eq(page_agrees("{\"runs\":[],\"nextPage\":[\"?offset=1\"]}", &next, &n),
+                     HEXRUN_E_PROTOCOL);
+    ck_assert_int_eq(page_agrees("{\"runs\":[],\"nextPage\":null,}", &next, &n), HEXRUN_E_PROTOCOL);
+    ck_assert_int_eq(page_agrees("{\"runs\":[1,]}", &next, &n), HEXRUN_E_PROTOCOL);
+}
+END_TEST
+
 START_TEST(next_page_without_offset_is_not_an_error)
 {
     /* Issue 12 point 4: nextPage's format is not in the spec. */
@@ -929,6 +1000,7 @@ int main(void)
     tcase_add_test(runs, runs_page_gives_runs_and_next_offset);
     tcase_add_test(runs, last_runs_page_has_no_next_offset);
     tcase_add_test(runs, bad_runs_pages_are_refused);
+    tcase_add_test(runs, pages_are_read_in_place_as_json_c_reads_them);
     suite_add_tcase(s, runs);
     TCase *errors = tcase_create("errors");
     tcase_add_test(errors, reason_family_with_details_and_trace);
