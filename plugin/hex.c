@@ -448,6 +448,16 @@ static int read_unit(reader *r, unsigned char out[4], size_t *n)
     return read_unicode(r, out, n);
 }
 
+/* How many bytes from r->pos decode to themselves: ASCII but the quote, '\\' and NUL. */
+static size_t plain_run(const reader *r, char quote)
+{
+    size_t i = r->pos;
+    while (i < r->len && r->p[i] != quote && r->p[i] != '\\' && r->p[i] != '\0' &&
+           (unsigned char)r->p[i] < 0x80)
+        i++;
+    return i - r->pos;
+}
+
 /* A string from its opening quote to after its closing one. key (NULL: not kept) receives
  * its first KEY_MAX decoded bytes and *keylen their count up to the first NUL, where
  * json-c's copy of a key ends (more than KEY_MAX: no name of a field); *cut is where the
@@ -460,7 +470,14 @@ static int read_string(reader *r, char *key, size_t *keylen, size_t *cut)
     *cut = 0;
     while (r->pos < r->len && r->p[r->pos] != quote) {
         unsigned char out[4];
-        size_t n = 0;
+        size_t n = key ? 0 : plain_run(r, quote);
+        if (n > 0) { /* the bulk of a large value, a byte at a time, no call per byte */
+            if (!*cut && decoded + n >= STRING_KEEP)
+                *cut = r->pos + (STRING_KEEP - decoded);
+            decoded += n;
+            r->pos += n;
+            continue;
+        }
         if (read_unit(r, out, &n) != 0)
             return -1;
         for (size_t i = 0; key && i < n && !nul; i++) {
