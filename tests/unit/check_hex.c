@@ -418,6 +418,11 @@ START_TEST(huge_values_of_used_fields_give_json_c_answers)
                      HEXRUN_OK);
     ck_assert_int_eq(agree_with(&r, ",\"status\":\"%s\\ud800\\n\"}", repeat("\\u0001", 1023)),
                      HEXRUN_OK);
+    /* The kept part ends inside escapes or a multi-byte character after plain bytes. */
+    ck_assert_int_eq(agree_with(&r, ",\"traceId\":\"%s%s\",\"runUrl\":\"%s\xc3\xa9\xc3\xa9x\"}",
+                                repeat("a", 1020), repeat("\\u00e9", 30), repeat("u", 1022)),
+                     HEXRUN_OK);
+    ck_assert_str_eq(r.run_url, "");
     ck_assert_int_eq(agree_with(&r, ",\"runId\":\"%s\"}", repeat("\\u0061", 2000)),
                      HEXRUN_E_PROTOCOL);
     ck_assert_str_eq(err, "field 'runId' is too long or holds a NUL");
