@@ -39,6 +39,23 @@ check-airflow: airflow-pkg $(LIB_REAL) $(B)/hexsim $(HEX_PROVIDER_DIR)/.stamp
 	  test_airflow_conventions.py
 CHECK_TARGETS += check-airflow
 
+# The provider on the oldest Airflow it supports (3.0, which has no ResumableJobMixin): the
+# fallback path (tests/airflow/test_airflow_fallback.py: a run, a kill, a retry in another
+# process), in its own venv cached outside the clone. hexrun is imported from this tree
+# (PYTHONPATH), not installed into it.
+AIRFLOW30_VENV ?= $(HOME)/.cache/hexrun/venv-airflow-3.0
+AIRFLOW30_STAMP := $(AIRFLOW30_VENV)/.hexrun-stamp
+
+$(AIRFLOW30_STAMP): mk/deps.sh python/requirements-airflow-3.0.txt
+	@HEXRUN_VENV=$(AIRFLOW30_VENV) mk/deps.sh python python/requirements-airflow-3.0.txt
+
+.PHONY: check-airflow-fallback
+check-airflow-fallback: $(AIRFLOW30_STAMP) $(LIB_REAL) $(B)/hexsim
+	cd tests/airflow && HEXRUN_LIBRARY=$(abspath $(B)/$(LIB_SONAME)) \
+	  HEXSIM_BIN=$(abspath $(B)/hexsim) PYTHONPATH=$(abspath python) timeout 600 \
+	  $(AIRFLOW30_VENV)/bin/python -m pytest -q -p no:cacheprovider test_airflow_fallback.py
+CHECK_TARGETS += check-airflow-fallback
+
 # The same provider in a real deployment (`airflow standalone`: scheduler, LocalExecutor,
 # triggerer, API server): 20 deferred tasks in one triggerer, and `airflow tasks clear`
 # killing a running and a deferred task. About 2 minutes of several processes, so it is

@@ -13,11 +13,11 @@ import time
 import urllib.parse
 from typing import Any, Dict, Optional, Tuple
 
-from airflow.sdk import BaseHook
 
 import hexrun
 
 from . import CONN_TYPE, HEX_CONN_TYPE, HOOK_NAME, UI_FIELD_BEHAVIOUR
+from ._compat import BaseHook
 
 DEFAULT_BASE_URL = "https://app.hex.tech"
 

@@ -13,21 +13,12 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Any, Dict, List, Optional
 
-from airflow.sdk import BaseOperator, BaseOperatorLink, conf
-
-try:  # Airflow 3.1+ names it here; 3.0 kept it in airflow.exceptions
-    from airflow.sdk.exceptions import AirflowException
-except ImportError:  # pragma: no cover
-    from airflow.exceptions import AirflowException
-
-try:  # Airflow 3.3+: the durable (crash-safe) execution path and its task_state_store
-    from airflow.sdk import ResumableJobMixin
-except ImportError:  # older Airflow: retries re-attach through the key (and journal_path)
-    ResumableJobMixin = None
+from airflow.sdk import BaseOperator, BaseOperatorLink
 
 import hexrun
 from hexrun.shared import SubmitIntent, submit_recorded
 
+from ._compat import AirflowException, ResumableJobMixin, conf
 from .hooks import (FAILED_STATES, TERMINAL_STATES, HexHook, StatusLog, is_terminal, run_xcom,
                     wait_until)
 from .triggers import STATUS_LOG_EVERY_S, HexRunTrigger

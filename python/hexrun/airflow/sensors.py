@@ -4,13 +4,9 @@ import time
 from datetime import timedelta
 from typing import Any, Dict, Optional
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
-try:
-    from airflow.sdk.exceptions import AirflowException
-except ImportError:  # pragma: no cover
-    from airflow.exceptions import AirflowException
-
+from ._compat import AirflowException, conf
 from .hooks import FAILED_STATES, HexHook
 from .operators import failure_message
 from .triggers import HexRunTrigger

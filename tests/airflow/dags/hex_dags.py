@@ -117,6 +117,12 @@ with _dag("hex_journal"):
     HexRunProjectOperator(task_id="run", project_id=P_OK, hex_conn_id="hex_journal",
                           wait_seconds=0.2, timeout=60, durable=False)
 
+with _dag("hex_journal_durable"):
+    # As hex_journal with durable=True (the default): on an Airflow without
+    # ResumableJobMixin (3.0-3.2), the operator falls back to the key and the journal.
+    HexRunProjectOperator(task_id="run", project_id=P_OK, hex_conn_id="hex_journal",
+                          wait_seconds=0.2, timeout=60)
+
 # Run with `airflow tasks test` in two processes, with no journal: the second finds the
 # first one's run through task_state_store (Airflow 3.3's ResumableJobMixin), or not at all
 # (durable=False).
