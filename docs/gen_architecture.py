@@ -47,7 +47,7 @@ def plugin_files():
     for path in sorted(glob.glob("plugin/*.c")):
         src = open(path, encoding="utf-8").read()
         name = os.path.basename(path)
-        m = re.match(r"/\*\s*\*?\s*" + re.escape(name) + r"\s+-\s+(.*?)(?:;\s*see |\*/|\.\s)",
+        m = re.match(r"/\*\s*\*?\s*" + re.escape(name) + r"\s+-\s+(.*?)(?:;\s*(?:\*\s*)?see |\*/|\.\s)",
                      src, re.S)
         if not m:
             raise SystemExit(f"{path}: its first comment must start '{name} - what it does'")

@@ -107,7 +107,7 @@ static void adopt_run(hexrun__engine *e, hexrun__job *job, const hexrun__hex_run
     job->adopt_since_ms = 0;
     job->adopt_first_since_ms = 0;
     /* Keep the story in last_error: the answer was lost and the run was found. */
-    char msg[2048];
+    char msg[HEXRUN__MSG_MAX];
     snprintf(msg, sizeof msg, "%s; adopted run %s, found among the project's runs",
              job->last_error.message ? job->last_error.message : "RunProject outcome unknown",
              run->run_id);
@@ -168,7 +168,7 @@ static int adopt_match(hexrun__engine *e, const hexrun__job *job, const hexrun__
 
 void adopt_give_up(hexrun__engine *e, hexrun__job *job, const char *evidence)
 {
-    char msg[2048];
+    char msg[HEXRUN__MSG_MAX];
     snprintf(msg, sizeof msg,
              "%s; after %d lookup(s) of the project's runs: %s, so none was "
              "adopted and none was started again",
@@ -241,7 +241,7 @@ op_fate adopt_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int c
         return OP_FINISHED;
     hexrun__hex_run *runs = NULL;
     size_t n = 0, found = 0;
-    char evidence[512], err[400];
+    char evidence[HEXRUN__MSG_MAX], err[HEXRUN__ERR_MAX];
     if (code == HEXRUN_OK)
         code = hexrun__hex_parse_runs_page(r->body, r->body_len, &runs, &n, NULL, err, sizeof err);
     else

@@ -88,7 +88,7 @@ static void warn_open_token_file(hexrun_client *c)
 
 static int client_make(hexrun_client *c, const hexrun_config *cfg)
 {
-    char err[1024] = "";
+    char err[HEXRUN__ERR_MAX] = "";
     if (!(c->cfg = hexrun__config_copy(cfg)))
         return hexrun__error_set(HEXRUN_E_NOMEM, "hexrun_init: out of memory");
     int rc = hexrun__config_resolve(c->cfg, err, sizeof err);
@@ -155,7 +155,7 @@ int hexrun_shutdown(hexrun_client *client, uint32_t flags)
     pthread_cond_broadcast(&client->jobs.cv);
     pthread_mutex_unlock(&client->jobs.mu);
     /* The engine waits (at most timeout_ms) only for cancels still in flight. */
-    char why[1024];
+    char why[HEXRUN__MSG_MAX]; /* may quote a job's last error */
     rc = hexrun__engine_stop(client->engine, cancel,
                              (flags & HEXRUN_SHUTDOWN_DETACH) ? 0 : client->cfg->timeout_ms, why,
                              sizeof why);

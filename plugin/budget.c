@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errors.h"
 #include "file.h"
 #include "hexrun.h"
 
@@ -477,7 +478,7 @@ static int slot_load(hexrun__shared_budget *sb, shared_slot *s, int64_t now_ms)
                       "event=budget_file_damaged path=%s the shared budget file was damaged "
                       "(truncated or overwritten); its state for this token starts afresh",
                       sb->path);
-    char err[256];
+    char err[HEXRUN__ERR_MAX];
     shared_header h;
     int slot = sb->slot;
     if (shared_prepare(sb->fd, sb->path, &h, err, sizeof err) != HEXRUN_OK)

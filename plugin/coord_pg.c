@@ -14,6 +14,7 @@
 #include "budget.h"
 #include "buf.h"
 #include "coord_sql.h"
+#include "errors.h"
 #include "hexrun.h"
 
 /* ---- the part of libpq hexrun uses, as libpq-fe.h declares it ---- */
@@ -228,7 +229,7 @@ static void fallback_init(hexrun__pg *pg, int64_t now_ms)
 
 static void count_peers(hexrun__pg *pg, int64_t now_ms)
 {
-    char err[256];
+    char err[HEXRUN__ERR_MAX];
     int64_t n = 0;
     pg->peers_at = mono_ms();
     if (run_int(pg, HEXRUN__COORD_SQL_PEERS, 0, NULL, &n, err, sizeof err) == 0 && n >= 1 &&
@@ -250,7 +251,7 @@ static int pg_connect(hexrun__pg *pg, char *err, size_t errlen)
         return HEXRUN_E_NOMEM;
     }
     int rc = HEXRUN_OK;
-    char msg[512] = "";
+    char msg[HEXRUN__ERR_MAX] = "";
     if (pq.status(pg->conn) != CONNECTION_OK) {
         snprintf(msg, sizeof msg, "%s", pq.errorMessage(pg->conn));
         trim_newline(msg);
@@ -356,7 +357,7 @@ static int write_note(hexrun__pg *pg, const kept_note *n, char *err, size_t errl
 /* Write the journal records kept while offline, oldest first; 0 when all went. */
 static int flush_kept(hexrun__pg *pg)
 {
-    char err[512];
+    char err[HEXRUN__ERR_MAX];
     while (pg->kept) {
         kept_note *n = pg->kept;
         if (write_note(pg, n, err, sizeof err) != 0) {
@@ -378,7 +379,7 @@ static int online(hexrun__pg *pg)
     pg->stats.offline++;
     if (mono_ms() < pg->retry_at)
         return 0;
-    char err[512];
+    char err[HEXRUN__ERR_MAX];
     if (pg_connect(pg, err, sizeof err) != HEXRUN_OK) {
         /* An unreachable host holds the engine thread for connect_timeout (5 s unless the
          * URL says otherwise) per attempt: attempts thin out, up to one in 30 s. */
@@ -400,7 +401,7 @@ static int online(hexrun__pg *pg)
 /* One call of hexrun.budget_op; -1 when the store failed (then offline). */
 static int64_t budget_call(hexrun__pg *pg, int group, const char *op, int64_t ms)
 {
-    char arg[24], grp[4], err[512];
+    char arg[24], grp[4], err[HEXRUN__ERR_MAX];
     snprintf(arg, sizeof arg, "%lld", (long long)ms);
     snprintf(grp, sizeof grp, "%d", group);
     const char *params[] = {pg->token_hash, grp, op, pg->settings[group], arg};
@@ -462,7 +463,7 @@ int hexrun__pg_journal_begin(hexrun__pg *pg, const char *key, const char *projec
     claim->verdict = HEXRUN__JOURNAL_WAIT; /* offline: the key waits for the store */
     if (!online(pg))
         return HEXRUN_OK;
-    char now[24], stale[24], owner[16], msg[512];
+    char now[24], stale[24], owner[16], msg[HEXRUN__ERR_MAX];
     snprintf(now, sizeof now, "%lld", (long long)now_ms);
     snprintf(stale, sizeof stale, "%lld", (long long)stale_ms);
     snprintf(owner, sizeof owner, "%" PRId32, pg->owner);
@@ -520,7 +521,7 @@ int hexrun__pg_journal_note(hexrun__pg *pg, char type, const char *key, const ch
     }
     n->type = type;
     n->t_ms = t_ms;
-    char msg[512] = "";
+    char msg[HEXRUN__ERR_MAX] = "";
     if (online(pg) && !pg->kept && write_note(pg, n, msg, sizeof msg) == 0) {
         kept_free(n);
         return HEXRUN_OK;
@@ -539,7 +540,7 @@ int hexrun__pg_journal_knows_run(hexrun__pg *pg, const char *run_id)
             return 1;
     if (!online(pg))
         return 0;
-    char msg[512];
+    char msg[HEXRUN__ERR_MAX];
     const char *params[] = {run_id};
     PGresult *r = run(pg, HEXRUN__COORD_SQL_KNOWS, 1, params, msg, sizeof msg);
     if (!r) {
@@ -579,7 +580,7 @@ static int board_rows(PGresult *r, hexrun__hex_run **runs, int64_t **ages, size_
     *ages = calloc((size_t)(rows > 1 ? rows : 1), sizeof **ages);
     if (!*runs || !*ages)
         return -1;
-    char err[256];
+    char err[HEXRUN__ERR_MAX];
     for (int i = 1; i < rows; i++) {
         const char *json = pq.getvalue(r, i, 1);
         if (hexrun__hex_parse_run(json, strlen(json), &(*runs)[*n_runs], err, sizeof err) ==
@@ -598,7 +599,7 @@ int hexrun__pg_board_step(hexrun__pg *pg, const char *project, int64_t lease_ms,
     char *ids = id_array(run_ids, n);
     if (!ids)
         return 2;
-    char owner[16], period[24], msg[512];
+    char owner[16], period[24], msg[HEXRUN__ERR_MAX];
     snprintf(owner, sizeof owner, "%" PRId32, pg->owner);
     snprintf(period, sizeof period, "%lld", (long long)lease_ms);
     const char *params[] = {pg->token_hash, project, owner, period, ids};
@@ -643,7 +644,7 @@ void hexrun__pg_board_put(hexrun__pg *pg, const hexrun__hex_run *runs, size_t n)
             b.failed = 1;
     }
     hexrun__buf_appends(&b, "]");
-    char msg[512];
+    char msg[HEXRUN__ERR_MAX];
     if (!b.failed) {
         const char *params[] = {pg->token_hash, b.data};
         PGresult *r = run(pg, HEXRUN__COORD_SQL_BOARD_PUT, 2, params, msg, sizeof msg);
@@ -659,7 +660,7 @@ void hexrun__pg_board_release(hexrun__pg *pg, const char *project)
 {
     if (!pg->conn)
         return; /* offline: the lease lapses on its own */
-    char owner[16], msg[512];
+    char owner[16], msg[HEXRUN__ERR_MAX];
     snprintf(owner, sizeof owner, "%" PRId32, pg->owner);
     const char *params[] = {pg->token_hash, project, owner};
     PGresult *r = run(pg, HEXRUN__COORD_SQL_BOARD_RELEASE, 3, params, msg, sizeof msg);

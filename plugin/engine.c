@@ -500,7 +500,7 @@ static op_fate budget_wait(hexrun__engine *e, op *o, int group, int64_t now, int
     }
     int64_t paused = e->blocked_paused[group];
     int64_t until = e->blocked_until[group] > now ? e->blocked_until[group] : now;
-    char why[256], msg[512];
+    char why[HEXRUN__ERR_MAX], msg[HEXRUN__MSG_MAX];
     pthread_mutex_lock(&e->jobs->mu);
     int finished = o->kind == OP_DIRECT && o->direct.deadline_ms && until > o->direct.deadline_ms;
     hexrun__job *job = o->kind == OP_DIRECT ? NULL : hexrun__jobs_find(e->jobs, o->job);
@@ -939,7 +939,7 @@ static int stop_report(hexrun__engine *e, int cancel_live, char *err, size_t err
             rc != HEXRUN_OK)
             continue;
         rc = job->run_id[0] ? HEXRUN_E_TIMEOUT : HEXRUN_E_OUTCOME_UNKNOWN;
-        char what[600];
+        char what[HEXRUN__MSG_MAX];
         if (job->run_id[0])
             snprintf(what, sizeof what, "its CancelRun for run %s got no answer in time",
                      job->run_id);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "errors.h"
 #include "hex.h"
 #include "http.h"
 #include "job.h"
@@ -33,8 +34,8 @@ typedef struct hexrun__direct {
     int code;          /* HEXRUN_OK for 2xx, else the error */
     int status;        /* HTTP status, 0 when none */
     int attempts;
-    char *response;     /* malloc'd body ("" when empty); NULL on failure w/o body */
-    char message[1536]; /* redacted error text, "" on success */
+    char *response;                /* malloc'd body ("" when empty); NULL on failure w/o body */
+    char message[HEXRUN__MSG_MAX]; /* redacted error text, "" on success */
 } hexrun__direct;
 
 /* A stopped engine for a resolved configuration (see hexrun__config_resolve). The

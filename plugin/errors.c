@@ -1,5 +1,5 @@
 /* errors.c - thread-local last error, and the public hexrun_strerror and
- * hexrun_last_error; see errors.h. */
+ * hexrun_last_error; errors.h holds the plugin's one error convention. */
 #include "errors.h"
 
 #include <stdarg.h>

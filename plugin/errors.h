@@ -17,6 +17,10 @@
  *    the function's comment names.
  * 4. Messages are free of secrets when made (tokens never enter one) and carry ids and
  *    Hex's words quoted; hexrun__error_set escapes control characters.
+ * 5. Two buffer sizes: HEXRUN__ERR_MAX for an `err` (rule 2), HEXRUN__MSG_MAX for a
+ *    message made for a host (a job's last error, a direct call's answer, the thread's
+ *    last error, the report of hexrun_shutdown), which may quote an `err` or a job's
+ *    message; snprintf cuts what does not fit.
  */
 #ifndef HEXRUN_ERRORS_H
 #define HEXRUN_ERRORS_H
@@ -25,7 +29,8 @@
 
 /* The buffer of an internal function's message (rule 2 above). */
 #define HEXRUN__ERR_MAX 512
-/* The whole message a host reads from hexrun_last_error (longer ones are cut). */
+/* A message for a host, and the whole message it reads from hexrun_last_error (rule 5;
+ * longer ones are cut). */
 #define HEXRUN__MSG_MAX 2048
 
 /* Forget the calling thread's last error (every public call starts with this). */

@@ -14,6 +14,7 @@
 
 #include "budget.h"
 #include "buf.h"
+#include "errors.h"
 
 #define EXCERPT_MAX 200
 
@@ -908,7 +909,7 @@ static int runs_from_array(json_object *arr, hexrun__hex_run **runs, size_t *n, 
         return HEXRUN_E_NOMEM;
     }
     for (size_t i = 0; i < count; i++) {
-        char item_err[256];
+        char item_err[HEXRUN__ERR_MAX];
         int rc = run_from_object(json_object_array_get_idx(arr, i), 1, &out[i], item_err,
                                  sizeof item_err);
         if (rc) {
@@ -1034,7 +1035,7 @@ static int runs_at(const char *body, const span *arr, hexrun__hex_run **runs, si
     size_t count = 0, cap = 0;
     int rc = HEXRUN_OK;
     for (skip_ws(&r); rc == HEXRUN_OK && peek(&r) != ']'; count++) {
-        char item_err[256];
+        char item_err[HEXRUN__ERR_MAX];
         hexrun__hex_run *grown =
             count < cap ? out : realloc(out, (cap = cap ? 2 * cap : 16) * sizeof *out);
         if (!grown) {
@@ -1558,7 +1559,7 @@ int hexrun__hex_run_options(const char *options_json, char **out_body, int *out_
     *out_body = NULL;
     *out_dry_run = 0;
     const char *text = options_json ? options_json : "{}";
-    char perr[160];
+    char perr[HEXRUN__ERR_MAX];
     int nomem = 0;
     json_object *root = parse_object_nomem(text, strlen(text), perr, sizeof perr, &nomem);
     if (!root) {

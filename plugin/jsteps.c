@@ -51,7 +51,7 @@ void journal_flush(hexrun__engine *e)
     pthread_mutex_unlock(&e->jobs->mu);
     for (journal_note *n = list, *next; n; n = next) {
         next = n->next;
-        char err[600] = "";
+        char err[HEXRUN__ERR_MAX] = "";
         int rc = hexrun__coord_journal_note(e->coord, n->type, n->key, n->project_id, n->run_id,
                                             n->t_ms, err, sizeof err);
         if (rc != HEXRUN_OK)
@@ -67,7 +67,7 @@ void journal_flush(hexrun__engine *e)
 static op_fate journal_verdict_apply(hexrun__engine *e, op *o, hexrun__job *job, int rc,
                                      const hexrun__journal_claim *claim, const char *err)
 {
-    char msg[1024];
+    char msg[HEXRUN__MSG_MAX];
     if (rc == HEXRUN_OK && claim->verdict == HEXRUN__JOURNAL_WAIT) {
         reschedule(e, o, e->cfg->poll_min_ms); /* still QUEUED: asks the journal again */
         return OP_REQUEUED;
@@ -133,7 +133,7 @@ op_fate journal_step(hexrun__engine *e, op *o)
     if (!keyed)
         return OP_SEND; /* op_start drops or ends it */
     hexrun__journal_claim claim;
-    char err[600] = "";
+    char err[HEXRUN__ERR_MAX] = "";
     int rc = hexrun__coord_journal_begin(e->coord, key, project, unix_ms(e),
                                          journal_stale_ms(e->cfg), &claim, err, sizeof err);
     if (rc == HEXRUN_OK && claim.verdict == HEXRUN__JOURNAL_GO)

@@ -309,7 +309,7 @@ op_fate project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r
     hexrun__hex_run *runs = NULL;
     size_t n = 0, n_missing = 0;
     hexrun__hex_next_page np = {0};
-    char err[512];
+    char err[HEXRUN__ERR_MAX];
     int ok = code == HEXRUN_OK && hexrun__hex_parse_runs_page(r->body, r->body_len, &runs, &n, &np,
                                                               err, sizeof err) == HEXRUN_OK;
     /* A nextPage without an offset: the next page starts after the runs of this one. */

@@ -13,7 +13,7 @@
 static void describe_failure(hexrun__engine *e, const op *o, const hexrun__http_resp *r, int code,
                              char *trace_id, char *out, size_t outlen)
 {
-    char raw[1536];
+    char raw[HEXRUN__MSG_MAX];
     trace_id[0] = '\0';
     if (r->error != HEXRUN_OK) {
         snprintf(raw, sizeof raw, "%s: %s (%s) after %d attempt%s", op_endpoint(o),
@@ -33,15 +33,13 @@ static void describe_failure(hexrun__engine *e, const op *o, const hexrun__http_
 void job_fail(hexrun__engine *e, const op *o, hexrun__job *job, int code,
               const hexrun__http_resp *r, int32_t state)
 {
-    char msg[1536], trace[HEXRUN__HEX_ID_MAX];
-    describe_failure(e, o, r, code, trace, msg, sizeof msg);
-    char full[2048];
-    snprintf(full, sizeof full, "%s%s",
-             code == HEXRUN_E_OUTCOME_UNKNOWN
-                 ? "RunProject outcome unknown: the request may have reached Hex, so it is "
-                   "not repeated: "
-                 : "",
-             msg);
+    char full[HEXRUN__MSG_MAX], trace[HEXRUN__HEX_ID_MAX];
+    size_t len = (size_t)snprintf(full, sizeof full, "%s",
+                                  code == HEXRUN_E_OUTCOME_UNKNOWN
+                                      ? "RunProject outcome unknown: the request may have "
+                                        "reached Hex, so it is not repeated: "
+                                      : "");
+    describe_failure(e, o, r, code, trace, full + len, sizeof full - len);
     hexrun__job_set_error(job, code, r->status, full, trace);
     hexrun__log_write(e->log, HEXRUN_LOG_WARN, "event=request_failed job=%lld %s",
                       (long long)job->id, full);
@@ -80,7 +78,7 @@ void job_out_of_memory(hexrun__engine *e, op_kind kind, int64_t id)
     hexrun__job *job = hexrun__jobs_find(e->jobs, id);
     if (!job || hexrun_state_is_terminal(job->state) == 1)
         return;
-    char msg[256];
+    char msg[HEXRUN__MSG_MAX];
     int32_t state;
     switch (kind) {
     case OP_CANCEL:
@@ -124,15 +122,15 @@ static void submit_succeeded(hexrun__engine *e, const op *o, hexrun__job *job,
                              const hexrun__http_resp *r)
 {
     hexrun__hex_run run;
-    char err[512];
+    char err[HEXRUN__ERR_MAX];
     if (hexrun__hex_parse_run_created(r->body, r->body_len, &run, err, sizeof err) != HEXRUN_OK) {
         /* Hex accepted the run but its id is unreadable: look for it like a lost answer. */
-        char msg[700];
+        char msg[HEXRUN__MSG_MAX];
         snprintf(msg, sizeof msg,
                  "RunProject: HTTP %d but the answer could not be read (%s); a run may "
                  "exist, so it is not repeated",
                  r->status, err);
-        char red[700];
+        char red[HEXRUN__MSG_MAX];
         hexrun__log_redact(e->log, msg, red, sizeof red);
         hexrun__job_set_error(job, HEXRUN_E_PROTOCOL, r->status, red, "");
         job->adopt_since_ms = o->submit.sent_unix_ms;
@@ -183,7 +181,7 @@ static op_fate poll_succeeded(hexrun__engine *e, op *o, hexrun__job *job,
                               const hexrun__http_resp *r)
 {
     hexrun__hex_run run;
-    char err[512];
+    char err[HEXRUN__ERR_MAX];
     int rc = hexrun__hex_parse_run(r->body, r->body_len, &run, err, sizeof err);
     if (rc == HEXRUN_OK && (strcasecmp(run.run_id, job->run_id) != 0 ||
                             strcasecmp(run.project_id, job->project_id) != 0)) {
@@ -197,7 +195,7 @@ static op_fate poll_succeeded(hexrun__engine *e, op *o, hexrun__job *job,
     }
     int bad = ++o->poll.bad_answers;
     int give_up = bad >= POLL_BAD_ANSWERS_MIN && bad > e->cfg->max_retries;
-    char msg[900], red[900];
+    char msg[HEXRUN__MSG_MAX], red[HEXRUN__MSG_MAX];
     snprintf(msg, sizeof msg, "GetRunStatus: HTTP %d but the answer cannot be used: %s%s",
              r->status, err,
              give_up ? "; after that many unusable answers in a row the run is no longer "
@@ -317,7 +315,7 @@ op_fate direct_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int 
     d->status = r->status;
     if (r->error == HEXRUN_OK)
         d->response = hexrun__http_take_body(r); /* handed over, not copied */
-    char msg[1536] = "", trace[HEXRUN__HEX_ID_MAX];
+    char msg[HEXRUN__MSG_MAX] = "", trace[HEXRUN__HEX_ID_MAX];
     if (code != HEXRUN_OK)
         describe_failure(e, o, r, code, trace, msg, sizeof msg);
     if (code != HEXRUN_OK && o->direct.skipped_retry_ms) {
