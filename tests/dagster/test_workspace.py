@@ -1,7 +1,7 @@
 """The workspace pattern (issue 15): Hex's published projects as asset specs, each a
 materializable asset with a check on its run, and the `dg` component that builds them."""
 import pytest
-from dagster import AssetKey, DagsterInstance, materialize
+from dagster import AssetKey, DagsterInstance, build_asset_context, materialize
 
 import defs
 from conftest import runs_of
@@ -44,6 +44,17 @@ def test_a_project_asset_materializes_as_one_run_with_its_metadata(sim):
     assert check.passed and check.check_name == "hex_run_succeeded"
     runs = runs_of(sim, defs.P_OK)
     assert len(runs) == before + 1 and runs[-1]["runId"] == run_id
+
+
+def test_a_project_asset_takes_the_resource_as_a_typed_parameter(sim):
+    """As fivetran_assets' `fivetran: FivetranWorkspace`: invoked directly with the resource
+    as an argument (no resources dict), under the key it was built with."""
+    resource = defs.hex_resource()
+    spec = spec_of(load_hex_asset_specs(resource), defs.P_OK)
+    asset_def = build_hex_asset(spec, resource_key="hex_prod")
+    assert "hex_prod" in asset_def.required_resource_keys
+    mat, check = asset_def(build_asset_context(), hex_prod=resource)
+    assert mat.metadata["hex_status"].value == "COMPLETED" and check.passed
 
 
 @pytest.mark.parametrize("project,request_args,status", [

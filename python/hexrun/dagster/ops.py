@@ -63,13 +63,15 @@ def config_class(name: str, **defaults) -> type:
 def typed_signature(fn, context_type, config_cls, resource_key: str,
                     returns=inspect.Signature.empty):
     """Gives fn(context, config, **resources) the signature Dagster reads for a Pythonic
-    op or asset: a config class and a resource parameter named by resource_key."""
+    op or asset: a config class (none when config_cls is None: fn(context, **resources))
+    and a typed resource parameter named by resource_key."""
     kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
-    fn.__signature__ = inspect.Signature([
-        inspect.Parameter("context", kind, annotation=context_type),
-        inspect.Parameter("config", kind, annotation=config_cls),
-        inspect.Parameter(resource_key, inspect.Parameter.KEYWORD_ONLY, annotation=HexResource),
-    ], return_annotation=returns)
+    params = [inspect.Parameter("context", kind, annotation=context_type)]
+    if config_cls is not None:
+        params.append(inspect.Parameter("config", kind, annotation=config_cls))
+    params.append(inspect.Parameter(resource_key, inspect.Parameter.KEYWORD_ONLY,
+                                    annotation=HexResource))
+    fn.__signature__ = inspect.Signature(params, return_annotation=returns)
     return fn
 
 

@@ -12,6 +12,7 @@ from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Asset
                      AssetKey, AssetsDefinition, AssetSpec, Failure, MaterializeResult,
                      MetadataValue, multi_asset)
 
+from .ops import typed_signature
 from .resources import HexResource
 from .run import FAILED_STATES, HexRunRequest, execute_hex_run, run_metadata
 
@@ -87,10 +88,8 @@ def build_hex_asset(spec: AssetSpec, *, resource_key: str = "hex",
                            description="the Hex run of this materialization completed")
     name = "hex_" + "__".join(spec.key.path).replace("-", "_")
 
-    @multi_asset(name=name, specs=[spec], check_specs=[check],
-                 required_resource_keys={resource_key})
-    def _run_project(context: AssetExecutionContext) -> Iterator[Any]:
-        hex_resource = getattr(context.resources, resource_key)
+    def _run_project(context: AssetExecutionContext, **resources) -> Iterator[Any]:
+        hex_resource = resources[resource_key]
         try:
             info = execute_hex_run(context.op_execution_context, hex_resource, request)
         except Failure as failure:
@@ -99,7 +98,9 @@ def build_hex_asset(spec: AssetSpec, *, resource_key: str = "hex",
         yield MaterializeResult(asset_key=spec.key, metadata=run_metadata(info))
         yield _check_result(spec.key, run_metadata(info))
 
-    return _run_project
+    # The resource is a typed parameter named by resource_key (the fivetran_assets pattern).
+    typed_signature(_run_project, AssetExecutionContext, None, resource_key)
+    return multi_asset(name=name, specs=[spec], check_specs=[check])(_run_project)
 
 
 def _check_result(key: AssetKey, metadata: Dict[str, Any]) -> AssetCheckResult:
