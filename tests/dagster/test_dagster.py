@@ -135,6 +135,31 @@ def test_retry_policy_runs_a_failed_project_again(sim, tmp_path):
     assert len(runs) == 2 and {r["status"] for r in runs} == {"ERRORED"}
 
 
+def test_retry_policy_reattaches_to_the_live_run_of_the_failed_attempt(sim):
+    """Each attempt gives up after 0.5 s and leaves the run going (kill_on_timeout=False);
+    the retries find it in Dagster's event log (no journal) and wait for it again."""
+    from dagster import DagsterInstance, RetryPolicy
+    patient = build_hex_run_op("patient", project_id=defs.P_SLOW, timeout_s=0.5,
+                               kill_on_timeout=False, retry_policy=RetryPolicy(max_retries=2))
+
+    @job(resource_defs={"hex": defs.hex_resource(journal_path=None)})
+    def retried_job():
+        patient()
+
+    before = len(runs_of(sim, defs.P_SLOW))
+    with DagsterInstance.ephemeral() as instance:
+        result = retried_job.execute_in_process(raise_on_error=False, instance=instance)
+        logs = [e.user_message for e in instance.all_logs(result.run_id)]
+    runs = runs_of(sim, defs.P_SLOW)[before:]
+    for run in runs:  # P_SLOW runs for minutes: stop it
+        sim.call("DELETE", f"/v1/projects/{defs.P_SLOW}/runs/{run['runId']}",
+                 token="hxtok_admin")
+    assert not result.success
+    assert len(runs) == 1, runs
+    attached = [m for m in logs if m.startswith(f"re-attaching to Hex run {runs[0]['runId']}")]
+    assert len(attached) == 2, logs
+
+
 def test_failure_is_a_dagster_failure_when_invoked_directly(sim):
     failing = build_hex_run_op("failing_direct", project_id=defs.P_ERR)
     with build_op_context(resources={"hex": defs.hex_resource()},
