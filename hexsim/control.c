@@ -34,9 +34,15 @@ static json_object *counters_doc(void)
         snprintf(status, sizeof(status), "%d", c->status);
         json_object_object_add(row, status, json_object_new_int64((int64_t)c->n));
     }
+    json_object *in_flight = json_object_new_object();
+    for (size_t i = 0; i < hs_w.nin_flight; i++)
+        if (hs_w.in_flight[i].n)
+            json_object_object_add(in_flight, hs_w.in_flight[i].endpoint,
+                                   json_object_new_int64(hs_w.in_flight[i].n));
     json_object *o = json_object_new_object();
     json_object_object_add(o, "requests", by_ep);
     json_object_object_add(o, "total", json_object_new_int64((int64_t)hs_w.total_requests));
+    json_object_object_add(o, "in_flight", in_flight);
     pthread_mutex_unlock(&hs_w.mu);
     return o;
 }

@@ -5,8 +5,9 @@
  * code with the plugin, so that one can catch the other's mistakes. See docs/hexsim.md.
  *
  * All state lives in one `hs_world` guarded by one mutex: requests are short (no request
- * holds the lock while sleeping or writing to the network), and run states are derived
- * from timestamps when read, so no timer thread exists.
+ * holds the lock while writing to the network), and run states are derived from
+ * timestamps when read. The one timer thread (wake.c) only ends the holds of delay and
+ * slow_body faults.
  */
 #ifndef HEXSIM_H
 #define HEXSIM_H
@@ -26,12 +27,7 @@ void hs_set_time_scale(double scale); /* keeps hexsim time continuous */
 int64_t hs_sim_to_real_ms(int64_t sim_ms);
 void hs_iso8601(int64_t unix_ms, char out[32]);
 
-/* ---- pauses ---- */
-#define HS_MAX_DELAY_MS 600000 /* the longest fault delay: 10 minutes */
-/* Sleeps ms, or less once hs_stop_pauses was called (then -1): SIGTERM never waits on a
- * delay fault. */
-int hs_pause_ms(int ms);
-void hs_stop_pauses(void);
+#define HS_MAX_DELAY_MS 600000 /* the longest fault delay (real ms): 10 minutes */
 
 /* ---- responses ---- */
 typedef struct hs_resp {
@@ -39,6 +35,7 @@ typedef struct hs_resp {
     char *body; /* malloc'd JSON text, or NULL for an empty body */
     char retry_after[40];
     char content_type[40];
+    int hold_ms; /* > 0: not answered yet, a delay fault holds it (hs_serve_api) */
 } hs_resp;
 
 void hs_resp_json(hs_resp *r, int status, json_object *doc); /* takes doc */
@@ -69,6 +66,7 @@ typedef struct hs_req {
     int code_family;  /* errors of this operation use {code, message} */
     int declares_422; /* the operation's spec lists 422 (variant: unknown objects) */
     int is_api;       /* a Hex API request (not /__sim/): bodies need a JSON type */
+    int delay_done;   /* the delay fault hs_serve_api held it for is over (see there) */
 } hs_req;
 
 /* A 4xx in the error family of the request's operation. */
@@ -155,6 +153,12 @@ typedef struct hs_counter {
     uint64_t n;
 } hs_counter;
 
+/* API requests read and not yet fully answered, by operation (a static name). */
+typedef struct hs_in_flight {
+    const char *endpoint;
+    int64_t n;
+} hs_in_flight;
+
 typedef struct hs_limits {
     int enabled;
     int run_per_min, run_per_hour, api_per_min, api_per_hour;
@@ -199,6 +203,9 @@ typedef struct hs_world {
     hs_counter counters[256];
     size_t ncounters;
     uint64_t total_requests;
+    /* Live connections, not world state: a reset or a new scenario leaves them alone. */
+    hs_in_flight in_flight[64];
+    size_t nin_flight;
     hs_limits limits;
     int max_concurrent_runs; /* 0 = no cap */
     uint64_t rng;
@@ -221,6 +228,8 @@ hs_token *hs_find_token(const char *token);
 hs_project *hs_find_project(const char *id);
 int hs_token_sees(const hs_token *t, const hs_project *p);
 void hs_count(const char *endpoint, int status);
+/* Adds delta to the requests of endpoint (a static string) in flight. Under hs_w.mu. */
+void hs_in_flight_add(const char *endpoint, int delta);
 
 /* Rate limit check for a token; 0 when allowed (and counted), else fills a 429. */
 int hs_rate_check(hs_token *t, int run_bucket, hs_resp *r);
@@ -279,7 +288,9 @@ int hs_faults_add(json_object *list, char *err, size_t errlen);
 
 /* Routes one API request (segs already split) through the fault, auth and rate-limit gates
  * to its handler (request.c); returns the operation name for the counters. A picked fault
- * is left in *fault for the response side. */
+ * is left in *fault for the response side. A delay fault answers nothing: r->hold_ms is
+ * set, and the caller calls again hold_ms real ms later with q->delay_done = 1 and the same
+ * *fault (no other fault is picked then), which serves the request as it stands then. */
 const char *hs_serve_api(hs_req *q, hs_resp *r, hs_fault *fault);
 
 #endif

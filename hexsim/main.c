@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "server.h"
+#include "wake.h"
 
 static const char USAGE[] =
     "usage: hexsim [options]\n"
@@ -174,6 +175,10 @@ int main(int argc, char **argv)
     /* Blocked before the pool threads start, so only sigwait below receives them. */
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (hs_wake_start() != 0) {
+        fprintf(stderr, "hexsim: cannot start the timer thread\n");
+        return 1;
+    }
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)o.port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     struct MHD_Daemon *v4 =
@@ -190,7 +195,7 @@ int main(int argc, char **argv)
     fflush(stdout);
     int sig;
     sigwait(&stop, &sig);
-    hs_stop_pauses(); /* a request inside a delay fault must not hold up the stop */
+    hs_wake_stop(); /* a request inside a delay fault must not hold up the stop */
     if (v6)
         MHD_stop_daemon(v6);
     MHD_stop_daemon(v4);

@@ -189,8 +189,6 @@ static const route *find_route(const hs_req *q, int *path_known)
 /* Fault, auth and rate-limit gates before the handler; 1 when the request was answered. */
 static int gate(hs_req *q, hs_resp *r, const route *rt, hs_fault *fault, hs_token **tok)
 {
-    if (fault->kind[0] && strcmp(fault->kind, "delay") == 0)
-        hs_pause_ms(fault->delay_ms);
     if (fault->kind[0] && strcmp(fault->kind, "status") == 0) {
         if (fault->status == 429)
             hs_err_reason(r, 429, "Rate limit exceeded (injected)", NULL);
@@ -254,10 +252,17 @@ const char *hs_serve_api(hs_req *q, hs_resp *r, hs_fault *fault)
     q->code_family = rt->family == FAM_CODE;
     q->declares_422 = declares_422(rt->op);
     q->is_api = 1;
-    pthread_mutex_lock(&hs_w.mu);
-    if (!hs_fault_pick(rt->op, fault))
-        fault->kind[0] = '\0';
-    pthread_mutex_unlock(&hs_w.mu);
+    if (!q->delay_done) {
+        pthread_mutex_lock(&hs_w.mu);
+        if (!hs_fault_pick(rt->op, fault))
+            fault->kind[0] = '\0';
+        pthread_mutex_unlock(&hs_w.mu);
+        /* A delay comes before everything, the auth and rate checks included. */
+        if (!strcmp(fault->kind, "delay") && fault->delay_ms > 0) {
+            r->hold_ms = fault->delay_ms;
+            return rt->op;
+        }
+    }
     if (strcmp(fault->kind, "drop_before") == 0)
         return rt->op;
     hs_token *tok = NULL;

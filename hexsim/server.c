@@ -7,11 +7,27 @@
 #include <string.h>
 #include <time.h>
 
-/* Per-connection state while the body arrives. */
+#include "wake.h"
+
+typedef enum {
+    REQ_READING, /* the body arrives */
+    REQ_HELD,    /* a delay fault holds it: the timer thread serves it at the deadline */
+    REQ_SERVED   /* served; r holds the answer to send */
+} req_stage;
+
+/* One request: its body while it arrives, then, for a request that a delay fault holds,
+ * everything needed to serve it later on the timer thread (wake.c). */
 typedef struct upload {
     char *body;
     size_t len, cap;
     int too_large;
+    req_stage stage;
+    const char *op; /* the operation counted in flight until the request ends, or NULL */
+    char path[1024], host[160];
+    hs_req q;
+    hs_resp r;
+    hs_fault fault;
+    hs_wake wake;
 } upload;
 
 /* Query parameters as libmicrohttpd decoded them (hs_req.arg). */
@@ -116,7 +132,10 @@ static const char *bearer(struct MHD_Connection *conn)
 typedef struct trickle {
     char *body;
     size_t len, stop; /* bytes to send before stopping (truncate) */
-    int delay_ms;     /* per chunk (slow_body) */
+    int delay_ms;     /* before each chunk (slow_body) */
+    int waited;       /* the delay before the next chunk is over */
+    struct MHD_Connection *conn;
+    hs_wake wake;
 } trickle;
 
 static ssize_t trickle_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -126,8 +145,13 @@ static ssize_t trickle_read(void *cls, uint64_t pos, char *buf, size_t max)
         return pos >= t->len ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
     size_t n = t->stop - (size_t)pos;
     if (t->delay_ms) {
-        if (hs_pause_ms(t->delay_ms))
-            return MHD_CONTENT_READER_END_WITH_ERROR; /* shutting down */
+        if (!t->waited) {
+            if (hs_wake_after(&t->wake, t->conn, t->delay_ms, NULL, NULL) != 0)
+                return MHD_CONTENT_READER_END_WITH_ERROR; /* shutting down */
+            t->waited = 1;
+            return 0; /* nothing yet: libmicrohttpd asks again once the timer resumes conn */
+        }
+        t->waited = 0;
         if (n > 16)
             n = 16;
     }
@@ -161,7 +185,8 @@ static char *oversized(const char *body, long bytes)
     return out;
 }
 
-static struct MHD_Response *make_response(hs_resp *r, const hs_fault *fault)
+static struct MHD_Response *make_response(struct MHD_Connection *conn, hs_resp *r,
+                                          const hs_fault *fault)
 {
     const char *body = r->body ? r->body : "";
     size_t len = strlen(body);
@@ -189,6 +214,7 @@ static struct MHD_Response *make_response(hs_resp *r, const hs_fault *fault)
             t->len = strlen(t->body);
             t->stop = !strcmp(kind, "truncate") ? t->len / 2 : t->len;
             t->delay_ms = !strcmp(kind, "slow_body") ? fault->delay_ms : 0;
+            t->conn = conn;
             return MHD_create_response_from_callback(t->len, 1024, trickle_read, t, trickle_free);
         }
     }
@@ -211,7 +237,7 @@ static void retry_after_as_date(char *value, size_t cap)
 
 static enum MHD_Result send_resp(struct MHD_Connection *conn, hs_resp *r, const hs_fault *fault)
 {
-    struct MHD_Response *resp = make_response(r, fault);
+    struct MHD_Response *resp = make_response(conn, r, fault);
     if (!resp)
         return MHD_NO;
     if (r->body || fault->kind[0])
@@ -257,6 +283,76 @@ static void host_url(struct MHD_Connection *conn, char *out, size_t cap)
     snprintf(out, cap, "http://%s", host ? host : "127.0.0.1");
 }
 
+/* Fills up->q from the connection; its strings stay valid until the request ends. */
+static void read_request(struct MHD_Connection *conn, const char *url, const char *method,
+                         upload *up)
+{
+    host_url(conn, up->host, sizeof(up->host));
+    snprintf(up->path, sizeof(up->path), "%s", url);
+    up->q =
+        (hs_req){.method = method,
+                 .path = url,
+                 .arg = mhd_arg,
+                 .arg_all = mhd_arg_all,
+                 .arg_ctx = conn,
+                 .body = up->body,
+                 .body_len = up->len,
+                 .host_url = up->host,
+                 .token = bearer(conn),
+                 .content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type"),
+                 .repeated_arg = repeated_arg(conn)};
+}
+
+static int dropped(const upload *up)
+{
+    return !strcmp(up->fault.kind, "drop_before") || !strcmp(up->fault.kind, "drop_after");
+}
+
+static void count_answer(upload *up)
+{
+    pthread_mutex_lock(&hs_w.mu);
+    hs_count(up->op, dropped(up) ? 0 : up->r.status);
+    pthread_mutex_unlock(&hs_w.mu);
+}
+
+/* An API request, or one refused before routing; up->r gets the answer unless a delay
+ * fault holds it (up->r.hold_ms). */
+static void serve_api(upload *up)
+{
+    up->op = "unknown";
+    if (up->too_large) {
+        hs_err_reason(&up->r, 413, "The request body is too large", NULL);
+        return;
+    }
+    char *p = strncmp(up->path, "/api/", 5) == 0 ? up->path + 4 : up->path;
+    up->q.nsegs = hs_split_path(p, up->q.segs, 8);
+    if (up->q.nsegs < 0) {
+        up->q.nsegs = 0;
+        hs_err_reason(&up->r, 404, "No such endpoint", NULL);
+        return;
+    }
+    up->op = hs_serve_api(&up->q, &up->r, &up->fault);
+}
+
+/* The held request's second half, when its delay is over: on the timer thread, so the work
+ * (a RunProject's run, the rate count) happens then even if the client has gone, as on a
+ * server that does not notice; or on its pool thread when the stop cut the delay short. */
+static void serve_held(void *arg)
+{
+    upload *up = arg;
+    up->r.hold_ms = 0;
+    up->q.delay_done = 1;
+    hs_serve_api(&up->q, &up->r, &up->fault);
+    count_answer(up);
+    up->stage = REQ_SERVED;
+}
+
+static enum MHD_Result answer(struct MHD_Connection *conn, upload *up)
+{
+    /* Returning MHD_NO makes libmicrohttpd close the connection without an answer. */
+    return dropped(up) ? MHD_NO : send_resp(conn, &up->r, &up->fault);
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
                               const char *method, const char *version, const char *data,
                               size_t *data_size, void **con_cls)
@@ -273,47 +369,29 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         *data_size = 0;
         return rc == 0 ? MHD_YES : MHD_NO;
     }
-    char path[1024], host[160];
-    hs_req q = {.method = method,
-                .arg = mhd_arg,
-                .arg_all = mhd_arg_all,
-                .arg_ctx = conn,
-                .body = up->body,
-                .body_len = up->len};
-    hs_resp r = {0};
-    hs_fault fault = {0};
-    host_url(conn, host, sizeof(host));
-    q.host_url = host;
-    q.token = bearer(conn);
-    q.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
-    q.repeated_arg = repeated_arg(conn);
-    snprintf(path, sizeof(path), "%s", url);
-    q.path = url;
-    const char *op = "unknown";
-    if (up->too_large) {
-        hs_err_reason(&r, 413, "The request body is too large", NULL);
-    } else if (strncmp(url, "/__sim/", 7) == 0 || strcmp(url, "/__sim") == 0) {
-        hs_control_route(&q, &r);
-        return send_resp(conn, &r, &fault) == MHD_YES ? (free(r.body), MHD_YES)
-                                                      : (free(r.body), MHD_NO);
-    } else {
-        char *p = strncmp(path, "/api/", 5) == 0 ? path + 4 : path;
-        q.nsegs = hs_split_path(p, q.segs, 8);
-        if (q.nsegs < 0) {
-            q.nsegs = 0;
-            hs_err_reason(&r, 404, "No such endpoint", NULL);
-        } else {
-            op = hs_serve_api(&q, &r, &fault);
-        }
+    if (up->stage == REQ_HELD) /* resumed by the stop before its deadline */
+        serve_held(up);
+    if (up->stage == REQ_SERVED) /* resumed by the timer thread */
+        return answer(conn, up);
+    read_request(conn, url, method, up);
+    if (!up->too_large && (strncmp(url, "/__sim/", 7) == 0 || strcmp(url, "/__sim") == 0)) {
+        hs_control_route(&up->q, &up->r);
+        return send_resp(conn, &up->r, &up->fault);
     }
-    int drop = !strcmp(fault.kind, "drop_before") || !strcmp(fault.kind, "drop_after");
+    serve_api(up);
     pthread_mutex_lock(&hs_w.mu);
-    hs_count(op, drop ? 0 : r.status);
+    hs_in_flight_add(up->op, 1);
     pthread_mutex_unlock(&hs_w.mu);
-    /* Returning MHD_NO makes libmicrohttpd close the connection without an answer. */
-    enum MHD_Result ok = drop ? MHD_NO : send_resp(conn, &r, &fault);
-    free(r.body);
-    return ok;
+    if (up->r.hold_ms > 0) {
+        up->stage = REQ_HELD;
+        if (hs_wake_after(&up->wake, conn, up->r.hold_ms, serve_held, up) == 0)
+            return MHD_YES; /* handle is called again once the timer thread resumes conn */
+        serve_held(up);     /* stopping: no delay */
+        return answer(conn, up);
+    }
+    count_answer(up);
+    up->stage = REQ_SERVED;
+    return answer(conn, up);
 }
 
 static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -323,17 +401,25 @@ static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)conn;
     (void)code;
     upload *up = *con_cls;
-    if (up) {
-        free(up->body);
-        free(up);
-        *con_cls = NULL;
+    if (!up)
+        return;
+    if (up->op) {
+        pthread_mutex_lock(&hs_w.mu);
+        hs_in_flight_add(up->op, -1);
+        pthread_mutex_unlock(&hs_w.mu);
     }
+    free(up->r.body);
+    free(up->body);
+    free(up);
+    *con_cls = NULL;
 }
 
 struct MHD_Daemon *hs_server_start(const struct sockaddr *addr, unsigned threads, int ipv6,
                                    const hs_tls *tls)
 {
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    /* Suspend/resume: delay and slow_body faults hold connections, not threads (wake.h). */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
     if (ipv6)
         flags |= MHD_USE_IPv6;
     if (tls)

@@ -1,7 +1,6 @@
 /* store.c - hexsim's world: clock, scenario loading, tokens, rate limits, faults, counters. */
 #include "hexsim.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,39 +75,6 @@ void hs_iso8601(int64_t unix_ms, char out[32])
     gmtime_r(&secs, &tm);
     size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(out + n, 32 - n, ".%03dZ", (int)(unix_ms % 1000));
-}
-
-/* ---- pauses (delay and slow_body faults) that shutdown cuts short ---- */
-
-static pthread_mutex_t pause_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t pause_cv = PTHREAD_COND_INITIALIZER;
-static int stopping;
-
-int hs_pause_ms(int ms)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&pause_mu);
-    int rc = 0;
-    while (!stopping && rc != ETIMEDOUT)
-        rc = pthread_cond_timedwait(&pause_cv, &pause_mu, &until);
-    int cut = stopping;
-    pthread_mutex_unlock(&pause_mu);
-    return cut ? -1 : 0;
-}
-
-void hs_stop_pauses(void)
-{
-    pthread_mutex_lock(&pause_mu);
-    stopping = 1;
-    pthread_cond_broadcast(&pause_cv);
-    pthread_mutex_unlock(&pause_mu);
 }
 
 /* ---- random numbers and ids (deterministic given --seed) ---- */
@@ -604,6 +570,19 @@ void hs_count(const char *endpoint, int status)
         c->status = status;
         c->n = 1;
     }
+}
+
+void hs_in_flight_add(const char *endpoint, int delta)
+{
+    size_t i = 0;
+    while (i < hs_w.nin_flight && strcmp(hs_w.in_flight[i].endpoint, endpoint) != 0)
+        i++;
+    if (i == hs_w.nin_flight) {
+        if (i == sizeof(hs_w.in_flight) / sizeof(hs_w.in_flight[0]))
+            return; /* more operations than hexsim serves: cannot happen */
+        hs_w.in_flight[hs_w.nin_flight++].endpoint = endpoint;
+    }
+    hs_w.in_flight[i].n += delta;
 }
 
 /* ---- rate limits: fixed windows in hexsim time, per token and bucket ---- */

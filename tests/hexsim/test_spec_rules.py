@@ -243,33 +243,102 @@ def test_fault_delays_out_of_range_are_refused(sim, delay):
     assert sim.call("GET", "/v1/users/me", token=ADMIN)[0] == 200
 
 
-def test_sigterm_stops_hexsim_during_a_long_delay():
+def wait_for(cond, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def in_flight(sim, op):
+    return sim.counters()["in_flight"].get(op, 0)
+
+
+def hold_one(sim, kind, conn=None):
+    """Sends one Me request that a `kind` fault of 10 minutes holds (on conn, else on a
+    connection of its own); returns its connection once hexsim counts it in flight."""
+    sim.sim("POST", "/__sim/faults", {"faults": [
+        {"endpoint": "Me", "kind": kind, "delay_ms": 600000, "count": 1}]})
+    conn = conn or http.client.HTTPConnection("127.0.0.1", sim.port, timeout=60)
+    conn.request("GET", "/v1/users/me", headers={"Authorization": f"Bearer {ADMIN}"})
+    assert wait_for(lambda: in_flight(sim, "Me") == 1), "the held request never arrived"
+    return conn
+
+
+def get_on(conn, path):
+    conn.request("GET", path, headers={"Authorization": f"Bearer {ADMIN}"})
+    resp = conn.getresponse()
+    resp.read()
+    return resp.status
+
+
+@pytest.mark.parametrize("threads", [1, 4])
+@pytest.mark.parametrize("kind", ["delay", "slow_body"])
+def test_a_held_answer_holds_no_thread(kind, threads):
+    """A delay (or slow_body) fault used to sleep in one of libmicrohttpd's pool threads, and
+    every request on a connection that thread serves (control calls included) waited it
+    out. Now the connection is suspended: with one request held for 10 minutes, requests on
+    more connections than the pool has threads, kept alive from before the hold as a
+    client's connection pool keeps them, are all answered at once."""
+    with HexSim(args=["--threads", str(threads)], profile="default") as sim:
+        n = 4 * threads + 4
+        conns = [http.client.HTTPConnection("127.0.0.1", sim.port, timeout=30)
+                 for _ in range(n + 1)]
+        try:
+            assert [get_on(c, "/__sim/health") for c in conns] == [200] * (n + 1)
+            hold_one(sim, kind, conns[n])
+            paths = ["/__sim/counters", "/v1/projects", "/__sim/health", "/v1/users"]
+            results = [None] * n
+
+            def other(i):
+                try:
+                    results[i] = get_on(conns[i], paths[i % len(paths)])
+                except (OSError, http.client.HTTPException) as e:  # waited behind the held one
+                    results[i] = repr(e)
+
+            workers = [threading.Thread(target=other, args=(i,), daemon=True) for i in range(n)]
+            t0 = time.monotonic()
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join(max(0.0, 60 - (time.monotonic() - t0)))
+            assert results == [200] * n, results
+            assert in_flight(sim, "Me") == 1  # still held: the fault lasts 10 minutes
+        finally:
+            for c in conns:
+                c.close()
+
+
+def test_a_held_request_is_served_at_its_deadline_even_if_its_client_left():
+    """As before the suspension (and as a server that does not watch its clients): a
+    RunProject held by a delay creates its run when the delay ends, answered or not."""
+    with HexSim(profile="default") as sim:
+        sim.sim("POST", "/__sim/faults", {"faults": [
+            {"endpoint": "RunProject", "kind": "delay", "delay_ms": 300, "count": 1}]})
+        conn = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=60)
+        conn.request("POST", f"/v1/projects/{P_OK}/runs", body="{}",
+                     headers={"Authorization": f"Bearer {ADMIN}",
+                              "Content-Type": "application/json"})
+        assert wait_for(lambda: in_flight(sim, "RunProject") == 1)
+        conn.close()
+        assert wait_for(lambda: sim.runs()["created_per_project"][P_OK] == 1)
+        assert wait_for(lambda: in_flight(sim, "RunProject") == 0)
+        assert sim.counters()["requests"]["RunProject"] == {"201": 1}
+
+
+@pytest.mark.parametrize("kind", ["delay", "slow_body"])
+def test_sigterm_stops_hexsim_during_a_long_delay(kind):
     sim = HexSim(profile="default").start()
     try:
-        sim.sim("POST", "/__sim/faults", {"faults": [
-            {"endpoint": "Me", "kind": "delay", "delay_ms": 600000, "count": 4}]})
-        sent, answered = threading.Event(), threading.Event()
-
-        def stuck_request():
-            conn = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=60)
-            try:
-                conn.request("GET", "/v1/users/me", headers={"Authorization": f"Bearer {ADMIN}"})
-                sent.set()
-                conn.getresponse().read()
-                answered.set()
-            except (OSError, http.client.HTTPException):
-                pass  # the stop may cut the connection: that is fine
-            finally:
-                conn.close()
-
-        threading.Thread(target=stuck_request, daemon=True).start()
-        assert sent.wait(10)
-        assert not answered.wait(0.5)  # a Me answers in milliseconds: this one is paused
+        held = hold_one(sim, kind)
         t0 = time.monotonic()
         sim.proc.send_signal(signal.SIGTERM)
-        sim.proc.wait(timeout=10)  # before the fix: 600 s
+        sim.proc.wait(timeout=10)  # before the fix of issue 13: 600 s
         assert sim.proc.returncode == 0
         assert time.monotonic() - t0 < 10
+        held.close()
     finally:
         sim.stop()
 
