@@ -57,6 +57,11 @@ def wait_for(cond, timeout=20.0):
     return False
 
 
+def in_flight(sim, op):
+    """Requests of op that hexsim has read and not yet answered (docs/hexsim.md)."""
+    return sim.counters()["in_flight"].get(op, 0)
+
+
 def sim_runs(sim, project):
     return sim.sim("GET", f"/__sim/runs?projectId={project}")["runs"]
 
@@ -75,7 +80,8 @@ def test_sigkill_between_post_and_response_then_resubmit(sim, tmp_path):
         {"endpoint": "RunProject", "kind": "delay", "delay_ms": 2000, "count": 1}]})
     first = start(sim, P_OK, "nightly-1", journal)
     assert wait_for(lambda: records(journal, "I", "nightly-1")), "no intent recorded"
-    time.sleep(0.3)
+    # Killed once hexsim holds the POST (not after a guessed 0.3 s): the run will exist.
+    assert wait_for(lambda: in_flight(sim, "RunProject") >= 1), "the POST never reached hexsim"
     first.send_signal(signal.SIGKILL)
     first.wait()
     assert records(journal, "R", "nightly-1") == []  # it died before the answer
