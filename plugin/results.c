@@ -368,7 +368,8 @@ int64_t retry_delay(hexrun__engine *e, op *o, const hexrun__http_resp *r)
     if (e->stopping || o->attempt > e->cfg->max_retries ||
         !hexrun__retry_should(hexrun__retry_kind_of(method), r))
         return -1;
-    int64_t after = hexrun__retry_after_parse(r->retry_after, time(NULL));
+    /* An HTTP-date is read against the engine's wall clock (engine.h's io), as the rest. */
+    int64_t after = hexrun__retry_after_parse(r->retry_after, (time_t)(unix_ms(e) / 1000));
     if (after >= 0 && (r->status == 429 || r->status == 503))
         budget_pause(e, op_uses_run_budget(o) ? HEXRUN__BUDGET_RUN : HEXRUN__BUDGET_API, now_ms(e),
                      after);

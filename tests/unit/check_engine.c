@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ck_run.h"
 #include "config.h"
@@ -465,6 +466,31 @@ START_TEST(retry_after_is_waited_to_the_millisecond)
 }
 END_TEST
 
+/* Retry-After as an HTTP-date, 10 s after the engine's wall clock (not this machine's). */
+static void answer_429_until_a_date(fake *f, const sent_req *r, int i, hexrun__http_resp *resp)
+{
+    (void)r;
+    static char date[64];
+    time_t at = (time_t)(fake_unix(f) / 1000) + 10;
+    struct tm tm;
+    gmtime_r(&at, &tm);
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    resp->status = i == 0 ? 429 : 204;
+    resp->retry_after = i == 0 ? date : NULL;
+}
+
+START_TEST(a_retry_after_date_is_read_on_the_engines_clock)
+{
+    world *w = world_new(answer_429_until_a_date);
+    int64_t id = add_job(w, HEXRUN_STATE_RUNNING, P, RUN(1));
+    queue(w, hexrun__engine_queue_cancel, id);
+    drive(w, 20000);
+    ck_assert_int_eq(count(w, "DELETE"), 2);
+    ck_assert_int_eq(w->f.sent[1].at_ms - w->f.sent[0].at_ms, 10000);
+    world_free(w);
+}
+END_TEST
+
 /* ---- adoption of the run of an unanswered RunProject ---- */
 
 static void answer_lost_then_found(fake *f, const sent_req *r, int i, hexrun__http_resp *resp)
@@ -633,6 +659,7 @@ static Suite *suite(void)
     tcase_add_test(tc, a_cancel_goes_before_a_backlog_of_polls);
     tcase_add_test(tc, a_failed_cancel_backs_off_within_the_doubling_cap);
     tcase_add_test(tc, retry_after_is_waited_to_the_millisecond);
+    tcase_add_test(tc, a_retry_after_date_is_read_on_the_engines_clock);
     tcase_add_test(tc, a_lost_runproject_answer_adopts_the_new_run_without_resending);
     tcase_add_test(tc, unreadable_lookups_do_not_count_toward_submit_unknown);
     tcase_add_test(tc, a_direct_call_is_not_retried_past_its_deadline);
