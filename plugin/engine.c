@@ -292,6 +292,15 @@ static int op_is_poll(const op *o)
     return (o->kind == OP_POLL && !o->poll.urgent) || o->kind == OP_PROJECT_POLL;
 }
 
+/* A submit that failed before its RunProject went out (table mutex held): the journal
+ * frees its key, as nothing reached Hex (journal_step may have recorded the intent). */
+static void submit_unsent(hexrun__engine *e, const op *o)
+{
+    const hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
+    if (job)
+        journal_note_add(e, 'F', job, unix_ms(e));
+}
+
 /* Ready an op's request (table mutex held). OP_SEND; or OP_FINISHED when it is dropped
  * or, for lack of memory, ended (its job's ending or its project poll's polls seen to). */
 static op_fate op_prepare(hexrun__engine *e, op *o)
@@ -304,6 +313,8 @@ static op_fate op_prepare(hexrun__engine *e, op *o)
     int ready = job_op_prepare(e, o);
     if (ready < 0)
         job_out_of_memory(e, o->kind, o->job);
+    if (ready < 0 && o->kind == OP_SUBMIT)
+        submit_unsent(e, o);
     return ready > 0 ? OP_SEND : OP_FINISHED;
 }
 
@@ -388,6 +399,8 @@ static op_fate op_not_started(hexrun__engine *e, op *o, int rc)
     hexrun__job_set_error(job, rc, 0, why, "");
     hexrun__job_set_state(e->jobs, job,
                           o->kind == OP_SUBMIT ? HEXRUN_STATE_SUBMIT_FAILED : HEXRUN_STATE_LOST);
+    if (o->kind == OP_SUBMIT)
+        submit_unsent(e, o);
     return OP_FINISHED;
 }
 

@@ -3,10 +3,12 @@
  * (engine.h's hexrun__engine_io). Time is the fake clock's: a test of minutes of back-off
  * runs in milliseconds, and nothing sleeps. */
 #include <check.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ck_run.h"
 #include "config.h"
@@ -120,12 +122,15 @@ typedef struct world {
     hexrun__engine *e;
 } world;
 
-static world *world_new(answer_fn answer)
+/* A world whose configuration has key set to value (key NULL: the defaults). */
+static world *world_new_with(answer_fn answer, const char *key, const char *value)
 {
     static world w;
     memset(&w, 0, sizeof w);
     w.f.answer = answer;
     ck_assert_int_eq(hexrun_config_new(&w.cfg), HEXRUN_OK);
+    if (key)
+        ck_assert_int_eq(hexrun_config_set(w.cfg, key, value), HEXRUN_OK);
     ck_assert_int_eq(hexrun__jobs_init(&w.jobs), HEXRUN_OK);
     w.log = hexrun__log_new(HEXRUN_LOG_ERROR, NULL, NULL, NULL);
     ck_assert_ptr_nonnull(w.log);
@@ -135,6 +140,11 @@ static world *world_new(answer_fn answer)
     ck_assert_int_eq(hexrun__engine_new_io(w.cfg, &w.jobs, w.log, &io, &w.e, err, sizeof err),
                      HEXRUN_OK);
     return &w;
+}
+
+static world *world_new(answer_fn answer)
+{
+    return world_new_with(answer, NULL, NULL);
 }
 
 static void world_free(world *w)
@@ -647,6 +657,67 @@ START_TEST(a_lookup_that_cannot_start_frees_its_project)
 }
 END_TEST
 
+/* ---- the submit journal ---- */
+
+/* A directory of its own for a journal_path; removed with what the journal put in it. */
+static void temp_dir(char *dir, size_t len)
+{
+    snprintf(dir, len, "/tmp/check_engine_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void temp_dir_remove(const char *dir)
+{
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    for (struct dirent *ent; (ent = readdir(d));) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
+        if (ent->d_name[0] != '.')
+            unlink(path);
+    }
+    closedir(d);
+    ck_assert_int_eq(rmdir(dir), 0);
+}
+
+static void answer_created(fake *f, const sent_req *r, int i, hexrun__http_resp *resp)
+{
+    (void)i;
+    run_json(f, P, strcmp(r->method, "POST") == 0 ? RUN(5) : run_of_path(r->path), "RUNNING");
+    resp->status = 200;
+    resp->body = f->body;
+}
+
+/* A keyed submit whose RunProject the transport refuses never reached Hex: the journal
+ * hears so ('F'), and the key is free at once for the next submit with it (it would wait
+ * for its intent to go stale, minutes, and then look for a run that was never made). */
+START_TEST(a_keyed_submit_that_cannot_start_frees_its_key)
+{
+    char dir[64], path[96];
+    temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/journal", dir);
+    world *w = world_new_with(answer_created, "journal_path", path);
+    w->f.start_error = HEXRUN_E_NOMEM;
+    pthread_mutex_lock(&w->jobs.mu);
+    int64_t first = hexrun__jobs_add(&w->jobs, HEXRUN_STATE_QUEUED, P, "", "{}", 0, "key-1")->id;
+    pthread_mutex_unlock(&w->jobs.mu);
+    queue(w, hexrun__engine_queue_submit, first);
+    drive(w, 1000);
+    ck_assert_int_eq(job_of(w, first)->state, HEXRUN_STATE_SUBMIT_FAILED);
+    w->f.start_error = HEXRUN_OK;
+    pthread_mutex_lock(&w->jobs.mu);
+    int64_t second = hexrun__jobs_add(&w->jobs, HEXRUN_STATE_QUEUED, P, "", "{}", 0, "key-1")->id;
+    pthread_mutex_unlock(&w->jobs.mu);
+    queue(w, hexrun__engine_queue_submit, second);
+    drive(w, 10000);
+    dump(w);
+    ck_assert_int_eq(count(w, "POST"), 1);
+    ck_assert_str_eq(job_of(w, second)->run_id, RUN(5));
+    world_free(w);
+    temp_dir_remove(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("engine");
@@ -665,6 +736,7 @@ static Suite *suite(void)
     tcase_add_test(tc, a_direct_call_is_not_retried_past_its_deadline);
     tcase_add_test(tc, a_request_that_cannot_start_for_lack_of_memory_ends_its_job);
     tcase_add_test(tc, a_lookup_that_cannot_start_frees_its_project);
+    tcase_add_test(tc, a_keyed_submit_that_cannot_start_frees_its_key);
     suite_add_tcase(s, tc);
     return s;
 }
