@@ -11,6 +11,7 @@ GetProjectRuns), detection p95 (the worst process's), store statements per secon
 (pg_stat_database.xact_commit over the wall time: one statement is one transaction).
 """
 import json
+import math
 import os
 import subprocess
 import sys
@@ -112,6 +113,7 @@ def scenario(sim, pg, n_procs, jobs, coord, outage_after=None, outage_s=30, kill
         "reported_429": sum(r["rate_limited_429"] for r in reports),
         "status_requests": sum(sum(counters.get(e, {}).values()) for e in STATUS_ENDPOINTS),
         "detect_p95_ms": max(r["detect_latency_p95_ms"] or 0 for r in reports),
+        "detect_p95_all_ms": pooled_p95(reports),
         "wall_s": round(wall, 1),
         "store_qps": round((c1 - c0) / wall, 1) if coord else None,
         "board_reads": sum(r["stats"].get("board_reads", 0) for r in reports),
@@ -119,6 +121,13 @@ def scenario(sim, pg, n_procs, jobs, coord, outage_after=None, outage_s=30, kill
         "online_logs": sum(e.count("event=coord_online") for e in texts),
         "takeover_ms": takeover_ms,
     }
+
+
+def pooled_p95(reports):
+    """The p95 of every run's detection latency, all processes together (the worst
+    process's p95 of 50 runs is near its maximum; one process of 400 has no such tail)."""
+    every = sorted(x for r in reports for x in r.get("detect_latencies_ms", []))
+    return round(every[max(math.ceil(0.95 * len(every)) - 1, 0)], 1) if every else None
 
 
 def lease_lines(log):
@@ -166,7 +175,7 @@ def main():
         rows.append((f"8 x {n}, coord_url, PostgreSQL stopped 30 s",
                      scenario(sim, pg, 8, n, True, outage_after=2 * n)))
     cols = ["runs", "completed", "failed_waits", "duplicates", "hexsim_429", "reported_429",
-            "status_requests", "detect_p95_ms", "wall_s", "store_qps", "board_reads",
+            "status_requests", "detect_p95_ms", "detect_p95_all_ms", "wall_s", "store_qps", "board_reads",
             "offline_logs", "online_logs", "takeover_ms"]
     print("| scenario | " + " | ".join(cols) + " |")
     print("|---" * (len(cols) + 1) + "|")
@@ -176,7 +185,9 @@ def main():
     shared = rows[2][1]
     print(f"\nclock x{SCALE}; status requests, 8 x {JOBS} on coord_url / 1 x {8 * JOBS}: "
           f"{shared['status_requests'] / max(base['status_requests'], 1):.2f}x; "
-          f"detection p95: {shared['detect_p95_ms'] / max(base['detect_p95_ms'], 1):.2f}x")
+          f"detection p95: {shared['detect_p95_ms'] / max(base['detect_p95_ms'], 1):.2f}x "
+          f"(the worst process's), "
+          f"{shared['detect_p95_all_ms'] / max(base['detect_p95_all_ms'], 1):.2f}x (all runs)")
 
 
 if __name__ == "__main__":

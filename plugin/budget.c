@@ -202,6 +202,28 @@ void hexrun__budget_refund(hexrun__budget *b)
     window_unrecord(&b->hour);
 }
 
+static void window_seed(hexrun__window *w, int64_t n, int64_t at_ms)
+{
+    if (w->limit <= 0)
+        return;
+    n = n < 0 ? 0 : n > w->limit ? w->limit : n;
+    if (!uses_log(w)) {
+        w->tokens = fmax(0.0, bucket_cap(w) - (double)n);
+        w->last_ms = at_ms;
+        return;
+    }
+    w->head = 0;
+    w->count = (uint32_t)n;
+    for (int64_t i = 0; i < n; i++)
+        w->log[i] = at_ms;
+}
+
+void hexrun__budget_seed(hexrun__budget *b, int64_t minute_n, int64_t hour_n, int64_t at_ms)
+{
+    window_seed(&b->minute, minute_n, at_ms);
+    window_seed(&b->hour, hour_n, at_ms);
+}
+
 void hexrun__budget_pause(hexrun__budget *b, int64_t now_ms, int64_t ms)
 {
     if (now_ms + ms > b->paused_until_ms)

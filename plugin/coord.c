@@ -251,3 +251,13 @@ void hexrun__coord_board_release(hexrun__coord *c, const char *project)
     if (c && c->pg)
         hexrun__pg_board_release(c->pg, project);
 }
+
+int hexrun__coord_board_fd(const hexrun__coord *c)
+{
+    return c && c->pg ? hexrun__pg_board_fd(c->pg) : -1;
+}
+
+size_t hexrun__coord_board_news(hexrun__coord *c, hexrun__board_news_fn news, void *ud)
+{
+    return c && c->pg ? hexrun__pg_board_news(c->pg, news, ud) : 0;
+}

@@ -62,13 +62,15 @@ int hexrun__coord_has_board(const hexrun__coord *c);
 typedef enum {
     HEXRUN__BOARD_SWEEP, /* this client holds the lease: poll Hex, then put the runs */
     HEXRUN__BOARD_READ,  /* another client swept within the period: use what the board has */
-    HEXRUN__BOARD_OFF    /* no board (no store, or it cannot be reached): poll Hex */
+    HEXRUN__BOARD_OFF,   /* no board (no store, or it cannot be reached): poll Hex */
+    HEXRUN__BOARD_LEASE  /* this client took the lease over (given up or lapsed): it sweeps
+                            from now on; the board's runs come along, as for READ */
 } hexrun__board_verdict;
 
-/* Before polling project's runs run_ids (n of them, UUIDs): the verdict; for READ, *runs
- * (malloc'ed, the caller frees it) holds the board's runs among run_ids (*n_runs), and
- * ages[i] how many ms ago run i was seen (malloc'ed too). lease_ms: how long a sweep
- * holds the lease. */
+/* Before polling project's runs run_ids (n of them, UUIDs): the verdict; for READ and
+ * LEASE, *runs (malloc'ed, the caller frees it) holds the board's runs among run_ids
+ * (*n_runs), and ages[i] how many ms ago run i was seen (malloc'ed too). lease_ms: how
+ * long a sweep holds the lease. */
 hexrun__board_verdict hexrun__coord_board_step(hexrun__coord *c, const char *project,
                                                int64_t lease_ms,
                                                const char (*run_ids)[HEXRUN__HEX_ID_MAX], size_t n,
@@ -78,6 +80,16 @@ hexrun__board_verdict hexrun__coord_board_step(hexrun__coord *c, const char *pro
 void hexrun__coord_board_put(hexrun__coord *c, const hexrun__hex_run *runs, size_t n);
 /* Give up this client's lease of project (it has no run of it left to poll). */
 void hexrun__coord_board_release(hexrun__coord *c, const char *project);
+/* The board's news: a put that changed a run's status (or put a new run), and a lease
+ * given up, are announced to the token's other clients at once (PostgreSQL NOTIFY, in the
+ * same transaction). board_fd is the socket that turns readable when news arrive (-1:
+ * none, or offline); board_news hands each announcement of another client to news and
+ * returns how many (it never blocks): the project, and the runs that changed (n of them;
+ * NULL when the announcement could not carry them: read the board). */
+typedef void (*hexrun__board_news_fn)(void *ud, const char *project, const hexrun__hex_run *runs,
+                                      size_t n);
+int hexrun__coord_board_fd(const hexrun__coord *c);
+size_t hexrun__coord_board_news(hexrun__coord *c, hexrun__board_news_fn news, void *ud);
 
 /* The SHA-256 of s as 64 hex digits: how the store names a token (never the token). */
 void hexrun__coord_token_hash(const char *s, char out[65]);

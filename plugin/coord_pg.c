@@ -23,6 +23,12 @@ typedef struct pg_conn PGconn;
 typedef struct pg_result PGresult;
 typedef unsigned int Oid;
 typedef void (*PQnoticeProcessor)(void *arg, const char *message);
+typedef struct pgNotify {
+    char *relname; /* the channel */
+    int be_pid;
+    char *extra; /* the payload */
+    struct pgNotify *next;
+} PGnotify;
 enum { CONNECTION_OK = 0 };
 enum { PGRES_COMMAND_OK = 1, PGRES_TUPLES_OK = 2 };
 
@@ -43,6 +49,10 @@ typedef struct pq_api {
     int (*getisnull)(const PGresult *res, int row, int column);
     char *(*getvalue)(const PGresult *res, int row, int column);
     void (*clear)(PGresult *res);
+    int (*socket)(const PGconn *conn);
+    int (*consumeInput)(PGconn *conn);
+    PGnotify *(*notifies)(PGconn *conn);
+    void (*freemem)(void *ptr);
 } pq_api;
 
 static pthread_mutex_t pq_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -86,6 +96,10 @@ static int pq_load(char *err, size_t errlen)
             PQ_SYM(getisnull, "PQgetisnull");
             PQ_SYM(getvalue, "PQgetvalue");
             PQ_SYM(clear, "PQclear");
+            PQ_SYM(socket, "PQsocket");
+            PQ_SYM(consumeInput, "PQconsumeInput");
+            PQ_SYM(notifies, "PQnotifies");
+            PQ_SYM(freemem, "PQfreemem");
         }
         if (!h)
             snprintf(err, errlen,
@@ -119,6 +133,7 @@ typedef struct kept_note {
 struct hexrun__pg {
     char *url;
     char token_hash[65];
+    char channel[64];     /* the token's board channel (LISTEN/NOTIFY) */
     char settings[2][96]; /* each group's settings as a SQL array literal */
     int64_t limits[6];
     hexrun__log *log;
@@ -129,7 +144,12 @@ struct hexrun__pg {
     int64_t retry_at; /* offline: monotonic ms of the next connection attempt */
     int64_t retry_ms; /* offline: the wait after a failed attempt (doubles) */
     hexrun__budget fallback[2];
-    int fallback_took[2];         /* the last take of the group came from the fallback */
+    int fallback_took[2]; /* the last take of the group came from the fallback */
+    /* What each group's shared windows held at its last take: sends in the minute and
+     * the hour window, and when (monotonic ms) the newest was sent. */
+    struct {
+        int64_t minute_n, hour_n, newest_ms;
+    } seen[2];
     kept_note *kept, **kept_tail; /* journal notes written when the store is back */
     hexrun__pg_stats stats;
 };
@@ -239,6 +259,18 @@ static void count_peers(hexrun__pg *pg, int64_t now_ms)
     }
 }
 
+/* Hear the board news of the token's other clients (hexrun__pg_board_news): the channel
+ * is named after the token's hash, which is hex, so it needs no quoting. */
+static int listen_board(hexrun__pg *pg, char *err, size_t errlen)
+{
+    char sql[96];
+    snprintf(sql, sizeof sql, "LISTEN %s", pg->channel);
+    PGresult *r = run(pg, sql, 0, NULL, err, errlen);
+    if (r)
+        pq.clear(r);
+    return r ? 0 : -1;
+}
+
 /* Connect, install or check the schema, take the session lock. HEXRUN_OK or an error. */
 static int pg_connect(hexrun__pg *pg, char *err, size_t errlen)
 {
@@ -268,6 +300,9 @@ static int pg_connect(hexrun__pg *pg, char *err, size_t errlen)
         } else if (take_owner_lock(pg, msg, sizeof msg) != 0) {
             snprintf(err, errlen, "coord_url: cannot take a client lock: %s", msg);
             rc = HEXRUN_E_IO;
+        } else if (listen_board(pg, msg, sizeof msg) != 0) {
+            snprintf(err, errlen, "coord_url: cannot listen for the status board: %s", msg);
+            rc = HEXRUN_E_IO;
         } else if ((r = run(pg, HEXRUN__COORD_SQL_RETENTION, 0, NULL, msg, sizeof msg))) {
             pq.clear(r);
         }
@@ -292,6 +327,7 @@ int hexrun__pg_open(const char *url, const char *token_hash, const int64_t setti
         return HEXRUN_E_NOMEM;
     }
     snprintf(pg->token_hash, sizeof pg->token_hash, "%s", token_hash);
+    snprintf(pg->channel, sizeof pg->channel, "hexrun_board_%.48s", token_hash);
     memcpy(pg->limits, settings, sizeof pg->limits);
     snprintf(pg->settings[0], sizeof pg->settings[0], "{%lld,%lld,%lld,0}", (long long)settings[0],
              (long long)settings[1], (long long)settings[4]);
@@ -336,12 +372,24 @@ void hexrun__pg_close(hexrun__pg *pg)
 
 /* ---- outages ---- */
 
+/* The fallback windows start with this client's share of what the shared windows last
+ * held (rounded up), all at the newest send's time: N clients that lose the store
+ * together then send no more in any window than the store would have allowed. */
+static void fallback_seed(hexrun__pg *pg)
+{
+    int64_t n = pg->peers > 0 ? pg->peers : 1;
+    for (int g = 0; g < 2; g++)
+        hexrun__budget_seed(&pg->fallback[g], (pg->seen[g].minute_n + n - 1) / n,
+                            (pg->seen[g].hour_n + n - 1) / n, pg->seen[g].newest_ms);
+}
+
 static void go_offline(hexrun__pg *pg, const char *why)
 {
     if (pg->conn) {
         pq.finish(pg->conn);
         pg->conn = NULL;
         pg->stats.outages++;
+        fallback_seed(pg);
         hexrun__log_write(pg->log, HEXRUN_LOG_WARN,
                           "event=coord_offline error=\"%s\" the PostgreSQL store cannot be "
                           "reached: this client keeps to 1/%lld of each limit, holds keyed "
@@ -413,11 +461,33 @@ static int64_t budget_call(hexrun__pg *pg, int group, const char *op, int64_t ms
     return v < 0 ? 0 : v;
 }
 
+/* A take or poll of the shared budget, noting what its windows held (pg->seen); -1 when
+ * the store failed (then offline). */
+static int64_t budget_take_call(hexrun__pg *pg, int group, const char *op)
+{
+    char grp[4], err[HEXRUN__ERR_MAX];
+    snprintf(grp, sizeof grp, "%d", group);
+    const char *params[] = {pg->token_hash, grp, op, pg->settings[group], "0"};
+    PGresult *r = run(pg, HEXRUN__COORD_SQL_BUDGET_TAKE, 5, params, err, sizeof err);
+    if (!r || pq.ntuples(r) != 1 || pq.getisnull(r, 0, 0)) {
+        if (r)
+            pq.clear(r);
+        go_offline(pg, r ? "unexpected answer from the store" : err);
+        return -1;
+    }
+    int64_t wait = strtoll(pq.getvalue(r, 0, 0), NULL, 10), took = wait <= 0;
+    pg->seen[group].minute_n = strtoll(pq.getvalue(r, 0, 1), NULL, 10) + took;
+    pg->seen[group].hour_n = strtoll(pq.getvalue(r, 0, 2), NULL, 10) + took;
+    pg->seen[group].newest_ms = mono_ms() - (took ? 0 : strtoll(pq.getvalue(r, 0, 3), NULL, 10));
+    pq.clear(r);
+    return wait < 0 ? 0 : wait;
+}
+
 int64_t hexrun__pg_take(hexrun__pg *pg, int group, int poll, int64_t now_ms)
 {
     if (online(pg) && mono_ms() - pg->peers_at >= 30000)
         count_peers(pg, now_ms);
-    int64_t wait = pg->conn ? budget_call(pg, group, poll ? "poll" : "take", 0) : -1;
+    int64_t wait = pg->conn ? budget_take_call(pg, group, poll ? "poll" : "take") : -1;
     pg->fallback_took[group] = wait < 0;
     if (wait >= 0)
         return wait;
@@ -572,8 +642,10 @@ static char *id_array(const char (*ids)[HEXRUN__HEX_ID_MAX], size_t n)
     return hexrun__buf_steal(&b);
 }
 
-/* The runs of a READ answer (rows after the first), parsed as Hex's run objects. */
-static int board_rows(PGresult *r, hexrun__hex_run **runs, int64_t **ages, size_t *n_runs)
+/* The runs of a board answer (from row `first` on: (kind, run, age) rows), parsed as
+ * Hex's run objects. */
+static int board_rows(PGresult *r, int first, hexrun__hex_run **runs, int64_t **ages,
+                      size_t *n_runs)
 {
     int rows = pq.ntuples(r);
     *runs = calloc((size_t)(rows > 1 ? rows : 1), sizeof **runs);
@@ -581,7 +653,7 @@ static int board_rows(PGresult *r, hexrun__hex_run **runs, int64_t **ages, size_
     if (!*runs || !*ages)
         return -1;
     char err[HEXRUN__ERR_MAX];
-    for (int i = 1; i < rows; i++) {
+    for (int i = first; i < rows; i++) {
         const char *json = pq.getvalue(r, i, 1);
         if (hexrun__hex_parse_run(json, strlen(json), &(*runs)[*n_runs], err, sizeof err) ==
             HEXRUN_OK)
@@ -589,6 +661,9 @@ static int board_rows(PGresult *r, hexrun__hex_run **runs, int64_t **ages, size_
     }
     return 0;
 }
+
+static int board_step_call(hexrun__pg *pg, const char *project, int64_t lease_ms, const char *ids,
+                           hexrun__hex_run **runs, int64_t **ages, size_t *n_runs);
 
 int hexrun__pg_board_step(hexrun__pg *pg, const char *project, int64_t lease_ms,
                           const char (*run_ids)[HEXRUN__HEX_ID_MAX], size_t n,
@@ -599,34 +674,61 @@ int hexrun__pg_board_step(hexrun__pg *pg, const char *project, int64_t lease_ms,
     char *ids = id_array(run_ids, n);
     if (!ids)
         return 2;
+    int verdict = board_step_call(pg, project, lease_ms, ids, runs, ages, n_runs);
+    free(ids);
+    if (verdict != 1 && verdict != 3) {
+        free(*runs);
+        free(*ages);
+        *runs = NULL;
+        *ages = NULL;
+        *n_runs = 0;
+    }
+    return verdict;
+}
+
+/* A lease this client just took: the board's rows of its runs come along (the holder
+ * that gave it up has just swept, so they are likely fresh). Without them, a sweep. */
+static int board_lease_rows(hexrun__pg *pg, const char *ids, hexrun__hex_run **runs,
+                            int64_t **ages, size_t *n_runs)
+{
+    char msg[HEXRUN__ERR_MAX];
+    const char *params[] = {pg->token_hash, ids};
+    PGresult *r = run(pg, HEXRUN__COORD_SQL_BOARD_READ, 2, params, msg, sizeof msg);
+    if (!r) {
+        go_offline(pg, msg);
+        return 0;
+    }
+    int verdict = board_rows(r, 0, runs, ages, n_runs) == 0 ? 3 : 0;
+    pq.clear(r);
+    return verdict;
+}
+
+static int board_step_call(hexrun__pg *pg, const char *project, int64_t lease_ms, const char *ids,
+                           hexrun__hex_run **runs, int64_t **ages, size_t *n_runs)
+{
     char owner[16], period[24], msg[HEXRUN__ERR_MAX];
     snprintf(owner, sizeof owner, "%" PRId32, pg->owner);
     snprintf(period, sizeof period, "%lld", (long long)lease_ms);
     const char *params[] = {pg->token_hash, project, owner, period, ids};
     PGresult *r = run(pg, HEXRUN__COORD_SQL_BOARD_STEP, 5, params, msg, sizeof msg);
-    free(ids);
     if (!r) {
         go_offline(pg, msg);
         return 2;
     }
     int verdict = 2;
     const char *kind = pq.ntuples(r) >= 1 ? pq.getvalue(r, 0, 0) : "";
-    if (strcmp(kind, "lease") == 0)
+    if (strcmp(kind, "sweep") == 0)
+        verdict = 0;
+    else if (strcmp(kind, "read") == 0)
+        verdict = board_rows(r, 1, runs, ages, n_runs) == 0 ? 1 : 2;
+    int lease = strcmp(kind, "lease") == 0;
+    pq.clear(r);
+    if (lease) {
         hexrun__log_write(pg->log, HEXRUN_LOG_INFO,
                           "event=board_lease project=%s this client polls the project for "
                           "every client of the store",
                           project);
-    if (strcmp(kind, "sweep") == 0 || strcmp(kind, "lease") == 0)
-        verdict = 0;
-    else if (strcmp(kind, "read") == 0)
-        verdict = board_rows(r, runs, ages, n_runs) == 0 ? 1 : 2;
-    pq.clear(r);
-    if (verdict == 2) {
-        free(*runs);
-        free(*ages);
-        *runs = NULL;
-        *ages = NULL;
-        *n_runs = 0;
+        verdict = board_lease_rows(pg, ids, runs, ages, n_runs);
     }
     return verdict;
 }
@@ -644,10 +746,11 @@ void hexrun__pg_board_put(hexrun__pg *pg, const hexrun__hex_run *runs, size_t n)
             b.failed = 1;
     }
     hexrun__buf_appends(&b, "]");
-    char msg[HEXRUN__ERR_MAX];
+    char msg[HEXRUN__ERR_MAX], owner[16];
+    snprintf(owner, sizeof owner, "%" PRId32, pg->owner);
     if (!b.failed) {
-        const char *params[] = {pg->token_hash, b.data};
-        PGresult *r = run(pg, HEXRUN__COORD_SQL_BOARD_PUT, 2, params, msg, sizeof msg);
+        const char *params[] = {pg->token_hash, b.data, pg->channel, owner};
+        PGresult *r = run(pg, HEXRUN__COORD_SQL_BOARD_PUT, 4, params, msg, sizeof msg);
         if (r)
             pq.clear(r);
         else
@@ -662,10 +765,58 @@ void hexrun__pg_board_release(hexrun__pg *pg, const char *project)
         return; /* offline: the lease lapses on its own */
     char owner[16], msg[HEXRUN__ERR_MAX];
     snprintf(owner, sizeof owner, "%" PRId32, pg->owner);
-    const char *params[] = {pg->token_hash, project, owner};
-    PGresult *r = run(pg, HEXRUN__COORD_SQL_BOARD_RELEASE, 3, params, msg, sizeof msg);
+    const char *params[] = {pg->token_hash, project, owner, pg->channel};
+    PGresult *r = run(pg, HEXRUN__COORD_SQL_BOARD_RELEASE, 4, params, msg, sizeof msg);
     if (r)
         pq.clear(r);
     else
         go_offline(pg, msg);
+}
+
+int hexrun__pg_board_fd(const hexrun__pg *pg)
+{
+    return pg->conn ? pq.socket(pg->conn) : -1;
+}
+
+/* One announcement, "<owner> <project>[ {"runs":[...]}]", handed to news unless it is
+ * this client's own (or not hexrun's). */
+static int board_note(hexrun__pg *pg, const PGnotify *note, hexrun__board_news_fn news, void *ud)
+{
+    char project[HEXRUN__HEX_ID_MAX], mine[16];
+    snprintf(mine, sizeof mine, "%" PRId32 " ", pg->owner);
+    const char *p = note->extra ? strchr(note->extra, ' ') : NULL;
+    if (!p || strcmp(note->relname, pg->channel) != 0 || strncmp(note->extra, mine, strlen(mine)) == 0)
+        return 0;
+    size_t len = strcspn(++p, " ");
+    if (len == 0 || len >= sizeof project)
+        return 0;
+    memcpy(project, p, len);
+    project[len] = '\0';
+    const char *page = p[len] == ' ' ? p + len + 1 : NULL;
+    hexrun__hex_run *runs = NULL;
+    size_t n = 0;
+    char err[HEXRUN__ERR_MAX];
+    if (page && hexrun__hex_parse_runs_page(page, strlen(page), &runs, &n, NULL, err, sizeof err) !=
+                    HEXRUN_OK)
+        runs = NULL, n = 0; /* the reader reads the board instead */
+    news(ud, project, runs, n);
+    free(runs);
+    return 1;
+}
+
+size_t hexrun__pg_board_news(hexrun__pg *pg, hexrun__board_news_fn news, void *ud)
+{
+    if (!pg->conn)
+        return 0;
+    if (!pq.consumeInput(pg->conn)) {
+        char msg[HEXRUN__ERR_MAX];
+        snprintf(msg, sizeof msg, "%s", pq.errorMessage(pg->conn));
+        trim_newline(msg);
+        go_offline(pg, msg);
+        return 0;
+    }
+    size_t n = 0;
+    for (PGnotify *note; (note = pq.notifies(pg->conn)) != NULL; pq.freemem(note))
+        n += (size_t)board_note(pg, note, news, ud);
+    return n;
 }

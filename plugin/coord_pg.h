@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coord.h"
 #include "hex.h"
 #include "journal.h"
 #include "log.h"
@@ -50,13 +51,16 @@ int hexrun__pg_journal_note(hexrun__pg *pg, char type, const char *key, const ch
                             const char *run_id, int64_t t_ms, char *err, size_t errlen);
 int hexrun__pg_journal_knows_run(hexrun__pg *pg, const char *run_id);
 
-/* The status board, as hexrun__coord_board_* (coord.h): returns 0 (sweep), 1 (read) or
- * 2 (off: the store cannot be reached, or the board could not be read). */
+/* The status board, as hexrun__coord_board_* (coord.h): returns 0 (sweep), 1 (read),
+ * 2 (off: the store cannot be reached, or the board could not be read) or 3 (lease). */
 int hexrun__pg_board_step(hexrun__pg *pg, const char *project, int64_t lease_ms,
                           const char (*run_ids)[HEXRUN__HEX_ID_MAX], size_t n,
                           hexrun__hex_run **runs, int64_t **ages, size_t *n_runs);
 void hexrun__pg_board_put(hexrun__pg *pg, const hexrun__hex_run *runs, size_t n);
 void hexrun__pg_board_release(hexrun__pg *pg, const char *project);
+/* As hexrun__coord_board_fd and hexrun__coord_board_news. */
+int hexrun__pg_board_fd(const hexrun__pg *pg);
+size_t hexrun__pg_board_news(hexrun__pg *pg, hexrun__board_news_fn news, void *ud);
 
 /* Statements sent, and times the store was found unreachable (tests, stats). */
 typedef struct hexrun__pg_stats {

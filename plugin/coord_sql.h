@@ -191,6 +191,18 @@ HEXRUN__COORD_SQL_V2 \
 /* $1 token hash, $2 group, $3 op (take, poll, refund, pause, paused), $4 settings, $5 ms */
 #define HEXRUN__COORD_SQL_BUDGET "SELECT hexrun.budget_op($1, $2::integer, $3, $4::bigint[], $5::bigint)"
 
+/* As HEXRUN__COORD_SQL_BUDGET for take and poll, with what the group's windows held
+ * before: the sends in its minute log and in its hour log, and the newest one's age (ms).
+ * The join reads the row as the statement found it (its snapshot), before budget_op's
+ * update. A client that loses the store starts its fallback windows from these. */
+#define HEXRUN__COORD_SQL_BUDGET_TAKE \
+    "SELECT t.w, coalesce(cardinality(b.minute_log), 0), coalesce(cardinality(b.hour_log), 0), " \
+    "t.now_ms - coalesce(greatest(b.minute_log[cardinality(b.minute_log)], " \
+    "b.hour_log[cardinality(b.hour_log)]), t.now_ms) " \
+    "FROM (SELECT hexrun.budget_op($1, $2::integer, $3, $4::bigint[], $5::bigint) AS w, " \
+    "(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now_ms) AS t " \
+    "LEFT JOIN hexrun.budget AS b ON b.token_hash = $1 AND b.grp = $2::smallint"
+
 /* $1 key, $2 project, $3 unix ms, $4 stale ms, $5 owner */
 #define HEXRUN__COORD_SQL_BEGIN \
     "SELECT verdict, detail, since FROM hexrun.journal_begin($1, $2, $3::bigint, " \
@@ -226,20 +238,38 @@ HEXRUN__COORD_SQL_V2 \
     "SELECT kind, run::text, age_ms FROM hexrun.board_step($1, $2, $3::integer, " \
     "$4::bigint, $5::text[])"
 
-/* $1 token hash, $2 project, $3 holder: the lease lapses now (its holder is done). */
-#define HEXRUN__COORD_SQL_BOARD_RELEASE \
-    "UPDATE hexrun.board_lease SET swept_at = 0 WHERE token_hash = $1 AND project = $2 " \
-    "AND holder = $3::integer"
+/* $1 token hash, $2 run ids (text[]): the board's rows of those runs, as board_step's
+ * read answer (for a client that has just taken a lease over). */
+#define HEXRUN__COORD_SQL_BOARD_READ \
+    "SELECT 'run', b.run::text, (extract(epoch FROM clock_timestamp()) * 1000)::bigint - " \
+    "b.seen_at FROM hexrun.board AS b WHERE b.token_hash = $1 AND b.run_id = ANY ($2::text[])"
 
-/* $1 token hash, $2 the runs of a page as a JSON array of Hex's run objects. Runs not seen
- * for a day are forgotten. */
+/* $1 token hash, $2 project, $3 holder, $4 channel: the lease lapses now (its holder is
+ * done), and the token's other clients hear of it (one of them takes the lease over). */
+#define HEXRUN__COORD_SQL_BOARD_RELEASE \
+    "WITH gave AS (UPDATE hexrun.board_lease SET swept_at = 0 WHERE token_hash = $1 " \
+    "AND project = $2 AND holder = $3::integer RETURNING project) " \
+    "SELECT pg_notify($4, $3 || ' ' || project) FROM gave"
+
+/* $1 token hash, $2 the runs of a page as a JSON array of Hex's run objects, $3 channel,
+ * $4 this client's id. Runs not seen for a day are forgotten. Each project one of whose
+ * runs is new on the board or changed status is announced on the channel, delivered when
+ * the statement commits: "<id> <project> {"runs":[the changed runs]}", or without the
+ * runs when they would not fit in a notification (8000 bytes): readers learn at once. */
 #define HEXRUN__COORD_SQL_BOARD_PUT \
     "WITH page AS (SELECT r->>'runId' AS run_id, r FROM jsonb_array_elements($2::jsonb) AS r), " \
+    "old AS (SELECT b.run_id, b.run->>'status' AS status FROM hexrun.board AS b " \
+    "WHERE b.token_hash = $1 AND b.run_id IN (SELECT run_id FROM page)), " \
     "gone AS (DELETE FROM hexrun.board WHERE token_hash = $1 AND seen_at < " \
-    "(extract(epoch FROM clock_timestamp()) * 1000)::bigint - 86400000) " \
-    "INSERT INTO hexrun.board AS b (token_hash, run_id, project, run, seen_at) " \
+    "(extract(epoch FROM clock_timestamp()) * 1000)::bigint - 86400000), " \
+    "put AS (INSERT INTO hexrun.board AS b (token_hash, run_id, project, run, seen_at) " \
     "SELECT $1, run_id, r->>'projectId', r, (extract(epoch FROM clock_timestamp()) * 1000)::bigint " \
     "FROM page WHERE run_id IS NOT NULL AND r ? 'projectId' ON CONFLICT (token_hash, run_id) DO UPDATE SET " \
-    "run = EXCLUDED.run, seen_at = EXCLUDED.seen_at"
+    "run = EXCLUDED.run, seen_at = EXCLUDED.seen_at " \
+    "RETURNING b.run_id, b.project, b.run) " \
+    "SELECT pg_notify($3, $4 || ' ' || c.project || CASE WHEN length(c.runs) < 7800 " \
+    "THEN ' {\"runs\":' || c.runs || '}' ELSE '' END) FROM (SELECT put.project, " \
+    "jsonb_agg(put.run)::text AS runs FROM put LEFT JOIN old USING (run_id) " \
+    "WHERE old.status IS DISTINCT FROM put.run->>'status' GROUP BY put.project) AS c"
 
 #endif

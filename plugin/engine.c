@@ -57,6 +57,11 @@ static void real_free(void *ud)
     hexrun__http_free(ud);
 }
 
+static void real_watch_fd(void *ud, int fd)
+{
+    hexrun__http_watch_fd(ud, fd);
+}
+
 int hexrun__engine_new(const hexrun_config *cfg, hexrun__jobs *jobs, hexrun__log *log,
                        hexrun__engine **out, char *err, size_t errlen)
 {
@@ -77,7 +82,7 @@ int hexrun__engine_new(const hexrun_config *cfg, hexrun__jobs *jobs, hexrun__log
         return rc;
     }
     hexrun__engine_io io = {real_now_ms,    real_unix_ms, real_start, real_run,
-                            real_in_flight, real_wakeup,  real_free,  http};
+                            real_in_flight, real_wakeup,  real_free,  http, real_watch_fd};
     rc = hexrun__engine_new_io(cfg, jobs, log, &io, out, err, errlen);
     if (rc != HEXRUN_OK)
         hexrun__http_free(http);
@@ -873,10 +878,12 @@ int hexrun__engine_round(hexrun__engine *e)
     if (e->cfg->coalesce)
         coalesce_polls(e, now_ms(e));
     int64_t sleep = run_due_ops(e, now_ms(e));
+    if (board_listen(e))
+        sleep = 0; /* another client's sweep changed the board: read it now */
     hexrun__log_flush(e->log);
     e->io.run(e->io.ud, (int)(sleep < 0 ? 0 : sleep));
+    board_flush(e); /* first: the other clients wait on its news */
     journal_flush(e);
-    board_flush(e);
     hexrun__log_flush(e->log);
     return 1;
 }

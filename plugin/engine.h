@@ -56,6 +56,9 @@ typedef struct hexrun__engine_io {
     void (*wakeup)(void *ud);
     void (*free)(void *ud); /* at stop: answers still owed come back through done */
     void *ud;
+    /* as hexrun__http_watch_fd: run also returns when fd is readable (NULL: not offered,
+     * the store's news then wait for the engine's next wake-up) */
+    void (*watch_fd)(void *ud, int fd);
 } hexrun__engine_io;
 
 /* hexrun__engine_new with io (copied; io->ud is borrowed until the engine stops). */

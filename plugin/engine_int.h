@@ -187,6 +187,7 @@ struct hexrun__engine {
     uint64_t retries, rate_limited, transport_errors, bytes_sent, bytes_received;
     int64_t stat_poll_groups, stat_sweep_ms; /* the last sweep period and its groups */
     int64_t board_reads; /* project polls answered from the status board (coord.h) */
+    int board_woken;     /* board_listen made a poll due (engine thread) */
 };
 
 /* The engine's clocks (engine.h's hexrun__engine_io): monotonic ms for due times and
@@ -237,6 +238,7 @@ op_fate project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r
 void coalesce_polls(hexrun__engine *e, int64_t now);
 void board_flush(hexrun__engine *e);
 op_fate board_serve(hexrun__engine *e, op *o, int64_t now);
+int board_listen(hexrun__engine *e);
 
 /* adopt.c (the engine's part) */
 void adopt_begin(hexrun__engine *e, const op *o, hexrun__job *job, const hexrun__http_resp *r,

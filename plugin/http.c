@@ -45,6 +45,7 @@ struct hexrun__http {
     int64_t max_response_bytes;
     http_attempt *attempts;
     int in_flight;
+    int watch_fd; /* hexrun__http_watch_fd's, or -1 */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -122,6 +123,7 @@ int hexrun__http_new(const hexrun__http_opts *opts, hexrun__log *log, hexrun__ht
     if (!http)
         return HEXRUN_E_NOMEM;
     http->log = log;
+    http->watch_fd = -1;
     int rc = http_copy_opts(http, opts);
     if (rc == HEXRUN_OK) {
         http->multi = curl_multi_init();
@@ -497,7 +499,9 @@ int hexrun__http_run(hexrun__http *http, int timeout_ms)
         return HEXRUN_E_TRANSPORT;
     /* Return at once when something finished: the caller may have new work to start. */
     if (collect_finished(http) == 0 && timeout_ms > 0) {
-        if (curl_multi_poll(http->multi, NULL, 0, timeout_ms, NULL) != CURLM_OK)
+        struct curl_waitfd extra = {.fd = http->watch_fd, .events = CURL_WAIT_POLLIN};
+        if (curl_multi_poll(http->multi, &extra, http->watch_fd >= 0, timeout_ms, NULL) !=
+            CURLM_OK)
             return HEXRUN_E_TRANSPORT;
         if (curl_multi_perform(http->multi, &running) != CURLM_OK)
             return HEXRUN_E_TRANSPORT;
@@ -509,6 +513,12 @@ int hexrun__http_run(hexrun__http *http, int timeout_ms)
 int hexrun__http_in_flight(const hexrun__http *http)
 {
     return http ? http->in_flight : 0;
+}
+
+void hexrun__http_watch_fd(hexrun__http *http, int fd)
+{
+    if (http)
+        http->watch_fd = fd;
 }
 
 void hexrun__http_wakeup(hexrun__http *http)

@@ -100,6 +100,10 @@ int hexrun__http_run(hexrun__http *http, int timeout_ms);
 /* Number of attempts in flight. */
 int hexrun__http_in_flight(const hexrun__http *http);
 
+/* Also end a wait of hexrun__http_run when fd is readable (-1: no such fd). The
+ * coordination store's socket, so that another process's news wake the engine. */
+void hexrun__http_watch_fd(hexrun__http *http, int fd);
+
 /* Thread-safe: make a hexrun__http_run that is waiting return early. */
 void hexrun__http_wakeup(hexrun__http *http);
 

@@ -150,9 +150,10 @@ static const hexrun__hex_run *run_find(const hexrun__hex_run *runs, size_t n, co
 /* ---- the status board (coord.h) ---- */
 
 /* Board reads in a row without a poll's run before it is polled alone (its run is not on
- * the sweeper's pages, or no one sweeps): a period and a half, as reads come four times a
- * period and a new run appears at the next sweep. A run the board saw more than
- * BOARD_STALE_PERIODS ago counts as missing. */
+ * the sweeper's pages, or no one sweeps): reads come once a period, and besides at each
+ * announced change of the board (about once a sweep while runs move), and a new run appears
+ * at the next sweep. A run the board saw more than BOARD_STALE_PERIODS ago counts as
+ * missing. */
 #define BOARD_MISSES_MAX 6
 
 #define BOARD_STALE_PERIODS 3
@@ -176,6 +177,7 @@ static void board_queue(hexrun__engine *e, const hexrun__hex_run *runs, size_t n
 }
 
 static size_t polls_of_project(const hexrun__engine *e, const char *project);
+static const char *poll_project(const hexrun__engine *e, const op *o);
 
 /* After a sweep of project (table mutex held): when this client has no run of it left to
  * poll, its lease is given up (board_flush), so that a reader takes over at its next read
@@ -234,13 +236,21 @@ static char (*group_run_ids(hexrun__engine *e, const op *o, size_t *n))[HEXRUN__
 }
 
 /* Hand each poll of a served group the board's run (table mutex held). A run the board
- * lacks (or saw too long ago) is asked again at the next read,
- * and polled alone after BOARD_MISSES_MAX such reads. Reads come four times a period: they
- * cost the store a statement, not Hex a request, and the sweep's news reach the job sooner. */
+ * lacks (or saw too long ago) is asked again at the next read, and polled alone after
+ * BOARD_MISSES_MAX such reads. The next read is due a period on: the sweeper's changes are
+ * announced (board_listen), so the period's read only keeps the run fresh and notices a
+ * sweeper that is gone. */
 static void board_apply(hexrun__engine *e, op *o, const hexrun__hex_run *runs, const int64_t *ages,
                         size_t n, int64_t now)
 {
     int64_t period = sweep_period_ms(e);
+    /* The next read (or this client's sweep, when it took the lease) a period after the
+     * sweep that put the youngest run, as the sweeper's own next sweep. */
+    int64_t youngest = -1;
+    for (size_t i = 0; i < n; i++)
+        if (ages[i] >= 0 && ages[i] < period && (youngest < 0 || ages[i] < youngest))
+            youngest = ages[i];
+    int64_t since = youngest >= 0 ? now - youngest : now;
     op *p = o->project.group;
     o->project.group = NULL;
     while (p) {
@@ -250,7 +260,7 @@ static void board_apply(hexrun__engine *e, op *o, const hexrun__hex_run *runs, c
         if (run && ages[run - runs] > BOARD_STALE_PERIODS * period)
             run = NULL;
         p->poll.board_misses = run ? 0 : p->poll.board_misses + 1;
-        p->sent_ms = now - period + period / 4; /* poll_apply: due a quarter period on */
+        p->sent_ms = since; /* poll_apply: due a period on */
         if (!job) {
             op_free(p);
         } else if (!run && p->poll.board_misses >= BOARD_MISSES_MAX) {
@@ -261,6 +271,17 @@ static void board_apply(hexrun__engine *e, op *o, const hexrun__hex_run *runs, c
         }
         p = next;
     }
+}
+
+/* 1 when the board had each of the n_ids runs asked for, seen within the period. */
+static int board_fresh(const int64_t *ages, size_t n_runs, size_t n_ids, int64_t period)
+{
+    if (n_runs < n_ids)
+        return 0;
+    for (size_t i = 0; i < n_runs; i++)
+        if (ages[i] > period)
+            return 0;
+    return 1;
 }
 
 /* A due project poll, first on the poll lane, while another client holds the project's
@@ -286,8 +307,16 @@ op_fate board_serve(hexrun__engine *e, op *o, int64_t now)
     hexrun__board_verdict v = hexrun__coord_board_step(e->coord, o->project.id, 2 * period, ids,
                                                        n_ids, &runs, &ages, &n_runs);
     free(ids);
-    if (v != HEXRUN__BOARD_READ)
+    /* A lease taken over with every run fresh on the board (its last holder has just
+     * swept and given it up): the board answers now, and this client's sweeps follow a
+     * period on, as the holder's would have. */
+    if (v == HEXRUN__BOARD_LEASE && !board_fresh(ages, n_runs, n_ids, period))
+        v = HEXRUN__BOARD_SWEEP;
+    if (v != HEXRUN__BOARD_READ && v != HEXRUN__BOARD_LEASE) {
+        free(runs);
+        free(ages);
         return OP_SEND;
+    }
     e->polls = o->next;
     pthread_mutex_lock(&e->jobs->mu);
     e->board_reads++;
@@ -296,6 +325,83 @@ op_fate board_serve(hexrun__engine *e, op *o, int64_t now)
     free(runs);
     free(ages);
     return OP_FINISHED;
+}
+
+/* Another client announced a change of project's runs on the board: each of this
+ * client's polls (on the lane) whose run changed gets it now, as from a board read. */
+static void board_news_apply(hexrun__engine *e, const hexrun__hex_run *runs, size_t n,
+                             const char *project, int64_t now)
+{
+    op *got = NULL;
+    for (op **pp = &e->polls; *pp;) {
+        op *o = *pp;
+        const char *p = poll_project(e, o);
+        const hexrun__job *job = p && strcmp(p, project) == 0 ? hexrun__jobs_find(e->jobs, o->job)
+                                                              : NULL;
+        if (job && run_find(runs, n, job->run_id)) {
+            *pp = o->next;
+            o->next = got;
+            got = o;
+        } else {
+            pp = &o->next;
+        }
+    }
+    while (got) {
+        op *o = got;
+        got = o->next;
+        hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
+        o->poll.board_misses = 0;
+        o->sent_ms = now; /* poll_apply: due a period on */
+        if (!job || poll_apply(e, o, job, run_find(runs, n, job->run_id)) == OP_FINISHED)
+            op_free(o);
+    }
+}
+
+/* The news of project without its runs (too many to announce): the project's first poll
+ * on the lane not yet due is due now, which brings its polls to the board at once
+ * (coalesce_polls groups them, board_serve reads). */
+static void board_news_read(hexrun__engine *e, const char *project, int64_t now)
+{
+    for (op **pp = &e->polls; *pp; pp = &(*pp)->next) {
+        op *o = *pp;
+        const char *p = poll_project(e, o);
+        if (!p || strcmp(p, project) != 0)
+            continue;
+        if (o->due_ms > now) {
+            *pp = o->next;
+            o->due_ms = now;
+            lane_insert_chain(&e->polls, o, o, now);
+            e->board_woken = 1;
+        }
+        return;
+    }
+}
+
+static void board_news(void *ud, const char *project, const hexrun__hex_run *runs, size_t n)
+{
+    hexrun__engine *e = ud;
+    int64_t now = now_ms(e);
+    pthread_mutex_lock(&e->jobs->mu);
+    hexrun__log_write(e->log, HEXRUN_LOG_DEBUG, "event=board_news project=%s runs=%zu", project,
+                      n);
+    if (runs)
+        board_news_apply(e, runs, n, project, now);
+    else
+        board_news_read(e, project, now);
+    pthread_mutex_unlock(&e->jobs->mu);
+}
+
+/* Before the engine waits: take the board's news (board_news) and have the transport
+ * wake on the store's socket when more arrive. Returns 1 when a poll was made due now. */
+int board_listen(hexrun__engine *e)
+{
+    if (!hexrun__coord_has_board(e->coord))
+        return 0;
+    e->board_woken = 0;
+    hexrun__coord_board_news(e->coord, board_news, e);
+    if (e->io.watch_fd)
+        e->io.watch_fd(e->io.ud, hexrun__coord_board_fd(e->coord));
+    return e->board_woken;
 }
 
 /* ---- coalesced project polls ---- */
@@ -318,9 +424,13 @@ op_fate project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r
                                            : o->project.page_offset + (int64_t)n;
     op *p = o->project.group, *missing = NULL;
     o->project.group = NULL;
+    /* With a board the sweep's question counts from when it was due: the store's
+     * statements before it (lease, budget) then do not stretch the sweep period. */
+    int64_t asked = hexrun__coord_has_board(e->coord) && o->due_ms < o->sent_ms ? o->due_ms
+                                                                                 : o->sent_ms;
     while (p) {
         op *next = p->next;
-        p->sent_ms = o->sent_ms;
+        p->sent_ms = asked;
         hexrun__job *job = hexrun__jobs_find(e->jobs, p->job);
         const hexrun__hex_run *run = ok && job ? run_find(runs, n, job->run_id) : NULL;
         if (!job) {

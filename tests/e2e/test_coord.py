@@ -270,6 +270,23 @@ def test_a_killed_board_leader_is_replaced_and_nothing_is_lost(sim, pg, tmp_path
     assert hexsim_429s(sim) == 0
 
 
+def test_a_reader_learns_of_the_boards_changes_at_once(sim, pg, tmp_path):
+    """A waiting process reads the board when the lease holder announces a change, not
+    only at its own pace: here its pace is ten minutes (a read a period), yet its run's
+    end reaches it within the test's minute, through the holder's sweeps."""
+    leader = start_logged([host(pg, "load", "--jobs", "60", "--concurrency", "1", "--projects",
+                                P_OK, "--timeout", "120", log_level="info")], sim, tmp_path)
+    wait_for_log(leader, "event=board_lease")
+    slow_reader = host(pg, "--config", "poll_min_ms=600000", "--config",
+                       "poll_max_ms=600000", "run", P_OK, "--wait", "--timeout", "60",
+                       log_level="info")
+    (rc, out, err), = finish(machines([slow_reader], sim, tmp_path / "reader"), timeout=90)
+    assert rc == 0, err
+    assert json.loads(out.strip().splitlines()[-1])["state"] == "COMPLETED"
+    leader[0][0].terminate()
+    leader[0][0].wait(timeout=60)
+
+
 def test_the_library_does_not_link_libpq():
     """libpq is dlopen'ed when coord_url is used: hosts that never set it never load it."""
     out = subprocess.run(["readelf", "-d", os.path.join(BUILD, "libhexrun.so.1")],
