@@ -202,26 +202,54 @@ void hexrun__budget_refund(hexrun__budget *b)
     window_unrecord(&b->hour);
 }
 
+static int cmp_ms(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Add n sends at at_ms to what the window holds (its own sends are kept: a second outage
+ * must not forget the first one's); the log stays ordered and keeps its newest `limit`. */
 static void window_seed(hexrun__window *w, int64_t n, int64_t at_ms)
 {
-    if (w->limit <= 0)
+    if (w->limit <= 0 || n <= 0)
         return;
-    n = n < 0 ? 0 : n > w->limit ? w->limit : n;
     if (!uses_log(w)) {
-        w->tokens = fmax(0.0, bucket_cap(w) - (double)n);
-        w->last_ms = at_ms;
+        w->tokens = fmax(0.0, w->tokens - (double)n);
         return;
     }
+    uint32_t limit = (uint32_t)w->limit, count = 0;
+    int64_t all[2 * HEXRUN__BUDGET_LOG_MAX];
+    for (uint32_t i = 0; i < w->count; i++)
+        all[count++] = w->log[(w->head + i) % limit];
+    for (int64_t i = 0; i < n && i < w->limit; i++)
+        all[count++] = at_ms;
+    qsort(all, count, sizeof all[0], cmp_ms);
+    uint32_t keep = count < limit ? count : limit;
+    memcpy(w->log, all + (count - keep), keep * sizeof all[0]);
     w->head = 0;
-    w->count = (uint32_t)n;
-    for (int64_t i = 0; i < n; i++)
-        w->log[i] = at_ms;
+    w->count = keep;
 }
 
 void hexrun__budget_seed(hexrun__budget *b, int64_t minute_n, int64_t hour_n, int64_t at_ms)
 {
     window_seed(&b->minute, minute_n, at_ms);
     window_seed(&b->hour, hour_n, at_ms);
+}
+
+size_t hexrun__budget_sent_since(const hexrun__budget *b, int64_t after_ms, int64_t now_ms,
+                                 int64_t *ages, size_t max)
+{
+    const hexrun__window *w = b->hour.limit > 0 && uses_log(&b->hour) ? &b->hour : &b->minute;
+    if (w->limit <= 0 || !uses_log(w))
+        return 0;
+    size_t n = 0;
+    for (uint32_t i = 0; i < w->count && n < max; i++) {
+        int64_t t = w->log[(w->head + i) % (uint32_t)w->limit];
+        if (t > after_ms && t > now_ms - span_ms(w))
+            ages[n++] = now_ms - t;
+    }
+    return n;
 }
 
 void hexrun__budget_pause(hexrun__budget *b, int64_t now_ms, int64_t ms)

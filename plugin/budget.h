@@ -71,12 +71,17 @@ int64_t hexrun__budget_poll_interval_ms(const hexrun__budget *b);
 /* Give back one request's worth taken by hexrun__budget_take that was not spent. */
 void hexrun__budget_refund(hexrun__budget *b);
 
-/* Start both windows afresh as if minute_n and hour_n requests had been sent at at_ms
- * (at most each window's limit): they leave the windows then, the rest of each limit may
- * go now. For a budget that takes over from another in the middle of its windows (the
- * store's fallback, coord_pg.c): placing every request at the newest one's time errs on
- * the safe side. */
+/* Count minute_n and hour_n more requests as sent at at_ms in the two windows (at most
+ * each window's limit): they leave the windows then. For a budget that takes over from
+ * another in the middle of its windows (the store's fallback, coord_pg.c): placing every
+ * request at the newest one's time errs on the safe side. */
 void hexrun__budget_seed(hexrun__budget *b, int64_t minute_n, int64_t hour_n, int64_t at_ms);
+
+/* The ages at now_ms of the requests sent after after_ms that the group's longer window
+ * still holds (at most max, oldest first): what a budget that stood in for another must
+ * hand back to it (coord_pg.c). Returns how many. */
+size_t hexrun__budget_sent_since(const hexrun__budget *b, int64_t after_ms, int64_t now_ms,
+                                 int64_t *ages, size_t max);
 
 /* Hold the group until now_ms + ms (keeps the later of two pauses). */
 void hexrun__budget_pause(hexrun__budget *b, int64_t now_ms, int64_t ms);

@@ -150,6 +150,7 @@ struct hexrun__pg {
     struct {
         int64_t minute_n, hour_n, newest_ms;
     } seen[2];
+    int64_t offline_ms; /* monotonic ms the store was lost at (fallback sends come after) */
     kept_note *kept, **kept_tail; /* journal notes written when the store is back */
     hexrun__pg_stats stats;
 };
@@ -389,6 +390,7 @@ static void go_offline(hexrun__pg *pg, const char *why)
         pq.finish(pg->conn);
         pg->conn = NULL;
         pg->stats.outages++;
+        pg->offline_ms = mono_ms();
         fallback_seed(pg);
         hexrun__log_write(pg->log, HEXRUN_LOG_WARN,
                           "event=coord_offline error=\"%s\" the PostgreSQL store cannot be "
@@ -419,6 +421,35 @@ static int flush_kept(hexrun__pg *pg)
     return 0;
 }
 
+/* Hand the requests sent on the fallback budgets to the shared windows; 0 when done. */
+static int fallback_merge(hexrun__pg *pg)
+{
+    int64_t ages[HEXRUN__BUDGET_LOG_MAX];
+    for (int g = 0; g < 2; g++) {
+        size_t n = hexrun__budget_sent_since(&pg->fallback[g], pg->offline_ms, mono_ms(), ages,
+                                             HEXRUN__BUDGET_LOG_MAX);
+        hexrun__buf list = HEXRUN__BUF_INIT;
+        hexrun__buf_appends(&list, "{");
+        for (size_t i = 0; i < n; i++)
+            hexrun__buf_appendf(&list, "%s%lld", i ? "," : "", (long long)ages[i]);
+        hexrun__buf_appends(&list, "}");
+        char grp[4], err[512];
+        snprintf(grp, sizeof grp, "%d", g);
+        const char *params[] = {pg->token_hash, grp, list.data};
+        PGresult *r = list.failed ? NULL
+                                  : run(pg, HEXRUN__COORD_SQL_BUDGET_MERGE, 3, params, err, sizeof err);
+        if (list.failed)
+            snprintf(err, sizeof err, "out of memory");
+        hexrun__buf_free(&list);
+        if (!r) {
+            go_offline(pg, err);
+            return -1;
+        }
+        pq.clear(r);
+    }
+    return 0;
+}
+
 /* 1 when connected (reconnecting if an attempt is due), else 0. */
 static int online(hexrun__pg *pg)
 {
@@ -436,7 +467,7 @@ static int online(hexrun__pg *pg)
         pg->retry_at = mono_ms() + pg->retry_ms;
         return 0;
     }
-    if (flush_kept(pg) != 0)
+    if (flush_kept(pg) != 0 || fallback_merge(pg) != 0)
         return 0;
     hexrun__log_write(pg->log, HEXRUN_LOG_WARN,
                       "event=coord_online the PostgreSQL store is back: this client draws "

@@ -203,6 +203,17 @@ HEXRUN__COORD_SQL_V2 \
     "(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now_ms) AS t " \
     "LEFT JOIN hexrun.budget AS b ON b.token_hash = $1 AND b.grp = $2::smallint"
 
+/* $1 token hash, $2 group, $3 ages (ms, bigint[]) of the requests a client sent on its
+ * fallback budget while the store was away: they join the group's windows, so that the
+ * shared budget counts them until they leave (no 429 after the store returns). */
+#define HEXRUN__COORD_SQL_BUDGET_MERGE \
+    "UPDATE hexrun.budget AS b SET " \
+    "minute_log = (SELECT array_agg(x ORDER BY x) FROM unnest(b.minute_log || s.sent) AS x), " \
+    "hour_log = (SELECT array_agg(x ORDER BY x) FROM unnest(b.hour_log || s.sent) AS x) " \
+    "FROM (SELECT array_agg((extract(epoch FROM clock_timestamp()) * 1000)::bigint - a) AS sent " \
+    "FROM unnest($3::bigint[]) AS a) AS s " \
+    "WHERE b.token_hash = $1 AND b.grp = $2::smallint AND s.sent IS NOT NULL"
+
 /* $1 key, $2 project, $3 unix ms, $4 stale ms, $5 owner */
 #define HEXRUN__COORD_SQL_BEGIN \
     "SELECT verdict, detail, since FROM hexrun.journal_begin($1, $2, $3::bigint, " \

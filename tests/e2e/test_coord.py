@@ -192,6 +192,31 @@ def test_store_outage_falls_back_keeps_every_job_and_rejoins(sim, pg, tmp_path):
     assert reported_429s == hexsim_429s(sim) <= 20
 
 
+def test_an_outage_after_a_full_window_costs_no_429(sim, pg, tmp_path):
+    """The store goes away just after the shared run window filled up (Hex's 60 an hour,
+    an hour being 6 s here): each process's fallback budget starts from its share of
+    what that window held, so none sends into Hex's full window; when the store returns,
+    what the fallbacks sent joins the shared window."""
+    procs = start_logged([host(pg, "load", "--jobs", "30", "--projects", P_OK, "--timeout",
+                               "120", log_level="info")] * 3, sim, tmp_path)
+    assert wait_for_runs(sim, 60)
+    pg.halt()
+    try:
+        for i in range(len(procs)):
+            wait_for_log([procs[i]], "event=coord_offline")
+    finally:
+        pg.resume()
+    reported_429s = 0
+    for p, log in procs:
+        out, _ = p.communicate(timeout=150)
+        assert p.returncode == 0, log.read_text()
+        report = json.loads(out.strip().splitlines()[-1])
+        assert report["end_states"] == {"COMPLETED": 30}
+        reported_429s += report["rate_limited_429"]
+    assert sim.counters()["requests"]["RunProject"].get("201") == 90
+    assert hexsim_429s(sim) == 0 == reported_429s
+
+
 def test_a_keyed_submit_waits_for_the_store_and_is_made_once(sim, pg):
     """A key cannot be claimed without the store: while it is down the submit stays
     QUEUED (nothing is sent), and when it returns the key is claimed and the run made."""
