@@ -433,11 +433,12 @@ static int fallback_merge(hexrun__pg *pg)
         for (size_t i = 0; i < n; i++)
             hexrun__buf_appendf(&list, "%s%lld", i ? "," : "", (long long)ages[i]);
         hexrun__buf_appends(&list, "}");
-        char grp[4], err[512];
+        char grp[4], err[HEXRUN__ERR_MAX];
         snprintf(grp, sizeof grp, "%d", g);
         const char *params[] = {pg->token_hash, grp, list.data};
-        PGresult *r = list.failed ? NULL
-                                  : run(pg, HEXRUN__COORD_SQL_BUDGET_MERGE, 3, params, err, sizeof err);
+        PGresult *r = list.failed
+                          ? NULL
+                          : run(pg, HEXRUN__COORD_SQL_BUDGET_MERGE, 3, params, err, sizeof err);
         if (list.failed)
             snprintf(err, sizeof err, "out of memory");
         hexrun__buf_free(&list);
@@ -719,8 +720,8 @@ int hexrun__pg_board_step(hexrun__pg *pg, const char *project, int64_t lease_ms,
 
 /* A lease this client just took: the board's rows of its runs come along (the holder
  * that gave it up has just swept, so they are likely fresh). Without them, a sweep. */
-static int board_lease_rows(hexrun__pg *pg, const char *ids, hexrun__hex_run **runs,
-                            int64_t **ages, size_t *n_runs)
+static int board_lease_rows(hexrun__pg *pg, const char *ids, hexrun__hex_run **runs, int64_t **ages,
+                            size_t *n_runs)
 {
     char msg[HEXRUN__ERR_MAX];
     const char *params[] = {pg->token_hash, ids};
@@ -816,7 +817,8 @@ static int board_note(hexrun__pg *pg, const PGnotify *note, hexrun__board_news_f
     char project[HEXRUN__HEX_ID_MAX], mine[16];
     snprintf(mine, sizeof mine, "%" PRId32 " ", pg->owner);
     const char *p = note->extra ? strchr(note->extra, ' ') : NULL;
-    if (!p || strcmp(note->relname, pg->channel) != 0 || strncmp(note->extra, mine, strlen(mine)) == 0)
+    if (!p || strcmp(note->relname, pg->channel) != 0 ||
+        strncmp(note->extra, mine, strlen(mine)) == 0)
         return 0;
     size_t len = strcspn(++p, " ");
     if (len == 0 || len >= sizeof project)

@@ -81,8 +81,8 @@ int hexrun__engine_new(const hexrun_config *cfg, hexrun__jobs *jobs, hexrun__log
                  hexrun_strerror(rc));
         return rc;
     }
-    hexrun__engine_io io = {real_now_ms,    real_unix_ms, real_start, real_run,
-                            real_in_flight, real_wakeup,  real_free,  http, real_watch_fd};
+    hexrun__engine_io io = {real_now_ms, real_unix_ms, real_start, real_run,     real_in_flight,
+                            real_wakeup, real_free,    http,       real_watch_fd};
     rc = hexrun__engine_new_io(cfg, jobs, log, &io, out, err, errlen);
     if (rc != HEXRUN_OK)
         hexrun__http_free(http);

@@ -500,8 +500,7 @@ int hexrun__http_run(hexrun__http *http, int timeout_ms)
     /* Return at once when something finished: the caller may have new work to start. */
     if (collect_finished(http) == 0 && timeout_ms > 0) {
         struct curl_waitfd extra = {.fd = http->watch_fd, .events = CURL_WAIT_POLLIN};
-        if (curl_multi_poll(http->multi, &extra, http->watch_fd >= 0, timeout_ms, NULL) !=
-            CURLM_OK)
+        if (curl_multi_poll(http->multi, &extra, http->watch_fd >= 0, timeout_ms, NULL) != CURLM_OK)
             return HEXRUN_E_TRANSPORT;
         if (curl_multi_perform(http->multi, &running) != CURLM_OK)
             return HEXRUN_E_TRANSPORT;

@@ -336,8 +336,8 @@ static void board_news_apply(hexrun__engine *e, const hexrun__hex_run *runs, siz
     for (op **pp = &e->polls; *pp;) {
         op *o = *pp;
         const char *p = poll_project(e, o);
-        const hexrun__job *job = p && strcmp(p, project) == 0 ? hexrun__jobs_find(e->jobs, o->job)
-                                                              : NULL;
+        const hexrun__job *job =
+            p && strcmp(p, project) == 0 ? hexrun__jobs_find(e->jobs, o->job) : NULL;
         if (job && run_find(runs, n, job->run_id)) {
             *pp = o->next;
             o->next = got;
@@ -382,8 +382,7 @@ static void board_news(void *ud, const char *project, const hexrun__hex_run *run
     hexrun__engine *e = ud;
     int64_t now = now_ms(e);
     pthread_mutex_lock(&e->jobs->mu);
-    hexrun__log_write(e->log, HEXRUN_LOG_DEBUG, "event=board_news project=%s runs=%zu", project,
-                      n);
+    hexrun__log_write(e->log, HEXRUN_LOG_DEBUG, "event=board_news project=%s runs=%zu", project, n);
     if (runs)
         board_news_apply(e, runs, n, project, now);
     else
@@ -426,8 +425,8 @@ op_fate project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r
     o->project.group = NULL;
     /* With a board the sweep's question counts from when it was due: the store's
      * statements before it (lease, budget) then do not stretch the sweep period. */
-    int64_t asked = hexrun__coord_has_board(e->coord) && o->due_ms < o->sent_ms ? o->due_ms
-                                                                                 : o->sent_ms;
+    int64_t asked =
+        hexrun__coord_has_board(e->coord) && o->due_ms < o->sent_ms ? o->due_ms : o->sent_ms;
     while (p) {
         op *next = p->next;
         p->sent_ms = asked;

@@ -134,8 +134,8 @@ static world *world_new_with(answer_fn answer, const char *key, const char *valu
     ck_assert_int_eq(hexrun__jobs_init(&w.jobs), HEXRUN_OK);
     w.log = hexrun__log_new(HEXRUN_LOG_ERROR, NULL, NULL, NULL);
     ck_assert_ptr_nonnull(w.log);
-    hexrun__engine_io io = {fake_now,       fake_unix,   fake_start, fake_run,
-                            fake_in_flight, fake_wakeup, NULL,       &w.f, NULL};
+    hexrun__engine_io io = {fake_now,    fake_unix, fake_start, fake_run, fake_in_flight,
+                            fake_wakeup, NULL,      &w.f,       NULL};
     char err[256];
     ck_assert_int_eq(hexrun__engine_new_io(w.cfg, &w.jobs, w.log, &io, &w.e, err, sizeof err),
                      HEXRUN_OK);
