@@ -812,7 +812,7 @@ int hexrun__pg_board_fd(const hexrun__pg *pg)
 
 /* One announcement, "<owner> <project>[ {"runs":[...]}]", handed to news unless it is
  * this client's own (or not hexrun's). */
-static int board_note(hexrun__pg *pg, const PGnotify *note, hexrun__board_news_fn news, void *ud)
+static int board_note(hexrun__pg *pg, const PGnotify *note, hexrun__pg_news_fn news, void *ud)
 {
     char project[HEXRUN__HEX_ID_MAX], mine[16];
     snprintf(mine, sizeof mine, "%" PRId32 " ", pg->owner);
@@ -837,7 +837,7 @@ static int board_note(hexrun__pg *pg, const PGnotify *note, hexrun__board_news_f
     return 1;
 }
 
-size_t hexrun__pg_board_news(hexrun__pg *pg, hexrun__board_news_fn news, void *ud)
+size_t hexrun__pg_board_news(hexrun__pg *pg, hexrun__pg_news_fn news, void *ud)
 {
     if (!pg->conn)
         return 0;

@@ -17,7 +17,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "coord.h"
 #include "hex.h"
 #include "journal.h"
 #include "log.h"
@@ -60,7 +59,9 @@ void hexrun__pg_board_put(hexrun__pg *pg, const hexrun__hex_run *runs, size_t n)
 void hexrun__pg_board_release(hexrun__pg *pg, const char *project);
 /* As hexrun__coord_board_fd and hexrun__coord_board_news. */
 int hexrun__pg_board_fd(const hexrun__pg *pg);
-size_t hexrun__pg_board_news(hexrun__pg *pg, hexrun__board_news_fn news, void *ud);
+typedef void (*hexrun__pg_news_fn)(void *ud, const char *project, const hexrun__hex_run *runs,
+                                   size_t n); /* as coord.h's hexrun__board_news_fn */
+size_t hexrun__pg_board_news(hexrun__pg *pg, hexrun__pg_news_fn news, void *ud);
 
 /* Statements sent, and times the store was found unreachable (tests, stats). */
 typedef struct hexrun__pg_stats {
