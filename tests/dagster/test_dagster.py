@@ -12,7 +12,7 @@ from dagster import (DagsterEventType, Failure, UrlMetadataValue, build_op_conte
 
 import defs
 from conftest import HERE, runs_of
-from waiting import readline_within
+from waiting import readline_within, wait_for
 from hexrun.dagster import build_hex_run_op, hex_project_asset
 
 UUID_LEN = 36
@@ -307,6 +307,27 @@ def test_termination_cancels_the_hex_run(sim, dagster_home, executor, sig):
     killed_ms = killed["transitions"][-1]["at_ms"]
     print(f"{executor} {sig.name}: Hex run KILLED {killed_ms - sent_ms:.0f} ms after the signal")
     assert killed_ms - sent_ms < 10000
+
+
+def test_an_interrupt_while_the_submit_is_logged_still_cancels_the_run(sim):
+    """Dagster's termination can land while the step writes its "submitted" line (a slow
+    event-log write on a loaded machine): the run it just submitted is cancelled too."""
+    step = build_hex_run_op("interrupted", project_id=defs.P_SLOW)
+    context = build_op_context(resources={"hex": defs.hex_resource()})
+    log_info = context.log.info
+
+    def interrupted_info(msg, *args, **kwargs):
+        if " submitted" in msg:  # once Hex has the run, as when the test below saw it
+            wait_for(lambda: len(runs_of(sim, defs.P_SLOW)) > before, "the run in hexsim")
+            raise KeyboardInterrupt
+        return log_info(msg, *args, **kwargs)
+
+    context.log.info = interrupted_info
+    before = len(runs_of(sim, defs.P_SLOW))
+    with context, pytest.raises(KeyboardInterrupt):
+        step(context)
+    (run,) = runs_of(sim, defs.P_SLOW)[before:]
+    wait_for_status(sim, run["runId"], "KILLED")
 
 
 @pytest.fixture(params=["journal", "event log only"])

@@ -234,7 +234,7 @@ def execute_hex_runs(context, hex_resource: HexResource,
     interrupted = False
     try:
         for req in requests:
-            runs.append(_start(context, client, req))
+            _start(context, client, req, runs)
         _wait_all(context, client, runs, hex_resource.wait_slice_s)
     except (KeyboardInterrupt, DagsterExecutionInterruptedError):
         interrupted = True
@@ -276,15 +276,20 @@ class _Tracked:
                 f"within {self.req.timeout_s} s (now {self.info.state}){url}")
 
 
-def _start(context, client, req: HexRunRequest) -> _Tracked:
+def _start(context, client, req: HexRunRequest, runs: List[_Tracked]) -> None:
     """Submits req, or re-attaches to the run an earlier attempt of the step recorded, or
-    looks for the run of an earlier attempt that recorded only its intent to submit."""
+    looks for the run of an earlier attempt that recorded only its intent to submit. The
+    job joins `runs` as soon as it exists, before any log line: writing one to the event
+    log can take a while on a loaded machine, and a termination arriving meanwhile must
+    find the job to cancel its run."""
     key = req.idempotency_key or default_idempotency_key(context, req.label)
     earlier = _earlier_run(context, key)
+    fresh, submit_key = True, key  # a new RunProject: logged once the job is tracked
     if earlier is None or earlier.run_id == "" or (
             earlier.run_id is None and earlier.project_id != req.project_id):
         job = _submit(context, client, req, key, key)
     elif earlier.run_id is None:  # an attempt died between RunProject and its answer
+        fresh = False
         job = _submit(context, client, req, key, earlier.submit_key,
                       SubmitIntent(earlier.submit_key, earlier.project_id, earlier.since_ms))
     elif earlier.status in FAILED_STATES and req.idempotency_key is None:
@@ -292,14 +297,18 @@ def _start(context, client, req: HexRunRequest) -> _Tracked:
         # of this attempt (an explicit key always names that one run).
         context.log.warning(f"Hex run {earlier.run_id} of an earlier attempt ended "
                             f"{earlier.status}; starting a new run")
-        job = _submit(context, client, req, key,
-                      f"{key}:{context.run_id}:{getattr(context, 'retry_number', 0)}")
+        submit_key = f"{key}:{context.run_id}:{getattr(context, 'retry_number', 0)}"
+        job = _submit(context, client, req, key, submit_key)
     else:
+        fresh = False
         context.log.info(f"re-attaching to Hex run {earlier.run_id} of an earlier attempt "
                          f"(last seen {earlier.status})")
         job = client.attach(earlier.project_id, earlier.run_id)
     deadline = None if req.timeout_s is None else time.monotonic() + req.timeout_s
-    return _Tracked(req, key, job, deadline)
+    runs.append(_Tracked(req, key, job, deadline))
+    if fresh:
+        keyed = f" (idempotency key {submit_key})" if submit_key else ""
+        context.log.info(f"Hex project {req.project_id} submitted{keyed}")
 
 
 def _submit(context, client, req, key, submit_key,
@@ -309,13 +318,9 @@ def _submit(context, client, req, key, submit_key,
     def record(intent: SubmitIntent) -> None:
         _record_intent(context, key, intent.key, intent.project_id, intent.since_ms)
 
-    job = submit_recorded(client, req.project_id, submit_key, record, unanswered,
-                          context.log.info, inputs=req.inputs, dry_run=req.dry_run,
-                          notifications=req.notifications, **req.body_options())
-    if unanswered is None:
-        keyed = f" (idempotency key {submit_key})" if submit_key else ""
-        context.log.info(f"Hex project {req.project_id} submitted{keyed}")
-    return job
+    return submit_recorded(client, req.project_id, submit_key, record, unanswered,
+                           context.log.info, inputs=req.inputs, dry_run=req.dry_run,
+                           notifications=req.notifications, **req.body_options())
 
 
 def _wait_all(context, client, runs: List[_Tracked], slice_s: float) -> None:
@@ -373,8 +378,8 @@ def _cancel_on_interrupt(context, job, key) -> None:
         info = job.info
         if info.state in FAILED_STATES or info.state == "COMPLETED":
             return
+        job.cancel()  # first: the log line below may take a while to be written
         context.log.warning(f"Dagster run interrupted: cancelling {_run_name(info)}")
-        job.cancel()
         info = job.wait(timeout=CANCEL_CONFIRM_S, raise_on_failure=False)
         context.log.warning(f"{_run_name(info)} is {info.state}")
         _record_run(context, key, info)
