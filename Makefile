@@ -57,8 +57,51 @@ include $(filter-out $(FIRST_FRAGMENTS),$(sort $(wildcard plugin/*.mk hexsim/*.m
 
 .PHONY: all check bench docs clean
 all: $(ALL_TARGETS)
-check: $(CHECK_TARGETS)
-	@echo "make check: all suites passed"
+
+# make check first builds the library, hexsim, the host, the test venv and what the longest
+# suites (CHECK_EARLY) need, then runs the suites side by side, CHECK_JOBS at a time, the
+# longest first (CHECK_FIRST): most of them wait on hexsim's clock rather than compute, and
+# each has its own hexsim (--port 0), temporary directories and build outputs. Suite NAME runs
+# as suite/NAME: a make of its own, whose output is printed in one piece when it ends, and
+# which leaves its exit status, wall-clock and CPU seconds in $(CHECK_STATUS);
+# mk/check-summary.sh then lists them and names every suite that failed or did not run. With
+# -k both steps go on after a failure.
+# What a suite needs beyond check-build (test binaries, sanitizer builds, wheels, venvs) its
+# fragment names as prerequisites of suite/NAME: the make running the suites builds each of
+# them once (while the early suites run), and no suite's own make builds or installs anything
+# another suite uses. CHECK_PREPARE=1 makes suite/NAME build those and run nothing.
+CHECK_JOBS ?= 4
+CHECK_STATUS := $(B)/check-status
+CHECK_EARLY := check-airflow check-dagster check-e2e-variant check-e2e
+CHECK_FIRST := $(CHECK_EARLY) check-asan check-api check-fuzz check-airflow-fallback check-oom \
+               check-doc-samples
+CHECK_SUITES = $(filter $(CHECK_TARGETS),$(CHECK_FIRST)) $(filter-out $(CHECK_FIRST),$(CHECK_TARGETS))
+
+check:
+	@rm -rf $(CHECK_STATUS) && mkdir -p $(CHECK_STATUS)
+	@$(MAKE) --no-print-directory -j2 --output-sync=target CHECK_PREPARE=1 check-build \
+	  $(patsubst %,suite/%,$(filter $(CHECK_TARGETS),$(CHECK_EARLY))) || \
+	  case "$(firstword -$(MAKEFLAGS))" in *k*) ;; *) exit 1 ;; esac
+	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) --output-sync=recurse check-suites; \
+	  rc=$$?; mk/check-summary.sh $(CHECK_STATUS) $(CHECK_SUITES) && exit $$rc
+
+.PHONY: check-build check-suites $(CHECK_TARGETS:%=suite/%)
+check-build: $(ALL_TARGETS) $(PY_STAMP)
+	@echo "make check: library, hexsim, host and test venv ready"
+check-suites: $(CHECK_SUITES:%=suite/%)
+# The status file holds the exit status, the wall-clock seconds and the CPU seconds (user +
+# system of every process of the suite, from bash's `times`).
+$(CHECK_TARGETS:%=suite/%): suite/%:
+	@[ -z "$(CHECK_PREPARE)" ] || exit 0; \
+	  echo "==== $* (started $$(date +%T))"; start=$$(date +%s); mkdir -p $(CHECK_STATUS); \
+	  $(MAKE) --no-print-directory $*; rc=$$?; secs=$$(( $$(date +%s) - start )); \
+	  times > $(CHECK_STATUS)/$*.times; \
+	  cpu=$$(awk 'END { split($$1, u, "m"); split($$2, s, "m"); \
+	                    printf "%d", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' $(CHECK_STATUS)/$*.times); \
+	  echo "$$rc $$secs $$cpu" > $(CHECK_STATUS)/$*; \
+	  if [ $$rc = 0 ]; then echo "==== $*: passed in $$secs s"; \
+	  else echo "==== $*: FAILED (exit $$rc) after $$secs s"; fi; exit $$rc
+
 bench: $(BENCH_TARGETS)
 docs: $(DOCS_TARGETS)
 clean:

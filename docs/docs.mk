@@ -20,6 +20,7 @@ $(CONFIG_TABLE): tests/support/config_table.c $(LIB_INTERNAL)
 	$(CC) $(HR_CFLAGS) -Iplugin $(SAN_FLAGS) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LIB_INTERNAL) \
 	  $(PLUGIN_LIBS) $(SAN_FLAGS) $(LDFLAGS)
 
+suite/check-docs: $(CONFIG_TABLE)
 check-docs: $(LIB_REAL) $(CONFIG_TABLE) | $(DEPS_STAMP)
 	@python3 docs/gen_reference.py --check include/hexrun.h
 	@$(CONFIG_TABLE) > $(B)/config-table.tsv

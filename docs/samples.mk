@@ -6,14 +6,15 @@ DOC_SAMPLE_FILES = README.md $(sort $(wildcard docs/*.md docs/guides/*.md))
 GO ?= $(firstword $(shell command -v go 2>/dev/null) /usr/local/go/bin/go)
 
 .PHONY: check-doc-samples doc-samples-go
-# The Airflow/Dagster venvs are only built when a doc uses their markers; their fragments
+# The Airflow/Dagster venvs are only needed when a doc uses their markers; their fragments
 # (python/airflow.mk, python/dagster.mk) define the venvs and their airflow-pkg and
-# dagster-venv targets.
-check-doc-samples: $(PY_STAMP) $(LIB_REAL) $(B)/hexsim $(B)/hexrun-host doc-samples-go
-	@if grep -qs 'sample: python-airflow' $(DOC_SAMPLE_FILES); then \
-	  $(MAKE) --no-print-directory airflow-pkg; fi
-	@if grep -qs 'sample: python-dagster' $(DOC_SAMPLE_FILES); then \
-	  $(MAKE) --no-print-directory dagster-venv; fi
+# dagster-venv targets. They are prerequisites (not a make of their own) so that make check
+# prepares them once, before check-airflow and this suite run side by side.
+DOC_SAMPLE_VENVS := $(if $(shell grep -ls 'sample: python-airflow' $(DOC_SAMPLE_FILES)),airflow-pkg) \
+                    $(if $(shell grep -ls 'sample: python-dagster' $(DOC_SAMPLE_FILES)),dagster-venv)
+suite/check-doc-samples: doc-samples-go $(DOC_SAMPLE_VENVS)
+check-doc-samples: $(PY_STAMP) $(LIB_REAL) $(B)/hexsim $(B)/hexrun-host doc-samples-go \
+                   $(DOC_SAMPLE_VENVS)
 	timeout 300 docs/samples_selftest.sh $(B) $(B) $(PY)
 	timeout 1200 python3 docs/samples.py --libdir $(B) --bindir $(B) --python $(PY) \
 	  --go "$$([ -x "$(GO)" ] && echo "$(GO)" || command -v go)" \

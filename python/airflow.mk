@@ -31,6 +31,7 @@ $(HEX_PROVIDER_DIR)/.stamp: python/requirements-airflow-hex-provider.txt $(AIRFL
 	  -r python/requirements-airflow-hex-provider.txt
 	@touch $@
 
+suite/check-airflow: airflow-pkg $(HEX_PROVIDER_DIR)/.stamp
 check-airflow: airflow-pkg $(LIB_REAL) $(B)/hexsim $(HEX_PROVIDER_DIR)/.stamp
 	cd tests/airflow && HEXRUN_LIBRARY=$(abspath $(B)/$(LIB_SONAME)) \
 	  HEXSIM_BIN=$(abspath $(B)/hexsim) HEX_PROVIDER_DIR=$(HEX_PROVIDER_DIR) \
@@ -50,6 +51,7 @@ $(AIRFLOW30_STAMP): mk/deps.sh python/requirements-airflow-3.0.txt
 	@HEXRUN_VENV=$(AIRFLOW30_VENV) mk/deps.sh python python/requirements-airflow-3.0.txt
 
 .PHONY: check-airflow-fallback
+suite/check-airflow-fallback: $(AIRFLOW30_STAMP)
 check-airflow-fallback: $(AIRFLOW30_STAMP) $(LIB_REAL) $(B)/hexsim
 	cd tests/airflow && HEXRUN_LIBRARY=$(abspath $(B)/$(LIB_SONAME)) \
 	  HEXSIM_BIN=$(abspath $(B)/hexsim) PYTHONPATH=$(abspath python) timeout 600 \

@@ -13,6 +13,7 @@ $(DAGSTER_STAMP): mk/deps.sh python/requirements-dagster.txt
 .PHONY: check-dagster dagster-venv
 dagster-venv: $(DAGSTER_STAMP)
 
+suite/check-dagster: $(DAGSTER_STAMP)
 check-dagster: $(DAGSTER_STAMP) $(LIB_REAL) $(B)/hexsim
 	cd tests/dagster && HEXRUN_LIBRARY=$(abspath $(B)/$(LIB_SONAME)) \
 	  HEXSIM_BIN=$(abspath $(B)/hexsim) DAGSTER_DISABLE_TELEMETRY=1 timeout 900 \

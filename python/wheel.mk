@@ -11,19 +11,23 @@ MANYLINUX_DIR := dist/manylinux
 $(WHEEL_STAMP): mk/deps.sh python/requirements-wheel.txt
 	@HEXRUN_VENV=$(WHEEL_VENV) mk/deps.sh python python/requirements-wheel.txt
 
+# Made again only when `make python`'s wheel (python/python.mk) or the tools change.
+MANYLINUX_STAMP := $(MANYLINUX_DIR)/.made
 .PHONY: manylinux check-wheel-manylinux
-manylinux: python $(WHEEL_STAMP)
+$(MANYLINUX_STAMP): $(WHEEL) $(WHEEL_STAMP)
 	rm -rf $(MANYLINUX_DIR)
 	@mkdir -p $(B)
 	PATH=$(WHEEL_VENV)/bin:$$PATH auditwheel repair --plat auto -w $(MANYLINUX_DIR) \
-	  dist/hexrun-*-linux_$(shell uname -m).whl > $(B)/auditwheel.log 2>&1 || \
-	  { cat $(B)/auditwheel.log; exit 1; }
+	  $(WHEEL) > $(B)/auditwheel.log 2>&1 || { cat $(B)/auditwheel.log; exit 1; }
 	@ls $(MANYLINUX_DIR)/hexrun-*manylinux*.whl
+	@touch $@
+manylinux: $(MANYLINUX_STAMP)
+suite/check-wheel-manylinux: $(MANYLINUX_STAMP)
 
 # Installed into a bare venv, with the system's libcurl, json-c and their dependencies
 # hidden in a private mount namespace, the wheel runs a job against hexsim
 # (tests/python/wheel_anywhere.py).
-check-wheel-manylinux: manylinux $(B)/hexsim $(PY_STAMP)
+check-wheel-manylinux: $(MANYLINUX_STAMP) $(B)/hexsim $(PY_STAMP)
 	timeout 300 $(PY) tests/python/wheel_anywhere.py --wheel $(MANYLINUX_DIR)/hexrun-*manylinux*.whl \
 	  --library $(B)/$(LIB_SONAME) --venv $(BARE_VENV) --hexsim $(B)/hexsim
 CHECK_TARGETS += check-wheel-manylinux

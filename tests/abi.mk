@@ -55,7 +55,7 @@ CHECK_TARGETS += check-abi
 # Install into a scratch DESTDIR and build the README example from there with pkg-config,
 # as a packager or a host would.
 .PHONY: check-install
-check-install: $(LIB_REAL)
+check-install: $(LIB_REAL) $(HOST_BIN)
 	@rm -rf $(B)/install-test
 	@$(MAKE) --no-print-directory install PREFIX=/opt/hexrun DESTDIR=$(abspath $(B)/install-test) >/dev/null
 	@root=$(abspath $(B)/install-test); \

@@ -9,6 +9,8 @@ HEXSIM_BIN ?= $(B)/hexsim
 # tests/support.mk sets it too, but is read after this file and prerequisites expand now.
 SIMPROC_LIB ?= $(B)/tests/libsimproc.a
 
+suite/check-api: $(API_BIN)
+suite/check-example: $(B)/tests/examples/example
 $(B)/tests/api/%: tests/api/%.c $(API_COMMON) $(LIB_REAL) $(SIMPROC_LIB) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(HR_CFLAGS) -Itests/support -Itests/api -pthread $(SAN_FLAGS) \
@@ -16,7 +18,9 @@ $(B)/tests/api/%: tests/api/%.c $(API_COMMON) $(LIB_REAL) $(SIMPROC_LIB) | $(DEP
 	  $< tests/api/api_common.c -o $@ $(SIMPROC_LIB) -L$(B) -lhexrun \
 	  -Wl,-rpath,$(abspath $(B)) $(shell pkg-config --libs $(API_PKGS)) $(SAN_FLAGS) $(LDFLAGS)
 
-.PHONY: check-api
+.PHONY: check-api api-bins
+api-bins: $(API_BIN) $(HEXSIM_BIN)
+	@:
 check-api: $(API_BIN) $(HEXSIM_BIN)
 	@failed=0; for t in $(API_BIN); do echo "== $$t"; CK_DEFAULT_TIMEOUT=60 $$t || failed=1; done; \
 	  exit $$failed

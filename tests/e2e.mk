@@ -9,6 +9,7 @@ $(B)/tests/e2e/%: tests/e2e/%.c $(HOST_LIB) | $(DEPS_STAMP)
 	  $(shell pkg-config --cflags check $(HOST_PKGS)) $(CPPFLAGS) $(CFLAGS) \
 	  $< -o $@ $(HOST_LIB) $(shell pkg-config --libs check) $(HOST_LIBS) $(SAN_FLAGS) $(LDFLAGS)
 
+suite/check-host-unit: $(E2E_CHECK_BIN)
 .PHONY: check-host-unit
 check-host-unit: $(E2E_CHECK_BIN)
 	@set -e; for t in $(E2E_CHECK_BIN); do echo "== $$t"; CK_DEFAULT_TIMEOUT=30 $$t; done
@@ -18,6 +19,7 @@ CHECK_TARGETS += check-host-unit
 FAKE_PLUGINS := $(B)/tests/e2e/abi2/libhexrun.so.1 $(B)/tests/e2e/incomplete/libhexrun.so.1
 $(B)/tests/e2e/abi2/libhexrun.so.1: FAKE_MAJOR := 2
 $(B)/tests/e2e/incomplete/libhexrun.so.1: FAKE_MAJOR := 1
+suite/check-e2e suite/check-e2e-variant: $(FAKE_PLUGINS)
 $(FAKE_PLUGINS): tests/e2e/fake_plugin.c
 	@mkdir -p $(dir $@)
 	$(CC) $(HR_CFLAGS) -fPIC -shared -DFAKE_ABI_MAJOR=$(FAKE_MAJOR) $< -o $@

@@ -56,6 +56,7 @@ endef
 fuzz: $(FUZZ_BIN)
 	$(call run_fuzzers,$(FUZZ_SECONDS),1)
 
+suite/check-fuzz: $(FUZZ_BIN)
 check-fuzz: $(FUZZ_BIN)
 	$(call run_fuzzers,$(FUZZ_CHECK_SECONDS),0)
 

@@ -16,6 +16,7 @@ $(B)/asan/hexsim: $(HEXSIM_SRC) $(wildcard hexsim/*.h) | $(DEPS_STAMP)
 	  -fno-omit-frame-pointer -pthread $(shell pkg-config --cflags $(HEXSIM_PKGS)) \
 	  $(HEXSIM_SRC) -o $@ $(shell pkg-config --libs $(HEXSIM_PKGS)) -pthread -lm
 
+suite/hexsim-asan: $(B)/asan/hexsim
 .PHONY: hexsim-asan
 hexsim-asan: $(PY_STAMP) $(B)/asan/hexsim
 	cd tests/hexsim && HEXSIM_BIN=$(abspath $(B)/asan/hexsim) timeout 300 \

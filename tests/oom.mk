@@ -12,12 +12,15 @@ $(B)/tests/oom/check_oom: $(OOM_SRC) tests/oom/oom_wrap.h $(LIB_INTERNAL) $(SIMP
 	  $(CPPFLAGS) $(CFLAGS) $(OOM_SRC) -o $@ $(LIB_INTERNAL) $(SIMPROC_LIB) $(PLUGIN_LIBS) \
 	  $(OOM_WRAP) $(SAN_FLAGS) $(LDFLAGS)
 
-# Built by the recursive make below, with B=$(OOM_B) and the sanitizer on.
-.PHONY: oom-bin check-oom
+# Built by the recursive make of oom-build, with B=$(OOM_B) and the sanitizer on.
+.PHONY: oom-bin oom-build check-oom
 oom-bin: $(B)/tests/oom/check_oom
+	@:
+oom-build:
+	$(MAKE) --no-print-directory B=$(OOM_B) SAN_FLAGS="$(OOM_SAN)" oom-bin
+suite/check-oom: oom-build
 
 # Two children at a time (OOM_WORKERS); LeakSanitizer fails a child that leaks.
-check-oom: $(B)/hexsim
-	$(MAKE) --no-print-directory B=$(OOM_B) SAN_FLAGS="$(OOM_SAN)" oom-bin
+check-oom: oom-build $(B)/hexsim
 	HEXSIM_BIN=$(B)/hexsim ASAN_OPTIONS=detect_leaks=1 timeout 600 $(OOM_B)/tests/oom/check_oom
 CHECK_TARGETS += check-oom

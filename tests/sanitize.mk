@@ -4,8 +4,13 @@
 ASAN_B := $(B)/asan-suites
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
-.PHONY: asan check-asan
-asan check-asan:
+# asan-build only builds the suites' binaries (and hexsim) in $(ASAN_B): make check builds
+# them before its suites run side by side.
+.PHONY: asan check-asan asan-build
+asan-build:
+	$(MAKE) --no-print-directory B=$(ASAN_B) SAN_FLAGS="$(ASAN_FLAGS)" unit-bins api-bins
+suite/check-asan: asan-build
+asan check-asan: asan-build
 	$(MAKE) --no-print-directory B=$(ASAN_B) SAN_FLAGS="$(ASAN_FLAGS)" check-unit check-api
 CHECK_TARGETS += check-asan
 

@@ -21,6 +21,7 @@ define soak_run
 	  rc=$$?; grep '^soak:' $(B)/soak.stderr | head -20; exit $$rc
 endef
 
+suite/check-soak: $(SOAK_BIN)
 .PHONY: soak check-soak
 soak: $(SOAK_BIN) $(B)/hexsim
 	$(call soak_run,$(SOAK_RUNS),3600)

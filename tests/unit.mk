@@ -11,7 +11,10 @@ $(B)/tests/unit/%: tests/unit/%.c $(LIB_INTERNAL) | $(DEPS_STAMP)
 	  $< -o $@ $(LIB_INTERNAL) $(shell pkg-config --libs $(CHECK_PKGS)) $(PLUGIN_LIBS) \
 	  $(SAN_FLAGS) $(LDFLAGS)
 
-.PHONY: check-unit
+suite/check-unit: $(UNIT_BIN)
+.PHONY: check-unit unit-bins
+unit-bins: $(UNIT_BIN)
+	@:
 check-unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; CK_DEFAULT_TIMEOUT=30 $$t; done
 CHECK_TARGETS += check-unit
