@@ -25,11 +25,14 @@ airflow-pkg: $(B)/airflow-pkg.stamp
 # Hex's own provider (airflow-provider-hex), installed aside (not into the venv), for the
 # test that both providers side by side each keep their connection type.
 HEX_PROVIDER_DIR := $(AIRFLOW_VENV)/hex-provider
+# The stamp holds the requirements' checksum: a fresh clone (newer files, same pins) keeps the
+# cached copy instead of downloading it again.
 $(HEX_PROVIDER_DIR)/.stamp: python/requirements-airflow-hex-provider.txt $(AIRFLOW_STAMP)
-	rm -rf $(HEX_PROVIDER_DIR)
-	$(AIRFLOW_PY) -m pip install -q --no-deps --target $(HEX_PROVIDER_DIR) \
-	  -r python/requirements-airflow-hex-provider.txt
-	@touch $@
+	@want=$$(sha256sum $< | cut -d' ' -f1); \
+	  if [ "$$(cat $@ 2>/dev/null)" = "$$want" ]; then touch $@; else \
+	  echo "airflow: installing Hex's provider in $(HEX_PROVIDER_DIR)"; rm -rf $(HEX_PROVIDER_DIR) && \
+	  $(AIRFLOW_PY) -m pip install -q --no-deps --target $(HEX_PROVIDER_DIR) -r $< && \
+	  echo "$$want" > $@; fi
 
 suite/check-airflow: airflow-pkg $(HEX_PROVIDER_DIR)/.stamp
 check-airflow: airflow-pkg $(LIB_REAL) $(B)/hexsim $(HEX_PROVIDER_DIR)/.stamp
