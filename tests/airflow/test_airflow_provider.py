@@ -21,6 +21,10 @@ P_ERR = "22222222-2222-4222-8222-222222222222"
 P_KERNEL = "33333333-3333-4333-8333-333333333333"
 P_SLOW = "44444444-4444-4444-8444-444444444444"
 P_UNPUB = "55555555-5555-4555-8555-555555555555"
+# How long an `airflow` command may take to get as far as starting a Hex run: it imports
+# Airflow, opens the database and parses the DAG folder first, which takes a minute or more
+# on a loaded 2-core machine (make check runs suites side by side). A hang detector only.
+CLI_START_S = 240
 
 
 @pytest.fixture(scope="module")
@@ -175,10 +179,15 @@ def test_deferrable_run_fires_trigger(sim, dags, out, monkeypatch):
     original = triggers.HexRunTrigger.run
 
     async def counting_run(self):
+        sim.sim("POST", "/__sim/time_scale", {"scale": 20})
         async for event in original(self):
             fired.append(event.payload)
             yield event
     monkeypatch.setattr(triggers.HexRunTrigger, "run", counting_run)
+    # hexsim's clock all but stopped until the trigger runs (counting_run starts it again):
+    # the run cannot end within the operator's 0.2 s wait before it defers, however late the
+    # task gets the CPU.
+    sim.sim("POST", "/__sim/time_scale", {"scale": 0.001})
     state, tis = run_dag(dags, "hex_deferrable")
     assert state == "success" and tis["run"][0] == "success"
     [run] = sim_runs(sim, P_OK)
@@ -247,7 +256,7 @@ def sigterm_while_running(sim, out, dag_id, callback_sees_exception=True):
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
     reader.start()
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + CLI_START_S
         while not sim_runs(sim, P_SLOW) or sim_runs(sim, P_SLOW)[0]["status"] != "RUNNING":
             assert time.monotonic() < deadline and proc.poll() is None, "run never started"
             time.sleep(0.1)
@@ -284,7 +293,7 @@ def crash_then_retry(sim, dag_id):
     cmd = [exe, "tasks", "test", dag_id, "run", "2026-01-01T00:00:00+00:00"]
     first = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_deadline = time.monotonic() + 60
+        wait_deadline = time.monotonic() + CLI_START_S
         while not sim_runs(sim, P_OK):
             assert time.monotonic() < wait_deadline and first.poll() is None
             time.sleep(0.05)
@@ -293,7 +302,7 @@ def crash_then_retry(sim, dag_id):
         first.wait()
     [run] = sim_runs(sim, P_OK)
     assert run["status"] in ("PENDING", "RUNNING")
-    second = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    second = subprocess.run(cmd, capture_output=True, text=True, timeout=CLI_START_S + 60)
     output = second.stdout + second.stderr
     assert second.returncode == 0, output[-3000:]
     assert f"Hex run {run['runId']} ended COMPLETED" in output
