@@ -245,10 +245,20 @@ def test_sigterm_on_kill_cancels_the_run(sim, airflow_db, out):
     sigterm_while_running(sim, out, "hex_kill")
 
 
-def sigterm_while_running(sim, out, dag_id, callback_sees_exception=True):
-    """SIGTERM to `airflow dags test DAG_ID` while its task waits for a P_SLOW run: the
-    operator's on_kill cancels the Hex run. callback_sees_exception: the failure callback
-    is given the task's exception (Airflow 3.0 gives it none after SIGTERM)."""
+def test_sigterm_before_hex_answered_run_project_cancels_the_run(sim, airflow_db, out):
+    # Hex makes the run and sends its answer slowly (about 4 s): SIGTERM lands while the
+    # task waits for it; on_kill cancels the run once the answer names it.
+    sim.sim("POST", "/__sim/faults", {"faults": [{"endpoint": "RunProject",
+                                                  "kind": "slow_body", "delay_ms": 200}]})
+    sigterm_while_running(sim, out, "hex_kill", before_answer=True)
+
+
+def sigterm_while_running(sim, out, dag_id, callback_sees_exception=True,
+                          before_answer=False):
+    """SIGTERM to `airflow dags test DAG_ID` while its task waits for a P_SLOW run (with
+    before_answer, as soon as hexsim has made the run, before the task has Hex's answer):
+    the operator's on_kill cancels the Hex run. callback_sees_exception: the failure
+    callback is given the task's exception (Airflow 3.0 gives it none after SIGTERM)."""
     exe = os.path.join(os.path.dirname(sys.executable), "airflow")
     proc = subprocess.Popen([exe, "dags", "test", dag_id], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
@@ -257,13 +267,16 @@ def sigterm_while_running(sim, out, dag_id, callback_sees_exception=True):
     reader.start()
     try:
         deadline = time.monotonic() + CLI_START_S
-        while not sim_runs(sim, P_SLOW) or sim_runs(sim, P_SLOW)[0]["status"] != "RUNNING":
+        while not sim_runs(sim, P_SLOW) or (not before_answer and
+                                            sim_runs(sim, P_SLOW)[0]["status"] != "RUNNING"):
             assert time.monotonic() < deadline and proc.poll() is None, "run never started"
             time.sleep(0.1)
-        # The operator logs "Hex run <id> of project ..." once it holds the job on_kill
-        # cancels: SIGTERM before that would find nothing to cancel.
-        wait_for(lambda: any("Hex run " in line and " of project " in line for line in lines),
-                 "the task's 'Hex run ... of project' line", timeout=60)
+        # The operator logs "Hex run <id> of project ..." once Hex answered RunProject.
+        answered = lambda: any("Hex run " in ln and " of project " in ln for ln in lines)  # noqa
+        if before_answer:
+            assert not answered(), "".join(lines)[-3000:]
+        else:
+            wait_for(answered, "the task's 'Hex run ... of project' line", timeout=60)
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
         reader.join(10)
@@ -274,7 +287,10 @@ def sigterm_while_running(sim, out, dag_id, callback_sees_exception=True):
             proc.wait()
     [run] = sim_runs(sim, P_SLOW)
     assert run["status"] == "KILLED", output[-3000:]
-    assert "task killed: cancelling Hex run " + run["runId"] in output
+    if before_answer:
+        assert "task killed: cancelling the run of project " + P_SLOW in output, output[-3000:]
+    else:
+        assert "task killed: cancelling Hex run " + run["runId"] in output
     if callback_sees_exception:
         assert "ended KILLED" in out(dag_id)["failure:run:1"]
 

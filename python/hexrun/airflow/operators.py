@@ -218,6 +218,7 @@ class HexRunProjectOperator(*_Bases):
 
     def _submit_once(self, key: str, need_status: bool = False):
         job = self._client.submit(self.project_id, idempotency_key=key, **self._submit_args())
+        self._job = job  # from now on on_kill cancels it, also while Hex's answer is awaited
         return job, self._await_accepted(job, need_status)
 
     def _submit(self, context):
@@ -245,8 +246,7 @@ class HexRunProjectOperator(*_Bases):
         if self.durable and ResumableJobMixin is not None and \
                 context.get("task_state_store") is not None:
             return self.execute_resumable(context)
-        job, info = self._submit(context)
-        self._job = job
+        _, info = self._submit(context)  # _submit_once keeps the job in self._job
         if info.run_id is None:  # refused or never sent: no run to wait for
             raise AirflowException(failure_message(run_xcom(info), info.error_message))
         return self._follow(context)
@@ -345,7 +345,12 @@ class HexRunProjectOperator(*_Bases):
         job = self._job
         if job is None or not self.cancel_on_kill or is_terminal(job.info):
             return
-        self.log.info("task killed: cancelling Hex run %s", job.info.run_id)
+        run_id = job.info.run_id
+        if run_id:
+            self.log.info("task killed: cancelling Hex run %s", run_id)
+        else:  # Hex has not answered RunProject yet: its run is cancelled once it does
+            self.log.info("task killed: cancelling the run of project %s (RunProject not "
+                          "answered yet)", self.project_id)
         self._cancel(job)
 
     # ---- durable retries: ResumableJobMixin (Airflow 3.3+) ----
@@ -371,8 +376,8 @@ class HexRunProjectOperator(*_Bases):
 
         job = submit_recorded(self._client, self.project_id, self._fresh_key(context), record,
                               unanswered, self.log.info, **self._submit_args())
+        self._job = job  # from now on on_kill cancels it, also while Hex's answer is awaited
         info = self._await_accepted(job)
-        self._job = job
         if info.run_id is None:
             raise AirflowException(failure_message(run_xcom(info), info.error_message))
         store.set(SUBMIT_KEY, dict(stored, run_id=info.run_id))
