@@ -301,11 +301,13 @@ op_fate board_serve(hexrun__engine *e, op *o, int64_t now)
         return OP_SEND;
     hexrun__hex_run *runs;
     int64_t *ages;
-    /* The lease outlives a period by another: the holder's sweeps come a period apart
-     * plus its queueing and the store's round trips, and a lease that lapsed between two
-     * of them would pass to a reader, which would sweep too. */
-    hexrun__board_verdict v = hexrun__coord_board_step(e->coord, o->project.id, 2 * period, ids,
-                                                       n_ids, &runs, &ages, &n_runs);
+    /* The lease outlives a period by another and a margin: the holder's sweeps come a
+     * period apart plus its queueing and the store's round trips (and, on a loaded machine,
+     * tens of ms of waiting for a core), and a lease that lapsed between two of them would
+     * pass to a reader, which would sweep too. */
+    hexrun__board_verdict v =
+        hexrun__coord_board_step(e->coord, o->project.id, 2 * period + HEXRUN__BUDGET_MIN_MARGIN_MS,
+                                 ids, n_ids, &runs, &ages, &n_runs);
     free(ids);
     /* A lease taken over with every run fresh on the board (its last holder has just
      * swept and given it up): the board answers now, and this client's sweeps follow a
@@ -327,24 +329,55 @@ op_fate board_serve(hexrun__engine *e, op *o, int64_t now)
     return OP_FINISHED;
 }
 
-/* Another client announced a change of project's runs on the board: each of this
- * client's polls (on the lane) whose run changed gets it now, as from a board read. */
-static void board_news_apply(hexrun__engine *e, const hexrun__hex_run *runs, size_t n,
-                             const char *project, int64_t now)
+/* Move the polls of `group` whose run is among runs onto *got (table mutex held). */
+static void board_news_take(hexrun__engine *e, op **group, const hexrun__hex_run *runs, size_t n,
+                            op **got)
 {
-    op *got = NULL;
-    for (op **pp = &e->polls; *pp;) {
+    for (op **pp = group; *pp;) {
         op *o = *pp;
-        const char *p = poll_project(e, o);
-        const hexrun__job *job =
-            p && strcmp(p, project) == 0 ? hexrun__jobs_find(e->jobs, o->job) : NULL;
+        const hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
         if (job && run_find(runs, n, job->run_id)) {
             *pp = o->next;
-            o->next = got;
-            got = o;
+            o->next = *got;
+            *got = o;
         } else {
             pp = &o->next;
         }
+    }
+}
+
+/* Another client announced a change of project's runs on the board: each of this
+ * client's polls on the lane whose run changed gets it now, as from a board read, alone
+ * or from the group of a project poll waiting there (for budget, as a sweep); a project
+ * poll left with no poll is dropped. */
+static void board_news_apply(hexrun__engine *e, const hexrun__hex_run *runs, size_t n,
+                             const char *project, int64_t now)
+{
+    op *got = NULL, *mine = NULL;
+    for (op **pp = &e->polls; *pp;) {
+        op *o = *pp;
+        const char *p = poll_project(e, o);
+        if (p && strcmp(p, project) == 0) {
+            *pp = o->next; /* examined alone, below */
+            o->next = mine;
+            mine = o;
+            continue;
+        }
+        if (o->kind == OP_PROJECT_POLL && strcmp(o->project.id, project) == 0) {
+            board_news_take(e, &o->project.group, runs, n, &got);
+            if (!o->project.group) {
+                *pp = o->next;
+                op_free(o);
+                continue;
+            }
+        }
+        pp = &o->next;
+    }
+    board_news_take(e, &mine, runs, n, &got);
+    while (mine) { /* the polls whose run did not change go back as they were */
+        op *o = mine;
+        mine = o->next;
+        lane_insert_chain(&e->polls, o, o, o->due_ms);
     }
     while (got) {
         op *o = got;
