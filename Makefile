@@ -73,6 +73,10 @@ all: $(ALL_TARGETS)
 CHECK_JOBS ?= 4
 CHECK_STATUS := $(B)/check-status
 CHECK_EARLY := check-airflow check-dagster check-e2e-variant check-e2e
+# Phony prerequisites of the early suites (re-pointing the shared Airflow venv at this tree):
+# the first step runs them, the second is told they are done (-o), else it would run them
+# again and start those suites only once it has started a first round of build jobs.
+CHECK_EARLY_PHONY := airflow-pkg
 CHECK_FIRST := $(CHECK_EARLY) check-asan check-api check-fuzz check-airflow-fallback check-oom \
                check-doc-samples
 CHECK_SUITES = $(filter $(CHECK_TARGETS),$(CHECK_FIRST)) $(filter-out $(CHECK_FIRST),$(CHECK_TARGETS))
@@ -82,7 +86,8 @@ check:
 	@$(MAKE) --no-print-directory -j2 --output-sync=target CHECK_PREPARE=1 check-build \
 	  $(patsubst %,suite/%,$(filter $(CHECK_TARGETS),$(CHECK_EARLY))) || \
 	  case "$(firstword -$(MAKEFLAGS))" in *k*) ;; *) exit 1 ;; esac
-	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) --output-sync=recurse check-suites; \
+	@$(MAKE) --no-print-directory -j$(CHECK_JOBS) --output-sync=recurse \
+	  $(CHECK_EARLY_PHONY:%=-o %) check-suites; \
 	  rc=$$?; mk/check-summary.sh $(CHECK_STATUS) $(CHECK_SUITES) && exit $$rc
 
 .PHONY: check-build check-suites $(CHECK_TARGETS:%=suite/%)
