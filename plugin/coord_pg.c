@@ -137,12 +137,13 @@ struct hexrun__pg {
     char settings[2][96]; /* each group's settings as a SQL array literal */
     int64_t limits[6];
     hexrun__log *log;
-    PGconn *conn;     /* NULL while offline */
-    int32_t owner;    /* this client's session lock id (journal intents name it) */
-    int64_t peers;    /* hexrun clients the store counted last (>= 1) */
-    int64_t peers_at; /* monotonic ms of that count */
-    int64_t retry_at; /* offline: monotonic ms of the next connection attempt */
-    int64_t retry_ms; /* offline: the wait after a failed attempt (doubles) */
+    PGconn *conn;         /* NULL while offline */
+    int32_t owner;        /* this client's session lock id (journal intents name it) */
+    int64_t peers;        /* hexrun clients the store counted last (>= 1) */
+    int64_t peers_next;   /* monotonic ms of the next count */
+    int64_t peers_counts; /* counts made */
+    int64_t retry_at;     /* offline: monotonic ms of the next connection attempt */
+    int64_t retry_ms;     /* offline: the wait after a failed attempt (doubles) */
     hexrun__budget fallback[2];
     int fallback_took[2]; /* the last take of the group came from the fallback */
     /* What each group's shared windows held at its last take: sends in the minute and
@@ -252,7 +253,9 @@ static void count_peers(hexrun__pg *pg, int64_t now_ms)
 {
     char err[HEXRUN__ERR_MAX];
     int64_t n = 0;
-    pg->peers_at = mono_ms();
+    /* Clients that start together count each other a second later (at its own start each
+     * saw only those before it); then every 30 s. */
+    pg->peers_next = mono_ms() + (pg->peers_counts++ ? 30000 : 1000);
     if (run_int(pg, HEXRUN__COORD_SQL_PEERS, 0, NULL, &n, err, sizeof err) == 0 && n >= 1 &&
         n != pg->peers) {
         pg->peers = n;
@@ -517,7 +520,7 @@ static int64_t budget_take_call(hexrun__pg *pg, int group, const char *op)
 
 int64_t hexrun__pg_take(hexrun__pg *pg, int group, int poll, int64_t now_ms)
 {
-    if (online(pg) && mono_ms() - pg->peers_at >= 30000)
+    if (online(pg) && mono_ms() >= pg->peers_next)
         count_peers(pg, now_ms);
     int64_t wait = pg->conn ? budget_take_call(pg, group, poll ? "poll" : "take") : -1;
     pg->fallback_took[group] = wait < 0;

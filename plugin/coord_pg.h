@@ -4,12 +4,14 @@
  *
  * libpq is loaded with dlopen("libpq.so.5") the first time a client names coord_url, so
  * the library does not link it. Every call is one statement on one connection; the engine
- * thread is the only user of a handle. When the server cannot be reached the handle goes
+ * thread is the only user of a handle. The connection also LISTENs for the status board's
+ * news (hexrun__pg_board_news). When the server cannot be reached the handle goes
  * offline: it logs that once, spends a local budget of 1/N of each limit (N = hexrun clients
- * the store last counted), holds keyed submits (WAIT) and keeps journal records in memory;
- * at most every HEXRUN__PG_RETRY_MS it tries to reconnect, and on success writes the kept
- * records, logs once more and draws from the store again. (After each failed attempt the
- * wait doubles, up to HEXRUN__PG_RETRY_MAX_MS.)
+ * the store last counted) that starts from 1/N of what the shared windows last held,
+ * holds keyed submits (WAIT) and keeps journal records in memory; at most every
+ * HEXRUN__PG_RETRY_MS it tries to reconnect, and on success writes the kept records, adds
+ * what it sent meanwhile to the shared windows, logs once more and draws from the store
+ * again. (After each failed attempt the wait doubles, up to HEXRUN__PG_RETRY_MAX_MS.)
  */
 #ifndef HEXRUN_COORD_PG_H
 #define HEXRUN_COORD_PG_H
