@@ -263,16 +263,20 @@ HEXRUN__COORD_SQL_V2 \
     "SELECT pg_notify($4, $3 || ' ' || project) FROM gave"
 
 /* $1 token hash, $2 the runs of a page as a JSON array of Hex's run objects, $3 channel,
- * $4 this client's id. Runs not seen for a day are forgotten. Each project one of whose
- * runs is new on the board or changed status is announced on the channel, delivered when
- * the statement commits: "<id> <project> {"runs":[the changed runs]}", or without the
- * runs when they would not fit in a notification (8000 bytes): readers learn at once. */
+ * $4 this client's id. Runs not seen for a day are forgotten, except the page's: those are
+ * upserted, and PostgreSQL leaves it unspecified which of two changes of one row in one
+ * statement wins (the documentation of WITH), so the delete keeps off them. Each project
+ * one of whose runs is new on the board or changed status is announced on the channel,
+ * delivered when the statement commits: "<id> <project> {"runs":[the changed runs]}", or
+ * without the runs when they would not fit in a notification (8000 bytes): readers learn
+ * at once. */
 #define HEXRUN__COORD_SQL_BOARD_PUT \
     "WITH page AS (SELECT r->>'runId' AS run_id, r FROM jsonb_array_elements($2::jsonb) AS r), " \
     "old AS (SELECT b.run_id, b.run->>'status' AS status FROM hexrun.board AS b " \
     "WHERE b.token_hash = $1 AND b.run_id IN (SELECT run_id FROM page)), " \
     "gone AS (DELETE FROM hexrun.board WHERE token_hash = $1 AND seen_at < " \
-    "(extract(epoch FROM clock_timestamp()) * 1000)::bigint - 86400000), " \
+    "(extract(epoch FROM clock_timestamp()) * 1000)::bigint - 86400000 AND run_id NOT IN " \
+    "(SELECT run_id FROM page WHERE run_id IS NOT NULL)), " \
     "put AS (INSERT INTO hexrun.board AS b (token_hash, run_id, project, run, seen_at) " \
     "SELECT $1, run_id, r->>'projectId', r, (extract(epoch FROM clock_timestamp()) * 1000)::bigint " \
     "FROM page WHERE run_id IS NOT NULL AND r ? 'projectId' ON CONFLICT (token_hash, run_id) DO UPDATE SET " \

@@ -322,3 +322,25 @@ def test_the_library_does_not_link_libpq():
                          capture_output=True, text=True, check=True).stdout
     needed = [line.split("[")[1].rstrip("]") for line in out.splitlines() if "(NEEDED)" in line]
     assert needed and not any("libpq" in n for n in needed), needed
+
+
+def test_a_run_listed_again_after_a_day_is_kept_and_day_old_runs_are_forgotten(sim, pg,
+                                                                               tmp_path):
+    """The board put forgets runs not seen for a day and upserts the page's runs in one
+    statement: a run whose row is more than a day old and that the sweep lists again is
+    both, and must come out fresh (the statement must not fail); a day-old run no sweep
+    lists is deleted."""
+    (rc, _, err), = finish(machines([board_load(pg, 3)], sim, tmp_path / "first"))
+    assert rc == 0, err
+    day = 86400000
+    pg.psql(f"UPDATE hexrun.board SET seen_at = seen_at - 2 * {day}")
+    pg.psql("INSERT INTO hexrun.board SELECT token_hash, "
+            "'00000000-0000-4000-8000-00000000dead', project, run, seen_at FROM hexrun.board "
+            "LIMIT 1")
+    (rc, _, err), = finish(machines([board_load(pg, 2)], sim, tmp_path / "again"))
+    assert rc == 0, err
+    assert "event=board_lease" in err and "event=coord_offline" not in err, err
+    now = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+    # The three runs listed again are on the board, seen by the second process's sweeps.
+    assert pg.psql(f"SELECT count(*) FROM hexrun.board WHERE seen_at > {now} - 60000") == "5"
+    assert pg.psql(f"SELECT count(*) FROM hexrun.board WHERE seen_at <= {now} - {day}") == "0"
