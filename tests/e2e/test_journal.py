@@ -6,11 +6,11 @@ import json
 import os
 import signal
 import subprocess
-import time
 
 import pytest
 
 from e2e_common import HOST, P_OK, P_SLOW, HexSim, env_for
+from waiting import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -48,20 +48,6 @@ def records(journal, kind, key):
         return [line.split() for line in f if line.split()[1:2] == [kind] and line.split()[-1] == key]
 
 
-def wait_for(cond, timeout=20.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return False
-
-
-def in_flight(sim, op):
-    """Requests of op that hexsim has read and not yet answered (docs/hexsim.md)."""
-    return sim.counters()["in_flight"].get(op, 0)
-
-
 def sim_runs(sim, project):
     return sim.sim("GET", f"/__sim/runs?projectId={project}")["runs"]
 
@@ -79,9 +65,9 @@ def test_sigkill_between_post_and_response_then_resubmit(sim, tmp_path):
     sim.sim("POST", "/__sim/faults", {"faults": [
         {"endpoint": "RunProject", "kind": "delay", "delay_ms": 2000, "count": 1}]})
     first = start(sim, P_OK, "nightly-1", journal)
-    assert wait_for(lambda: records(journal, "I", "nightly-1")), "no intent recorded"
+    wait_for(lambda: records(journal, "I", "nightly-1"), "the intent record", 20)
     # Killed once hexsim holds the POST (not after a guessed 0.3 s): the run will exist.
-    assert wait_for(lambda: in_flight(sim, "RunProject") >= 1), "the POST never reached hexsim"
+    wait_for(lambda: sim.in_flight("RunProject") >= 1, "the POST held by hexsim", 20)
     first.send_signal(signal.SIGKILL)
     first.wait()
     assert records(journal, "R", "nightly-1") == []  # it died before the answer
@@ -100,7 +86,7 @@ def test_sigkill_between_post_and_response_then_resubmit(sim, tmp_path):
 def test_sigkill_after_response_then_resubmit_attaches(sim, tmp_path):
     journal = str(tmp_path / "journal")
     first = start(sim, P_SLOW, "nightly-2", journal)
-    assert wait_for(lambda: records(journal, "R", "nightly-2")), "no run recorded"
+    wait_for(lambda: records(journal, "R", "nightly-2"), "the run record", 20)
     first.send_signal(signal.SIGKILL)
     first.wait()
     run_id = records(journal, "R", "nightly-2")[0][6]

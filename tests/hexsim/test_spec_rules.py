@@ -16,6 +16,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from hexsim import HexSim  # noqa: E402
+from waiting import wait_for  # noqa: E402
 
 ADMIN = "hxtok_admin"
 P_OK = "11111111-1111-4111-8111-111111111111"
@@ -243,17 +244,6 @@ def test_fault_delays_out_of_range_are_refused(sim, delay):
     assert sim.call("GET", "/v1/users/me", token=ADMIN)[0] == 200
 
 
-def wait_for(cond, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return False
-
-
-def in_flight(sim, op):
-    return sim.counters()["in_flight"].get(op, 0)
 
 
 def hold_one(sim, kind, conn=None):
@@ -263,7 +253,7 @@ def hold_one(sim, kind, conn=None):
         {"endpoint": "Me", "kind": kind, "delay_ms": 600000, "count": 1}]})
     conn = conn or http.client.HTTPConnection("127.0.0.1", sim.port, timeout=60)
     conn.request("GET", "/v1/users/me", headers={"Authorization": f"Bearer {ADMIN}"})
-    assert wait_for(lambda: in_flight(sim, "Me") == 1), "the held request never arrived"
+    wait_for(lambda: sim.in_flight("Me") == 1, "the held request")
     return conn
 
 
@@ -305,7 +295,7 @@ def test_a_held_answer_holds_no_thread(kind, threads):
             for w in workers:
                 w.join(max(0.0, 60 - (time.monotonic() - t0)))
             assert results == [200] * n, results
-            assert in_flight(sim, "Me") == 1  # still held: the fault lasts 10 minutes
+            assert sim.in_flight("Me") == 1  # still held: the fault lasts 10 minutes
         finally:
             for c in conns:
                 c.close()
@@ -321,10 +311,11 @@ def test_a_held_request_is_served_at_its_deadline_even_if_its_client_left():
         conn.request("POST", f"/v1/projects/{P_OK}/runs", body="{}",
                      headers={"Authorization": f"Bearer {ADMIN}",
                               "Content-Type": "application/json"})
-        assert wait_for(lambda: in_flight(sim, "RunProject") == 1)
+        wait_for(lambda: sim.in_flight("RunProject") == 1, "the held RunProject")
         conn.close()
-        assert wait_for(lambda: sim.runs()["created_per_project"][P_OK] == 1)
-        assert wait_for(lambda: in_flight(sim, "RunProject") == 0)
+        wait_for(lambda: sim.runs()["created_per_project"][P_OK] == 1,
+                 "its run, made at the deadline")
+        wait_for(lambda: sim.in_flight("RunProject") == 0, "no RunProject held")
         assert sim.counters()["requests"]["RunProject"] == {"201": 1}
 
 

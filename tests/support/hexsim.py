@@ -112,6 +112,10 @@ class HexSim:
     def counters(self):
         return self.sim("GET", "/__sim/counters")
 
+    def in_flight(self, op):
+        """Requests of op that hexsim has read and not yet answered (docs/hexsim.md)."""
+        return self.counters()["in_flight"].get(op, 0)
+
     def runs(self):
         return self.sim("GET", "/__sim/runs")
 
