@@ -14,13 +14,13 @@ import time
 import pytest
 
 from conftest import ADMIN, AIRFLOW_HOME, FAST_EXTRAS, airflow_cli
-from test_airflow_provider import P_OK, dags, sim_runs  # noqa: F401 (dags is a fixture)
+from test_airflow_provider import CLI_START_S, P_OK, dags, sim_runs  # noqa: F401 (dags: a fixture)
 
 AIRFLOW = os.path.join(os.path.dirname(sys.executable), "airflow")
 LOGICAL_DATE = "2026-01-01T00:00:00+00:00"
 
 
-def tasks_test(dag_id, timeout=120):
+def tasks_test(dag_id, timeout=CLI_START_S + 60):
     """`airflow tasks test <dag> run`: one attempt of the task in a new process."""
     done = airflow_cli("tasks", "test", dag_id, "run", LOGICAL_DATE, timeout=timeout)
     return done.returncode, done.stdout + done.stderr
@@ -158,7 +158,7 @@ def test_dbt_cloud_and_databricks_parameter_names(sim, dags, out):
     dag_run = dags["hex_aliases"].test()
     assert str(dag_run.state) == "success"
     seen = out("hex_aliases")
-    assert seen["start"]["status"] in ("PENDING", "RUNNING")  # wait_for_termination=False
+    assert seen["start"]["status"] in ("PENDING", "RUNNING")  # did not wait for its 30 s run
     assert seen["wait"]["status"] == "COMPLETED"
     task = dags["hex_aliases"].get_task("start")
     assert (task.synchronous, task.wait_seconds) == (False, 0.2)
@@ -182,7 +182,7 @@ def start_worker(dag_id):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def kill_when(worker, what, predicate, timeout=60):
+def kill_when(worker, what, predicate, timeout=CLI_START_S):
     try:
         deadline = time.monotonic() + timeout
         while not predicate():
