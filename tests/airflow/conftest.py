@@ -71,9 +71,6 @@ def sim_session():
         # The submit journal (docs/journal.md) lets a retry in another process re-attach.
         set_connection("hex_journal", s.base_url,
                        dict(FAST_EXTRAS, journal_path=os.path.join(AIRFLOW_HOME, "journal")))
-        # A lost RunProject answer's run is looked for only after 10 s.
-        set_connection("hex_slow_lookup", s.base_url,
-                       dict(FAST_EXTRAS, poll_min_ms=10000, poll_max_ms=10000))
         set_connection("hex_one_run_per_min", s.base_url,
                        dict(FAST_EXTRAS, run_budget_per_min=1, run_budget_per_hour=1))
         yield s

@@ -218,13 +218,18 @@ def test_retry_on_another_host_reattaches_through_task_state_store(sim, airflow_
 
 
 def test_worker_killed_between_post_and_store_still_one_run(sim, airflow_db):
-    # RunProject makes its run and the answer is lost; the worker would look for the run
-    # only after 10 s (hex_slow_lookup): it is killed before that, with the run made and
-    # its id stored nowhere.
-    sim.sim("POST", "/__sim/faults", {"faults": [{"endpoint": "RunProject",
-                                                  "kind": "drop_after", "count": 1}]})
+    # RunProject makes its run and the answer is lost; the worker looks for the run at once,
+    # but hexsim holds every lookup (GetProjectRuns) for ten minutes: the worker is killed
+    # while it waits, with the run made and its id stored nowhere. (A race against the
+    # lookup instead failed once on a loaded machine: the worker found and stored the id
+    # before the kill.)
+    sim.sim("POST", "/__sim/faults", {"faults": [
+        {"endpoint": "RunProject", "kind": "drop_after", "count": 1},
+        {"endpoint": "GetProjectRuns", "kind": "delay", "delay_ms": 600000, "count": 1000}]})
     first = start_worker("hex_durable_window")
-    kill_when(first, "run never started", lambda: sim_runs(sim, P_OK))
+    kill_when(first, "run never started, or never looked for",
+              lambda: sim_runs(sim, P_OK) and sim.in_flight("GetProjectRuns") >= 1)
+    sim.sim("DELETE", "/__sim/faults")
     state = task_state("hex_durable_window")
     assert "hexrun_run_id" not in state and "run_id" not in state["hexrun_submit"], state
     rc, output = tasks_test("hex_durable_window")

@@ -134,10 +134,9 @@ with _dag("hex_not_durable"):
                           durable=False)
 
 with _dag("hex_durable_window"):
-    # hex_slow_lookup looks for a lost RunProject answer's run only after 10 s, which leaves
-    # the test time to SIGKILL the worker after the POST and before the run id is stored.
-    HexRunProjectOperator(task_id="run", project_id=P_OK, hex_conn_id="hex_slow_lookup",
-                          wait_seconds=0.2, timeout=60)
+    # The test holds the lookup of the lost RunProject answer's run, and SIGKILLs the worker
+    # after the POST and before the run id is stored.
+    HexRunProjectOperator(task_id="run", project_id=P_OK, wait_seconds=0.2, timeout=60)
 
 with _dag("hex_status_log"):
     # A status line when the status changes and every 0.5 s while it does not.
