@@ -177,6 +177,33 @@ class Job:
         _check(lib().hexrun_job_release(self.client._h, self.id))
 
 
+class JobSlot:
+    """Where submit(), submit_or_adopt() or attach() write the new job's id. Given to the
+    call, the slot receives the id inside the library call itself, before any Python code
+    runs after it; so a holder that keeps the slot before calling finds the job even when an
+    interrupt (Ctrl-C, a Dagster termination) is raised the moment the call returns, before
+    the Job it returns could be kept anywhere."""
+
+    def __init__(self):
+        self._id = ctypes.c_int64(0)  # job ids start at 1: 0 means no job yet
+        self._client: Optional["Client"] = None
+        self._job: Optional[Job] = None
+
+    def _out(self, client: "Client") -> ctypes.c_int64:
+        """The out-parameter of the library call, bound to the client that makes the job."""
+        if self._client is not None and self._id.value:
+            raise ValueError("this JobSlot already holds a job")
+        self._client = client
+        return self._id
+
+    @property
+    def job(self) -> Optional[Job]:
+        """The job the call made or found, or None if it made none (yet)."""
+        if self._job is None and self._id.value > 0:
+            self._job = Job(self._client, self._id.value)
+        return self._job
+
+
 class Client:
     """A hexrun client: one token, one base URL, one engine thread.
 
@@ -227,20 +254,23 @@ class Client:
 
     def submit(self, project_id: str, inputs: Optional[Dict[str, Any]] = None,
                dry_run: bool = False, notifications: Optional[List[Dict[str, Any]]] = None,
-               idempotency_key: Optional[str] = None, **options) -> Job:
+               idempotency_key: Optional[str] = None, into: Optional[JobSlot] = None,
+               **options) -> Job:
         """Queues a run; RunProject body keys beyond the named ones pass through options
-        (useCachedSqlResults, updatePublishedResults, viewId)."""
+        (useCachedSqlResults, updatePublishedResults, viewId). into: a JobSlot that gets
+        the job's id inside the library call (see JobSlot)."""
         body = self._run_body(inputs, dry_run, notifications, options)
-        job = ctypes.c_int64()
+        slot = into or JobSlot()
         _check(lib().hexrun_submit(self._h, _enc(project_id),
                                    _enc(json.dumps(body)) if body else None,
-                                   _enc(idempotency_key), ctypes.byref(job)))
-        return Job(self, job.value)
+                                   _enc(idempotency_key), ctypes.byref(slot._out(self))))
+        return slot.job
 
     def submit_or_adopt(self, project_id: str, since_ms: int,
                         inputs: Optional[Dict[str, Any]] = None, dry_run: bool = False,
                         notifications: Optional[List[Dict[str, Any]]] = None,
-                        idempotency_key: Optional[str] = None, **options) -> Job:
+                        idempotency_key: Optional[str] = None,
+                        into: Optional[JobSlot] = None, **options) -> Job:
         """submit() for a RunProject that another, dead process may have sent at since_ms
         (unix ms): adopts the run it made if one appears, else submits
         (hexrun_submit_or_adopt; needs libhexrun 1.1)."""
@@ -248,16 +278,17 @@ class Client:
         if fn is None:
             raise NotImplementedError("submit_or_adopt needs libhexrun.so.1 ABI 1.1 or later "
                                       f"(this one is {version()})")
-        job = ctypes.c_int64()
         body = self._run_body(inputs, dry_run, notifications, options)
+        slot = into or JobSlot()
         _check(fn(self._h, _enc(project_id), _enc(json.dumps(body)) if body else None,
-                  _enc(idempotency_key), int(since_ms), ctypes.byref(job)))
-        return Job(self, job.value)
+                  _enc(idempotency_key), int(since_ms), ctypes.byref(slot._out(self))))
+        return slot.job
 
-    def attach(self, project_id: str, run_id: str) -> Job:
-        job = ctypes.c_int64()
-        _check(lib().hexrun_attach(self._h, _enc(project_id), _enc(run_id), ctypes.byref(job)))
-        return Job(self, job.value)
+    def attach(self, project_id: str, run_id: str, into: Optional[JobSlot] = None) -> Job:
+        slot = into or JobSlot()
+        _check(lib().hexrun_attach(self._h, _enc(project_id), _enc(run_id),
+                                   ctypes.byref(slot._out(self))))
+        return slot.job
 
     def wait_any(self, jobs: List[Job], timeout: Optional[float] = None) -> Job:
         ids = (ctypes.c_int64 * len(jobs))(*[j.id for j in jobs])
@@ -376,4 +407,4 @@ class Client:
             return status.value, text
 
 
-__all__ = ["Client", "Job", "JobInfo", "Timeout", "version", "plugin_info"]
+__all__ = ["Client", "Job", "JobInfo", "JobSlot", "Timeout", "version", "plugin_info"]

@@ -10,6 +10,31 @@ from dagster import Definitions, EnvVar, job  # noqa: E402
 
 from hexrun.dagster import HexResource, build_hex_run_op, hex_run_op  # noqa: E402
 
+def _interrupt_right_after_submit():
+    """HEXRUN_TEST_INTERRUPT_AFTER_SUBMIT=1: Dagster's termination lands the moment
+    Client.submit has returned (once Hex has made the run), before the step can do anything
+    with the job: SIGINT raised in the step's own thread, which Dagster's handler turns into
+    DagsterExecutionInterruptedError right there, as a termination signal arriving then would."""
+    import signal
+    import time
+
+    import hexrun
+    submit = hexrun.Client.submit
+
+    def submit_then_interrupted(self, *args, **kwargs):
+        job = submit(self, *args, **kwargs)
+        deadline = time.monotonic() + 60
+        while not job.info.run_id and time.monotonic() < deadline:  # Hex has the run
+            time.sleep(0.05)
+        signal.raise_signal(signal.SIGINT)
+        return job
+
+    hexrun.Client.submit = submit_then_interrupted
+
+
+if os.environ.get("HEXRUN_TEST_INTERRUPT_AFTER_SUBMIT"):
+    _interrupt_right_after_submit()
+
 P_OK = "11111111-1111-4111-8111-111111111111"
 P_ERR = "22222222-2222-4222-8222-222222222222"
 P_NOKERNEL = "33333333-3333-4333-8333-333333333333"

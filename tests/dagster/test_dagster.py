@@ -330,6 +330,25 @@ def test_an_interrupt_while_the_submit_is_logged_still_cancels_the_run(sim):
     wait_for_status(sim, run["runId"], "KILLED")
 
 
+@pytest.mark.parametrize("executor", ["multiprocess", "in_process"])
+def test_an_interrupt_right_after_submit_returned_cancels_the_run(sim, dagster_home,
+                                                                  monkeypatch, executor):
+    """A real run worker whose step is interrupted the moment Client.submit returns, before
+    the step has kept the job (defs.py's HEXRUN_TEST_INTERRUPT_AFTER_SUBMIT): the run Hex
+    made is cancelled all the same, and it is the only one."""
+    monkeypatch.setenv("HEXRUN_TEST_INTERRUPT_AFTER_SUBMIT", "1")
+    before = len(runs_of(sim, defs.P_SLOW))
+    worker = RunWorker("slow_job", *(["--in-process"] if executor == "in_process" else []))
+    assert not worker.finish().result()[0]
+    runs = runs_of(sim, defs.P_SLOW)[before:]
+    assert len(runs) == 1, (runs, worker.output[-3000:])
+    try:
+        wait_for_status(sim, runs[0]["runId"], "KILLED")
+    except AssertionError as e:
+        raise AssertionError(f"{e}; worker output:\n{worker.output[-4000:]}")
+    assert "cancelling Hex run " + runs[0]["runId"] in worker.output
+
+
 @pytest.fixture(params=["journal", "event log only"])
 def record(request, dagster_home, monkeypatch):
     """Where a re-executed step finds its earlier Hex run: hexrun's journal and Dagster's

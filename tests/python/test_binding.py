@@ -81,6 +81,31 @@ def test_cancel_and_attach(sim, client):
     assert client.wait_any([job, other], timeout=1) in (job, other)
 
 
+def test_a_job_slot_holds_the_job_however_the_call_returns(client, monkeypatch):
+    """The id is written into the slot inside the library call: a caller whose call is
+    interrupted right after it (here: the error check raising) still finds the job."""
+    slot = hexrun.JobSlot()
+    assert slot.job is None
+    real_check = hexrun.client._check
+
+    def interrupted_check(rc):
+        real_check(rc)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(hexrun.client, "_check", interrupted_check)
+    with pytest.raises(KeyboardInterrupt):
+        client.submit(P_SLOW, into=slot)
+    monkeypatch.setattr(hexrun.client, "_check", real_check)
+    assert slot.job is not None and slot.job.info.project_id == P_SLOW
+    wait_for(lambda: slot.job.info.run_id, "the slot's job's run id")
+    slot.job.cancel()
+    assert slot.job.wait(timeout=30, raise_on_failure=False).state == "KILLED"
+    attached = hexrun.JobSlot()
+    assert client.attach(P_SLOW, slot.job.info.run_id, into=attached) is attached.job
+    with pytest.raises(ValueError):  # one slot, one job
+        client.submit(P_SLOW, into=slot)
+
+
 def test_wait_timeout_and_released_job(client):
     job = client.submit(P_SLOW)
     with pytest.raises(hexrun.Timeout):

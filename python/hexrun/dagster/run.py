@@ -239,12 +239,14 @@ def execute_hex_runs(context, hex_resource: HexResource,
     except (KeyboardInterrupt, DagsterExecutionInterruptedError):
         interrupted = True
         for run in runs:
-            _cancel_on_interrupt(context, run.job, run.key)
+            if run.job is not None:
+                _cancel_on_interrupt(context, run.job, run.key)
         raise
     finally:
         if not interrupted:  # an interrupted job keeps its cancel going until the close
             for run in runs:
-                run.job.release()
+                if run.job is not None:
+                    run.job.release()
     failed = [run for run in runs if not run.info.succeeded]
     for run in failed:
         context.log.error(run.end_text())
@@ -259,14 +261,20 @@ def execute_hex_runs(context, hex_resource: HexResource,
 
 @dataclass
 class _Tracked:
-    """One run a step follows: what was asked, its logical key, its job, and its end."""
+    """One run a step follows: what was asked, its logical key, its job, and its end. The
+    job's slot is kept before the submit (or attach) is made: the library writes the job's
+    id into it, so a termination raised the moment the call returns still finds the job."""
     req: HexRunRequest
     key: Optional[str]
-    job: hexrun.Job
     deadline: Optional[float]
+    slot: hexrun.JobSlot = field(default_factory=hexrun.JobSlot)
     recorded: bool = False
     timed_out: bool = False
     info: Optional[hexrun.JobInfo] = None
+
+    @property
+    def job(self) -> Optional[hexrun.Job]:
+        return self.slot.job
 
     def end_text(self) -> str:
         if not self.timed_out:
@@ -279,48 +287,52 @@ class _Tracked:
 def _start(context, client, req: HexRunRequest, runs: List[_Tracked]) -> None:
     """Submits req, or re-attaches to the run an earlier attempt of the step recorded, or
     looks for the run of an earlier attempt that recorded only its intent to submit. The
-    job joins `runs` as soon as it exists, before any log line: writing one to the event
-    log can take a while on a loaded machine, and a termination arriving meanwhile must
-    find the job to cancel its run."""
+    run joins `runs` before the call that makes its job, whose id the library writes into
+    the run's slot: a termination at any point after that call (even before it returns to
+    this function, or while a log line is written, which can take a while on a loaded
+    machine) finds the job and cancels its run."""
     key = req.idempotency_key or default_idempotency_key(context, req.label)
     earlier = _earlier_run(context, key)
+    deadline = None if req.timeout_s is None else time.monotonic() + req.timeout_s
+    run = _Tracked(req, key, deadline)
+    runs.append(run)
     fresh, submit_key = True, key  # a new RunProject: logged once the job is tracked
     if earlier is None or earlier.run_id == "" or (
             earlier.run_id is None and earlier.project_id != req.project_id):
-        job = _submit(context, client, req, key, key)
+        _submit(context, client, run, key)
     elif earlier.run_id is None:  # an attempt died between RunProject and its answer
         fresh = False
-        job = _submit(context, client, req, key, earlier.submit_key,
-                      SubmitIntent(earlier.submit_key, earlier.project_id, earlier.since_ms))
+        _submit(context, client, run, earlier.submit_key,
+                SubmitIntent(earlier.submit_key, earlier.project_id, earlier.since_ms))
     elif earlier.status in FAILED_STATES and req.idempotency_key is None:
         # Re-running a step whose run failed means running the project again, under a key
         # of this attempt (an explicit key always names that one run).
         context.log.warning(f"Hex run {earlier.run_id} of an earlier attempt ended "
                             f"{earlier.status}; starting a new run")
         submit_key = f"{key}:{context.run_id}:{getattr(context, 'retry_number', 0)}"
-        job = _submit(context, client, req, key, submit_key)
+        _submit(context, client, run, submit_key)
     else:
         fresh = False
         context.log.info(f"re-attaching to Hex run {earlier.run_id} of an earlier attempt "
                          f"(last seen {earlier.status})")
-        job = client.attach(earlier.project_id, earlier.run_id)
-    deadline = None if req.timeout_s is None else time.monotonic() + req.timeout_s
-    runs.append(_Tracked(req, key, job, deadline))
+        client.attach(earlier.project_id, earlier.run_id, into=run.slot)
     if fresh:
         keyed = f" (idempotency key {submit_key})" if submit_key else ""
         context.log.info(f"Hex project {req.project_id} submitted{keyed}")
 
 
-def _submit(context, client, req, key, submit_key,
-            unanswered: Optional[SubmitIntent] = None) -> hexrun.Job:
+def _submit(context, client, run: _Tracked, submit_key,
+            unanswered: Optional[SubmitIntent] = None) -> None:
     """Submits under submit_key with the intent in the event log first, or, given the
-    intent an earlier attempt left unanswered, adopts the run it made (submit_recorded)."""
+    intent an earlier attempt left unanswered, adopts the run it made (submit_recorded);
+    the job lands in run.slot."""
     def record(intent: SubmitIntent) -> None:
-        _record_intent(context, key, intent.key, intent.project_id, intent.since_ms)
+        _record_intent(context, run.key, intent.key, intent.project_id, intent.since_ms)
 
-    return submit_recorded(client, req.project_id, submit_key, record, unanswered,
-                           context.log.info, inputs=req.inputs, dry_run=req.dry_run,
-                           notifications=req.notifications, **req.body_options())
+    req = run.req
+    submit_recorded(client, req.project_id, submit_key, record, unanswered,
+                    context.log.info, inputs=req.inputs, dry_run=req.dry_run,
+                    notifications=req.notifications, into=run.slot, **req.body_options())
 
 
 def _wait_all(context, client, runs: List[_Tracked], slice_s: float) -> None:
