@@ -243,7 +243,8 @@ op_fate adopt_result(hexrun__engine *e, op *o, const hexrun__http_resp *r, int c
     size_t n = 0, found = 0;
     char evidence[HEXRUN__MSG_MAX], err[HEXRUN__ERR_MAX];
     if (code == HEXRUN_OK)
-        code = hexrun__hex_parse_runs_page(r->body, r->body_len, &runs, &n, NULL, err, sizeof err);
+        code = hexrun__hex_parse_runs_page(r->body, r->body_len, ADOPT_LIMIT, &runs, &n, NULL, err,
+                                           sizeof err);
     else
         snprintf(err, sizeof err, "%s", hexrun_strerror(code));
     int done = code == HEXRUN_OK && adopt_match(e, job, runs, n, &found, evidence, sizeof evidence);

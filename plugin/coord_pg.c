@@ -832,8 +832,9 @@ static int board_note(hexrun__pg *pg, const PGnotify *note, hexrun__pg_news_fn n
     hexrun__hex_run *runs = NULL;
     size_t n = 0;
     char err[HEXRUN__ERR_MAX];
-    if (page && hexrun__hex_parse_runs_page(page, strlen(page), &runs, &n, NULL, err, sizeof err) !=
-                    HEXRUN_OK)
+    /* No limit on the count: a notification holds less than 8000 bytes (PostgreSQL's). */
+    if (page && hexrun__hex_parse_runs_page(page, strlen(page), SIZE_MAX, &runs, &n, NULL, err,
+                                            sizeof err) != HEXRUN_OK)
         runs = NULL, n = 0; /* the reader reads the board instead */
     news(ud, project, runs, n);
     free(runs);

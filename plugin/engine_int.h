@@ -42,8 +42,11 @@ typedef enum { OP_SUBMIT, OP_POLL, OP_CANCEL, OP_DIRECT, OP_PROJECT_POLL, OP_ADO
  * one twice as long as the one before, so a run Hex was still creating gets time to show
  * (31 poll_min_ms in all). */
 #define ADOPT_LOOKUPS 6
-/* API runs of a project listed per lookup. */
-#define ADOPT_QUERY "limit=100&runTriggerFilter=API"
+/* API runs of a project listed per lookup (a page of more is refused). */
+#define ADOPT_LIMIT 100
+#define ADOPT_TEXT_(n) #n
+#define ADOPT_TEXT(n) ADOPT_TEXT_(n)
+#define ADOPT_QUERY "limit=" ADOPT_TEXT(ADOPT_LIMIT) "&runTriggerFilter=API"
 /* Most unanswered submits of one project resolved together. */
 #define ADOPT_MAX 64
 

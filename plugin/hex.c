@@ -923,9 +923,19 @@ static int runs_from_array(json_object *arr, hexrun__hex_run **runs, size_t *n, 
     return HEXRUN_OK;
 }
 
-int hexrun__hex_parse_runs_page_whole(const char *body, size_t len, hexrun__hex_run **runs,
-                                      size_t *n, hexrun__hex_next_page *next, char *err,
-                                      size_t errlen)
+/* A page of more runs than asked for is refused before its runs are parsed (hex.h). */
+static int too_many_runs(size_t count, size_t max_runs, char *err, size_t errlen)
+{
+    if (count <= max_runs)
+        return HEXRUN_OK;
+    set_err(err, errlen, "GetProjectRuns: the page holds %zu runs, more than the %zu asked for",
+            count, max_runs);
+    return HEXRUN_E_PROTOCOL;
+}
+
+int hexrun__hex_parse_runs_page_whole(const char *body, size_t len, size_t max_runs,
+                                      hexrun__hex_run **runs, size_t *n,
+                                      hexrun__hex_next_page *next, char *err, size_t errlen)
 {
     *runs = NULL;
     *n = 0;
@@ -939,6 +949,8 @@ int hexrun__hex_parse_runs_page_whole(const char *body, size_t len, hexrun__hex_
         set_err(err, errlen, "field '%s' is missing or not an array", "runs");
         rc = HEXRUN_E_PROTOCOL;
     }
+    if (!rc)
+        rc = too_many_runs(json_object_array_length(arr), max_runs, err, errlen);
     if (!rc && next)
         rc = next_page_of(root, next, err, errlen);
     if (!rc)
@@ -1061,8 +1073,9 @@ static int runs_at(const char *body, const span *arr, hexrun__hex_run **runs, si
     return rc;
 }
 
-int hexrun__hex_parse_runs_page(const char *body, size_t len, hexrun__hex_run **runs, size_t *n,
-                                hexrun__hex_next_page *next, char *err, size_t errlen)
+int hexrun__hex_parse_runs_page(const char *body, size_t len, size_t max_runs,
+                                hexrun__hex_run **runs, size_t *n, hexrun__hex_next_page *next,
+                                char *err, size_t errlen)
 {
     span at[PAGE_FIELDS] = {{0}};
     wanted w = {page_fields, PAGE_FIELDS, at};
@@ -1074,7 +1087,9 @@ int hexrun__hex_parse_runs_page(const char *body, size_t len, hexrun__hex_run **
         set_err(err, errlen, "field '%s' is missing or not an array", "runs");
         return HEXRUN_E_PROTOCOL;
     }
-    int rc = next ? next_page_at(body, at, next, err, errlen) : HEXRUN_OK;
+    int rc = too_many_runs(at[PAGE_RUNS].items, max_runs, err, errlen);
+    if (rc == HEXRUN_OK && next)
+        rc = next_page_at(body, at, next, err, errlen);
     return rc ? rc : runs_at(body, &at[PAGE_RUNS], runs, n, err, errlen);
 }
 

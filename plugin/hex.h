@@ -102,12 +102,18 @@ typedef struct hexrun__hex_next_page {
 
 /*
  * GetProjectRuns 200: {runs:[...], nextPage, previousPage, traceId}.
+ * @max_runs: the limit the page was asked with. A page holding more runs is refused
+ *   (HEXRUN_E_PROTOCOL naming both counts) before any run is parsed: a parsed run costs
+ *   about 1.5 KiB, some 13 times the JSON of a run with only its required fields, so a
+ *   server answering thousands of tiny runs would cost 13 times max_response_bytes.
+ *   SIZE_MAX: no limit.
  * @runs: receives a malloc'd array of *n runs (free(); NULL when n is 0).
  * @next: receives the nextPage (the URL's host is never used: requests stay on base_url);
  *   NULL when the caller reads no next page (nextPage is then not looked at).
  */
-int hexrun__hex_parse_runs_page(const char *body, size_t len, hexrun__hex_run **runs, size_t *n,
-                                hexrun__hex_next_page *next, char *err, size_t errlen);
+int hexrun__hex_parse_runs_page(const char *body, size_t len, size_t max_runs,
+                                hexrun__hex_run **runs, size_t *n, hexrun__hex_next_page *next,
+                                char *err, size_t errlen);
 
 /* GetProjectRuns paging for the direct calls: the nextPage and the number of runs of a
  * page (the runs themselves are not parsed). */
@@ -116,9 +122,9 @@ int hexrun__hex_runs_next(const char *body, size_t len, hexrun__hex_next_page *n
 
 /* Both read the body in place, as hexrun__hex_parse_run; these give the same answers from
  * the whole document parsed by json-c, the reference for fuzz_hex_run and check_hex. */
-int hexrun__hex_parse_runs_page_whole(const char *body, size_t len, hexrun__hex_run **runs,
-                                      size_t *n, hexrun__hex_next_page *next, char *err,
-                                      size_t errlen);
+int hexrun__hex_parse_runs_page_whole(const char *body, size_t len, size_t max_runs,
+                                      hexrun__hex_run **runs, size_t *n,
+                                      hexrun__hex_next_page *next, char *err, size_t errlen);
 int hexrun__hex_runs_next_whole(const char *body, size_t len, hexrun__hex_next_page *next,
                                 char *err, size_t errlen);
 

@@ -448,8 +448,14 @@ op_fate project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r
     size_t n = 0, n_missing = 0;
     hexrun__hex_next_page np = {0};
     char err[HEXRUN__ERR_MAX];
-    int ok = code == HEXRUN_OK && hexrun__hex_parse_runs_page(r->body, r->body_len, &runs, &n, &np,
-                                                              err, sizeof err) == HEXRUN_OK;
+    int ok = code == HEXRUN_OK &&
+             hexrun__hex_parse_runs_page(r->body, r->body_len, PROJECT_POLL_LIMIT, &runs, &n, &np,
+                                         err, sizeof err) == HEXRUN_OK;
+    if (code == HEXRUN_OK && !ok)
+        hexrun__log_write(e->log, HEXRUN_LOG_WARN,
+                          "event=page_unreadable project=%s offset=%lld (its runs are polled "
+                          "alone) %s",
+                          o->project.id, (long long)o->project.page_offset, err);
     /* A nextPage without an offset: the next page starts after the runs of this one. */
     int64_t next_offset = !np.present      ? -1
                           : np.offset >= 0 ? np.offset

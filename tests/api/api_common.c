@@ -49,6 +49,12 @@ hexrun_client *api_client(const char *token, const char *const *kv)
 
 hexrun_client *api_client_at(const char *base_url, const char *token, const char *const *kv)
 {
+    return api_client_logged(base_url, token, kv, NULL, NULL);
+}
+
+hexrun_client *api_client_logged(const char *base_url, const char *token, const char *const *kv,
+                                 hexrun_log_fn fn, void *ud)
+{
     hexrun_config *cfg = NULL;
     ck_assert_int_eq(hexrun_config_new(&cfg), HEXRUN_OK);
     const char *defaults[] = {"base_url",
@@ -78,6 +84,7 @@ hexrun_client *api_client_at(const char *base_url, const char *token, const char
         ck_assert_msg(hexrun_config_set(cfg, p[0], p[1]) == HEXRUN_OK, "%s", hexrun_last_error());
     for (const char *const *p = kv; p && *p; p += 2)
         ck_assert_msg(hexrun_config_set(cfg, p[0], p[1]) == HEXRUN_OK, "%s", hexrun_last_error());
+    ck_assert_int_eq(hexrun_config_set_log(cfg, fn, ud), HEXRUN_OK);
     hexrun_client *c = NULL;
     ck_assert_msg(hexrun_init(cfg, &c) == HEXRUN_OK, "%s", hexrun_last_error());
     hexrun_config_free(cfg);

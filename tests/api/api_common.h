@@ -40,6 +40,9 @@ json_object *api_sim_call(const char *method, const char *path, const char *body
 hexrun_client *api_client(const char *token, const char *const *kv);
 /* The same defaults for a server at base_url (a scripted stub, say). */
 hexrun_client *api_client_at(const char *base_url, const char *token, const char *const *kv);
+/* api_client_at whose log lines go to fn (NULL: stderr) with ud. */
+hexrun_client *api_client_logged(const char *base_url, const char *token, const char *const *kv,
+                                 hexrun_log_fn fn, void *ud);
 
 /* A test case on its own hexsim (started once for the case, in the parent) that resets
  * hexsim before each test; with admin not NULL, *admin is a new admin client for each test,

@@ -5,6 +5,7 @@
  * the run budget. docs/security.md lists what each test proves.
  */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 
 #include "api_common.h"
+#include "stubsrv.h"
 
 static hexrun_client *c;
 
@@ -239,6 +241,139 @@ START_TEST(a_large_coalesced_poll_page_is_parsed_without_a_copy)
 }
 END_TEST
 
+/* ---- a page packed with more runs than it was asked for, from a scripted server ---- */
+
+#define PACKED_PROJECT "77777777-7777-4777-8777-777777777777"
+#define PACKED_RUN1 "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
+#define PACKED_RUN2 "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
+#define PACKED_RUNS_PATH "/api/v1/projects/" PACKED_PROJECT "/runs"
+
+/* What the stub answers: its runs' status, and a packed page handed over once. */
+static struct {
+    pthread_mutex_t mu;
+    const char *status;
+    char *packed; /* the next GetProjectRuns answer when not NULL (the stub frees it) */
+    int packed_sent;
+    char refusal[512]; /* the log line that refused a page */
+} P = {.mu = PTHREAD_MUTEX_INITIALIZER, .status = "RUNNING"};
+
+static char *packed_run(const char *run, const char *status)
+{
+    return stub_printf("{\"projectId\":\"" PACKED_PROJECT "\",\"runId\":\"%s\","
+                       "\"status\":\"%s\"}",
+                       run, status);
+}
+
+static void packed_answer(const stub_req *req, stub_resp *resp, void *ud)
+{
+    (void)ud;
+    pthread_mutex_lock(&P.mu);
+    if (strcmp(req->path, PACKED_RUNS_PATH) == 0 && P.packed) {
+        resp->body = P.packed; /* handed over: its memory was counted before the test */
+        P.packed = NULL;
+        P.packed_sent++;
+    } else if (strcmp(req->path, PACKED_RUNS_PATH) == 0) {
+        char *r1 = packed_run(PACKED_RUN1, P.status), *r2 = packed_run(PACKED_RUN2, P.status);
+        resp->body = stub_printf("{\"runs\":[%s,%s],\"nextPage\":null}", r1, r2);
+        free(r1);
+        free(r2);
+    } else if (strcmp(req->path, PACKED_RUNS_PATH "/" PACKED_RUN1) == 0) {
+        resp->body = packed_run(PACKED_RUN1, P.status);
+    } else if (strcmp(req->path, PACKED_RUNS_PATH "/" PACKED_RUN2) == 0) {
+        resp->body = packed_run(PACKED_RUN2, P.status);
+    } else {
+        resp->status = 404;
+        resp->body = stub_printf("{\"reason\":\"no such route\"}");
+    }
+    pthread_mutex_unlock(&P.mu);
+}
+
+static void packed_log(int32_t level, const char *message, void *ud)
+{
+    (void)level;
+    (void)ud;
+    pthread_mutex_lock(&P.mu);
+    if (!P.refusal[0] && strstr(message, "event=page_unreadable"))
+        snprintf(P.refusal, sizeof P.refusal, "%s", message);
+    pthread_mutex_unlock(&P.mu);
+}
+
+static int packed_page_sent(void)
+{
+    pthread_mutex_lock(&P.mu);
+    int sent = P.packed_sent;
+    pthread_mutex_unlock(&P.mu);
+    return sent;
+}
+
+/* Set once, then only read. */
+static int page_refused(void)
+{
+    pthread_mutex_lock(&P.mu);
+    int refused = P.refusal[0] != '\0';
+    pthread_mutex_unlock(&P.mu);
+    return refused;
+}
+
+/* A GetProjectRuns page of about `bytes` bytes of runs with only their required fields. */
+static char *packed_page(size_t bytes, size_t *count)
+{
+    char *page = malloc(bytes + 256), *p = page;
+    ck_assert_ptr_nonnull(page);
+    p += sprintf(p, "{\"runs\":[");
+    for (*count = 0; (size_t)(p - page) < bytes; ++*count)
+        p += sprintf(p,
+                     "%s{\"projectId\":\"" PACKED_PROJECT "\",\"runId\":\"%08zx-0000-4000-"
+                     "8000-000000000000\",\"status\":\"RUNNING\"}",
+                     *count ? "," : "", *count);
+    strcpy(p, "],\"nextPage\":null}");
+    return page;
+}
+
+/* A page of many tiny runs would cost some 13 times its size parsed (a run is about
+ * 1.5 KiB): it is refused before its runs are parsed, as a page of more runs than the
+ * limit it was asked with, named in the log; its runs are polled alone and end. */
+START_TEST(a_page_packed_with_more_runs_than_asked_for_is_refused_unparsed)
+{
+    const size_t body = 32u << 20;
+    stub_server *stub = stub_start(packed_answer, NULL);
+    ck_assert_ptr_nonnull(stub);
+    const char *kv[] = {"max_response_bytes", "67108864", NULL};
+    hexrun_client *cl = api_client_logged(stub_base_url(stub), "hxtok_stub", kv, packed_log, NULL);
+    int64_t jobs[2];
+    ck_assert_int_eq(hexrun_attach(cl, PACKED_PROJECT, PACKED_RUN1, &jobs[0]), HEXRUN_OK);
+    ck_assert_int_eq(hexrun_attach(cl, PACKED_PROJECT, PACKED_RUN2, &jobs[1]), HEXRUN_OK);
+    await_polls(cl, jobs[0], 0);
+    await_polls(cl, jobs[1], 0);
+    size_t count = 0;
+    char *page = packed_page(body, &count);
+    long before = peak_rss_kb();
+    pthread_mutex_lock(&P.mu);
+    P.packed = page;
+    pthread_mutex_unlock(&P.mu);
+    api_await(packed_page_sent(), 60000, "the packed page to be asked for");
+    await_polls(cl, jobs[0], job_polls(cl, jobs[0])); /* the packed page has been read */
+    long grown = peak_rss_kb() - before;
+    double ratio = (double)grown * 1024.0 / (double)body;
+    printf("peak memory of a %zu MiB page of %zu runs: +%ld KiB (%.2f x the answer)\n", body >> 20,
+           count, grown, ratio);
+    char expected[128];
+    snprintf(expected, sizeof expected,
+             "GetProjectRuns: the page holds %zu runs, more than the 100 asked for", count);
+    ck_assert_msg(ratio < 1.5, "peak %.2f x the answer (about 13 parsed)", ratio);
+    api_await(page_refused(), 30000, "the page's refusal in the log");
+    ck_assert_msg(strstr(P.refusal, expected), "'%s' not in: %s", expected, P.refusal);
+    pthread_mutex_lock(&P.mu);
+    P.status = "COMPLETED";
+    pthread_mutex_unlock(&P.mu);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(api_wait_state(cl, jobs[i], HEXRUN_STATE_COMPLETED, 30000),
+                         HEXRUN_STATE_COMPLETED);
+    hexrun_shutdown(cl, HEXRUN_SHUTDOWN_DETACH);
+    stub_stop(stub);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("api-hardening");
@@ -250,5 +385,9 @@ int main(void)
     tcase_add_test(tc, a_large_poll_answer_is_parsed_without_a_copy);
     tcase_add_test(tc, a_large_coalesced_poll_page_is_parsed_without_a_copy);
     suite_add_tcase(s, tc);
+    TCase *hostile = tcase_create("hostile_pages"); /* a scripted server, no hexsim */
+    tcase_set_timeout(hostile, 120);
+    tcase_add_test(hostile, a_page_packed_with_more_runs_than_asked_for_is_refused_unparsed);
+    suite_add_tcase(s, hostile);
     return api_run_suite(s);
 }

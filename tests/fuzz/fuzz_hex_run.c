@@ -24,7 +24,8 @@ static void same_error(int rc, const char *err, int whole_rc, const char *whole_
     }
 }
 
-static void same_page(const char *body, size_t size, int want_next)
+/* max_runs: the limit the page is read with (a page of more runs is refused). */
+static void same_page(const char *body, size_t size, int want_next, size_t max_runs)
 {
     char err[256] = "", whole_err[256] = "";
     hexrun__hex_run *runs = NULL, *whole = NULL;
@@ -32,10 +33,11 @@ static void same_page(const char *body, size_t size, int want_next)
     hexrun__hex_next_page next, whole_next;
     memset(&next, 0, sizeof next);
     memset(&whole_next, 0, sizeof whole_next);
-    int rc = hexrun__hex_parse_runs_page(body, size, &runs, &n, want_next ? &next : NULL, err,
-                                         sizeof err);
-    int whole_rc = hexrun__hex_parse_runs_page_whole(
-        body, size, &whole, &whole_n, want_next ? &whole_next : NULL, whole_err, sizeof whole_err);
+    int rc = hexrun__hex_parse_runs_page(body, size, max_runs, &runs, &n, want_next ? &next : NULL,
+                                         err, sizeof err);
+    int whole_rc = hexrun__hex_parse_runs_page_whole(body, size, max_runs, &whole, &whole_n,
+                                                     want_next ? &whole_next : NULL, whole_err,
+                                                     sizeof whole_err);
     same_error(rc, err, whole_rc, whole_err);
     if (n != whole_n || (n && memcmp(runs, whole, n * sizeof *runs) != 0) ||
         memcmp(&next, &whole_next, sizeof next) != 0)
@@ -76,12 +78,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     same_answer(body, size, 1);
     same_answer(body, size, 0);
-    same_page(body, size, 1);
-    same_page(body, size, 0);
+    same_page(body, size, 1, SIZE_MAX);
+    same_page(body, size, 0, SIZE_MAX);
+    same_page(body, size, 1, size % 3); /* a limit of 0, 1 or 2 runs, refusing more */
     hexrun__hex_run *runs = NULL;
     size_t n = 0;
     hexrun__hex_next_page next;
-    if (hexrun__hex_parse_runs_page(body, size, &runs, &n, &next, err, sizeof err) == 0 &&
+    if (hexrun__hex_parse_runs_page(body, size, SIZE_MAX, &runs, &n, &next, err, sizeof err) == 0 &&
         (next.offset < -1 || !memchr(next.query, 0, sizeof next.query) ||
          (n > 0) != (runs != NULL)))
         abort();

@@ -573,6 +573,89 @@ START_TEST(unreadable_lookups_do_not_count_toward_submit_unknown)
 }
 END_TEST
 
+/* ---- pages of more runs than asked for ---- */
+
+/* A page of project P's runs 1 to n, COMPLETED, in a buffer of its own (the fake's body
+ * holds fewer runs than a page may). */
+static const char *page_of_n_runs(int n)
+{
+    static char page[128 * 128];
+    size_t len = (size_t)snprintf(page, sizeof page, "{\"runs\":[");
+    for (int k = 1; k <= n && len < sizeof page; k++)
+        len += (size_t)snprintf(page + len, sizeof page - len,
+                                "%s{\"projectId\":\"" P "\",\"runId\":\"aaaaaaaa-bbbb-4ccc-"
+                                "8ddd-%012d\",\"status\":\"COMPLETED\"}",
+                                k > 1 ? "," : "", k);
+    ck_assert_uint_lt(len, sizeof page - 32);
+    strcat(page, "],\"nextPage\":null}");
+    return page;
+}
+
+/* RunProject's answer is lost; every page of the project's runs holds 101 runs. */
+static void answer_lost_then_packed(fake *f, const sent_req *r, int i, hexrun__http_resp *resp)
+{
+    (void)f;
+    (void)i;
+    if (strcmp(r->method, "POST") == 0) {
+        resp->error = HEXRUN_E_TRANSPORT;
+        resp->error_text = "connection reset";
+        return;
+    }
+    resp->status = 200;
+    resp->body = page_of_n_runs(101);
+}
+
+/* A lookup answered with more runs than its limit (100) is refused as an unreadable one:
+ * it does not count toward SUBMIT_UNKNOWN, and the job's error names the counts. */
+START_TEST(a_lookup_page_of_more_runs_than_asked_for_is_a_failed_lookup)
+{
+    world *w = world_new(answer_lost_then_packed);
+    int64_t id = add_job(w, HEXRUN_STATE_QUEUED, P, "");
+    queue(w, hexrun__engine_queue_submit, id);
+    drive(w, 3600000);
+    dump(w);
+    ck_assert_int_eq(count(w, "POST"), 1);
+    ck_assert_int_eq(count(w, "GET"), 12);
+    const hexrun__job *job = job_of(w, id);
+    ck_assert_int_eq(job->state, HEXRUN_STATE_SUBMIT_UNKNOWN);
+    ck_assert_msg(strstr(job->last_error.message,
+                         "the last lookup failed: GetProjectRuns: the page holds 101 runs, more "
+                         "than the 100 asked for"),
+                  "%s", job->last_error.message);
+    world_free(w);
+}
+END_TEST
+
+/* A coalesced poll's page of 101 runs (it asked for 100): the runs are polled alone. */
+static void answer_packed_page(fake *f, const sent_req *r, int i, hexrun__http_resp *resp)
+{
+    (void)i;
+    if (strcmp(run_of_path(r->path), "") == 0) {
+        resp->status = 200;
+        resp->body = page_of_n_runs(101);
+        return;
+    }
+    run_json(f, P, run_of_path(r->path), "ERRORED");
+    resp->status = 200;
+    resp->body = f->body;
+}
+
+START_TEST(a_poll_page_of_more_runs_than_asked_for_is_not_read)
+{
+    world *w = world_new(answer_packed_page);
+    int64_t ids[3];
+    poll_three_runs(w, HEXRUN_STATE_RUNNING, ids);
+    drive(w, 10000);
+    dump(w);
+    /* Runs 1 to 3 are on the page as COMPLETED, but the page is not read. */
+    ck_assert_int_eq(w->f.n_sent, 4);
+    ck_assert_str_eq(w->f.sent[0].query, "limit=100&offset=0");
+    for (int k = 0; k < 3; k++)
+        ck_assert_int_eq(job_of(w, ids[k])->state, HEXRUN_STATE_ERRORED);
+    world_free(w);
+}
+END_TEST
+
 /* ---- direct calls ---- */
 
 static void answer_429_for_an_hour(fake *f, const sent_req *r, int i, hexrun__http_resp *resp)
@@ -733,6 +816,8 @@ static Suite *suite(void)
     tcase_add_test(tc, a_retry_after_date_is_read_on_the_engines_clock);
     tcase_add_test(tc, a_lost_runproject_answer_adopts_the_new_run_without_resending);
     tcase_add_test(tc, unreadable_lookups_do_not_count_toward_submit_unknown);
+    tcase_add_test(tc, a_lookup_page_of_more_runs_than_asked_for_is_a_failed_lookup);
+    tcase_add_test(tc, a_poll_page_of_more_runs_than_asked_for_is_not_read);
     tcase_add_test(tc, a_direct_call_is_not_retried_past_its_deadline);
     tcase_add_test(tc, a_request_that_cannot_start_for_lack_of_memory_ends_its_job);
     tcase_add_test(tc, a_lookup_that_cannot_start_frees_its_project);

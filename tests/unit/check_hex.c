@@ -470,9 +470,9 @@ START_TEST(runs_page_gives_runs_and_next_offset)
     hexrun__hex_run *runs = NULL;
     size_t n = 0;
     hexrun__hex_next_page next;
-    ck_assert_int_eq(
-        hexrun__hex_parse_runs_page(body, strlen(body), &runs, &n, &next, err, sizeof err),
-        HEXRUN_OK);
+    ck_assert_int_eq(hexrun__hex_parse_runs_page(body, strlen(body), SIZE_MAX, &runs, &n, &next,
+                                                 err, sizeof err),
+                     HEXRUN_OK);
     ck_assert_uint_eq(n, 2);
     ck_assert_str_eq(runs[0].run_id, RUN1);
     ck_assert_int_eq(runs[0].state, HEXRUN_STATE_RUNNING);
@@ -493,9 +493,9 @@ START_TEST(last_runs_page_has_no_next_offset)
     hexrun__hex_run *runs = (hexrun__hex_run *)1;
     size_t n = 9;
     hexrun__hex_next_page next = {.present = 1};
-    ck_assert_int_eq(
-        hexrun__hex_parse_runs_page(body, strlen(body), &runs, &n, &next, err, sizeof err),
-        HEXRUN_OK);
+    ck_assert_int_eq(hexrun__hex_parse_runs_page(body, strlen(body), SIZE_MAX, &runs, &n, &next,
+                                                 err, sizeof err),
+                     HEXRUN_OK);
     ck_assert_uint_eq(n, 0);
     ck_assert_ptr_null(runs);
     ck_assert_int_eq(next.present, 0);
@@ -509,27 +509,29 @@ START_TEST(bad_runs_pages_are_refused)
     size_t n = 0;
     hexrun__hex_next_page next;
     const char *no_runs = "{\"nextPage\":null}";
-    ck_assert_int_eq(
-        hexrun__hex_parse_runs_page(no_runs, strlen(no_runs), &runs, &n, &next, err, sizeof err),
-        HEXRUN_E_PROTOCOL);
+    ck_assert_int_eq(hexrun__hex_parse_runs_page(no_runs, strlen(no_runs), SIZE_MAX, &runs, &n,
+                                                 &next, err, sizeof err),
+                     HEXRUN_E_PROTOCOL);
     ck_assert_str_eq(err, "field 'runs' is missing or not an array");
     const char *bad_item = "{\"runs\":[" RUN_JSON(RUN1, "RUNNING") ",{\"runId\":\"x\"}],"
                                                                    "\"nextPage\":null}";
-    ck_assert_int_eq(
-        hexrun__hex_parse_runs_page(bad_item, strlen(bad_item), &runs, &n, &next, err, sizeof err),
-        HEXRUN_E_PROTOCOL);
+    ck_assert_int_eq(hexrun__hex_parse_runs_page(bad_item, strlen(bad_item), SIZE_MAX, &runs, &n,
+                                                 &next, err, sizeof err),
+                     HEXRUN_E_PROTOCOL);
     ck_assert_str_eq(err, "runs[1]: field 'runId' is not a UUID: 'x'");
     ck_assert_ptr_null(runs);
     const char *bad_next = "{\"runs\":[],\"nextPage\":5}";
-    ck_assert_int_eq(
-        hexrun__hex_parse_runs_page(bad_next, strlen(bad_next), &runs, &n, &next, err, sizeof err),
-        HEXRUN_E_PROTOCOL);
+    ck_assert_int_eq(hexrun__hex_parse_runs_page(bad_next, strlen(bad_next), SIZE_MAX, &runs, &n,
+                                                 &next, err, sizeof err),
+                     HEXRUN_E_PROTOCOL);
     ck_assert_str_eq(err, "field 'nextPage' is not a string or null");
 }
 END_TEST
 
-/* Both page readers on body: the same runs, nextPage and error. Returns the code. */
-static int page_agrees(const char *body, hexrun__hex_next_page *next, size_t *n)
+/* Both page readers on body, asked for at most max_runs: the same runs, nextPage and
+ * error. Returns the code. */
+static int page_agrees_within(const char *body, size_t max_runs, hexrun__hex_next_page *next,
+                              size_t *n)
 {
     char whole_err[512] = "";
     hexrun__hex_run *runs = NULL, *whole = NULL;
@@ -537,8 +539,9 @@ static int page_agrees(const char *body, hexrun__hex_next_page *next, size_t *n)
     hexrun__hex_next_page whole_next;
     memset(next, 0, sizeof *next);
     memset(&whole_next, 0, sizeof whole_next);
-    int rc = hexrun__hex_parse_runs_page(body, strlen(body), &runs, n, next, err, sizeof err);
-    int whole_rc = hexrun__hex_parse_runs_page_whole(body, strlen(body), &whole, &whole_n,
+    int rc =
+        hexrun__hex_parse_runs_page(body, strlen(body), max_runs, &runs, n, next, err, sizeof err);
+    int whole_rc = hexrun__hex_parse_runs_page_whole(body, strlen(body), max_runs, &whole, &whole_n,
                                                      &whole_next, whole_err, sizeof whole_err);
     ck_assert_msg(rc == whole_rc, "%.80s: in place %d (%s), whole %d (%s)", body, rc, err, whole_rc,
                   whole_err);
@@ -551,12 +554,63 @@ static int page_agrees(const char *body, hexrun__hex_next_page *next, size_t *n)
     free(runs);
     free(whole);
     hexrun__hex_next_page direct, whole_direct;
-    ck_assert_int_eq(hexrun__hex_runs_next(body, strlen(body), &direct, err, sizeof err),
-                     hexrun__hex_runs_next_whole(body, strlen(body), &whole_direct, whole_err,
-                                                 sizeof whole_err));
+    char direct_err[512]; /* err keeps the page's error for the caller */
+    ck_assert_int_eq(
+        hexrun__hex_runs_next(body, strlen(body), &direct, direct_err, sizeof direct_err),
+        hexrun__hex_runs_next_whole(body, strlen(body), &whole_direct, whole_err,
+                                    sizeof whole_err));
     ck_assert(memcmp(&direct, &whole_direct, sizeof direct) == 0);
     return rc;
 }
+
+static int page_agrees(const char *body, hexrun__hex_next_page *next, size_t *n)
+{
+    return page_agrees_within(body, SIZE_MAX, next, n);
+}
+
+/* A page of count runs with only their required fields (malloc'd). */
+static char *tiny_runs_page(size_t count)
+{
+    static const char item[] = RUN_JSON(RUN1, "RUNNING");
+    size_t len = strlen("{\"runs\":[]}") + count * sizeof item + 1;
+    char *body = malloc(len), *p = body;
+    ck_assert_ptr_nonnull(body);
+    p += sprintf(p, "{\"runs\":[");
+    for (size_t i = 0; i < count; i++)
+        p += sprintf(p, "%s%s", i ? "," : "", item);
+    strcpy(p, "]}");
+    return body;
+}
+
+/* A page of more runs than it was asked for is refused before a run of it is parsed (a
+ * parsed run costs 13 times the JSON of a small one): the in-place reader and json-c's
+ * agree, whatever the items hold. */
+START_TEST(a_page_of_more_runs_than_asked_for_is_refused)
+{
+    hexrun__hex_next_page next;
+    size_t n = 9;
+    char *packed = tiny_runs_page(5000);
+    ck_assert_int_eq(page_agrees_within(packed, 100, &next, &n), HEXRUN_E_PROTOCOL);
+    ck_assert_str_eq(err, "GetProjectRuns: the page holds 5000 runs, more than the 100 asked for");
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(page_agrees_within(packed, 5000, &next, &n), HEXRUN_OK);
+    ck_assert_uint_eq(n, 5000);
+    free(packed);
+    /* The count is checked before the items and nextPage: nothing of the page is kept. */
+    ck_assert_int_eq(page_agrees_within("{\"runs\":[1,2,3],\"nextPage\":5}", 2, &next, &n),
+                     HEXRUN_E_PROTOCOL);
+    ck_assert_str_eq(err, "GetProjectRuns: the page holds 3 runs, more than the 2 asked for");
+    ck_assert_int_eq(page_agrees_within("{\"runs\":[" RUN_JSON(RUN1, "RUNNING") "]}", 0, &next, &n),
+                     HEXRUN_E_PROTOCOL);
+    ck_assert_int_eq(page_agrees_within("{\"runs\":[]}", 0, &next, &n), HEXRUN_OK);
+    /* Exactly the limit passes; nested arrays are not counted. */
+    ck_assert_int_eq(page_agrees_within("{\"runs\":[" RUN_JSON(RUN1, "RUNNING") "," RUN_JSON(
+                                            RUN2, "KILLED") "],\"padding\":[[1,2,3]]}",
+                                        2, &next, &n),
+                     HEXRUN_OK);
+    ck_assert_uint_eq(n, 2);
+}
+END_TEST
 
 START_TEST(pages_are_read_in_place_as_json_c_reads_them)
 {
@@ -608,8 +662,8 @@ START_TEST(next_page_without_offset_is_not_an_error)
     const char *opaque = "{\"runs\":[" RUN_JSON(
         RUN1, "RUNNING") "],\"nextPage\":"
                          "\"https://x/api/v1/projects/p/runs?cursor=Zm9v&limit=5#frag\"}";
-    ck_assert_msg(hexrun__hex_parse_runs_page(opaque, strlen(opaque), &runs, &n, &next, err,
-                                              sizeof err) == HEXRUN_OK,
+    ck_assert_msg(hexrun__hex_parse_runs_page(opaque, strlen(opaque), SIZE_MAX, &runs, &n, &next,
+                                              err, sizeof err) == HEXRUN_OK,
                   "%s", err);
     ck_assert_uint_eq(n, 1);
     free(runs);
@@ -623,7 +677,8 @@ START_TEST(next_page_without_offset_is_not_an_error)
     /* Where no next page is read, nextPage is not even looked at. */
     const char *odd = "{\"runs\":[" RUN_JSON(RUN1, "RUNNING") "],\"nextPage\":{\"a\":1}}";
     ck_assert_int_eq(
-        hexrun__hex_parse_runs_page(odd, strlen(odd), &runs, &n, NULL, err, sizeof err), HEXRUN_OK);
+        hexrun__hex_parse_runs_page(odd, strlen(odd), SIZE_MAX, &runs, &n, NULL, err, sizeof err),
+        HEXRUN_OK);
     ck_assert_uint_eq(n, 1);
     free(runs);
 }
@@ -1006,6 +1061,7 @@ int main(void)
     tcase_add_test(runs, last_runs_page_has_no_next_offset);
     tcase_add_test(runs, bad_runs_pages_are_refused);
     tcase_add_test(runs, pages_are_read_in_place_as_json_c_reads_them);
+    tcase_add_test(runs, a_page_of_more_runs_than_asked_for_is_refused);
     suite_add_tcase(s, runs);
     TCase *errors = tcase_create("errors");
     tcase_add_test(errors, reason_family_with_details_and_trace);
