@@ -115,6 +115,9 @@ int hexrun__engine_new_io(const hexrun_config *cfg, hexrun__jobs *jobs, hexrun__
         return rc;
     }
     e->rng = (uint64_t)now ^ (uint64_t)(uintptr_t)e;
+    /* Jobs are stamped on the engine's wall clock (job.h), a test's fake one included. */
+    jobs->unix_ms = io->unix_ms;
+    jobs->clock_ud = io->ud;
     *out = e;
     return HEXRUN_OK;
 }

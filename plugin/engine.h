@@ -61,7 +61,8 @@ typedef struct hexrun__engine_io {
     void (*watch_fd)(void *ud, int fd);
 } hexrun__engine_io;
 
-/* hexrun__engine_new with io (copied; io->ud is borrowed until the engine stops). */
+/* hexrun__engine_new with io (copied; io->ud is borrowed until the engine stops). The job
+ * table stamps its jobs with io->unix_ms from then on (job.h). */
 int hexrun__engine_new_io(const hexrun_config *cfg, hexrun__jobs *jobs, hexrun__log *log,
                           const hexrun__engine_io *io, hexrun__engine **out, char *err,
                           size_t errlen);

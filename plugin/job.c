@@ -45,10 +45,19 @@ int32_t hexrun_state_is_terminal(int32_t state)
     }
 }
 
+static int64_t real_unix_ms(void *ud)
+{
+    (void)ud;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int hexrun__jobs_init(hexrun__jobs *t)
 {
     memset(t, 0, sizeof *t);
     t->next_id = 1;
+    t->unix_ms = real_unix_ms;
     if (pthread_mutex_init(&t->mu, NULL))
         return -1;
     pthread_condattr_t attr;
@@ -92,15 +101,16 @@ static void copy_str(char *dst, size_t size, const char *src)
     snprintf(dst, size, "%s", src ? src : "");
 }
 
-static void now_iso8601(char *out, size_t size)
+/* The table's clock now, as ISO-8601 UTC with milliseconds. */
+static void now_iso8601(const hexrun__jobs *t, char *out, size_t size)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t ms = t->unix_ms(t->clock_ud);
+    time_t secs = (time_t)(ms / 1000);
     struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
+    gmtime_r(&secs, &tm);
     char day[32];
     strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, size, "%s.%03ldZ", day, ts.tv_nsec / 1000000L);
+    snprintf(out, size, "%s.%03dZ", day, (int)(ms % 1000));
 }
 
 static int dup_opt(const char *src, char **dst)
@@ -138,7 +148,7 @@ hexrun__job *hexrun__jobs_add(hexrun__jobs *t, int32_t state, const char *projec
     job->elapsed_ms = -1;
     copy_str(job->project_id, sizeof job->project_id, project_id);
     copy_str(job->run_id, sizeof job->run_id, run_id);
-    now_iso8601(job->submitted_at, sizeof job->submitted_at);
+    now_iso8601(t, job->submitted_at, sizeof job->submitted_at);
     t->items[t->n++] = job;
     return job;
 }
@@ -298,11 +308,11 @@ void hexrun__job_set_error(hexrun__job *job, int code, int http_status, const ch
     copy_str(job->last_error.trace_id, sizeof job->last_error.trace_id, trace_id);
 }
 
-void hexrun__job_note_cancelled(hexrun__job *job)
+void hexrun__job_note_cancelled(const hexrun__jobs *t, hexrun__job *job)
 {
     copy_str(job->hex_status, sizeof job->hex_status, "KILLED");
     if (!job->end_time[0])
-        now_iso8601(job->end_time, sizeof job->end_time);
+        now_iso8601(t, job->end_time, sizeof job->end_time);
 }
 
 void hexrun__job_set_run_url(hexrun__job *job, const char *url)

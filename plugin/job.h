@@ -95,6 +95,11 @@ typedef struct hexrun__jobs {
     size_t n_released;
     uint64_t releases;
     const struct hexrun__log *log; /* secrets to redact from what Hex sent (may be NULL) */
+    /* The wall clock (ms since the epoch) jobs are stamped with: submitted_at, a cancel's
+     * end time. The real one from hexrun__jobs_init; the engine's from hexrun__engine_new_io
+     * on (engine.h's io), so that a fake clock given to the engine stamps them too. */
+    int64_t (*unix_ms)(void *ud);
+    void *clock_ud;
 } hexrun__jobs;
 
 int hexrun__jobs_init(hexrun__jobs *t);
@@ -137,9 +142,9 @@ int hexrun__job_set_state(hexrun__jobs *t, hexrun__job *job, int32_t state);
 /* Replaces the run URL when it differs (called on every poll answer). */
 void hexrun__job_set_run_url(hexrun__job *job, const char *url);
 
-/* Hex accepted CancelRun: the run's status is KILLED and it ended now (this host's clock;
+/* Hex accepted CancelRun: the run's status is KILLED and it ended now (the table's clock;
  * Hex reports no end time in its answer). */
-void hexrun__job_note_cancelled(hexrun__job *job);
+void hexrun__job_note_cancelled(const hexrun__jobs *t, hexrun__job *job);
 
 void hexrun__job_set_error(hexrun__job *job, int code, int http_status, const char *message,
                            const char *trace_id);

@@ -259,7 +259,7 @@ static void cancel_answered(hexrun__engine *e, const op *o, hexrun__job *job,
             e->cancel_error = code;
     } else if (e->stopping) {
         if (hexrun_state_is_terminal(job->state) == 0)
-            hexrun__job_note_cancelled(job);
+            hexrun__job_note_cancelled(e->jobs, job);
         if (hexrun__job_set_state(e->jobs, job, HEXRUN_STATE_KILLED) > 0)
             hexrun__log_write(e->log, HEXRUN_LOG_INFO, "event=cancelled job=%lld run=%s",
                               (long long)job->id, job->run_id);

@@ -573,6 +573,25 @@ START_TEST(unreadable_lookups_do_not_count_toward_submit_unknown)
 }
 END_TEST
 
+/* ---- the engine's clock stamps the jobs ---- */
+
+/* A job's submitted_at, and the end a cancelling shutdown gives its run, are read on the
+ * engine's wall clock (this fake one: 2027-01-15T08:00:00Z at 0), not the machine's. */
+START_TEST(jobs_are_stamped_on_the_engines_clock)
+{
+    world *w = world_new(answer_cancel_or_running);
+    w->f.now = 1234;
+    int64_t id = add_job(w, HEXRUN_STATE_RUNNING, P, RUN(1));
+    ck_assert_str_eq(job_of(w, id)->submitted_at, "2027-01-15T08:00:01.234Z");
+    w->f.now = 61005;
+    pthread_mutex_lock(&w->jobs.mu);
+    hexrun__job_note_cancelled(&w->jobs, job_of(w, id));
+    pthread_mutex_unlock(&w->jobs.mu);
+    ck_assert_str_eq(job_of(w, id)->end_time, "2027-01-15T08:01:01.005Z");
+    world_free(w);
+}
+END_TEST
+
 /* ---- pages of more runs than asked for ---- */
 
 /* A page of project P's runs 1 to n, COMPLETED, in a buffer of its own (the fake's body
@@ -816,6 +835,7 @@ static Suite *suite(void)
     tcase_add_test(tc, a_retry_after_date_is_read_on_the_engines_clock);
     tcase_add_test(tc, a_lost_runproject_answer_adopts_the_new_run_without_resending);
     tcase_add_test(tc, unreadable_lookups_do_not_count_toward_submit_unknown);
+    tcase_add_test(tc, jobs_are_stamped_on_the_engines_clock);
     tcase_add_test(tc, a_lookup_page_of_more_runs_than_asked_for_is_a_failed_lookup);
     tcase_add_test(tc, a_poll_page_of_more_runs_than_asked_for_is_not_read);
     tcase_add_test(tc, a_direct_call_is_not_retried_past_its_deadline);
