@@ -438,6 +438,23 @@ int board_listen(hexrun__engine *e)
 
 /* ---- coalesced project polls ---- */
 
+/* The runs and nextPage of a project poll's 2xx page (table mutex held); 0 (logged) when it
+ * cannot be read or holds more runs than it asked for (hex.h: they would cost 13 times the
+ * page). */
+static int page_read(hexrun__engine *e, const op *o, const hexrun__http_resp *r,
+                     hexrun__hex_run **runs, size_t *n, hexrun__hex_next_page *np)
+{
+    char err[HEXRUN__ERR_MAX];
+    if (hexrun__hex_parse_runs_page(r->body, r->body_len, PROJECT_POLL_LIMIT, runs, n, np, err,
+                                    sizeof err) == HEXRUN_OK)
+        return 1;
+    hexrun__log_write(e->log, HEXRUN_LOG_WARN,
+                      "event=page_unreadable project=%s offset=%lld (its runs are polled alone) "
+                      "%s",
+                      o->project.id, (long long)o->project.page_offset, err);
+    return 0;
+}
+
 /* Hand each grouped poll its run from the page. The runs not on it are looked for on the
  * next page while that is cheaper than polling them one by one; after that (or when the
  * page failed) each is polled alone from now on, so nothing depends on the pages.
@@ -447,15 +464,7 @@ op_fate project_poll_result(hexrun__engine *e, op *o, const hexrun__http_resp *r
     hexrun__hex_run *runs = NULL;
     size_t n = 0, n_missing = 0;
     hexrun__hex_next_page np = {0};
-    char err[HEXRUN__ERR_MAX];
-    int ok = code == HEXRUN_OK &&
-             hexrun__hex_parse_runs_page(r->body, r->body_len, PROJECT_POLL_LIMIT, &runs, &n, &np,
-                                         err, sizeof err) == HEXRUN_OK;
-    if (code == HEXRUN_OK && !ok)
-        hexrun__log_write(e->log, HEXRUN_LOG_WARN,
-                          "event=page_unreadable project=%s offset=%lld (its runs are polled "
-                          "alone) %s",
-                          o->project.id, (long long)o->project.page_offset, err);
+    int ok = code == HEXRUN_OK && page_read(e, o, r, &runs, &n, &np);
     /* A nextPage without an offset: the next page starts after the runs of this one. */
     int64_t next_offset = !np.present      ? -1
                           : np.offset >= 0 ? np.offset
