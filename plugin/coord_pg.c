@@ -130,6 +130,14 @@ typedef struct kept_note {
     struct kept_note *next;
 } kept_note;
 
+/* A run this client last put on the board, as the hash of its JSON: a sweep writes the
+ * runs that changed (with the news), and only marks the others as seen, after. */
+typedef struct board_memo {
+    char run_id[HEXRUN__HEX_ID_MAX];
+    char project_id[HEXRUN__HEX_ID_MAX];
+    uint64_t sig;
+} board_memo;
+
 struct hexrun__pg {
     char *url;
     char token_hash[65];
@@ -153,6 +161,8 @@ struct hexrun__pg {
     } seen[2];
     int64_t offline_ms; /* monotonic ms the store was lost at (fallback sends come after) */
     kept_note *kept, **kept_tail; /* journal notes written when the store is back */
+    board_memo *memo;             /* what this client's puts wrote last, by run id */
+    size_t n_memo;
     hexrun__pg_stats stats;
 };
 
@@ -370,6 +380,7 @@ void hexrun__pg_close(hexrun__pg *pg)
         next = n->next;
         kept_free(n);
     }
+    free(pg->memo);
     free(pg->url);
     free(pg);
 }
@@ -387,11 +398,14 @@ static void fallback_seed(hexrun__pg *pg)
                             (pg->seen[g].hour_n + n - 1) / n, pg->seen[g].newest_ms);
 }
 
+static void memo_forget(hexrun__pg *pg, const char *project);
+
 static void go_offline(hexrun__pg *pg, const char *why)
 {
     if (pg->conn) {
         pq.finish(pg->conn);
         pg->conn = NULL;
+        memo_forget(pg, NULL); /* the store may come back without what was put */
         pg->stats.outages++;
         pg->offline_ms = mono_ms();
         fallback_seed(pg);
@@ -768,30 +782,139 @@ static int board_step_call(hexrun__pg *pg, const char *project, int64_t lease_ms
     return verdict;
 }
 
-void hexrun__pg_board_put(hexrun__pg *pg, const hexrun__hex_run *runs, size_t n)
+/* ---- what a put wrote (board_memo) ---- */
+
+static uint64_t json_sig(const char *s, size_t len)
 {
-    if (!online(pg))
-        return; /* the next sweep puts them */
-    hexrun__buf b = {0};
-    hexrun__buf_appends(&b, "[");
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            hexrun__buf_appends(&b, ",");
-        if (hexrun__hex_run_json(&runs[i], &b) != HEXRUN_OK)
-            b.failed = 1;
+    uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+static int memo_cmp(const void *a, const void *b)
+{
+    return strcmp(((const board_memo *)a)->run_id, ((const board_memo *)b)->run_id);
+}
+
+/* 1 when the last put wrote run_id with this signature. */
+static int memo_same(const hexrun__pg *pg, const char *run_id, uint64_t sig)
+{
+    board_memo key;
+    snprintf(key.run_id, sizeof key.run_id, "%s", run_id);
+    const board_memo *m =
+        pg->n_memo ? bsearch(&key, pg->memo, pg->n_memo, sizeof *pg->memo, memo_cmp) : NULL;
+    return m && m->sig == sig;
+}
+
+/* Forget what was put of project (all projects when NULL). */
+static void memo_forget(hexrun__pg *pg, const char *project)
+{
+    size_t kept = 0;
+    for (size_t i = 0; project && i < pg->n_memo; i++)
+        if (strcmp(pg->memo[i].project_id, project) != 0)
+            pg->memo[kept++] = pg->memo[i];
+    pg->n_memo = kept;
+}
+
+/* The memo after a put of `fresh` (n entries, malloc'ed; taken over): those, and the
+ * older entries of the projects the put did not cover. On NOMEM everything is forgotten
+ * (the next put writes every run). */
+static void memo_replace(hexrun__pg *pg, board_memo *fresh, size_t n)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < pg->n_memo; i++) {
+        int covered = 0;
+        for (size_t k = 0; k < n && !covered; k++)
+            covered = strcmp(pg->memo[i].project_id, fresh[k].project_id) == 0;
+        if (!covered)
+            pg->memo[keep++] = pg->memo[i];
     }
-    hexrun__buf_appends(&b, "]");
+    board_memo *all = realloc(fresh, (n + keep) * sizeof *all);
+    if (!all) {
+        free(fresh);
+        memo_forget(pg, NULL);
+        return;
+    }
+    if (keep)
+        memcpy(all + n, pg->memo, keep * sizeof *all);
+    free(pg->memo);
+    qsort(all, n + keep, sizeof *all, memo_cmp);
+    pg->memo = all;
+    pg->n_memo = n + keep;
+}
+
+/* One board statement with the token hash, a list of runs or ids, the channel and this
+ * client's id as parameters; 1 when it went through (else the store is gone). */
+static int board_write(hexrun__pg *pg, const char *sql, int nparams, const char *list)
+{
     char msg[HEXRUN__ERR_MAX], owner[16];
     snprintf(owner, sizeof owner, "%" PRId32, pg->owner);
-    if (!b.failed) {
-        const char *params[] = {pg->token_hash, b.data, pg->channel, owner};
-        PGresult *r = run(pg, HEXRUN__COORD_SQL_BOARD_PUT, 4, params, msg, sizeof msg);
-        if (r)
-            pq.clear(r);
-        else
-            go_offline(pg, msg);
+    const char *params[] = {pg->token_hash, list, pg->channel, owner};
+    PGresult *r = run(pg, sql, nparams, params, msg, sizeof msg);
+    if (!r) {
+        go_offline(pg, msg);
+        return 0;
     }
-    hexrun__buf_free(&b);
+    pq.clear(r);
+    return 1;
+}
+
+/* Sort the runs of a sweep: those that differ from what this client put last go to
+ * `changed` (a JSON array), the others to `seen` (a text[] literal of ids); fresh gets
+ * what each one is now. 0 on NOMEM. */
+static int board_sort(const hexrun__pg *pg, const hexrun__hex_run *runs, size_t n,
+                      board_memo *fresh, hexrun__buf *changed, hexrun__buf *seen)
+{
+    hexrun__buf one = {0};
+    size_t n_changed = 0, n_seen = 0;
+    int ok = 1;
+    hexrun__buf_appends(changed, "[");
+    hexrun__buf_appends(seen, "{");
+    for (size_t i = 0; i < n && ok; i++) {
+        one.len = 0;
+        if (hexrun__hex_run_json(&runs[i], &one) != HEXRUN_OK) {
+            ok = 0;
+            break;
+        }
+        snprintf(fresh[i].run_id, sizeof fresh[i].run_id, "%s", runs[i].run_id);
+        snprintf(fresh[i].project_id, sizeof fresh[i].project_id, "%s", runs[i].project_id);
+        fresh[i].sig = json_sig(one.data, one.len);
+        /* an id that is not a UUID goes whole: the text[] literal takes no quoting */
+        if (hexrun__hex_is_uuid(runs[i].run_id) && memo_same(pg, runs[i].run_id, fresh[i].sig))
+            hexrun__buf_appendf(seen, "%s%s", n_seen++ ? "," : "", runs[i].run_id);
+        else
+            hexrun__buf_appendf(changed, "%s%s", n_changed++ ? "," : "", one.data);
+    }
+    hexrun__buf_appends(changed, "]");
+    hexrun__buf_appends(seen, "}");
+    ok = ok && !changed->failed && !seen->failed;
+    hexrun__buf_free(&one);
+    if (n_changed == 0)
+        hexrun__buf_free(changed); /* nothing to write or announce */
+    return ok;
+}
+
+void hexrun__pg_board_put(hexrun__pg *pg, const hexrun__hex_run *runs, size_t n)
+{
+    if (!online(pg) || n == 0)
+        return; /* offline: the next sweep puts them */
+    board_memo *fresh = calloc(n, sizeof *fresh);
+    hexrun__buf changed = {0}, seen = {0};
+    int ok = fresh && board_sort(pg, runs, n, fresh, &changed, &seen);
+    /* The changes first: their statement carries the news, and readers wait on it. */
+    if (ok && changed.data)
+        ok = board_write(pg, HEXRUN__COORD_SQL_BOARD_PUT, 4, changed.data);
+    if (ok)
+        ok = board_write(pg, HEXRUN__COORD_SQL_BOARD_SEEN, 2, seen.data);
+    if (ok) {
+        memo_replace(pg, fresh, n);
+    } else {
+        free(fresh);
+        memo_forget(pg, NULL);
+    }
+    hexrun__buf_free(&changed);
+    hexrun__buf_free(&seen);
 }
 
 void hexrun__pg_board_release(hexrun__pg *pg, const char *project)
@@ -801,6 +924,7 @@ void hexrun__pg_board_release(hexrun__pg *pg, const char *project)
     char owner[16], msg[HEXRUN__ERR_MAX];
     snprintf(owner, sizeof owner, "%" PRId32, pg->owner);
     const char *params[] = {pg->token_hash, project, owner, pg->channel};
+    memo_forget(pg, project); /* whoever sweeps next writes what it sees */
     PGresult *r = run(pg, HEXRUN__COORD_SQL_BOARD_RELEASE, 4, params, msg, sizeof msg);
     if (r)
         pq.clear(r);

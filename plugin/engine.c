@@ -507,18 +507,32 @@ static void budget_why(const hexrun__engine *e, int group, int64_t now, int64_t 
         snprintf(out, outlen, "the %s budget: behind earlier requests", name);
 }
 
+/* How long the group's next request waits; 0: it may go now, and was counted. The first
+ * op of a group that waits in a round says how long, and the ops behind it wait as long
+ * (blocked_until, with the pause of the moment for their waiting_for). A shared budget
+ * (coord_url, budget_path) costs a statement or a lock per answer, and the wait it names
+ * only grows as other clients send: the group is not asked again before it is over
+ * (every wake-up of the engine would ask, and a store's clients all wake at each sweep's
+ * news). */
+static int64_t budget_ask(hexrun__engine *e, int group, int64_t now)
+{
+    if (hexrun__coord_has_budget(e->coord) && now < e->blocked_until[group])
+        return e->blocked_until[group] - now;
+    int64_t wait = budget_take(e, group, now);
+    if (wait > 0) {
+        e->blocked_paused[group] = budget_paused_until(e, group, now);
+        e->blocked_until[group] = now + wait;
+    }
+    return wait;
+}
+
 /* An op waits `wait` ms (0: behind earlier ops) for its budget group (engine thread,
  * without the table mutex): OP_REQUEUED, it keeps its place on the lane, and a job's
  * info says what its next request waits for; OP_FINISHED, a direct call that would wait
  * past its deadline has failed with HEXRUN_E_RATE_LIMITED (the caller unlinks it). */
 static op_fate budget_wait(hexrun__engine *e, op *o, int group, int64_t now, int64_t wait)
 {
-    /* The first op of a group that waits in a round says how long (wait > 0); the ops
-     * behind it wait as long. The pause is read once per round (a file with budget_path). */
-    if (wait > 0) {
-        e->blocked_paused[group] = budget_paused_until(e, group, now);
-        e->blocked_until[group] = now + wait;
-    }
+    (void)wait; /* budget_ask recorded it in blocked_until */
     int64_t paused = e->blocked_paused[group];
     int64_t until = e->blocked_until[group] > now ? e->blocked_until[group] : now;
     char why[HEXRUN__ERR_MAX], msg[HEXRUN__MSG_MAX];
@@ -687,7 +701,7 @@ static int run_interactive(hexrun__engine *e, int64_t now, int64_t *next)
         int64_t wait = 0;
         /* Once a bucket is empty, later ops of it wait too (they keep their place). */
         if (!(is_run ? run_blocked : api_blocked))
-            wait = budget_take(e, is_run ? HEXRUN__BUDGET_RUN : HEXRUN__BUDGET_API, now);
+            wait = budget_ask(e, is_run ? HEXRUN__BUDGET_RUN : HEXRUN__BUDGET_API, now);
         if (wait > 0 || (is_run ? run_blocked : api_blocked)) {
             if (budget_wait(e, o, is_run ? HEXRUN__BUDGET_RUN : HEXRUN__BUDGET_API, now, wait) ==
                 OP_FINISHED) {

@@ -344,3 +344,37 @@ def test_a_run_listed_again_after_a_day_is_kept_and_day_old_runs_are_forgotten(s
     # The three runs listed again are on the board, seen by the second process's sweeps.
     assert pg.psql(f"SELECT count(*) FROM hexrun.board WHERE seen_at > {now} - 60000") == "5"
     assert pg.psql(f"SELECT count(*) FROM hexrun.board WHERE seen_at <= {now} - {day}") == "0"
+
+
+def run_budget_statements(pg, since):
+    """The run group's budget statements (group 0) in the server's log since offset since."""
+    with open(os.path.join(pg.sock, "log")) as f:
+        f.seek(since)
+        return sum(1 for line in f if "$2 = '0', $3 = " in line)
+
+
+def test_a_submit_waiting_for_the_run_budget_asks_the_store_once_per_wait(sim, pg):
+    """A RunProject held by the shared run budget is not asked for again at every wake-up
+    of the engine (a poll's answer, the board's news): the wait the store named only grows
+    as other clients send. Here the first run's polls wake the engine every few ms while
+    the second submit waits for the hour's one run."""
+    pg.psql("ALTER SYSTEM SET log_min_duration_statement = 0")  # with the parameters
+    pg.psql("SELECT pg_reload_conf()")
+    since = os.path.getsize(os.path.join(pg.sock, "log"))
+    try:
+        with hexrun.Client(base_url=sim.base_url, token=TOKEN, coord_url=pg.url,
+                           budget_time_scale=str(SCALE), poll_min_ms="5", poll_max_ms="5",
+                           run_budget_per_min="1", run_budget_per_hour="1") as client:
+            first = client.submit(P_SLOW)
+            held = client.submit(P_SLOW)
+            assert first.wait(timeout=60).state == "COMPLETED"  # 600 s of Hex time: ~1 s
+            assert held.info.state == "QUEUED"  # the hour's one run went to the first
+            polls = sum(sum(v.values()) for k, v in client.stats()["requests"].items()
+                        if k in ("GetRunStatus", "GetProjectRuns"))
+    finally:
+        pg.psql("ALTER SYSTEM RESET log_min_duration_statement")
+        pg.psql("SELECT pg_reload_conf()")
+    assert polls >= 20, polls  # the engine did wake up many times meanwhile
+    # The first take, the held one's take and its pause, and perhaps one more of each
+    # when the hour's window moves; before, a take and a pause at every wake-up.
+    assert run_budget_statements(pg, since) <= 6, polls
