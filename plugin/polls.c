@@ -323,6 +323,10 @@ op_fate board_serve(hexrun__engine *e, op *o, int64_t now)
     pthread_mutex_lock(&e->jobs->mu);
     e->board_reads++;
     board_apply(e, o, runs, ages, n_runs, now);
+    /* A lease taken over for runs the board shows ended leaves this client nothing to
+     * sweep: it gives the lease up at once, or the others would wait for it to lapse. */
+    if (v == HEXRUN__BOARD_LEASE)
+        board_done(e, o->project.id);
     pthread_mutex_unlock(&e->jobs->mu);
     free(runs);
     free(ages);

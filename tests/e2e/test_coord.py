@@ -280,6 +280,10 @@ def test_waiting_processes_read_the_status_board_instead_of_asking_hex(sim, pg, 
     # One process at a time polled the project; the others were answered by the board.
     assert sum(r["stats"]["board_reads"] for r in reports) > 0
     assert int(pg.psql("SELECT count(*) FROM hexrun.board")) == 80
+    # Each lease was given up by its last holder, none left to lapse (a client that took
+    # a lease over for runs the board showed ended used to keep it, unswept: its readers
+    # waited two periods and more).
+    assert pg.psql("SELECT count(*) FROM hexrun.board_lease WHERE swept_at <> 0") == "0"
 
 
 def test_a_killed_board_leader_is_replaced_and_nothing_is_lost(sim, pg, tmp_path):
