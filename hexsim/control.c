@@ -1,5 +1,6 @@
 /* control.c - the /__sim/ control and observation API (outside the Hex API, no auth). */
 #include "hexsim.h"
+#include "wake.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -227,6 +228,14 @@ static void get_variant(hs_resp *r)
     hs_resp_json(r, 200, now);
 }
 
+/* POST /__sim/release: every answer a delay or slow_body fault holds is sent now. */
+static void release_held(hs_resp *r)
+{
+    json_object *doc = json_object_new_object();
+    json_object_object_add(doc, "released", json_object_new_int(hs_wake_release_all()));
+    hs_resp_json(r, 200, doc);
+}
+
 int hs_control_route(hs_req *q, hs_resp *r)
 {
     const char *p = q->path + strlen("/__sim");
@@ -258,6 +267,8 @@ int hs_control_route(hs_req *q, hs_resp *r)
         get_variant(r);
     else if (post && !strcmp(p, "/variant"))
         set_variant(q, r);
+    else if (post && !strcmp(p, "/release"))
+        release_held(r);
     else if (post && !strcmp(p, "/tokens/revoke"))
         revoke_token(q, r);
     else

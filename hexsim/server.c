@@ -134,6 +134,7 @@ typedef struct trickle {
     size_t len, stop; /* bytes to send before stopping (truncate) */
     int delay_ms;     /* before each chunk (slow_body) */
     int waited;       /* the delay before the next chunk is over */
+    unsigned releases; /* hs_wake_releases() when made: a release since ends the delays */
     struct MHD_Connection *conn;
     hs_wake wake;
 } trickle;
@@ -144,6 +145,8 @@ static ssize_t trickle_read(void *cls, uint64_t pos, char *buf, size_t max)
     if (pos >= t->stop)
         return pos >= t->len ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
     size_t n = t->stop - (size_t)pos;
+    if (t->delay_ms && hs_wake_releases() != t->releases)
+        t->delay_ms = 0; /* released (POST /__sim/release): the rest at once */
     if (t->delay_ms) {
         if (!t->waited) {
             if (hs_wake_after(&t->wake, t->conn, t->delay_ms, NULL, NULL) != 0)
@@ -214,6 +217,7 @@ static struct MHD_Response *make_response(struct MHD_Connection *conn, hs_resp *
             t->len = strlen(t->body);
             t->stop = !strcmp(kind, "truncate") ? t->len / 2 : t->len;
             t->delay_ms = !strcmp(kind, "slow_body") ? fault->delay_ms : 0;
+            t->releases = hs_wake_releases();
             t->conn = conn;
             return MHD_create_response_from_callback(t->len, 1024, trickle_read, t, trickle_free);
         }

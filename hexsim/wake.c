@@ -13,6 +13,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv;
 static hs_wake *head;
 static int stopping, started;
+static unsigned releases; /* how many times hs_wake_release_all ran */
 static pthread_t thread;
 
 static int64_t mono_ms(void)
@@ -90,6 +91,27 @@ int hs_wake_after(hs_wake *w, struct MHD_Connection *conn, int ms, void (*work)(
     }
     pthread_mutex_unlock(&mu);
     return held ? 0 : -1;
+}
+
+int hs_wake_release_all(void)
+{
+    int n = 0;
+    pthread_mutex_lock(&mu);
+    int64_t now = mono_ms();
+    for (hs_wake *w = head; w; w = w->next, n++)
+        w->due_ms = now; /* all due now: the list stays in order, arrival order kept */
+    releases++;
+    pthread_cond_signal(&cv);
+    pthread_mutex_unlock(&mu);
+    return n;
+}
+
+unsigned hs_wake_releases(void)
+{
+    pthread_mutex_lock(&mu);
+    unsigned n = releases;
+    pthread_mutex_unlock(&mu);
+    return n;
 }
 
 void hs_wake_stop(void)

@@ -27,6 +27,14 @@ int hs_wake_start(void);
 int hs_wake_after(hs_wake *w, struct MHD_Connection *conn, int ms, void (*work)(void *arg),
                   void *arg);
 
+/* Makes every held connection due now (POST /__sim/release): the timer thread does each
+ * one's work and resumes it at once, in arrival order. Returns how many were held. */
+int hs_wake_release_all(void);
+
+/* How many releases there have been: a slow body made before the latest one sends the
+ * rest of its body without further delays. */
+unsigned hs_wake_releases(void);
+
 /* Resumes every held connection at once, without its work, refuses any new hold and joins
  * the timer thread: libmicrohttpd must not be stopped with connections suspended. */
 void hs_wake_stop(void);

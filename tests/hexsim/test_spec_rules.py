@@ -6,6 +6,7 @@ not UUIDs (and %00), bodies without a JSON Content-Type, repeated query keys, se
 scrubbed by schema, fault delays that are bounded and never hold up SIGTERM.
 """
 import http.client
+import json
 import os
 import signal
 import sys
@@ -317,6 +318,34 @@ def test_a_held_request_is_served_at_its_deadline_even_if_its_client_left():
                  "its run, made at the deadline")
         wait_for(lambda: sim.in_flight("RunProject") == 0, "no RunProject held")
         assert sim.counters()["requests"]["RunProject"] == {"201": 1}
+
+
+@pytest.mark.parametrize("kind", ["delay", "slow_body"])
+def test_release_answers_every_held_request_now(kind):
+    """POST /__sim/release: a test holds an answer as long as it needs (a 10-minute fault)
+    and lets it go at the moment it chooses, instead of guessing a delay long enough for
+    what it does meanwhile and short enough to be waited out. A released RunProject held by
+    a delay makes its run then; a released slow body sends the rest at once."""
+    with HexSim(profile="default") as sim:
+        sim.sim("POST", "/__sim/faults", {"faults": [
+            {"endpoint": "RunProject", "kind": kind, "delay_ms": 600000, "count": 1}]})
+        conn = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=60)
+        conn.request("POST", f"/v1/projects/{P_OK}/runs", body="{}",
+                     headers={"Authorization": f"Bearer {ADMIN}",
+                              "Content-Type": "application/json"})
+        wait_for(lambda: sim.in_flight("RunProject") == 1, "the held RunProject")
+        made = sim.runs()["created_per_project"].get(P_OK, 0)
+        assert made == (1 if kind == "slow_body" else 0)  # slow_body does the work first
+        t0 = time.monotonic()
+        assert sim.sim("POST", "/__sim/release") == {"released": 1}
+        resp = conn.getresponse()
+        body = json.loads(resp.read())
+        assert resp.status == 201 and body["runId"], body
+        assert time.monotonic() - t0 < 30  # not the 10 minutes (a bound on a hang)
+        assert sim.runs()["created_per_project"][P_OK] == 1
+        wait_for(lambda: sim.in_flight("RunProject") == 0, "no RunProject held")
+        assert sim.sim("POST", "/__sim/release") == {"released": 0}
+        conn.close()
 
 
 @pytest.mark.parametrize("kind", ["delay", "slow_body"])
