@@ -38,7 +38,7 @@ suite/check-airflow: airflow-pkg $(HEX_PROVIDER_DIR)/.stamp
 check-airflow: airflow-pkg $(LIB_REAL) $(B)/hexsim $(HEX_PROVIDER_DIR)/.stamp
 	cd tests/airflow && HEXRUN_LIBRARY=$(abspath $(B)/$(LIB_SONAME)) \
 	  HEXSIM_BIN=$(abspath $(B)/hexsim) HEX_PROVIDER_DIR=$(HEX_PROVIDER_DIR) \
-	  PYTHONPATH=$(abspath python) timeout 900 \
+	  PYTHONPATH=$(abspath python) timeout 1800 \
 	  $(AIRFLOW_PY) -m pytest -q -p no:cacheprovider test_airflow_provider.py \
 	  test_airflow_conventions.py
 CHECK_TARGETS += check-airflow
