@@ -37,3 +37,12 @@ def dagster_home(tmp_path, monkeypatch):
 def runs_of(sim, project_id):
     """hexsim's runs of one project, oldest first."""
     return [r for r in sim.runs()["runs"] if r["projectId"] == project_id]
+
+
+@pytest.fixture
+def real_time(sim):
+    """hexsim's clock at real time for one test: P_SLOW runs 10 minutes, so only a cancel
+    ends it however long a loaded machine takes to get there (at 20x it ran 30 s)."""
+    sim.sim("POST", "/__sim/time_scale", {"scale": 1})
+    yield sim
+    sim.sim("POST", "/__sim/time_scale", {"scale": 20})

@@ -135,7 +135,7 @@ def test_retry_policy_runs_a_failed_project_again(sim, tmp_path):
     assert len(runs) == 2 and {r["status"] for r in runs} == {"ERRORED"}
 
 
-def test_retry_policy_reattaches_to_the_live_run_of_the_failed_attempt(sim):
+def test_retry_policy_reattaches_to_the_live_run_of_the_failed_attempt(sim, real_time):
     """Each attempt gives up after 0.5 s and leaves the run going (kill_on_timeout=False);
     the retries find it in Dagster's event log (no journal) and wait for it again."""
     from dagster import DagsterInstance, RetryPolicy
@@ -170,16 +170,15 @@ def test_failure_is_a_dagster_failure_when_invoked_directly(sim):
 
 
 
-def test_timeout_cancels_the_run_and_fails(sim):
+def test_timeout_cancels_the_run_and_fails(sim, real_time):
     slow = build_hex_run_op("slow_with_limit", project_id=defs.P_SLOW, timeout_s=1.0)
 
     @job(resource_defs={"hex": defs.hex_resource()})
     def limited_job():
         slow()
 
-    started = time.monotonic()
     result = limited_job.execute_in_process(raise_on_error=False)
-    assert not result.success and time.monotonic() - started < 30
+    assert not result.success
     failure = step_failure(result, "slow_with_limit")
     assert "did not finish within 1.0 s" in failure.description
     run_id = failure.metadata["hex_run_id"].value
@@ -217,7 +216,11 @@ def test_doc_samples_run(sim, tmp_path):
 
 # ---- real run workers in subprocesses (persistent instance, submit journal) ----
 
-PY_TIMEOUT_S = 90
+# A bound on a hung run worker: it imports Dagster and starts step processes, which takes
+# minutes on a loaded 2-core machine.
+PY_TIMEOUT_S = 300
+# How long a run worker may take to get as far as starting its Hex run (a hang detector).
+START_S = 240
 
 
 class RunWorker:
@@ -252,7 +255,7 @@ class RunWorker:
         return res[-1][1] == "True", res[-1][2], hex_runs
 
 
-def wait_for_run(sim, project_id, status, count_before, timeout=60):
+def wait_for_run(sim, project_id, status, count_before, timeout=START_S):
     """The newest run of the project once there are more than count_before runs and it
     has reached status."""
     deadline = time.monotonic() + timeout
@@ -264,7 +267,7 @@ def wait_for_run(sim, project_id, status, count_before, timeout=60):
     raise AssertionError(f"no {status} run of {project_id}: {runs_of(sim, project_id)}")
 
 
-def wait_for_status(sim, run_id, status, timeout=30):
+def wait_for_status(sim, run_id, status, timeout=120):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         run = [r for r in sim.runs()["runs"] if r["runId"] == run_id][0]
@@ -283,7 +286,7 @@ def _dagster_cli():
                                           ("in_process", signal.SIGINT),
                                           ("in_process", signal.SIGTERM),
                                           ("dagster job execute", signal.SIGTERM)])
-def test_termination_cancels_the_hex_run(sim, dagster_home, executor, sig):
+def test_termination_cancels_the_hex_run(sim, dagster_home, real_time, executor, sig):
     before = len(runs_of(sim, defs.P_SLOW))
     if executor == "dagster job execute":
         worker = RunWorker(command=_dagster_cli())
@@ -306,7 +309,9 @@ def test_termination_cancels_the_hex_run(sim, dagster_home, executor, sig):
     assert len(runs_of(sim, defs.P_SLOW)) == before + 1
     killed_ms = killed["transitions"][-1]["at_ms"]
     print(f"{executor} {sig.name}: Hex run KILLED {killed_ms - sent_ms:.0f} ms after the signal")
-    assert killed_ms - sent_ms < 10000
+    # About a second on an idle machine; the bound only catches a cancel that waits for
+    # something else (a poll, the step's end), not the scheduling of a loaded machine.
+    assert killed_ms - sent_ms < 60000
 
 
 def test_an_interrupt_while_the_submit_is_logged_still_cancels_the_run(sim):
@@ -370,16 +375,18 @@ def test_reexecution_reattaches_to_the_completed_run(sim, record):
     assert len(runs_of(sim, defs.P_OK)) == before + 1  # no second Hex run
 
 
-def test_killed_worker_reexecution_attaches_to_the_live_run(sim, record):
+def test_killed_worker_reexecution_attaches_to_the_live_run(sim, record, real_time):
     """A run worker dies hard (SIGKILL) with its Hex run RUNNING; re-executing the
-    Dagster run follows that same Hex run, and terminating the re-execution cancels it."""
+    Dagster run follows that same Hex run, and terminating the re-execution cancels it.
+    hexsim's clock at real time throughout: the run stays RUNNING however long Dagster
+    takes to start, log and die (at 20x it ended after 30 s)."""
     from dagster import DagsterInstance
     before = len(runs_of(sim, defs.P_SLOW))
     worker = RunWorker("slow_job")
     running = wait_for_run(sim, defs.P_SLOW, "RUNNING", before)
     # the step has written the run id to the event log (its log line follows the record);
     # a worker dying before that record: test_worker_killed_between_post_and_record_...
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + START_S
     while f"Hex run {running['runId']} is " not in _log_so_far(worker):
         assert time.monotonic() < deadline and worker.proc.poll() is None, worker.output
     os.killpg(worker.proc.pid, signal.SIGKILL)
@@ -387,19 +394,14 @@ def test_killed_worker_reexecution_attaches_to_the_live_run(sim, record):
     with DagsterInstance.get() as instance:  # what run monitoring would record
         (dead,) = instance.get_runs()
         instance.report_run_failed(dead)
-    # hexsim's clock at real time: the run stays RUNNING however long Dagster takes to start
-    sim.sim("POST", "/__sim/time_scale", {"scale": 1})
-    try:
-        again = RunWorker("slow_job", "--reexecute", dead.run_id)
-        deadline = time.monotonic() + 120
-        while f"Hex run {running['runId']} is RUNNING" not in _log_so_far(again):
-            assert time.monotonic() < deadline and again.proc.poll() is None, again.output
-        assert len(runs_of(sim, defs.P_SLOW)) == before + 1
-        again.proc.send_signal(signal.SIGTERM)
-        wait_for_status(sim, running["runId"], "KILLED")
-        again.finish()
-    finally:
-        sim.sim("POST", "/__sim/time_scale", {"scale": 20})
+    again = RunWorker("slow_job", "--reexecute", dead.run_id)
+    deadline = time.monotonic() + START_S
+    while f"Hex run {running['runId']} is RUNNING" not in _log_so_far(again):
+        assert time.monotonic() < deadline and again.proc.poll() is None, again.output
+    assert len(runs_of(sim, defs.P_SLOW)) == before + 1
+    again.proc.send_signal(signal.SIGTERM)
+    wait_for_status(sim, running["runId"], "KILLED")
+    again.finish()
     assert "cancelling Hex run " + running["runId"] in again.output
     assert len(runs_of(sim, defs.P_SLOW)) == before + 1
 
@@ -407,20 +409,24 @@ def test_killed_worker_reexecution_attaches_to_the_live_run(sim, record):
 def test_worker_killed_between_post_and_record_still_one_run(sim, dagster_home,
                                                             monkeypatch):
     """No journal. RunProject makes its run and the answer is lost (drop_after); the worker
-    would look for the run only after 10 s, and is SIGKILLed before that: the run exists
-    and its id is nowhere. The step had recorded its key and send time in the event log
-    first, so the re-execution adopts that run instead of starting a second one."""
+    looks for the run after 10 s, and hexsim holds that look-up (GetProjectRuns delayed 10
+    minutes), so when the worker is SIGKILLed the run exists and its id is nowhere, however
+    late the kill comes. (The 10 s alone were a margin a loaded machine could use up.) The
+    step had recorded its key and send time in the event log first, so the re-execution
+    adopts that run instead of starting a second one."""
     from dagster import DagsterEventType, DagsterInstance
     # No other recent run of the project: earlier tests' runs would be candidates too, and
     # with several the look-up rightly adopts none (SUBMIT_UNKNOWN).
     sim.sim("POST", "/__sim/reset")
     before = len(runs_of(sim, defs.P_OK))
-    sim.sim("POST", "/__sim/faults", {"faults": [{"endpoint": "RunProject",
-                                                  "kind": "drop_after", "count": 1}]})
+    sim.sim("POST", "/__sim/faults", {"faults": [
+        {"endpoint": "RunProject", "kind": "drop_after", "count": 1},
+        {"endpoint": "GetProjectRuns", "kind": "delay", "delay_ms": 600000, "count": 1000}]})
     worker = RunWorker("window_job")
     made = wait_for_created(sim, defs.P_OK, before, worker)
     os.killpg(worker.proc.pid, signal.SIGKILL)
     worker.finish()
+    sim.sim("DELETE", "/__sim/faults")
     with DagsterInstance.get() as instance:
         (dead,) = instance.get_runs()
         instance.report_run_failed(dead)
@@ -437,7 +443,7 @@ def test_worker_killed_between_post_and_record_still_one_run(sim, dagster_home,
     assert "looking for its run before starting one" in again.output
 
 
-def wait_for_created(sim, project_id, count_before, worker, timeout=60):
+def wait_for_created(sim, project_id, count_before, worker, timeout=START_S):
     """The run a worker's RunProject made, once hexsim lists it."""
     deadline = time.monotonic() + timeout
     while len(runs_of(sim, project_id)) == count_before:
@@ -448,9 +454,10 @@ def wait_for_created(sim, project_id, count_before, worker, timeout=60):
 
 
 def _log_so_far(worker):
-    """Reads what the worker printed so far (one more line; a worker silent for a minute
+    """Reads what the worker printed so far (one more line; a worker silent for START_S
     fails the test)."""
-    line = readline_within(worker.proc.stdout, "a line of the run worker's output", timeout=60)
+    line = readline_within(worker.proc.stdout, "a line of the run worker's output",
+                           timeout=START_S)
     worker.output += line
     return worker.output
 

@@ -61,7 +61,8 @@ def test_a_project_asset_takes_the_resource_as_a_typed_parameter(sim):
     (defs.P_ERR, {}, "ERRORED"),
     (defs.P_SLOW, {"timeout_s": 1.0}, "KILLED"),
 ])
-def test_the_run_check_fails_on_errored_and_killed(sim, project, request_args, status):
+def test_the_run_check_fails_on_errored_and_killed(sim, real_time, project, request_args,
+                                                  status):
     spec = spec_of(load_hex_asset_specs(defs.hex_resource()), project)
     asset_def = build_hex_asset(spec, request=HexRunRequest(project_id=project, **request_args))
     with DagsterInstance.ephemeral() as instance:
