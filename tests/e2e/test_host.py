@@ -675,7 +675,9 @@ def test_scheduler_prints_a_failed_run_s_error_once(sim):
 def test_scheduler_reloads_on_sighup(sim):
     with tempfile.TemporaryDirectory() as tmp:
         path = write_schedule(tmp, [{"name": "a", "cron": "@yearly", "project": P_OK}])
-        p = subprocess.Popen([HOST, "schedule", path, "--json", "--exit-after", "20"],
+        # --exit-after only bounds a hang (the test stops it with SIGTERM): 20 s could pass
+        # between the start line and the SIGHUP on a loaded machine.
+        p = subprocess.Popen([HOST, "schedule", path, "--json", "--exit-after", "600"],
                              env=host_env(sim), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
         first = json.loads(readline_within(p.stdout, "the scheduler's start line"))

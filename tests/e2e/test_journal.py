@@ -61,15 +61,18 @@ def final_run_id(out):
 
 def test_sigkill_between_post_and_response_then_resubmit(sim, tmp_path):
     journal = str(tmp_path / "journal")
-    # Hex takes 2 s to answer this RunProject; the process dies while waiting for it.
+    # Hex makes the run and holds its answer (a slow body of 10 minutes a chunk); the
+    # process dies while waiting for it. (A 2 s delay before the work was a margin a loaded
+    # machine could use up: the answer came, and the run record with it, before the kill.)
     sim.sim("POST", "/__sim/faults", {"faults": [
-        {"endpoint": "RunProject", "kind": "delay", "delay_ms": 2000, "count": 1}]})
+        {"endpoint": "RunProject", "kind": "slow_body", "delay_ms": 600000, "count": 1}]})
     first = start(sim, P_OK, "nightly-1", journal)
-    wait_for(lambda: records(journal, "I", "nightly-1"), "the intent record", 20)
-    # Killed once hexsim holds the POST (not after a guessed 0.3 s): the run will exist.
-    wait_for(lambda: sim.in_flight("RunProject") >= 1, "the POST held by hexsim", 20)
+    wait_for(lambda: records(journal, "I", "nightly-1"), "the intent record", 60)
+    # Killed once hexsim holds the answer (not after a guessed 0.3 s): the run exists.
+    wait_for(lambda: sim.in_flight("RunProject") >= 1, "the answer held by hexsim", 60)
     first.send_signal(signal.SIGKILL)
     first.wait()
+    assert len(sim_runs(sim, P_OK)) == 1
     assert records(journal, "R", "nightly-1") == []  # it died before the answer
     code, out, err = finish(start(sim, P_OK, "nightly-1", journal))
     assert code == 0, err
