@@ -233,7 +233,9 @@ START_TEST(a_lost_answer_holds_its_project_for_one_lookup_not_a_poll_interval)
         ck_assert_int_ne(state, HEXRUN_STATE_SUBMIT_UNKNOWN);
         ck_assert_int_ne(state, HEXRUN_STATE_SUBMITTING);
     }
-    ck_assert_int_lt(mono_ms() - t0, 5000);
+    /* Under 10 s (lookups waiting poll_min_ms would take over 10 s); the headroom is for a
+     * loaded machine, not for the lookups. */
+    ck_assert_int_lt(mono_ms() - t0, 9000);
     ck_assert_int_eq(api_requests("RunProject", "504"), 3);
     ck_assert_int_eq(api_runs_created(P_OK), 3);
     hexrun_shutdown(slow, HEXRUN_SHUTDOWN_DETACH);

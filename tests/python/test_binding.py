@@ -16,7 +16,7 @@ os.environ.setdefault("HEXRUN_LIBRARY", os.path.join(ROOT, "build", "libhexrun.s
 
 import hexrun  # noqa: E402
 from hexsim import HexSim  # noqa: E402
-from waiting import wait_for  # noqa: E402
+from waiting import thread_sleeps, wait_for  # noqa: E402
 
 ADMIN = "hxtok_admin"
 P_OK = "11111111-1111-4111-8111-111111111111"
@@ -247,16 +247,23 @@ def test_close_cancel_live_cancels_a_submit_whose_answer_is_still_coming(sim):
     the run all the same, so close must wait for its id (or find it) and cancel it."""
     sim.sim("POST", "/__sim/reset")
     sim.sim("POST", "/__sim/time_scale", {"scale": 1})
+    # hexsim holds the RunProject (a 10-minute delay) until close is waiting for its answer,
+    # then lets it go (the run is made then): the job is SUBMITTING when close starts,
+    # however slowly this test runs (a 1 s delay could pass before the close).
     sim.sim("POST", "/__sim/faults", {"faults": [
-        {"endpoint": "RunProject", "kind": "delay", "delay_ms": 1000, "count": 1}]})
+        {"endpoint": "RunProject", "kind": "delay", "delay_ms": 600000, "count": 1}]})
     try:
         c = hexrun.Client(base_url=sim.base_url, token=ADMIN, poll_min_ms=50, poll_max_ms=200)
         job = c.submit(P_SLOW)
-        deadline = time.monotonic() + 10
-        while job.poll() == "QUEUED" and time.monotonic() < deadline:
-            time.sleep(0.005)
+        wait_for(lambda: sim.in_flight("RunProject") == 1, "the held RunProject")
         assert job.poll() == "SUBMITTING"
-        c.close(cancel_live=True)
+        closer = threading.Thread(target=c.close, kwargs={"cancel_live": True})
+        closer.start()
+        wait_for(lambda: thread_sleeps(os.getpid(), closer.native_id),
+                 "close waiting for the RunProject's answer")
+        sim.sim("POST", "/__sim/release")
+        closer.join(60)
+        assert not closer.is_alive(), "close still waiting 60 s after the answer"
         runs = sim.runs()["runs"]
         assert [r["status"] for r in runs] == ["KILLED"]
     finally:
