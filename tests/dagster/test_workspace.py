@@ -74,27 +74,139 @@ def test_the_run_check_fails_on_errored_and_killed(sim, real_time, project, requ
     assert check.metadata["run_url"].url == runs_of(sim, project)[-1]["runUrl"]
 
 
-def test_the_dg_component_loads_the_projects_from_yaml(sim, tmp_path, monkeypatch):
-    """A dg project whose defs folder holds one defs.yaml of type HexProjectsComponent."""
-    from dagster import load_from_defs_folder
-    project = tmp_path / "hexproj_root"
-    defs_dir = project / "hexproj" / "defs" / "hex"
+def dg_project(tmp_path, monkeypatch, name, attributes,
+               component="hexrun.dagster.HexProjectsComponent"):
+    """A dg project (root module `name`, one per test: Python keeps imported modules) whose
+    defs folder holds one defs.yaml of the component, talking to hexsim."""
+    project = tmp_path / f"{name}_root"
+    defs_dir = project / name / "defs" / "hex"
     defs_dir.mkdir(parents=True)
     (project / "pyproject.toml").write_text(
-        '[tool.dg]\ndirectory_type = "project"\n\n[tool.dg.project]\nroot_module = "hexproj"\n')
-    for package in (project / "hexproj", project / "hexproj" / "defs"):
+        f'[tool.dg]\ndirectory_type = "project"\n\n[tool.dg.project]\nroot_module = "{name}"\n')
+    for package in (project / name, project / name / "defs"):
         (package / "__init__.py").write_text("")
     (defs_dir / "defs.yaml").write_text(
-        "type: hexrun.dagster.HexProjectsComponent\n"
+        f"type: {component}\n"
         "attributes:\n"
         "  base_url: \"{{ env.HEX_API_BASE_URL }}\"\n"
-        "  settings: {poll_min_ms: 50, poll_max_ms: 200}\n")
+        "  settings: {poll_min_ms: 50, poll_max_ms: 200}\n" + attributes)
     monkeypatch.syspath_prepend(str(project))
+    monkeypatch.delenv("DAGSTER_IS_DEV_CLI", raising=False)  # `dagster dev` refreshes on load
+    return project
+
+
+def refresh_defs_state(project):
+    """What `dg utils refresh-defs-state` does for a project (dagster-dg-cli is not installed
+    here: its releases pin an older dagster than the one tested): every state-backed
+    component of the project fetches and writes its state."""
+    import asyncio
+    from dagster import ComponentTree, StateBackedComponent
+    tree = ComponentTree.for_project(project)
+    components = tree.get_all_components(of_type=StateBackedComponent)
+    for component in components:
+        asyncio.run(component.refresh_state(tree.project_root))
+    return components
+
+
+def list_projects_calls(sim):
+    return sum(sim.counters()["requests"].get("ListProjects", {}).values())
+
+
+def test_the_dg_component_loads_from_its_defs_state_without_listing_projects(
+        sim, tmp_path, monkeypatch):
+    """As FivetranAccountComponent: the project list is fetched by the state refresh, and
+    loading the code location reads it from the state: no ListProjects request (hexsim's
+    counters), nor any Hex token, at load."""
+    from dagster import load_from_defs_folder
+    project = dg_project(tmp_path, monkeypatch, "hexstate", "")
+    published = published_projects(sim)  # a ListProjects request of its own: counted first
+    calls = list_projects_calls(sim)
+    (component,) = refresh_defs_state(project)
+    assert list_projects_calls(sim) > calls
+    assert component.defs_state_config.key == "HexProjectsComponent[HEX_API_TOKEN]"
+    calls = list_projects_calls(sim)
+    monkeypatch.delenv("HEX_API_TOKEN")  # read only when an asset runs
     loaded = load_from_defs_folder(path_within_project=project)
+    assert list_projects_calls(sim) == calls
     keys = {k for a in loaded.assets for k in a.keys}
-    assert AssetKey(["hex", "daily_revenue"]) in keys
-    assert len(keys) == len(published_projects(sim))
+    assert AssetKey(["hex", "daily_revenue"]) in keys and len(keys) == len(published)
+    monkeypatch.setenv("HEX_API_TOKEN", "hxtok_admin")
     revenue = loaded.get_assets_def(AssetKey(["hex", "daily_revenue"]))
     result = materialize([revenue], resources=loaded.resources)
     (mat,) = result.asset_materializations_for_node(revenue.node_def.name)
     assert mat.metadata["hex_status"].value == "COMPLETED"
+    assert list_projects_calls(sim) == calls
+
+
+def test_the_dg_component_with_no_state_yet_lists_the_projects_at_load(
+        sim, tmp_path, monkeypatch, caplog):
+    from dagster import load_from_defs_folder
+    project = dg_project(tmp_path, monkeypatch, "hexnostate", "")
+    published = published_projects(sim)
+    calls = list_projects_calls(sim)
+    loaded = load_from_defs_folder(path_within_project=project)
+    assert list_projects_calls(sim) > calls
+    assert len({k for a in loaded.assets for k in a.keys}) == len(published)
+    assert "dg utils refresh-defs-state" in caplog.text
+
+
+def test_the_dg_component_translation_sets_key_prefix_group_and_tags(
+        sim, tmp_path, monkeypatch):
+    """`translation:` in defs.yaml, templated from each project's ListProjects entry."""
+    from dagster import load_from_defs_folder
+    project = dg_project(tmp_path, monkeypatch, "hextranslated", (
+        "  translation:\n"
+        "    key_prefix: analytics\n"
+        "    group_name: \"hex_{{ project.type | lower }}\"\n"
+        "    description: \"{{ project.title }}, owned by {{ project.owner.email }}\"\n"
+        "    tags: {hex_type: \"{{ project.type }}\"}\n"))
+    refresh_defs_state(project)
+    loaded = load_from_defs_folder(path_within_project=project)
+    key = AssetKey(["analytics", "hex", "daily_revenue"])
+    (spec,) = [s for s in loaded.resolve_all_asset_specs() if s.key == key]
+    assert spec.group_name == "hex_project" and spec.tags["hex_type"] == "PROJECT"
+    assert spec.description == "Daily revenue, owned by owner@example.com"
+    assert spec.metadata["hex/project_id"] == defs.P_OK  # what the asset runs, kept
+    result = materialize([loaded.get_assets_def(key)], resources=loaded.resources)
+    (mat,) = result.asset_materializations_for_node(loaded.get_assets_def(key).node_def.name)
+    assert mat.metadata["hex_status"].value == "COMPLETED"
+
+
+def test_a_broken_defs_state_fails_the_load_naming_the_file_and_the_fix(
+        sim, tmp_path, monkeypatch):
+    from dagster import load_from_defs_folder
+    project = dg_project(tmp_path, monkeypatch, "hexbroken", "")
+    refresh_defs_state(project)
+    (state,) = (project / "hexbroken" / "defs" / ".local_defs_state").glob("*/state")
+    state.write_text("{not json")
+    with pytest.raises(Exception) as e:
+        load_from_defs_folder(path_within_project=project)
+    causes = []
+    error = e.value
+    while error is not None:  # Dagster wraps it in its component tree's error
+        causes.append(str(error))
+        error = error.__cause__
+    assert any(str(state) in c and "refresh-defs-state" in c for c in causes), causes
+
+
+def test_without_state_backed_components_the_dg_component_reads_projects_at_load(
+        sim, tmp_path, monkeypatch):
+    """A Dagster older than StateBackedComponent (1.12): the module falls back to a plain
+    component that reads ListProjects at each load, as before."""
+    import importlib
+    import sys
+    import hexrun.dagster.component as component_module
+    from dagster import load_from_defs_folder
+    monkeypatch.setitem(sys.modules, "dagster.components.utils.translation", None)
+    try:
+        importlib.reload(component_module)
+        assert not hasattr(component_module.HexProjectsComponent, "defs_state_config")
+        project = dg_project(tmp_path, monkeypatch, "hexolddagster", "",
+                             component="hexrun.dagster.component.HexProjectsComponent")
+        calls = list_projects_calls(sim)
+        loaded = load_from_defs_folder(path_within_project=project)
+        assert list_projects_calls(sim) > calls
+        assert AssetKey(["hex", "daily_revenue"]) in {k for a in loaded.assets for k in a.keys}
+    finally:
+        monkeypatch.undo()
+        importlib.reload(component_module)

@@ -49,6 +49,31 @@ class HexTranslator:
                          owners=[owner] if owner else None)
 
 
+# A change made to a project's spec after the translator (the `dg` component's YAML
+# `translation`): (spec, ListProjects entry) -> spec.
+SpecChange = Callable[[AssetSpec, Dict[str, Any]], AssetSpec]
+
+
+def fetch_published_projects(hex_resource: HexResource, query: Optional[str] = None
+                             ) -> List[Dict[str, Any]]:
+    """The published projects of the workspace (every ListProjects page), `query` passed to
+    ListProjects (e.g. "statuses=Approved")."""
+    with hex_resource.process_config_and_initialize_cm() as resolved:  # EnvVars read here
+        return [p for p in resolved.get_client().projects(query) if is_published(p)]
+
+
+def specs_of_projects(projects: Sequence[Dict[str, Any]], *,
+                      translator: Optional[HexTranslator] = None,
+                      change: Optional[SpecChange] = None) -> List[AssetSpec]:
+    """One AssetSpec per ListProjects entry, made by `translator` then `change`, with no
+    request to Hex. Two projects that end up with one key get the project id in it."""
+    translator = translator or HexTranslator()
+    specs = [translator.get_asset_spec(p) for p in projects]
+    if change is not None:
+        specs = [change(spec, p) for spec, p in zip(specs, projects)]
+    return _unique_keys(specs, list(projects))
+
+
 def load_hex_asset_specs(hex_resource: HexResource, *, query: Optional[str] = None,
                          translator: Optional[HexTranslator] = None,
                          select: Optional[Callable[[Dict[str, Any]], bool]] = None
@@ -56,12 +81,9 @@ def load_hex_asset_specs(hex_resource: HexResource, *, query: Optional[str] = No
     """One AssetSpec per published project of the workspace (every ListProjects page),
     `query` passed to ListProjects (e.g. "statuses=Approved"), `select` filtering the rest.
     Two projects with one title get the project id in their key."""
-    translator = translator or HexTranslator()
-    with hex_resource.process_config_and_initialize_cm() as resolved:  # EnvVars read here
-        projects = [p for p in resolved.get_client().projects(query)
-                    if is_published(p) and (select is None or select(p))]
-    specs = [translator.get_asset_spec(p) for p in projects]
-    return _unique_keys(specs, projects)
+    projects = [p for p in fetch_published_projects(hex_resource, query)
+                if select is None or select(p)]
+    return specs_of_projects(projects, translator=translator)
 
 
 def _unique_keys(specs: List[AssetSpec], projects: List[Dict[str, Any]]) -> List[AssetSpec]:
