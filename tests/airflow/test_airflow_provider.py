@@ -253,6 +253,19 @@ def test_sigterm_before_hex_answered_run_project_cancels_the_run(sim, airflow_db
     sigterm_while_running(sim, out, "hex_kill", before_answer=True)
 
 
+def test_sigterm_the_moment_submit_returns_cancels_the_run(sim, airflow_db, out):
+    # The DAG's operator raises SIGTERM inside its client's submit(), after the library
+    # made the job and before the operator keeps it: on_kill finds it through the JobSlot.
+    exe = os.path.join(os.path.dirname(sys.executable), "airflow")
+    proc = subprocess.run([exe, "dags", "test", "hex_kill_as_submit_returns"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=CLI_START_S + 120)
+    [run] = sim_runs(sim, P_SLOW)
+    assert run["status"] == "KILLED", proc.stdout[-3000:]
+    assert "task killed: cancelling Hex run " + run["runId"] in proc.stdout, proc.stdout[-3000:]
+    assert "ended KILLED" in out("hex_kill_as_submit_returns")["failure:run:1"]
+
+
 def sigterm_while_running(sim, out, dag_id, callback_sees_exception=True,
                           before_answer=False):
     """SIGTERM to `airflow dags test DAG_ID` while its task waits for a P_SLOW run (with

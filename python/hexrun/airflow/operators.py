@@ -177,6 +177,10 @@ class HexRunProjectOperator(*_Bases):
         self.cancel_on_kill = cancel_on_kill
         self.status_log_interval = float(status_log_interval)
         self._job: Optional[hexrun.Job] = None
+        # The slot of the latest submit/attach: the library writes the job id into it during
+        # the call, so on_kill finds the job even when SIGTERM's handler runs the moment the
+        # call returns, before its Job reaches self._job.
+        self._slot: Optional[hexrun.JobSlot] = None
         self._client: Optional[hexrun.Client] = None
         self._deadline = 0.0
         self._result: Optional[Dict[str, Any]] = None
@@ -216,8 +220,14 @@ class HexRunProjectOperator(*_Bases):
         return dict(inputs=self.input_parameters or None, dry_run=self.dry_run,
                     notifications=self.notifications, **self._run_options())
 
+    def _new_slot(self) -> hexrun.JobSlot:
+        """A fresh slot for the next call that makes a job, kept before the call."""
+        self._slot = hexrun.JobSlot()
+        return self._slot
+
     def _submit_once(self, key: str, need_status: bool = False):
-        job = self._client.submit(self.project_id, idempotency_key=key, **self._submit_args())
+        job = self._client.submit(self.project_id, idempotency_key=key, into=self._new_slot(),
+                                  **self._submit_args())
         self._job = job  # from now on on_kill cancels it, also while Hex's answer is awaited
         return job, self._await_accepted(job, need_status)
 
@@ -342,7 +352,9 @@ class HexRunProjectOperator(*_Bases):
 
     def on_kill(self) -> None:
         """Airflow calls this on SIGTERM (task killed or marked): stop the Hex run too."""
-        job = self._job
+        # The slot's job first: it is set inside the submit/attach call, and is the newest
+        # (self._job may still be an earlier attempt's released job while a retry submits).
+        job = (self._slot.job if self._slot is not None else None) or self._job
         if job is None or not self.cancel_on_kill or is_terminal(job.info):
             return
         run_id = job.info.run_id
@@ -375,7 +387,8 @@ class HexRunProjectOperator(*_Bases):
             store.set(SUBMIT_KEY, dict(stored))
 
         job = submit_recorded(self._client, self.project_id, self._fresh_key(context), record,
-                              unanswered, self.log.info, **self._submit_args())
+                              unanswered, self.log.info, into=self._new_slot(),
+                              **self._submit_args())
         self._job = job  # from now on on_kill cancels it, also while Hex's answer is awaited
         info = self._await_accepted(job)
         if info.run_id is None:
@@ -396,7 +409,8 @@ class HexRunProjectOperator(*_Bases):
         """hexrun's state of the run, after its first poll (an attached run is PENDING
         until then)."""
         if self._job is None or self._job.info.run_id != external_id:
-            self._job = self._client.attach(self.project_id, external_id)
+            self._job = self._client.attach(self.project_id, external_id,
+                                            into=self._new_slot())
         return self._await_accepted(self._job, need_status=True).state
 
     def is_job_active(self, status: str) -> bool:

@@ -6,10 +6,12 @@ and failing tasks write their exception there through on_failure_callback.
 """
 import json
 import os
+import signal
 from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, task
 
+from hexrun.airflow.hooks import is_terminal, wait_until
 from hexrun.airflow.operators import HexRunProjectOperator
 from hexrun.airflow.sensors import HexRunSensor
 
@@ -86,6 +88,43 @@ with _dag("hex_timeout"):
 
 with _dag("hex_kill"):
     HexRunProjectOperator(task_id="run", project_id=P_SLOW, timeout=600)
+
+
+class _SigtermAsSubmitReturns:
+    """A client whose submit() makes the real submit, waits for Hex's answer (so the run
+    exists in hexsim and a cancel kills it rather than dropping a queued submit), then
+    raises SIGTERM: Airflow's handler (on_kill) runs at once, inside the submit call chain,
+    before the operator can keep the Job the call returns."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def submit(self, *args, **kwargs):
+        job = self._client.submit(*args, **kwargs)
+        wait_until(job, lambda i: i.run_id is not None or is_terminal(i), 120)
+        signal.raise_signal(signal.SIGTERM)
+        return job
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+class _KilledAsSubmitReturns(HexRunProjectOperator):
+    """Test only: the operator with its client wrapped as above."""
+
+    @property
+    def _client(self):
+        return self.__dict__.get("_wrapped_client")
+
+    @_client.setter
+    def _client(self, client):
+        self.__dict__["_wrapped_client"] = client and _SigtermAsSubmitReturns(client)
+
+
+with _dag("hex_kill_as_submit_returns"):
+    # kill_on_timeout=False: without on_kill's cancel the run would stay RUNNING.
+    _KilledAsSubmitReturns(task_id="run", project_id=P_SLOW, timeout=60,
+                           kill_on_timeout=False)
 
 with _dag("hex_deferrable"):
     run = HexRunProjectOperator(task_id="run", project_id=P_OK, deferrable=True,
