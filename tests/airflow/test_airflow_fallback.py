@@ -3,8 +3,10 @@ the newest 3.0 release, the oldest hexrun supports), against hexsim. The operato
 back cleanly: `durable=True` (the default) is ignored, and a retry in another process
 re-attaches through the idempotency key and journal_path, as on Airflow 3.3 with
 durable=False. Run by `make check-airflow-fallback`, in its own venv."""
-from test_airflow_provider import (P_OK, assert_run_xcom, crash_then_retry, dags,  # noqa: F401
-                                   run_dag, sigterm_while_running, sim_runs)
+from conftest import airflow_cli
+from test_airflow_provider import (CLI_START_S, P_OK, assert_run_xcom,  # noqa: F401 (dags)
+                                   crash_then_retry, dags, run_dag, sigterm_while_running,
+                                   sim_runs, task_end_state)
 
 
 def test_operator_falls_back_without_the_mixin():
@@ -30,3 +32,15 @@ def test_sigterm_cancels_the_run(sim, airflow_db, out):
 
 def test_retry_in_another_process_reattaches_through_the_journal(sim, airflow_db):
     crash_then_retry(sim, "hex_journal_durable")  # durable=True, which 3.0 cannot honour
+
+
+def test_a_failed_task_is_seen_though_tasks_test_exits_0(sim, airflow_db):
+    """`airflow tasks test` exits 0 on Airflow 3.0 when the task fails, so the tests that
+    run it judge by the state the task ended in (task_end_state), which must say failed."""
+    sim.sim("POST", "/__sim/faults", {"faults": [
+        {"endpoint": "RunProject", "kind": "status", "status": 500, "count": 100}]})
+    done = airflow_cli("tasks", "test", "hex_durable", "run",
+                       "2026-01-01T00:00:00+00:00", timeout=CLI_START_S + 60)
+    output = done.stdout + done.stderr
+    assert task_end_state(output) == "failed", (done.returncode, output[-3000:])
+    assert "ended COMPLETED" not in output

@@ -46,6 +46,14 @@ def run_dag(dags, dag_id, conf=None):
     return str(dr.state), tis
 
 
+def task_end_state(output):
+    """The state Airflow's execution API last recorded for the task ("Task instance state
+    updated ... new_state=..." in the command's log), or None. `airflow tasks test` exits 0
+    on Airflow 3.0 even when the task failed, so its exit code alone proves nothing there."""
+    states = re.findall(r"Task instance state updated\b.*?\bnew_state=(\w+)", output)
+    return states[-1] if states else None
+
+
 def sim_runs(sim, project_id):
     return [r for r in sim.runs()["runs"] if r["projectId"] == project_id]
 
@@ -152,15 +160,16 @@ def test_retry_after_failed_run_starts_a_new_run(sim, dags, out):
 
 
 def test_timeout_cancels_the_run(sim, dags, out):
-    started = time.monotonic()
+    # Real time: P_SLOW runs 10 minutes, so only the cancel can end it (at 20x it ran 30 s,
+    # which a loaded machine could let pass before the 2 s timeout's cancel).
+    sim.sim("POST", "/__sim/time_scale", {"scale": 1})
     state, tis = run_dag(dags, "hex_timeout")
     assert state == "failed" and tis["run"][0] == "failed"
     [run] = sim_runs(sim, P_SLOW)
-    assert run["status"] == "KILLED"  # P_SLOW would otherwise run 30 s at time scale 20
+    assert run["status"] == "KILLED"
     message = out("hex_timeout")["failure:run:1"]
     assert "did not end within 2 s" in message and "cancelled" in message
     assert run["runUrl"] in message
-    assert time.monotonic() - started < 25
 
 
 def test_submit_waiting_for_budget_times_out_and_is_dropped(sim, dags, out):
@@ -197,6 +206,7 @@ def test_deferrable_run_fires_trigger(sim, dags, out, monkeypatch):
 
 
 def test_deferred_timeout_cancels_the_run(sim, dags, out):
+    sim.sim("POST", "/__sim/time_scale", {"scale": 1})  # P_SLOW runs 10 minutes
     state, tis = run_dag(dags, "hex_deferrable_timeout")
     assert state == "failed"
     [run] = sim_runs(sim, P_SLOW)
@@ -205,9 +215,19 @@ def test_deferred_timeout_cancels_the_run(sim, dags, out):
     assert "cancelled" in message and run["runUrl"] in message
 
 
-def test_retry_reattaches_to_the_same_run(sim, dags, out):
-    # Slower hexsim time: each 0.5 s attempt times out while the run goes on (1-2 s).
-    sim.sim("POST", "/__sim/time_scale", {"scale": 4})
+def test_retry_reattaches_to_the_same_run(sim, dags, out, monkeypatch):
+    # Each 0.5 s attempt times out while the run goes on. hexsim's clock all but stops until
+    # the second attempt starts, so the first cannot see the run end however slowly it runs
+    # on a loaded machine; from then on the run lasts 1-2 s (time scale 4).
+    from hexrun.airflow import operators
+    original = operators.HexRunProjectOperator.execute
+
+    def execute(self, context):
+        if context["ti"].try_number >= 2:
+            sim.sim("POST", "/__sim/time_scale", {"scale": 4})
+        return original(self, context)
+    monkeypatch.setattr(operators.HexRunProjectOperator, "execute", execute)
+    sim.sim("POST", "/__sim/time_scale", {"scale": 0.001})
     state, tis = run_dag(dags, "hex_retry")
     assert state == "success"
     task_state, tries = tis["run"]
@@ -226,7 +246,17 @@ def test_mapped_instances_get_one_run_each(sim, dags, out):
     assert sorted(v["run_id"] for v in pulled) == sorted(r["runId"] for r in runs)
 
 
-def test_sensor_waits_on_run_id_from_xcom(sim, dags, out):
+def test_sensor_waits_on_run_id_from_xcom(sim, dags, out, monkeypatch):
+    # hexsim's clock all but stopped until a sensor runs: the not-waiting start task sees
+    # its run PENDING however slowly it runs (at 20x the run lasts 0.2-0.4 s).
+    from hexrun.airflow import sensors
+    original = sensors.HexRunSensor.execute
+
+    def execute(self, context):
+        sim.sim("POST", "/__sim/time_scale", {"scale": 20})
+        return original(self, context)
+    monkeypatch.setattr(sensors.HexRunSensor, "execute", execute)
+    sim.sim("POST", "/__sim/time_scale", {"scale": 0.001})
     state, tis = run_dag(dags, "hex_sensor")
     assert state == "success", tis
     [run] = sim_runs(sim, P_OK)
@@ -246,10 +276,11 @@ def test_sigterm_on_kill_cancels_the_run(sim, airflow_db, out):
 
 
 def test_sigterm_before_hex_answered_run_project_cancels_the_run(sim, airflow_db, out):
-    # Hex makes the run and sends its answer slowly (about 4 s): SIGTERM lands while the
-    # task waits for it; on_kill cancels the run once the answer names it.
+    # Hex makes the run and holds its answer (a slow body of 10 minutes a chunk) until the
+    # task has been killed; then the answer is let go, and on_kill cancels the run it names.
+    # (The answer used to come after about 4 s, which a loaded machine could miss.)
     sim.sim("POST", "/__sim/faults", {"faults": [{"endpoint": "RunProject",
-                                                  "kind": "slow_body", "delay_ms": 200}]})
+                                                  "kind": "slow_body", "delay_ms": 600000}]})
     sigterm_while_running(sim, out, "hex_kill", before_answer=True)
 
 
@@ -269,15 +300,20 @@ def test_sigterm_the_moment_submit_returns_cancels_the_run(sim, airflow_db, out)
 def sigterm_while_running(sim, out, dag_id, callback_sees_exception=True,
                           before_answer=False):
     """SIGTERM to `airflow dags test DAG_ID` while its task waits for a P_SLOW run (with
-    before_answer, as soon as hexsim has made the run, before the task has Hex's answer):
-    the operator's on_kill cancels the Hex run. callback_sees_exception: the failure
-    callback is given the task's exception (Airflow 3.0 gives it none after SIGTERM)."""
+    before_answer, once hexsim has made the run and holds Hex's answer to RunProject, which
+    it lets go once the task says it is cancelling): the operator's on_kill cancels the Hex
+    run. callback_sees_exception: the failure callback is given the task's exception
+    (Airflow 3.0 gives it none after SIGTERM)."""
+    # Real time: P_SLOW runs 10 minutes, so it cannot end before the kill however late that
+    # comes (at 20x it ran 30 s).
+    sim.sim("POST", "/__sim/time_scale", {"scale": 1})
     exe = os.path.join(os.path.dirname(sys.executable), "airflow")
     proc = subprocess.Popen([exe, "dags", "test", dag_id], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     lines = []  # the task's output so far, read as it comes
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
     reader.start()
+    killing = "task killed: cancelling the run of project " + P_SLOW
     try:
         deadline = time.monotonic() + CLI_START_S
         while not sim_runs(sim, P_SLOW) or (not before_answer and
@@ -287,10 +323,14 @@ def sigterm_while_running(sim, out, dag_id, callback_sees_exception=True,
         # The operator logs "Hex run <id> of project ..." once Hex answered RunProject.
         answered = lambda: any("Hex run " in ln and " of project " in ln for ln in lines)  # noqa
         if before_answer:
+            wait_for(lambda: sim.in_flight("RunProject") == 1, "the held RunProject answer")
             assert not answered(), "".join(lines)[-3000:]
         else:
             wait_for(answered, "the task's 'Hex run ... of project' line", timeout=60)
         proc.send_signal(signal.SIGTERM)
+        if before_answer:
+            wait_for(lambda: any(killing in ln for ln in lines), "on_kill's line", timeout=60)
+            sim.sim("POST", "/__sim/release")
         proc.wait(timeout=60)
         reader.join(10)
         output = "".join(lines)
@@ -301,7 +341,7 @@ def sigterm_while_running(sim, out, dag_id, callback_sees_exception=True,
     [run] = sim_runs(sim, P_SLOW)
     assert run["status"] == "KILLED", output[-3000:]
     if before_answer:
-        assert "task killed: cancelling the run of project " + P_SLOW in output, output[-3000:]
+        assert killing in output, output[-3000:]
     else:
         assert "task killed: cancelling Hex run " + run["runId"] in output
     if callback_sees_exception:
@@ -317,7 +357,10 @@ def test_retry_after_worker_crash_reattaches_through_journal(sim, airflow_db):
 def crash_then_retry(sim, dag_id):
     """`airflow tasks test DAG_ID run` SIGKILLed once its P_OK run exists, then again in a
     new process: the second re-attaches to the first one's run."""
-    sim.sim("POST", "/__sim/time_scale", {"scale": 2})  # P_OK runs 2-4 s
+    # hexsim's clock all but stopped until the first worker is dead: its run is still
+    # PENDING then, however long the kill takes on a loaded machine (at time scale 2 the
+    # run could end, 2-4 s after it was made, before the kill).
+    sim.sim("POST", "/__sim/time_scale", {"scale": 0.001})
     exe = os.path.join(os.path.dirname(sys.executable), "airflow")
     cmd = [exe, "tasks", "test", dag_id, "run", "2026-01-01T00:00:00+00:00"]
     first = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -330,10 +373,11 @@ def crash_then_retry(sim, dag_id):
         first.kill()  # the worker dies: no on_kill, no clean exit
         first.wait()
     [run] = sim_runs(sim, P_OK)
-    assert run["status"] in ("PENDING", "RUNNING")
+    assert run["status"] == "PENDING"
+    sim.sim("POST", "/__sim/time_scale", {"scale": 2})  # P_OK runs 2-4 s
     second = subprocess.run(cmd, capture_output=True, text=True, timeout=CLI_START_S + 60)
     output = second.stdout + second.stderr
-    assert second.returncode == 0, output[-3000:]
+    assert second.returncode == 0 and task_end_state(output) == "success", output[-3000:]
     runs_made = sim.runs()["created_per_project"][P_OK]
     assert f"Hex run {run['runId']} ended COMPLETED" in output, \
         f"{runs_made} run(s) made; the retry said: {output[-3000:]}"
@@ -356,6 +400,7 @@ def test_trigger_cancel_by_user_kills_run_but_shutdown_does_not(sim, airflow_db,
                                                                    expected):
     from airflow.jobs.triggerer_job_runner import TriggerRunner
     from hexrun.airflow.triggers import HexRunTrigger
+    sim.sim("POST", "/__sim/time_scale", {"scale": 1})  # P_SLOW runs 10 minutes
     [run_id] = sim.sim("POST", "/__sim/runs", {"projectId": P_SLOW, "count": 1})["runIds"]
 
     async def scenario():
@@ -363,7 +408,7 @@ def test_trigger_cancel_by_user_kills_run_but_shutdown_does_not(sim, airflow_db,
         task = start_in_runner(runner, 1, HexRunTrigger(project_id=P_SLOW, run_id=run_id,
                                                         poll_interval=0.05))
         await asyncio.sleep(1.0)
-        assert not task.done()  # P_SLOW runs 30 s: the trigger is still waiting
+        assert not task.done()  # P_SLOW runs 10 minutes: the trigger is still waiting
         if how == "user_kill":  # mark failed / clear: the triggerer's cancel_triggers path
             runner.to_cancel.append(1)
             await runner.cancel_triggers()
