@@ -337,7 +337,8 @@ def test_an_interrupt_while_the_submit_is_logged_still_cancels_the_run(sim):
 
 @pytest.mark.parametrize("executor", ["multiprocess", "in_process"])
 def test_an_interrupt_right_after_submit_returned_cancels_the_run(sim, dagster_home,
-                                                                  monkeypatch, executor):
+                                                                  monkeypatch, real_time,
+                                                                  executor):
     """A real run worker whose step is interrupted the moment Client.submit returns, before
     the step has kept the job (defs.py's HEXRUN_TEST_INTERRUPT_AFTER_SUBMIT): the run Hex
     made is cancelled all the same, and it is the only one."""
