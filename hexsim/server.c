@@ -131,9 +131,9 @@ static const char *bearer(struct MHD_Connection *conn)
 
 typedef struct trickle {
     char *body;
-    size_t len, stop; /* bytes to send before stopping (truncate) */
-    int delay_ms;     /* before each chunk (slow_body) */
-    int waited;       /* the delay before the next chunk is over */
+    size_t len, stop;  /* bytes to send before stopping (truncate) */
+    int delay_ms;      /* before each chunk (slow_body) */
+    int waited;        /* the delay before the next chunk is over */
     unsigned releases; /* hs_wake_releases() when made: a release since ends the delays */
     struct MHD_Connection *conn;
     hs_wake wake;
