@@ -526,13 +526,12 @@ static int64_t budget_ask(hexrun__engine *e, int group, int64_t now)
     return wait;
 }
 
-/* An op waits `wait` ms (0: behind earlier ops) for its budget group (engine thread,
+/* An op waits for its budget group until blocked_until (budget_ask set it) (engine thread,
  * without the table mutex): OP_REQUEUED, it keeps its place on the lane, and a job's
  * info says what its next request waits for; OP_FINISHED, a direct call that would wait
  * past its deadline has failed with HEXRUN_E_RATE_LIMITED (the caller unlinks it). */
-static op_fate budget_wait(hexrun__engine *e, op *o, int group, int64_t now, int64_t wait)
+static op_fate budget_wait(hexrun__engine *e, op *o, int group, int64_t now)
 {
-    (void)wait; /* budget_ask recorded it in blocked_until */
     int64_t paused = e->blocked_paused[group];
     int64_t until = e->blocked_until[group] > now ? e->blocked_until[group] : now;
     char why[HEXRUN__ERR_MAX], msg[HEXRUN__MSG_MAX];
@@ -703,7 +702,7 @@ static int run_interactive(hexrun__engine *e, int64_t now, int64_t *next)
         if (!(is_run ? run_blocked : api_blocked))
             wait = budget_ask(e, is_run ? HEXRUN__BUDGET_RUN : HEXRUN__BUDGET_API, now);
         if (wait > 0 || (is_run ? run_blocked : api_blocked)) {
-            if (budget_wait(e, o, is_run ? HEXRUN__BUDGET_RUN : HEXRUN__BUDGET_API, now, wait) ==
+            if (budget_wait(e, o, is_run ? HEXRUN__BUDGET_RUN : HEXRUN__BUDGET_API, now) ==
                 OP_FINISHED) {
                 *pp = o->next; /* a direct call that would wait past its deadline */
                 op_free(o);
