@@ -1,5 +1,7 @@
 """The workspace pattern (issue 15): Hex's published projects as asset specs, each a
 materializable asset with a check on its run, and the `dg` component that builds them."""
+import re
+
 import pytest
 from dagster import AssetKey, DagsterInstance, build_asset_context, materialize
 
@@ -7,6 +9,7 @@ import defs
 from conftest import runs_of
 from hexrun.dagster import (HexRunRequest, build_hex_asset, build_hex_assets_definitions,
                             load_hex_asset_specs)
+from hexrun.dagster.workspace import specs_of_projects
 
 
 def published_projects(sim):
@@ -170,6 +173,56 @@ def test_the_dg_component_translation_sets_key_prefix_group_and_tags(
     result = materialize([loaded.get_assets_def(key)], resources=loaded.resources)
     (mat,) = result.asset_materializations_for_node(loaded.get_assets_def(key).node_def.name)
     assert mat.metadata["hex_status"].value == "COMPLETED"
+
+
+def test_a_translation_key_from_the_title_becomes_a_valid_asset_name(sim, tmp_path, monkeypatch):
+    """A `translation` key templated from a title holds characters Dagster refuses in an asset
+    name (here a space, brackets and a dot): each run of them becomes one `_`, as dagster-dbt's
+    and dagster-fivetran's clean_name do, so the location loads and the asset runs. (It used
+    to fail the load on the op name "hex_hex__Daily revenue (v1.2)".)"""
+    from dagster import load_from_defs_folder
+    project = dg_project(tmp_path, monkeypatch, "hextitlekeys", (
+        "  translation:\n"
+        "    key: \"hex/{{ project.title }} (v1.2)\"\n"))
+    refresh_defs_state(project)
+    loaded = load_from_defs_folder(path_within_project=project)
+    keys = {k for a in loaded.assets for k in a.keys}
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]+", part) for k in keys for part in k.path), keys
+    key = AssetKey(["hex", "Daily_revenue_v1_2"])
+    assert key in keys and len(keys) == len(published_projects(sim))
+    revenue = loaded.get_assets_def(key)
+    result = materialize([revenue], resources=loaded.resources)
+    (mat,) = result.asset_materializations_for_node(revenue.node_def.name)
+    assert mat.metadata["hex_status"].value == "COMPLETED"
+
+
+def test_keys_cleaned_into_one_get_the_project_id_and_an_empty_part_is_refused():
+    """Two titles that clean into one key are told apart as two equal titles are; a key part
+    with nothing valid left (an empty template value) fails naming the project and key."""
+    projects = [{"id": "aaaaaaaa-0000-4000-8000-000000000001", "title": "Q3 revenue"},
+                {"id": "aaaaaaaa-0000-4000-8000-000000000002", "title": "Q3.revenue"}]
+
+    def by_title(spec, project):
+        return spec.replace_attributes(key=AssetKey(["hex", project["title"]]))
+    specs = specs_of_projects(projects, change=by_title)
+    assert [s.key for s in specs] == [
+        AssetKey(["hex", "Q3_revenue_aaaaaaaa_0000_4000_8000_000000000001"]),
+        AssetKey(["hex", "Q3_revenue_aaaaaaaa_0000_4000_8000_000000000002"])]
+    with pytest.raises(ValueError) as e:
+        specs_of_projects(projects[:1], change=lambda spec, p: spec.replace_attributes(
+            key=AssetKey(["hex", " ? "])))
+    message = str(e.value)
+    assert "'Q3 revenue' (aaaaaaaa-0000-4000-8000-000000000001)" in message
+    assert "'hex/ ? '" in message and "empty" in message
+
+
+def test_build_hex_asset_cleans_a_key_the_caller_made(sim):
+    """Dagster names the asset's op and output after its key: a caller's own key with a
+    space and a dot is cleaned as the workspace's keys are (it failed on the output name)."""
+    spec = spec_of(load_hex_asset_specs(defs.hex_resource()), defs.P_OK)
+    asset_def = build_hex_asset(spec.replace_attributes(key=AssetKey(["hex", "daily revenue.v2"])))
+    assert asset_def.key == AssetKey(["hex", "daily_revenue_v2"])
+    assert asset_def.node_def.name == "hex_hex__daily_revenue_v2"
 
 
 def test_a_broken_defs_state_fails_the_load_naming_the_file_and_the_fix(

@@ -30,6 +30,34 @@ def _slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_") or "project"
 
 
+# What an asset key part may hold: the characters of a Dagster name ([A-Za-z0-9_]) and the
+# hyphen, which Dagster's own key-to-op-name mapping turns into `_`. A space, dot, `@`,
+# `(`... in a key makes an op name Dagster refuses, and a key the asset selection syntax
+# needs quoting for.
+_NOT_IN_KEY_PART = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def _clean_key_part(part: str) -> str:
+    """part with each run of other characters made one `_`, none added at either end (as
+    dagster-dbt's and dagster-fivetran's clean_name): "Q3 revenue (EMEA)" -> "Q3_revenue_EMEA"."""
+    return "_".join(piece for piece in _NOT_IN_KEY_PART.split(part) if piece)
+
+
+def _with_clean_key(spec: AssetSpec, project: Dict[str, Any]) -> AssetSpec:
+    """spec with a key Dagster can name an asset by. Keys made from project data (a
+    `translation` template over the title, a translator's get_asset_key) are cleaned rather
+    than refused: a project renamed in Hex must not make the whole code location fail to
+    load. A part left with nothing (an empty template value) is an error naming the project
+    and the key."""
+    parts = [_clean_key_part(part) for part in spec.key.path]
+    if not all(parts):
+        raise ValueError(
+            f"Hex project {project.get('title')!r} ({project['id']}): its asset key "
+            f"{spec.key.to_user_string()!r} has an empty part, or one with no letter, digit, "
+            f"'_' or '-' (did a `translation` key or key_prefix template render empty?)")
+    return spec if parts == list(spec.key.path) else spec.replace_attributes(key=AssetKey(parts))
+
+
 class HexTranslator:
     """Turns a ListProjects entry into an AssetSpec (subclass it to change keys, groups,
     owners, tags: the DagsterDbtTranslator / DagsterFivetranTranslator pattern)."""
@@ -66,11 +94,13 @@ def specs_of_projects(projects: Sequence[Dict[str, Any]], *,
                       translator: Optional[HexTranslator] = None,
                       change: Optional[SpecChange] = None) -> List[AssetSpec]:
     """One AssetSpec per ListProjects entry, made by `translator` then `change`, with no
-    request to Hex. Two projects that end up with one key get the project id in it."""
+    request to Hex. Characters a Dagster asset name cannot hold become `_` in the keys, and
+    two projects that end up with one key get the project id in it."""
     translator = translator or HexTranslator()
     specs = [translator.get_asset_spec(p) for p in projects]
     if change is not None:
         specs = [change(spec, p) for spec, p in zip(specs, projects)]
+    specs = [_with_clean_key(spec, p) for spec, p in zip(specs, projects)]
     return _unique_keys(specs, list(projects))
 
 
@@ -103,8 +133,11 @@ def build_hex_asset(spec: AssetSpec, *, resource_key: str = "hex",
                     request: Optional[HexRunRequest] = None) -> AssetsDefinition:
     """The asset of one spec: materializing it runs the project; the run URL, status and
     elapsed time are the materialization's metadata, and the hex_run_succeeded check fails
-    when the run ERRORED, was KILLED or got no kernel."""
+    when the run ERRORED, was KILLED or got no kernel. The key is cleaned as
+    specs_of_projects cleans it."""
     project_id = project_id_of(spec)
+    # Dagster names the op's output after the key: a key a caller made itself is cleaned too.
+    spec = _with_clean_key(spec, {"id": project_id, "title": spec.metadata.get("hex/title")})
     request = request or HexRunRequest(project_id=project_id)
     check = AssetCheckSpec(RUN_CHECK, asset=spec.key,
                            description="the Hex run of this materialization completed")
