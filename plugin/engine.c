@@ -891,9 +891,14 @@ int hexrun__engine_round(hexrun__engine *e)
     /* The drain is bounded: at the deadline whatever is in flight is aborted. */
     if (stopping && ((!e->pending && e->io.in_flight(e->io.ud) == 0) || now_ms(e) >= deadline))
         return 0;
+    /* The board's news first: what woke this round is often another client's sweep,
+     * whose runs are handed over before the due ops' store statements and requests (a
+     * read the news made due is one of those ops). */
+    board_listen(e);
     if (e->cfg->coalesce)
         coalesce_polls(e, now_ms(e));
     int64_t sleep = run_due_ops(e, now_ms(e));
+    /* Again before waiting: the due ops' statements may have taken news in. */
     if (board_listen(e))
         sleep = 0; /* another client's sweep changed the board: read it now */
     hexrun__log_flush(e->log);

@@ -235,22 +235,32 @@ static char (*group_run_ids(hexrun__engine *e, const op *o, size_t *n))[HEXRUN__
     return ids;
 }
 
+/* A reader's reads of the board come half a period away from the holder's sweeps. The
+ * sweeper's changes are announced (board_listen), so a read only keeps the runs fresh and
+ * notices a sweeper that is gone; one due when the next sweep's news is (a period after
+ * the last) would put every reader's statement on the store in the moment the news is
+ * written, and keep the reader in its round trip while the news waits. */
+static int64_t board_read_offset(int64_t period)
+{
+    return period / 2;
+}
+
 /* Hand each poll of a served group the board's run (table mutex held). A run the board
  * lacks (or saw too long ago) is asked again at the next read, and polled alone after
- * BOARD_MISSES_MAX such reads. The next read is due a period on: the sweeper's changes are
- * announced (board_listen), so the period's read only keeps the run fresh and notices a
- * sweeper that is gone. */
+ * BOARD_MISSES_MAX such reads. The next read is due a period and a half after the sweep
+ * that put the youngest run (board_read_offset); when this client took the lease
+ * (`took_lease`), its own sweep is due a period after it, as the holder's next would
+ * have been. */
 static void board_apply(hexrun__engine *e, op *o, const hexrun__hex_run *runs, const int64_t *ages,
-                        size_t n, int64_t now)
+                        size_t n, int64_t now, int took_lease)
 {
     int64_t period = sweep_period_ms(e);
-    /* The next read (or this client's sweep, when it took the lease) a period after the
-     * sweep that put the youngest run, as the sweeper's own next sweep. */
     int64_t youngest = -1;
     for (size_t i = 0; i < n; i++)
         if (ages[i] >= 0 && ages[i] < period && (youngest < 0 || ages[i] < youngest))
             youngest = ages[i];
-    int64_t since = youngest >= 0 ? now - youngest : now;
+    int64_t since = (youngest >= 0 ? now - youngest : now) +
+                    (took_lease ? 0 : board_read_offset(period));
     op *p = o->project.group;
     o->project.group = NULL;
     while (p) {
@@ -322,7 +332,7 @@ op_fate board_serve(hexrun__engine *e, op *o, int64_t now)
     e->polls = o->next;
     pthread_mutex_lock(&e->jobs->mu);
     e->board_reads++;
-    board_apply(e, o, runs, ages, n_runs, now);
+    board_apply(e, o, runs, ages, n_runs, now, v == HEXRUN__BOARD_LEASE);
     /* A lease taken over for runs the board shows ended leaves this client nothing to
      * sweep: it gives the lease up at once, or the others would wait for it to lapse. */
     if (v == HEXRUN__BOARD_LEASE)
@@ -388,7 +398,8 @@ static void board_news_apply(hexrun__engine *e, const hexrun__hex_run *runs, siz
         got = o->next;
         hexrun__job *job = hexrun__jobs_find(e->jobs, o->job);
         o->poll.board_misses = 0;
-        o->sent_ms = now; /* poll_apply: due a period on */
+        /* poll_apply: the next read is due a period and a half on (board_read_offset) */
+        o->sent_ms = now + board_read_offset(sweep_period_ms(e));
         if (!job || poll_apply(e, o, job, run_find(runs, n, job->run_id)) == OP_FINISHED)
             op_free(o);
     }
