@@ -40,9 +40,11 @@ typedef struct pq_api {
     void (*finish)(PGconn *conn);
     PQnoticeProcessor (*setNoticeProcessor)(PGconn *conn, PQnoticeProcessor proc, void *arg);
     PGresult *(*exec)(PGconn *conn, const char *command);
-    PGresult *(*execParams)(PGconn *conn, const char *command, int nParams, const Oid *paramTypes,
-                            const char *const *paramValues, const int *paramLengths,
-                            const int *paramFormats, int resultFormat);
+    PGresult *(*prepare)(PGconn *conn, const char *stmtName, const char *query, int nParams,
+                         const Oid *paramTypes);
+    PGresult *(*execPrepared)(PGconn *conn, const char *stmtName, int nParams,
+                              const char *const *paramValues, const int *paramLengths,
+                              const int *paramFormats, int resultFormat);
     int (*resultStatus)(const PGresult *res);
     char *(*resultErrorMessage)(const PGresult *res);
     int (*ntuples)(const PGresult *res);
@@ -89,7 +91,8 @@ static int pq_load(char *err, size_t errlen)
             PQ_SYM(finish, "PQfinish");
             PQ_SYM(setNoticeProcessor, "PQsetNoticeProcessor");
             PQ_SYM(exec, "PQexec");
-            PQ_SYM(execParams, "PQexecParams");
+            PQ_SYM(prepare, "PQprepare");
+            PQ_SYM(execPrepared, "PQexecPrepared");
             PQ_SYM(resultStatus, "PQresultStatus");
             PQ_SYM(resultErrorMessage, "PQresultErrorMessage");
             PQ_SYM(ntuples, "PQntuples");
@@ -130,13 +133,16 @@ typedef struct kept_note {
     struct kept_note *next;
 } kept_note;
 
-/* A run this client last put on the board, as the hash of its JSON: a sweep writes the
- * runs that changed (with the news), and only marks the others as seen, after. */
+/* A run this client last put on the board, as hashes of its JSON and of its status: a
+ * sweep writes the runs whose status changed with the news, and the others after it. */
 typedef struct board_memo {
     char run_id[HEXRUN__HEX_ID_MAX];
     char project_id[HEXRUN__HEX_ID_MAX];
-    uint64_t sig;
+    uint64_t sig, status_sig;
 } board_memo;
+
+/* Room for every HEXRUN__COORD_SQL_* statement with parameters (14 of them). */
+#define HEXRUN__PG_PREPARED_MAX 24
 
 struct hexrun__pg {
     char *url;
@@ -146,6 +152,10 @@ struct hexrun__pg {
     int64_t limits[6];
     hexrun__log *log;
     PGconn *conn;         /* NULL while offline */
+    /* The statements prepared on conn (hexrun_<index>), by their text: PostgreSQL parses
+     * and plans each once per connection, not at every call (2-3 ms of a board put). */
+    const char *prepared[HEXRUN__PG_PREPARED_MAX];
+    int n_prepared;
     int32_t owner;        /* this client's session lock id (journal intents name it) */
     int64_t peers;        /* hexrun clients the store counted last (>= 1) */
     int64_t peers_next;   /* monotonic ms of the next count */
@@ -190,13 +200,9 @@ static void trim_newline(char *s)
         s[--n] = '\0';
 }
 
-/* One statement; NULL (with err filled) when it failed. */
-static PGresult *run(hexrun__pg *pg, const char *sql, int n, const char *const *params, char *err,
-                     size_t errlen)
+/* r's outcome: r when it succeeded, else NULL with err filled (r is freed). */
+static PGresult *result_ok(hexrun__pg *pg, PGresult *r, char *err, size_t errlen)
 {
-    pg->stats.queries++;
-    PGresult *r =
-        n ? pq.execParams(pg->conn, sql, n, NULL, params, NULL, NULL, 0) : pq.exec(pg->conn, sql);
     int st = r ? pq.resultStatus(r) : -1;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return r;
@@ -205,6 +211,45 @@ static PGresult *run(hexrun__pg *pg, const char *sql, int n, const char *const *
     if (r)
         pq.clear(r);
     return NULL;
+}
+
+/* The name sql is prepared under on this connection (hexrun_<index>), preparing it the
+ * first time; 0 with err filled when it could not be prepared. The statements are the
+ * HEXRUN__COORD_SQL_* literals, so their address names them. */
+static int prepared_name(hexrun__pg *pg, const char *sql, int n, char name[16], char *err,
+                         size_t errlen)
+{
+    int i = 0;
+    while (i < pg->n_prepared && pg->prepared[i] != sql)
+        i++;
+    snprintf(name, 16, "hexrun_%d", i);
+    if (i < pg->n_prepared)
+        return 1;
+    if (i == HEXRUN__PG_PREPARED_MAX) {
+        snprintf(err, errlen, "internal error: more than %d statements to prepare",
+                 HEXRUN__PG_PREPARED_MAX);
+        return 0;
+    }
+    PGresult *r = result_ok(pg, pq.prepare(pg->conn, name, sql, n, NULL), err, errlen);
+    if (!r)
+        return 0;
+    pq.clear(r);
+    pg->prepared[pg->n_prepared++] = sql;
+    return 1;
+}
+
+/* One statement, with parameters as a prepared statement; NULL (with err filled) when it
+ * failed. */
+static PGresult *run(hexrun__pg *pg, const char *sql, int n, const char *const *params, char *err,
+                     size_t errlen)
+{
+    pg->stats.queries++;
+    if (n == 0)
+        return result_ok(pg, pq.exec(pg->conn, sql), err, errlen);
+    char name[16];
+    if (!prepared_name(pg, sql, n, name, err, errlen))
+        return NULL;
+    return result_ok(pg, pq.execPrepared(pg->conn, name, n, params, NULL, NULL, 0), err, errlen);
 }
 
 /* One statement whose first value is an integer; -1 with err filled when it failed. */
@@ -292,6 +337,7 @@ static int pg_connect(hexrun__pg *pg, char *err, size_t errlen)
     const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
     const char *vals[] = {"5", "hexrun", pg->url, NULL};
     pg->conn = pq.connectdbParams(keys, vals, 1);
+    pg->n_prepared = 0; /* a new session has none */
     if (!pg->conn) {
         snprintf(err, errlen, "coord_url: out of memory");
         return HEXRUN_E_NOMEM;
@@ -305,6 +351,11 @@ static int pg_connect(hexrun__pg *pg, char *err, size_t errlen)
         rc = HEXRUN_E_IO;
     } else {
         pq.setNoticeProcessor(pg->conn, notice_ignore, NULL);
+        /* Each prepared statement's plan made once (PostgreSQL 12+; an older server
+         * refuses the setting and plans each call, as before). */
+        PGresult *g = pq.exec(pg->conn, "SET plan_cache_mode = force_generic_plan");
+        if (g)
+            pq.clear(g);
         PGresult *r = run(pg, HEXRUN__COORD_SQL_INSTALL, 0, NULL, msg, sizeof msg);
         if (r)
             pq.clear(r);
@@ -797,14 +848,12 @@ static int memo_cmp(const void *a, const void *b)
     return strcmp(((const board_memo *)a)->run_id, ((const board_memo *)b)->run_id);
 }
 
-/* 1 when the last put wrote run_id with this signature. */
-static int memo_same(const hexrun__pg *pg, const char *run_id, uint64_t sig)
+/* What the last put wrote of run_id, or NULL. */
+static const board_memo *memo_find(const hexrun__pg *pg, const char *run_id)
 {
     board_memo key;
     snprintf(key.run_id, sizeof key.run_id, "%s", run_id);
-    const board_memo *m =
-        pg->n_memo ? bsearch(&key, pg->memo, pg->n_memo, sizeof *pg->memo, memo_cmp) : NULL;
-    return m && m->sig == sig;
+    return pg->n_memo ? bsearch(&key, pg->memo, pg->n_memo, sizeof *pg->memo, memo_cmp) : NULL;
 }
 
 /* Forget what was put of project (all projects when NULL). */
@@ -844,14 +893,11 @@ static void memo_replace(hexrun__pg *pg, board_memo *fresh, size_t n)
     pg->n_memo = n + keep;
 }
 
-/* One board statement with the token hash, a list of runs or ids, the channel and this
- * client's id as parameters; 1 when it went through (else the store is gone). */
-static int board_write(hexrun__pg *pg, const char *sql, int nparams, const char *list)
+/* One board statement; 1 when it went through (else the store is gone). */
+static int board_write(hexrun__pg *pg, const char *sql, int n, const char *const *params)
 {
-    char msg[HEXRUN__ERR_MAX], owner[16];
-    snprintf(owner, sizeof owner, "%" PRId32, pg->owner);
-    const char *params[] = {pg->token_hash, list, pg->channel, owner};
-    PGresult *r = run(pg, sql, nparams, params, msg, sizeof msg);
+    char msg[HEXRUN__ERR_MAX];
+    PGresult *r = run(pg, sql, n, params, msg, sizeof msg);
     if (!r) {
         go_offline(pg, msg);
         return 0;
@@ -860,61 +906,85 @@ static int board_write(hexrun__pg *pg, const char *sql, int nparams, const char 
     return 1;
 }
 
-/* Sort the runs of a sweep: those that differ from what this client put last go to
- * `changed` (a JSON array), the others to `seen` (a text[] literal of ids); fresh gets
- * what each one is now. 0 on NOMEM. */
+/* A sweep's runs by what this client put of them last (board_put). */
+typedef struct board_lists {
+    hexrun__buf news;      /* JSON array: new to this client, or their status changed */
+    hexrun__buf changed;   /* JSON array: the same status, other fields changed */
+    hexrun__buf seen;      /* text[] literal: the ids of the runs put as they are */
+    size_t n_news, n_changed, n_seen;
+} board_lists;
+
+/* Add run (its JSON in one) to the list its memo entry puts it in. */
+static void board_list_add(const hexrun__pg *pg, const hexrun__hex_run *run, const hexrun__buf *one,
+                           const board_memo *now, board_lists *l)
+{
+    const board_memo *last = memo_find(pg, run->run_id);
+    /* an id that is not a UUID goes whole: the text[] literal takes no quoting */
+    if (!last || !hexrun__hex_is_uuid(run->run_id) || last->status_sig != now->status_sig)
+        hexrun__buf_appendf(&l->news, "%s%s", l->n_news++ ? "," : "", one->data);
+    else if (last->sig != now->sig)
+        hexrun__buf_appendf(&l->changed, "%s%s", l->n_changed++ ? "," : "", one->data);
+    else
+        hexrun__buf_appendf(&l->seen, "%s%s", l->n_seen++ ? "," : "", run->run_id);
+}
+
+/* Sort the runs of a sweep into l; fresh gets what each one is now. 0 on NOMEM. */
 static int board_sort(const hexrun__pg *pg, const hexrun__hex_run *runs, size_t n,
-                      board_memo *fresh, hexrun__buf *changed, hexrun__buf *seen)
+                      board_memo *fresh, board_lists *l)
 {
     hexrun__buf one = {0};
-    size_t n_changed = 0, n_seen = 0;
     int ok = 1;
-    hexrun__buf_appends(changed, "[");
-    hexrun__buf_appends(seen, "{");
+    hexrun__buf_appends(&l->news, "[");
+    hexrun__buf_appends(&l->changed, "[");
+    hexrun__buf_appends(&l->seen, "{");
     for (size_t i = 0; i < n && ok; i++) {
         one.len = 0;
-        if (hexrun__hex_run_json(&runs[i], &one) != HEXRUN_OK) {
-            ok = 0;
+        ok = hexrun__hex_run_json(&runs[i], &one) == HEXRUN_OK && !one.failed;
+        if (!ok)
             break;
-        }
         snprintf(fresh[i].run_id, sizeof fresh[i].run_id, "%s", runs[i].run_id);
         snprintf(fresh[i].project_id, sizeof fresh[i].project_id, "%s", runs[i].project_id);
         fresh[i].sig = json_sig(one.data, one.len);
-        /* an id that is not a UUID goes whole: the text[] literal takes no quoting */
-        if (hexrun__hex_is_uuid(runs[i].run_id) && memo_same(pg, runs[i].run_id, fresh[i].sig))
-            hexrun__buf_appendf(seen, "%s%s", n_seen++ ? "," : "", runs[i].run_id);
-        else
-            hexrun__buf_appendf(changed, "%s%s", n_changed++ ? "," : "", one.data);
+        fresh[i].status_sig = json_sig(runs[i].status, strlen(runs[i].status));
+        board_list_add(pg, &runs[i], &one, &fresh[i], l);
     }
-    hexrun__buf_appends(changed, "]");
-    hexrun__buf_appends(seen, "}");
-    ok = ok && !changed->failed && !seen->failed;
+    hexrun__buf_appends(&l->news, "]");
+    hexrun__buf_appends(&l->changed, "]");
+    hexrun__buf_appends(&l->seen, "}");
     hexrun__buf_free(&one);
-    if (n_changed == 0)
-        hexrun__buf_free(changed); /* nothing to write or announce */
-    return ok;
+    return ok && !l->news.failed && !l->changed.failed && !l->seen.failed;
 }
 
+/* Two statements: the runs whose status changed (or that are new to this client) first,
+ * with the news, which the readers wait on; then, after it is out, the rest of the sweep
+ * (runs whose other fields changed, such as a running run's elapsed time, and the ids of
+ * those put as they are). */
 void hexrun__pg_board_put(hexrun__pg *pg, const hexrun__hex_run *runs, size_t n)
 {
     if (!online(pg) || n == 0)
         return; /* offline: the next sweep puts them */
     board_memo *fresh = calloc(n, sizeof *fresh);
-    hexrun__buf changed = {0}, seen = {0};
-    int ok = fresh && board_sort(pg, runs, n, fresh, &changed, &seen);
-    /* The changes first: their statement carries the news, and readers wait on it. */
-    if (ok && changed.data)
-        ok = board_write(pg, HEXRUN__COORD_SQL_BOARD_PUT, 4, changed.data);
-    if (ok)
-        ok = board_write(pg, HEXRUN__COORD_SQL_BOARD_SEEN, 2, seen.data);
+    board_lists l = {0};
+    int ok = fresh && board_sort(pg, runs, n, fresh, &l);
+    char owner[16];
+    snprintf(owner, sizeof owner, "%" PRId32, pg->owner);
+    if (ok && l.n_news) {
+        const char *params[] = {pg->token_hash, l.news.data, pg->channel, owner};
+        ok = board_write(pg, HEXRUN__COORD_SQL_BOARD_PUT, 4, params);
+    }
+    if (ok) {
+        const char *params[] = {pg->token_hash, l.seen.data, l.changed.data};
+        ok = board_write(pg, HEXRUN__COORD_SQL_BOARD_SEEN, 3, params);
+    }
     if (ok) {
         memo_replace(pg, fresh, n);
     } else {
         free(fresh);
         memo_forget(pg, NULL);
     }
-    hexrun__buf_free(&changed);
-    hexrun__buf_free(&seen);
+    hexrun__buf_free(&l.news);
+    hexrun__buf_free(&l.changed);
+    hexrun__buf_free(&l.seen);
 }
 
 void hexrun__pg_board_release(hexrun__pg *pg, const char *project)

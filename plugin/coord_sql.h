@@ -262,13 +262,15 @@ HEXRUN__COORD_SQL_V2 \
     "AND project = $2 AND holder = $3::integer RETURNING project) " \
     "SELECT pg_notify($4, $3 || ' ' || project) FROM gave"
 
-/* $1 token hash, $2 the runs of a sweep that changed since this client's last put (or
- * that it never put) as a JSON array of Hex's run objects, $3 channel, $4 this client's id.
+/* $1 token hash, $2 the runs of a sweep whose status changed since this client's last put
+ * (or that it never put) as a JSON array of Hex's run objects, $3 channel, $4 this client's
+ * id.
  * Each project one of whose runs is new on the board or changed status is announced on
  * the channel, delivered when the statement commits: "<id> <project> {"runs":[the changed
  * runs]}", or without the runs when they would not fit in a notification (8000 bytes):
  * readers learn at once. The sweep's other runs follow in HEXRUN__COORD_SQL_BOARD_SEEN,
- * after the news. */
+ * after the news; the server's comparison with the board keeps a new holder (which put
+ * nothing yet) from announcing every run of the page. */
 #define HEXRUN__COORD_SQL_BOARD_PUT \
     "WITH page AS (SELECT r->>'runId' AS run_id, r FROM jsonb_array_elements($2::jsonb) AS r), " \
     "old AS (SELECT b.run_id, b.run->>'status' AS status FROM hexrun.board AS b " \
@@ -284,13 +286,20 @@ HEXRUN__COORD_SQL_V2 \
     "WHERE old.status IS DISTINCT FROM put.run->>'status' GROUP BY put.project) AS c"
 
 /* $1 token hash, $2 the ids (text[]) of a sweep's runs that this client put as they are:
- * seen now. Runs not seen for a day are forgotten, except these: PostgreSQL leaves it
- * unspecified which of two changes of one row in one statement wins (the documentation
- * of WITH), so the delete keeps off them. */
+ * seen now; $3 the sweep's other runs that this client put with the same status (a JSON
+ * array): written, without news. Runs not seen for a day are forgotten, except these:
+ * PostgreSQL leaves it unspecified which of two changes of one row in one statement wins
+ * (the documentation of WITH), so the delete keeps off them (and $2 and $3 are disjoint). */
 #define HEXRUN__COORD_SQL_BOARD_SEEN \
-    "WITH gone AS (DELETE FROM hexrun.board WHERE token_hash = $1 AND seen_at < " \
+    "WITH page AS (SELECT r->>'runId' AS run_id, r FROM jsonb_array_elements($3::jsonb) AS r), " \
+    "gone AS (DELETE FROM hexrun.board WHERE token_hash = $1 AND seen_at < " \
     "(extract(epoch FROM clock_timestamp()) * 1000)::bigint - 86400000 AND " \
-    "run_id <> ALL ($2::text[])) " \
+    "run_id <> ALL ($2::text[]) AND run_id NOT IN (SELECT run_id FROM page " \
+    "WHERE run_id IS NOT NULL)), " \
+    "put AS (INSERT INTO hexrun.board AS b (token_hash, run_id, project, run, seen_at) " \
+    "SELECT $1, run_id, r->>'projectId', r, (extract(epoch FROM clock_timestamp()) * 1000)::bigint " \
+    "FROM page WHERE run_id IS NOT NULL AND r ? 'projectId' ON CONFLICT (token_hash, run_id) " \
+    "DO UPDATE SET run = EXCLUDED.run, seen_at = EXCLUDED.seen_at) " \
     "UPDATE hexrun.board SET seen_at = (extract(epoch FROM clock_timestamp()) * 1000)::bigint " \
     "WHERE token_hash = $1 AND run_id = ANY ($2::text[])"
 
