@@ -141,6 +141,14 @@ typedef struct board_memo {
     uint64_t sig, status_sig;
 } board_memo;
 
+/* A project whose board lease this client holds, until (monotonic ms, its own estimate:
+ * the server's expiry comes later) `until_ms`. A holder's sweeps renew it with their put,
+ * so its next sweep goes without a board_step statement before its request. */
+typedef struct board_hold {
+    char project[HEXRUN__HEX_ID_MAX];
+    int64_t lease_ms, until_ms;
+} board_hold;
+
 /* Room for every HEXRUN__COORD_SQL_* statement with parameters (14 of them). */
 #define HEXRUN__PG_PREPARED_MAX 24
 
@@ -173,6 +181,8 @@ struct hexrun__pg {
     kept_note *kept, **kept_tail; /* journal notes written when the store is back */
     board_memo *memo;             /* what this client's puts wrote last, by run id */
     size_t n_memo;
+    board_hold *holds; /* the leases this client holds */
+    size_t n_holds, cap_holds;
     hexrun__pg_stats stats;
 };
 
@@ -432,6 +442,7 @@ void hexrun__pg_close(hexrun__pg *pg)
         kept_free(n);
     }
     free(pg->memo);
+    free(pg->holds);
     free(pg->url);
     free(pg);
 }
@@ -457,6 +468,7 @@ static void go_offline(hexrun__pg *pg, const char *why)
         pq.finish(pg->conn);
         pg->conn = NULL;
         memo_forget(pg, NULL); /* the store may come back without what was put */
+        pg->n_holds = 0;       /* and the leases lapse */
         pg->stats.outages++;
         pg->offline_ms = mono_ms();
         fallback_seed(pg);
@@ -762,6 +774,53 @@ static int board_rows(PGresult *r, int first, hexrun__hex_run **runs, int64_t **
     return 0;
 }
 
+/* ---- the leases this client holds (board_hold) ---- */
+
+static board_hold *hold_find(hexrun__pg *pg, const char *project)
+{
+    for (size_t i = 0; i < pg->n_holds; i++)
+        if (strcmp(pg->holds[i].project, project) == 0)
+            return &pg->holds[i];
+    return NULL;
+}
+
+/* This client holds project's lease from since_ms (monotonic, taken before the statement
+ * that took or renewed it: the server's swept_at is later). On NOMEM it is not kept: the
+ * next sweep asks the store, as without it. */
+static void hold_set(hexrun__pg *pg, const char *project, int64_t lease_ms, int64_t since_ms)
+{
+    board_hold *h = hold_find(pg, project);
+    if (!h && pg->n_holds == pg->cap_holds) {
+        size_t cap = pg->cap_holds ? 2 * pg->cap_holds : 4;
+        board_hold *grown = realloc(pg->holds, cap * sizeof *grown);
+        if (!grown)
+            return;
+        pg->holds = grown;
+        pg->cap_holds = cap;
+    }
+    if (!h) {
+        h = &pg->holds[pg->n_holds++];
+        snprintf(h->project, sizeof h->project, "%s", project);
+    }
+    h->lease_ms = lease_ms;
+    h->until_ms = since_ms + lease_ms;
+}
+
+static void hold_drop(hexrun__pg *pg, const char *project)
+{
+    board_hold *h = hold_find(pg, project);
+    if (h)
+        *h = pg->holds[--pg->n_holds];
+}
+
+/* 1 when this client's lease of project outlasts half of lease_ms from now: its sweep
+ * renews it (board_put) long before it lapses, so no statement is needed to sweep. */
+static int hold_fresh(hexrun__pg *pg, const char *project, int64_t lease_ms)
+{
+    const board_hold *h = hold_find(pg, project);
+    return h && mono_ms() + lease_ms / 2 < h->until_ms;
+}
+
 static int board_step_call(hexrun__pg *pg, const char *project, int64_t lease_ms, const char *ids,
                            hexrun__hex_run **runs, int64_t **ages, size_t *n_runs);
 
@@ -769,13 +828,23 @@ int hexrun__pg_board_step(hexrun__pg *pg, const char *project, int64_t lease_ms,
                           const char (*run_ids)[HEXRUN__HEX_ID_MAX], size_t n,
                           hexrun__hex_run **runs, int64_t **ages, size_t *n_runs)
 {
+    *runs = NULL;
+    *ages = NULL;
+    *n_runs = 0;
     if (!online(pg))
         return 2;
+    if (hold_fresh(pg, project, lease_ms))
+        return 0;
     char *ids = id_array(run_ids, n);
     if (!ids)
         return 2;
+    int64_t asked = mono_ms();
     int verdict = board_step_call(pg, project, lease_ms, ids, runs, ages, n_runs);
     free(ids);
+    if (verdict == 0 || verdict == 3)
+        hold_set(pg, project, lease_ms, asked);
+    else
+        hold_drop(pg, project);
     if (verdict != 1 && verdict != 3) {
         free(*runs);
         free(*ages);
@@ -955,6 +1024,65 @@ static int board_sort(const hexrun__pg *pg, const hexrun__hex_run *runs, size_t 
     return ok && !l->news.failed && !l->changed.failed && !l->seen.failed;
 }
 
+/* 1 when a put of the n runs renews the held project's lease: one of them is the
+ * project's (an id that is not a UUID is not renewed: the text[] literal takes no
+ * quoting, and its sweeps ask the store). */
+static int hold_swept(const board_hold *h, const hexrun__hex_run *runs, size_t n)
+{
+    if (!hexrun__hex_is_uuid(h->project))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(runs[i].project_id, h->project) == 0)
+            return 1;
+    return 0;
+}
+
+/* The held projects the n runs renew, as a text[] literal (malloc'ed; NULL on NOMEM). */
+static char *held_projects(const hexrun__pg *pg, const hexrun__hex_run *runs, size_t n)
+{
+    hexrun__buf b = {0};
+    hexrun__buf_appends(&b, "{");
+    for (size_t h = 0, k = 0; h < pg->n_holds; h++)
+        if (hold_swept(&pg->holds[h], runs, n))
+            hexrun__buf_appendf(&b, "%s%s", k++ ? "," : "", pg->holds[h].project);
+    hexrun__buf_appends(&b, "}");
+    return hexrun__buf_steal(&b);
+}
+
+/* The sweep's runs put without news (l), and the leases of its held projects renewed: a
+ * held project the answer lacks is no longer this client's. 1 when it went through. */
+static int board_put_rest(hexrun__pg *pg, const board_lists *l, const hexrun__hex_run *runs,
+                          size_t n, const char *owner)
+{
+    char *projects = held_projects(pg, runs, n);
+    if (!projects)
+        return 0;
+    char msg[HEXRUN__ERR_MAX];
+    const char *params[] = {pg->token_hash, l->seen.data, l->changed.data, projects, owner};
+    int64_t asked = mono_ms();
+    PGresult *r = run(pg, HEXRUN__COORD_SQL_BOARD_SEEN, 5, params, msg, sizeof msg);
+    if (!r) {
+        free(projects);
+        go_offline(pg, msg);
+        return 0;
+    }
+    for (size_t h = 0; h < pg->n_holds;) {
+        board_hold *held = &pg->holds[h];
+        int swept = hold_swept(held, runs, n), renewed = 0;
+        for (int i = 0; swept && i < pq.ntuples(r) && !renewed; i++)
+            renewed = strcmp(pq.getvalue(r, i, 0), held->project) == 0;
+        if (renewed)
+            held->until_ms = asked + held->lease_ms;
+        if (swept && !renewed)
+            hold_drop(pg, held->project); /* the last hold moved here: look at h again */
+        else
+            h++;
+    }
+    pq.clear(r);
+    free(projects);
+    return 1;
+}
+
 /* Two statements: the runs whose status changed (or that are new to this client) first,
  * with the news, which the readers wait on; then, after it is out, the rest of the sweep
  * (runs whose other fields changed, such as a running run's elapsed time, and the ids of
@@ -972,10 +1100,8 @@ void hexrun__pg_board_put(hexrun__pg *pg, const hexrun__hex_run *runs, size_t n)
         const char *params[] = {pg->token_hash, l.news.data, pg->channel, owner};
         ok = board_write(pg, HEXRUN__COORD_SQL_BOARD_PUT, 4, params);
     }
-    if (ok) {
-        const char *params[] = {pg->token_hash, l.seen.data, l.changed.data};
-        ok = board_write(pg, HEXRUN__COORD_SQL_BOARD_SEEN, 3, params);
-    }
+    if (ok)
+        ok = board_put_rest(pg, &l, runs, n, owner);
     if (ok) {
         memo_replace(pg, fresh, n);
     } else {
@@ -995,6 +1121,7 @@ void hexrun__pg_board_release(hexrun__pg *pg, const char *project)
     snprintf(owner, sizeof owner, "%" PRId32, pg->owner);
     const char *params[] = {pg->token_hash, project, owner, pg->channel};
     memo_forget(pg, project); /* whoever sweeps next writes what it sees */
+    hold_drop(pg, project);
     PGresult *r = run(pg, HEXRUN__COORD_SQL_BOARD_RELEASE, 4, params, msg, sizeof msg);
     if (r)
         pq.clear(r);

@@ -287,9 +287,12 @@ HEXRUN__COORD_SQL_V2 \
 
 /* $1 token hash, $2 the ids (text[]) of a sweep's runs that this client put as they are:
  * seen now; $3 the sweep's other runs that this client put with the same status (a JSON
- * array): written, without news. Runs not seen for a day are forgotten, except these:
- * PostgreSQL leaves it unspecified which of two changes of one row in one statement wins
- * (the documentation of WITH), so the delete keeps off them (and $2 and $3 are disjoint). */
+ * array): written, without news; $4 the projects (text[]) whose lease this client holds
+ * among the sweep's, $5 this client's id: their leases renewed, and returned (a project
+ * missing from the answer is no longer this client's). Runs not seen for a day are
+ * forgotten, except these: PostgreSQL leaves it unspecified which of two changes of one
+ * row in one statement wins (the documentation of WITH), so the delete keeps off them
+ * (and $2 and $3 are disjoint). */
 #define HEXRUN__COORD_SQL_BOARD_SEEN \
     "WITH page AS (SELECT r->>'runId' AS run_id, r FROM jsonb_array_elements($3::jsonb) AS r), " \
     "gone AS (DELETE FROM hexrun.board WHERE token_hash = $1 AND seen_at < " \
@@ -299,8 +302,12 @@ HEXRUN__COORD_SQL_V2 \
     "put AS (INSERT INTO hexrun.board AS b (token_hash, run_id, project, run, seen_at) " \
     "SELECT $1, run_id, r->>'projectId', r, (extract(epoch FROM clock_timestamp()) * 1000)::bigint " \
     "FROM page WHERE run_id IS NOT NULL AND r ? 'projectId' ON CONFLICT (token_hash, run_id) " \
-    "DO UPDATE SET run = EXCLUDED.run, seen_at = EXCLUDED.seen_at) " \
-    "UPDATE hexrun.board SET seen_at = (extract(epoch FROM clock_timestamp()) * 1000)::bigint " \
-    "WHERE token_hash = $1 AND run_id = ANY ($2::text[])"
+    "DO UPDATE SET run = EXCLUDED.run, seen_at = EXCLUDED.seen_at), " \
+    "seen AS (UPDATE hexrun.board SET seen_at = (extract(epoch FROM clock_timestamp()) * 1000)::bigint " \
+    "WHERE token_hash = $1 AND run_id = ANY ($2::text[])), " \
+    "renewed AS (UPDATE hexrun.board_lease SET swept_at = " \
+    "(extract(epoch FROM clock_timestamp()) * 1000)::bigint WHERE token_hash = $1 AND " \
+    "project = ANY ($4::text[]) AND holder = $5::integer RETURNING project) " \
+    "SELECT project FROM renewed"
 
 #endif
