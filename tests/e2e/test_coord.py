@@ -382,3 +382,39 @@ def test_a_submit_waiting_for_the_run_budget_asks_the_store_once_per_wait(sim, p
     # The first take, the held one's take and its pause, and perhaps one more of each
     # when the hour's window moves; before, a take and a pause at every wake-up.
     assert run_budget_statements(pg, since) <= 6, polls
+
+
+def statement_log(pg, since):
+    """The server's log lines since offset since."""
+    with open(os.path.join(pg.sock, "log")) as f:
+        f.seek(since)
+        return f.read().splitlines()
+
+
+def test_a_lease_holder_sweeps_without_asking_the_store_first_on_prepared_statements(sim, pg):
+    """The lease holder's put renews its lease, so its next sweep goes to Hex without a
+    board_step statement first; and the store parses and plans each statement once per
+    connection, not at every call. A sweep period of 200 ms (and hexsim at 60x, so that
+    P_SLOW lasts about 10 s) leaves the holder's renewals hundreds of ms of slack."""
+    sim.sim("POST", "/__sim/time_scale", {"scale": 60})
+    pg.psql("ALTER SYSTEM SET log_min_duration_statement = 0")
+    pg.psql("SELECT pg_reload_conf()")
+    since = os.path.getsize(os.path.join(pg.sock, "log"))
+    try:
+        with hexrun.Client(base_url=sim.base_url, token=TOKEN, coord_url=pg.url,
+                           budget_time_scale="60", poll_min_ms="200",
+                           poll_max_ms="200") as client:
+            assert client.submit(P_SLOW).wait(timeout=120).state == "COMPLETED"
+            sweeps = sum(client.stats()["requests"]["GetProjectRuns"].values())
+    finally:
+        pg.psql("ALTER SYSTEM RESET log_min_duration_statement")
+        pg.psql("SELECT pg_reload_conf()")
+    lines = statement_log(pg, since)
+    steps = sum(1 for line in lines if " execute " in line and "hexrun.board_step(" in line)
+    parses = [line for line in lines if " parse " in line]
+    assert sweeps >= 20, sweeps
+    # Before: one board_step before every sweep.
+    assert steps <= sweeps // 2, (steps, sweeps)
+    # Before: every call was parsed (and planned) again, as an unnamed statement.
+    assert parses and all(" parse hexrun_" in line for line in parses), parses[:3]
+    assert len(parses) <= 16, len(parses)
