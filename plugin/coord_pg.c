@@ -159,7 +159,7 @@ struct hexrun__pg {
     char settings[2][96]; /* each group's settings as a SQL array literal */
     int64_t limits[6];
     hexrun__log *log;
-    PGconn *conn;         /* NULL while offline */
+    PGconn *conn; /* NULL while offline */
     /* The statements prepared on conn (hexrun_<index>), by their text: PostgreSQL parses
      * and plans each once per connection, not at every call (2-3 ms of a board put). */
     const char *prepared[HEXRUN__PG_PREPARED_MAX];
@@ -977,9 +977,9 @@ static int board_write(hexrun__pg *pg, const char *sql, int n, const char *const
 
 /* A sweep's runs by what this client put of them last (board_put). */
 typedef struct board_lists {
-    hexrun__buf news;      /* JSON array: new to this client, or their status changed */
-    hexrun__buf changed;   /* JSON array: the same status, other fields changed */
-    hexrun__buf seen;      /* text[] literal: the ids of the runs put as they are */
+    hexrun__buf news;    /* JSON array: new to this client, or their status changed */
+    hexrun__buf changed; /* JSON array: the same status, other fields changed */
+    hexrun__buf seen;    /* text[] literal: the ids of the runs put as they are */
     size_t n_news, n_changed, n_seen;
 } board_lists;
 

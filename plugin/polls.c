@@ -259,8 +259,8 @@ static void board_apply(hexrun__engine *e, op *o, const hexrun__hex_run *runs, c
     for (size_t i = 0; i < n; i++)
         if (ages[i] >= 0 && ages[i] < period && (youngest < 0 || ages[i] < youngest))
             youngest = ages[i];
-    int64_t since = (youngest >= 0 ? now - youngest : now) +
-                    (took_lease ? 0 : board_read_offset(period));
+    int64_t since =
+        (youngest >= 0 ? now - youngest : now) + (took_lease ? 0 : board_read_offset(period));
     op *p = o->project.group;
     o->project.group = NULL;
     while (p) {
