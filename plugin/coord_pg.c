@@ -151,6 +151,7 @@ typedef struct board_hold {
 
 /* Room for every HEXRUN__COORD_SQL_* statement with parameters (14 of them). */
 #define HEXRUN__PG_PREPARED_MAX 24
+#define PREPARED_NAME_MAX 24 /* "hexrun_" and an int */
 
 struct hexrun__pg {
     char *url;
@@ -226,13 +227,13 @@ static PGresult *result_ok(hexrun__pg *pg, PGresult *r, char *err, size_t errlen
 /* The name sql is prepared under on this connection (hexrun_<index>), preparing it the
  * first time; 0 with err filled when it could not be prepared. The statements are the
  * HEXRUN__COORD_SQL_* literals, so their address names them. */
-static int prepared_name(hexrun__pg *pg, const char *sql, int n, char name[16], char *err,
-                         size_t errlen)
+static int prepared_name(hexrun__pg *pg, const char *sql, int n, char name[PREPARED_NAME_MAX],
+                         char *err, size_t errlen)
 {
     int i = 0;
     while (i < pg->n_prepared && pg->prepared[i] != sql)
         i++;
-    snprintf(name, 16, "hexrun_%d", i);
+    snprintf(name, PREPARED_NAME_MAX, "hexrun_%d", i);
     if (i < pg->n_prepared)
         return 1;
     if (i == HEXRUN__PG_PREPARED_MAX) {
@@ -256,7 +257,7 @@ static PGresult *run(hexrun__pg *pg, const char *sql, int n, const char *const *
     pg->stats.queries++;
     if (n == 0)
         return result_ok(pg, pq.exec(pg->conn, sql), err, errlen);
-    char name[16];
+    char name[PREPARED_NAME_MAX];
     if (!prepared_name(pg, sql, n, name, err, errlen))
         return NULL;
     return result_ok(pg, pq.execPrepared(pg->conn, name, n, params, NULL, NULL, 0), err, errlen);
