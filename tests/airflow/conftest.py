@@ -68,9 +68,11 @@ def sim_session():
         # hexrun's own connection type here, Hex's provider's type `hex` elsewhere.
         set_connection("hex_default", s.base_url, FAST_EXTRAS, conn_type="hexrun")
         set_connection("hex_defaults", s.base_url, {})
-        # The submit journal (docs/journal.md) lets a retry in another process re-attach.
+        # The submit journal (docs/journal.md) lets a retry in another process re-attach;
+        # hexrun's info lines (journal_attach, adopted...) say in the task's output how.
         set_connection("hex_journal", s.base_url,
-                       dict(FAST_EXTRAS, journal_path=os.path.join(AIRFLOW_HOME, "journal")))
+                       dict(FAST_EXTRAS, journal_path=os.path.join(AIRFLOW_HOME, "journal"),
+                            log_level="info"))
         set_connection("hex_one_run_per_min", s.base_url,
                        dict(FAST_EXTRAS, run_budget_per_min=1, run_budget_per_hour=1))
         yield s

@@ -3,10 +3,12 @@ the newest 3.0 release, the oldest hexrun supports), against hexsim. The operato
 back cleanly: `durable=True` (the default) is ignored, and a retry in another process
 re-attaches through the idempotency key and journal_path, as on Airflow 3.3 with
 durable=False. Run by `make check-airflow-fallback`, in its own venv."""
+import pytest
+
 from conftest import airflow_cli
-from test_airflow_provider import (CLI_START_S, P_OK, assert_run_xcom,  # noqa: F401 (dags)
-                                   crash_then_retry, dags, run_dag, sigterm_while_running,
-                                   sim_runs, task_end_state)
+from test_airflow_provider import (CLI_START_S, KILL_MOMENTS, P_OK,  # noqa: F401 (dags)
+                                   assert_run_xcom, crash_then_retry, dags, run_dag,
+                                   sigterm_while_running, sim_runs, task_end_state)
 
 
 def test_operator_falls_back_without_the_mixin():
@@ -30,8 +32,9 @@ def test_sigterm_cancels_the_run(sim, airflow_db, out):
     sigterm_while_running(sim, out, "hex_kill", callback_sees_exception=False)
 
 
-def test_retry_in_another_process_reattaches_through_the_journal(sim, airflow_db):
-    crash_then_retry(sim, "hex_journal_durable")  # durable=True, which 3.0 cannot honour
+@pytest.mark.parametrize("kill_at", KILL_MOMENTS)
+def test_retry_in_another_process_reattaches_through_the_journal(sim, airflow_db, kill_at):
+    crash_then_retry(sim, "hex_journal_durable", kill_at)  # durable=True, which 3.0 cannot honour
 
 
 def test_a_failed_task_is_seen_though_tasks_test_exits_0(sim, airflow_db):

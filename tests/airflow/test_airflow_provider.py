@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import HERE, airflow_cli
+from conftest import AIRFLOW_HOME, HERE, airflow_cli
 from waiting import wait_for
 
 P_OK = "11111111-1111-4111-8111-111111111111"
@@ -350,38 +350,92 @@ def sigterm_while_running(sim, out, dag_id, callback_sees_exception=True,
 
 # ---- a retry in another process (worker crash) re-attaches through journal_path ----
 
-def test_retry_after_worker_crash_reattaches_through_journal(sim, airflow_db):
-    crash_then_retry(sim, "hex_journal")
+# The two moments a worker can die at once its run exists, each held until the kill (the
+# test once killed "as soon as the run appears", between the two, by a race): before the
+# journal records Hex's answer (the retry must find the run among the project's runs:
+# adoption), and after (the retry attaches to the recorded run).
+KILL_MOMENTS = ["answer_held", "run_recorded"]
 
 
-def crash_then_retry(sim, dag_id):
-    """`airflow tasks test DAG_ID run` SIGKILLed once its P_OK run exists, then again in a
-    new process: the second re-attaches to the first one's run."""
-    # Real time until the first worker is dead: its run lasts 4-8 s, which the kill (within
-    # 50 ms of the run's creation) does not reach. (Nearly stopping hexsim's clock here
-    # instead made the Airflow 3.0 retry fail once in CI, for a reason not found.)
+@pytest.mark.parametrize("kill_at", KILL_MOMENTS)
+def test_retry_after_worker_crash_reattaches_through_journal(sim, airflow_db, kill_at):
+    crash_then_retry(sim, "hex_journal", kill_at)
+
+
+def journal_has_run(journal):
+    if not os.path.exists(journal):
+        return False
+    with open(journal) as f:
+        return any(line.split(" ")[1:2] == ["R"] for line in f)
+
+
+def crash_then_retry(sim, dag_id, kill_at):
+    """`airflow tasks test DAG_ID run` SIGKILLed once its P_OK run exists, at the moment
+    kill_at (KILL_MOMENTS), then again in a new process: the second re-attaches to the first
+    one's run."""
+    # Real time until the first worker is dead: its run lasts 4-8 s, and it waits for the
+    # kill only while the answer is held or once the run is recorded (a few ms after it).
     sim.sim("POST", "/__sim/time_scale", {"scale": 1})
     exe = os.path.join(os.path.dirname(sys.executable), "airflow")
-    cmd = [exe, "tasks", "test", dag_id, "run", "2026-01-01T00:00:00+00:00"]
-    first = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    day = {"answer_held": "02", "run_recorded": "03"}[kill_at]  # a DAG run (a key) of its own
+    cmd = [exe, "tasks", "test", dag_id, "run", f"2026-01-{day}T00:00:00+00:00"]
+    # A journal of this test's own: hexsim, reset, gives its runs the ids of earlier tests'
+    # runs, which an older journal knows as other keys' runs, never to be adopted.
+    journal = os.path.join(AIRFLOW_HOME, "journal")
+    if os.path.exists(journal):
+        os.unlink(journal)
+    if kill_at == "answer_held":  # hexsim makes the run and holds its answer until released
+        sim.sim("POST", "/__sim/faults", {"faults": [{"endpoint": "RunProject",
+                                                      "kind": "slow_body", "delay_ms": 600000}]})
+        ready = lambda: sim_runs(sim, P_OK) and sim.in_flight("RunProject") == 1  # noqa: E731
+    else:
+        ready = lambda: sim_runs(sim, P_OK) and journal_has_run(journal)  # noqa: E731
+    first_log = os.path.join(AIRFLOW_HOME, f"{dag_id}.first.log")
+    with open(first_log, "w") as log:
+        first = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_deadline = time.monotonic() + CLI_START_S
-        while not sim_runs(sim, P_OK):
-            assert time.monotonic() < wait_deadline and first.poll() is None
+        while not ready():
+            assert time.monotonic() < wait_deadline and first.poll() is None, \
+                retry_report(sim, dag_id, None, None, first_log)
             time.sleep(0.05)
     finally:
         first.kill()  # the worker dies: no on_kill, no clean exit
         first.wait()
+    if kill_at == "answer_held":
+        sim.sim("DELETE", "/__sim/faults")
+        sim.sim("POST", "/__sim/release")
     [run] = sim_runs(sim, P_OK)
     assert run["status"] in ("PENDING", "RUNNING")
+    assert journal_has_run(journal) == (kill_at == "run_recorded")
     sim.sim("POST", "/__sim/time_scale", {"scale": 2})  # the rest of the run at twice the pace
     second = subprocess.run(cmd, capture_output=True, text=True, timeout=CLI_START_S + 60)
     output = second.stdout + second.stderr
-    assert second.returncode == 0 and task_end_state(output) == "success", output[-3000:]
     runs_made = sim.runs()["created_per_project"][P_OK]
-    assert f"Hex run {run['runId']} ended COMPLETED" in output, \
-        f"{runs_made} run(s) made; the retry said: {output[-3000:]}"
-    assert runs_made == 1
+    ok = (second.returncode == 0 and task_end_state(output) == "success" and
+          f"Hex run {run['runId']} ended COMPLETED" in output and runs_made == 1)
+    assert ok, retry_report(sim, dag_id, run, second, first_log)
+
+
+def retry_report(sim, dag_id, run, second, first_log):
+    """Everything a failed crash_then_retry needs to be understood: hexsim's runs, the task's
+    exception, the journal, the first worker's last lines and the retry's whole output (its
+    task log, and hexrun's info lines: journal_attach, adopted, submit_unknown)."""
+    def text(path):
+        if not os.path.exists(path):
+            return "(none)"
+        with open(path, errors="replace") as f:
+            return f.read()
+    journal, first_output = os.path.join(AIRFLOW_HOME, "journal"), text(first_log)
+    at_kill = f"was {run['status']} at the kill" if run else "(no kill yet)"
+    return "\n".join([
+        f"first worker's run {at_kill}; hexsim now has runs {json.dumps(sim_runs(sim, P_OK))}",
+        "--- the task's failure callback (the exception):", text(os.path.join(
+            os.environ["HEXRUN_AIRFLOW_OUT"], f"{dag_id}.json")),
+        "--- journal " + journal + ":", text(journal),
+        "--- the first worker's last output:", first_output[-4000:]] + ([] if not second else [
+        f"--- the retry (exit code {second.returncode}), stdout:", second.stdout,
+        "--- the retry's stderr:", second.stderr]))
 
 
 # ---- triggers inside Airflow's own TriggerRunner (the triggerer's event loop) ----
