@@ -198,12 +198,17 @@ class HexRunProjectOperator(*_Bases):
 
     def _await_accepted(self, job: hexrun.Job, need_status: bool = False) -> hexrun.JobInfo:
         """Waits for Hex's answer to RunProject (the engine sends it when the rate budget
-        allows). need_status: also wait for the first poll, because a re-attached run says
-        PENDING until then, even when it has failed long ago."""
+        allows), which names the run and its URL. A run found by id alone (the journal's
+        record of an earlier process's submit) has its URL, and its status, only after the
+        first poll, so that is waited for. need_status: also wait for the first poll,
+        because a re-attached run says PENDING until then, even when it has failed long
+        ago."""
         def ready(i):
             if is_terminal(i):
                 return True
-            return i.run_id is not None and (i.hex_status is not None or not need_status)
+            if i.run_id is None:
+                return False
+            return i.hex_status is not None or (i.run_url is not None and not need_status)
         try:
             return wait_until(job, ready, max(self._deadline - time.monotonic(), 0.0))
         except hexrun.Timeout:
@@ -264,9 +269,11 @@ class HexRunProjectOperator(*_Bases):
     def _follow(self, context) -> Dict[str, Any]:
         """Publishes the run (XCom, log, the "Hex Run" link) and waits for it as asked."""
         info = self._job.info
-        self.log.info("Hex run %s of project %s: %s", info.run_id, self.project_id, info.run_url)
+        self.log.info("Hex run %s of project %s: %s", info.run_id, self.project_id,
+                      info.run_url or "no run URL")
         context["ti"].xcom_push(key="run_id", value=info.run_id)
-        context["ti"].xcom_push(key="run_url", value=info.run_url)
+        if info.run_url is not None:  # Airflow 3.0's XCom API refuses a None value
+            context["ti"].xcom_push(key="run_url", value=info.run_url)
         if not self.synchronous:
             return self._finish(context, run_xcom(info))
         if self.deferrable and not is_terminal(info):
