@@ -225,6 +225,69 @@ def test_build_hex_asset_cleans_a_key_the_caller_made(sim):
     assert asset_def.node_def.name == "hex_hex__daily_revenue_v2"
 
 
+# A group name Dagster accepts (validate_group_name): segments of [A-Za-z0-9_]+ between '/'.
+DAGSTER_GROUP_NAME = re.compile(r"[A-Za-z0-9_]+(/[A-Za-z0-9_]+)*")
+
+
+def test_a_translation_group_name_from_the_title_becomes_a_valid_group_name(
+        sim, tmp_path, monkeypatch):
+    """A `translation` group_name templated from a title holds characters Dagster refuses in
+    a group name (a space, `&`): each run of them becomes one `_`, a `/` still nests, and the
+    location loads. (It failed the load with Dagster's '"hex/Mixed outcomes & Ops" is not
+    a valid asset group name', which names no project.)"""
+    from dagster import load_from_defs_folder
+    project = dg_project(tmp_path, monkeypatch, "hextitlegroups", (
+        "  translation:\n"
+        "    group_name: \"hex/{{ project.title }} & Ops\"\n"))
+    refresh_defs_state(project)
+    loaded = load_from_defs_folder(path_within_project=project)
+    specs = loaded.resolve_all_asset_specs()
+    assert len(specs) == len(published_projects(sim))
+    assert all(DAGSTER_GROUP_NAME.fullmatch(s.group_name) for s in specs), specs
+    (revenue,) = [s for s in specs if s.key == AssetKey(["hex", "daily_revenue"])]
+    assert revenue.group_name == "hex/Daily_revenue_Ops"
+
+
+def test_a_translation_group_name_is_cleaned_literal_or_not_and_refused_when_left_empty():
+    """What a `translation` group_name renders is cleaned as keys are, a number-like title
+    (which Jinja renders as a number) included, and a group_name written literally too, as a
+    literal key is; one with nothing valid left fails naming the project and the field."""
+    from hexrun.dagster import HexProjectsComponent
+    by_title = HexProjectsComponent.resolve_from_yaml(
+        "translation:\n  group_name: \"{{ project.title }}\"\n").translation
+    projects = [{"id": "aaaaaaaa-0000-4000-8000-000000000001", "title": "Sales & Ops"},
+                {"id": "aaaaaaaa-0000-4000-8000-000000000002", "title": "2024"},
+                {"id": "aaaaaaaa-0000-4000-8000-000000000003", "title": " EMEA / Q3 (v1.2) "}]
+    specs = specs_of_projects(projects, change=by_title)
+    assert [s.group_name for s in specs] == ["Sales_Ops", "2024", "EMEA/Q3_v1_2"]
+    literal = HexProjectsComponent.resolve_from_yaml(
+        "translation:\n  group_name: \"Sales & Ops\"\n").translation
+    assert specs_of_projects(projects[1:2], change=literal)[0].group_name == "Sales_Ops"
+    with pytest.raises(ValueError) as e:
+        specs_of_projects([{"id": "aaaaaaaa-0000-4000-8000-000000000004", "title": " & "}],
+                          change=by_title)
+    message = str(e.value)
+    assert "Hex project ' & ' (aaaaaaaa-0000-4000-8000-000000000004)" in message
+    assert "group_name ' & '" in message and "empty" in message
+
+
+def test_a_translator_group_name_dagster_refuses_fails_naming_the_project():
+    """A HexTranslator's spec cannot be cleaned: AssetSpec refuses the group name when it is
+    made, in the subclass's code. The error names the project it was made for."""
+    from dagster import DagsterInvalidDefinitionError
+    from hexrun.dagster import HexTranslator
+
+    class ByTitle(HexTranslator):
+        def get_asset_spec(self, project):
+            return super().get_asset_spec(project).replace_attributes(group_name=project["title"])
+    with pytest.raises(DagsterInvalidDefinitionError) as e:
+        specs_of_projects([{"id": "aaaaaaaa-0000-4000-8000-000000000001", "title": "Sales & Ops"}],
+                          translator=ByTitle())
+    message = str(e.value)
+    assert "Hex project 'Sales & Ops' (aaaaaaaa-0000-4000-8000-000000000001)" in message
+    assert "not a valid asset group name" in message
+
+
 def test_a_broken_defs_state_fails_the_load_naming_the_file_and_the_fix(
         sim, tmp_path, monkeypatch):
     from dagster import load_from_defs_folder

@@ -21,17 +21,20 @@ older Dagster always does.
 import json
 import logging
 from pathlib import Path
-from typing import Annotated, Any, Dict, List, Optional
+from typing import Annotated, Any, Dict, List, Optional, Union
 
-from dagster import Component, ComponentLoadContext, Definitions, EnvVar, Model, Resolvable
+from dagster import (AssetSpec, Component, ComponentLoadContext, Definitions, EnvVar, Model,
+                     Resolvable)
 
 from .resources import HexResource
-from .workspace import SpecChange, build_hex_asset, fetch_published_projects, specs_of_projects
+from .workspace import (SpecChange, build_hex_asset, clean_group_name, fetch_published_projects,
+                        specs_of_projects)
 
 try:  # Dagster 1.12 on: state-backed components and YAML translation
-    from dagster.components import (DefsStateConfig, DefsStateConfigArgs,
-                                    ResolvedDefsStateConfig, StateBackedComponent)
-    from dagster.components.utils.translation import TranslationFnResolver
+    from dagster.components import (AssetAttributesModel, DefsStateConfig, DefsStateConfigArgs,
+                                    ResolutionContext, ResolvedDefsStateConfig, Resolver,
+                                    StateBackedComponent)
+    from dagster.components.utils.translation import TranslatorResolvingInfo
 except ImportError:  # pragma: no cover - an older Dagster: a plain component
     StateBackedComponent = None
 
@@ -71,16 +74,45 @@ if StateBackedComponent is None:  # pragma: no cover - exercised only on an olde
         def build_defs(self, context: ComponentLoadContext) -> Definitions:
             return self.defs_of_projects(fetch_published_projects(self.resource(), self.query))
 else:
+    def _resolve_translation(context: ResolutionContext, model: Any) -> SpecChange:
+        """The `translation` block as a SpecChange, made as Dagster's TranslationFnResolver
+        makes it (`{{ project.<field> }}` and `{{ spec }}` in scope), except for group_name:
+        AssetSpec refuses a group name such as "Sales & Ops" the moment it is set, inside
+        Dagster's translation, so the group name is rendered here, cleaned, and set after."""
+        def translate(attributes: Any, spec: AssetSpec, project: Dict[str, Any]) -> AssetSpec:
+            info = TranslatorResolvingInfo(asset_attributes=attributes,
+                                           resolution_context=context, model_key="translation")
+            return info.get_asset_spec(spec, {"project": project, "spec": spec})
+
+        if not isinstance(model, AssetAttributesModel) or model.group_name is None:
+            return lambda spec, project: translate(model, spec, project)
+        # A group_name written literally (`group_name: Sales & Ops`) is cleaned too, as a
+        # literal key is: the key cleaning applies to every key whatever wrote it (defs.yaml,
+        # a caller's spec given to build_hex_asset), and one rule for both fields is easier to
+        # predict than one that depends on a `{{` in the value. One that leaves nothing
+        # (`group_name: "?"`) still fails the load.
+        template = model.group_name
+        others = model.model_copy(update={"group_name": None})
+
+        def change(spec: AssetSpec, project: Dict[str, Any]) -> AssetSpec:
+            rendered = context.at_path("group_name").with_scope(
+                project=project, spec=spec).resolve_value(template)
+            group_name = clean_group_name(rendered, project)
+            return translate(others, spec, project).replace_attributes(group_name=group_name)
+        return change
+
     class HexProjectsComponent(StateBackedComponent, _HexProjectsBase):
         """Every published project of a Hex workspace as an asset whose materialization runs
         it, with the hex_run_succeeded check, and the HexResource they use. The project list
         is the component's defs state; `translation` changes each project's spec (key,
         key_prefix, group_name, tags, owners, ...) with `{{ project.<field> }}` templates
-        over its ListProjects entry and `{{ spec }}` for the spec made so far."""
+        over its ListProjects entry and `{{ spec }}` for the spec made so far; a key or group
+        name gets `_` for the characters Dagster refuses in it."""
 
         translation: Optional[Annotated[
             SpecChange,
-            TranslationFnResolver(template_vars_for_translation_fn=lambda p: {"project": p}),
+            Resolver(_resolve_translation, model_field_type=Union[str, AssetAttributesModel],
+                     inject_before_resolve=False),
         ]] = None
         defs_state: ResolvedDefsStateConfig = DefsStateConfigArgs.local_filesystem()
 

@@ -9,8 +9,8 @@ import re
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext,
-                     AssetKey, AssetsDefinition, AssetSpec, Failure, MaterializeResult,
-                     MetadataValue, multi_asset)
+                     AssetKey, AssetsDefinition, AssetSpec, DagsterInvalidDefinitionError,
+                     Failure, MaterializeResult, MetadataValue, multi_asset)
 
 from .ops import typed_signature
 from .resources import HexResource
@@ -35,12 +35,47 @@ def _slug(title: str) -> str:
 # `(`... in a key makes an op name Dagster refuses, and a key the asset selection syntax
 # needs quoting for.
 _NOT_IN_KEY_PART = re.compile(r"[^A-Za-z0-9_-]+")
+# What a group name may hold, as Dagster's validate_group_name checks it (1.13.9 on):
+# segments of [A-Za-z0-9_]+ separated by single `/` (nested groups), no hyphen.
+_NOT_IN_GROUP_SEGMENT = re.compile(r"[^A-Za-z0-9_]+")
+
+
+def _clean_name(text: str, not_allowed: "re.Pattern[str]") -> str:
+    """text with each run of not_allowed characters made one `_`, none added at either end
+    (as dagster-dbt's and dagster-fivetran's clean_name):
+    "Q3 revenue (EMEA)" -> "Q3_revenue_EMEA"."""
+    return "_".join(piece for piece in not_allowed.split(text) if piece)
 
 
 def _clean_key_part(part: str) -> str:
-    """part with each run of other characters made one `_`, none added at either end (as
-    dagster-dbt's and dagster-fivetran's clean_name): "Q3 revenue (EMEA)" -> "Q3_revenue_EMEA"."""
-    return "_".join(piece for piece in _NOT_IN_KEY_PART.split(part) if piece)
+    return _clean_name(part, _NOT_IN_KEY_PART)
+
+
+def clean_group_name(group_name: Any, project: Dict[str, Any]) -> Optional[str]:
+    """A group name Dagster accepts, made from what a `translation` group_name rendered for
+    project: each `/`-separated segment cleaned as a key part is, without the hyphen
+    ("Sales & Ops" -> "Sales_Ops", "hex/Q3 (EMEA)" -> "hex/Q3_EMEA"). None stays None (the
+    default group, as Dagster reads it); a number (a title such as "2024", which Jinja's native
+    rendering reads as one) is taken as its text. A segment left with nothing is a ValueError
+    naming the project and the field."""
+    if group_name is None:
+        return None
+    if isinstance(group_name, (int, float)):
+        group_name = str(group_name)
+    if not isinstance(group_name, str):
+        raise ValueError(f"{_project_named(project)}: its group_name rendered a "
+                         f"{type(group_name).__name__} ({group_name!r}), not text")
+    segments = [_clean_name(segment, _NOT_IN_GROUP_SEGMENT) for segment in group_name.split("/")]
+    if not all(segments):
+        raise ValueError(
+            f"{_project_named(project)}: its group_name {group_name!r} is empty, or has a "
+            f"'/'-separated segment with no letter, digit or '_' (did a `translation` "
+            f"group_name template render empty?)")
+    return "/".join(segments)
+
+
+def _project_named(project: Dict[str, Any]) -> str:
+    return f"Hex project {project.get('title')!r} ({project['id']})"
 
 
 def _with_clean_key(spec: AssetSpec, project: Dict[str, Any]) -> AssetSpec:
@@ -52,7 +87,7 @@ def _with_clean_key(spec: AssetSpec, project: Dict[str, Any]) -> AssetSpec:
     parts = [_clean_key_part(part) for part in spec.key.path]
     if not all(parts):
         raise ValueError(
-            f"Hex project {project.get('title')!r} ({project['id']}): its asset key "
+            f"{_project_named(project)}: its asset key "
             f"{spec.key.to_user_string()!r} has an empty part, or one with no letter, digit, "
             f"'_' or '-' (did a `translation` key or key_prefix template render empty?)")
     return spec if parts == list(spec.key.path) else spec.replace_attributes(key=AssetKey(parts))
@@ -97,11 +132,22 @@ def specs_of_projects(projects: Sequence[Dict[str, Any]], *,
     request to Hex. Characters a Dagster asset name cannot hold become `_` in the keys, and
     two projects that end up with one key get the project id in it."""
     translator = translator or HexTranslator()
-    specs = [translator.get_asset_spec(p) for p in projects]
-    if change is not None:
-        specs = [change(spec, p) for spec, p in zip(specs, projects)]
-    specs = [_with_clean_key(spec, p) for spec, p in zip(specs, projects)]
+    specs = [_spec_of(p, translator, change) for p in projects]
     return _unique_keys(specs, list(projects))
+
+
+def _spec_of(project: Dict[str, Any], translator: HexTranslator,
+             change: Optional[SpecChange]) -> AssetSpec:
+    """The project's spec with a clean key. Dagster checks a spec's group name, owners and
+    tags when it is made, inside the translator or change, with an error that names neither
+    the project nor the Hex data it came from: the project is added to it."""
+    try:
+        spec = translator.get_asset_spec(project)
+        if change is not None:
+            spec = change(spec, project)
+    except DagsterInvalidDefinitionError as e:
+        raise DagsterInvalidDefinitionError(f"{_project_named(project)}: {e}") from e
+    return _with_clean_key(spec, project)
 
 
 def load_hex_asset_specs(hex_resource: HexResource, *, query: Optional[str] = None,
