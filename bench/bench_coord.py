@@ -35,8 +35,16 @@ JOBS = int(os.environ.get("BENCH_COORD_JOBS", "50"))
 # the detection figure at x60 with 50 runs each (13 min: Hex's hour of 60 RunProjects
 # paces 400 runs over 6.7 hours of its time).
 ROWS = os.environ.get("BENCH_COORD_ROWS", "all")
+# BENCH_COORD_ROWS=detect BENCH_COORD_SCALE=10: nearer Hex's own pace (a sweep period of
+# about 200 ms, where a store round trip weighs what it would against Hex's seconds). The
+# two rows then run side by side, each on its own hexsim (40 min, not 80): on this clock
+# they use a few percent of a core each.
+PARALLEL = ROWS == "detect" and SCALE <= 10
 HEX_LIMITS = {"enabled": True, "run_per_min": 20, "run_per_hour": 60, "api_per_min": 30,
               "api_per_hour": 1800}
+# The wall time of 8 x JOBS runs paced by Hex's hourly run limit, twice over (a bound, for
+# the loads' and this script's waits).
+WALL_BOUND_S = max(900, 2 * 8 * JOBS * 3600 // HEX_LIMITS["run_per_hour"] // SCALE + 300)
 STATUS_ENDPOINTS = ("GetRunStatus", "GetProjectRuns")
 
 
@@ -54,7 +62,8 @@ def load_cmd(jobs, coord_url=None):
            "--config", f"poll_max_ms={30000 // SCALE}"]
     if coord_url:
         cmd += ["--config", f"coord_url={coord_url}"]
-    return cmd + ["load", "--jobs", str(jobs), "--projects", PROJECT, "--timeout", "900"]
+    return cmd + ["load", "--jobs", str(jobs), "--projects", PROJECT, "--timeout",
+                  str(WALL_BOUND_S)]
 
 
 def commits(pg):
@@ -90,7 +99,7 @@ def scenario(sim, pg, n_procs, jobs, coord, outage_after=None, outage_s=30, kill
         outage.start()
     reports, texts = [], []
     for p, log in zip(procs, logs):
-        out, _ = p.communicate(timeout=1800)
+        out, _ = p.communicate(timeout=WALL_BOUND_S + 60)
         with open(log) as f:
             texts.append(f.read())
         # A load whose jobs did not all complete exits non-zero: its report still counts.
@@ -184,7 +193,30 @@ def report(rows):
           f"{shared['detect_p95_all_ms'] / max(base['detect_p95_all_ms'], 1):.2f}x (all runs)")
 
 
+def detect_side_by_side():
+    """The two detection rows at once, each on its own hexsim (PARALLEL)."""
+    n, rows = JOBS, [None, None]
+    with HexSim(args=["--time-scale", str(SCALE)]) as alone, \
+            HexSim(args=["--time-scale", str(SCALE)]) as shared, PgServer() as pg:
+        def row(i, name, sim, procs, jobs, coord):
+            rows[i] = (name, scenario(sim, pg if coord else None, procs, jobs, coord))
+        threads = [threading.Thread(target=row, args=(0, f"1 process x {8 * n} (baseline)",
+                                                      alone, 1, 8 * n, False)),
+                   threading.Thread(target=row, args=(1, f"8 x {n}, coord_url",
+                                                      shared, 8, n, True))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    if None in rows:
+        raise RuntimeError("a detection row failed (its exception is above)")
+    return rows
+
+
 def main():
+    if PARALLEL:
+        report(detect_side_by_side())
+        return
     rows = []
     with HexSim(args=["--time-scale", str(SCALE)]) as sim, PgServer() as pg:
         n = JOBS
