@@ -1,6 +1,7 @@
 """issue 17's figures: 8 processes x 50 runs of one project on one token against hexsim with
 Hex's limits (its clock 600 times faster, hexrun's budget windows scaled to match), with
-coord_url on a throwaway PostgreSQL server (tests/support/pgserver.py), against one process
+coord_url on a throwaway PostgreSQL server (tests/support/pgserver.py; durable: fsync and
+synchronous_commit on, as in production), against one process
 waiting on all 400, and against 8 processes with a budget each (no store). Then the same
 8 x 50 with the server stopped for 30 s mid-run and started again.
 
@@ -197,7 +198,7 @@ def detect_side_by_side():
     """The two detection rows at once, each on its own hexsim (PARALLEL)."""
     n, rows = JOBS, [None, None]
     with HexSim(args=["--time-scale", str(SCALE)]) as alone, \
-            HexSim(args=["--time-scale", str(SCALE)]) as shared, PgServer() as pg:
+            HexSim(args=["--time-scale", str(SCALE)]) as shared, PgServer(durable=True) as pg:
         def row(i, name, sim, procs, jobs, coord):
             rows[i] = (name, scenario(sim, pg if coord else None, procs, jobs, coord))
         threads = [threading.Thread(target=row, args=(0, f"1 process x {8 * n} (baseline)",
@@ -218,7 +219,7 @@ def main():
         report(detect_side_by_side())
         return
     rows = []
-    with HexSim(args=["--time-scale", str(SCALE)]) as sim, PgServer() as pg:
+    with HexSim(args=["--time-scale", str(SCALE)]) as sim, PgServer(durable=True) as pg:
         n = JOBS
         rows.append((f"1 process x {8 * n} (baseline)", scenario(sim, pg, 1, 8 * n, False)))
         if ROWS == "all":

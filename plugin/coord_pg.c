@@ -341,6 +341,14 @@ static int listen_board(hexrun__pg *pg, char *err, size_t errlen)
     return r ? 0 : -1;
 }
 
+/* A session setting that a server may refuse (the session works without it). */
+static void session_set(hexrun__pg *pg, const char *sql)
+{
+    PGresult *r = pq.exec(pg->conn, sql);
+    if (r)
+        pq.clear(r);
+}
+
 /* Connect, install or check the schema, take the session lock. HEXRUN_OK or an error. */
 static int pg_connect(hexrun__pg *pg, char *err, size_t errlen)
 {
@@ -364,9 +372,11 @@ static int pg_connect(hexrun__pg *pg, char *err, size_t errlen)
         pq.setNoticeProcessor(pg->conn, notice_ignore, NULL);
         /* Each prepared statement's plan made once (PostgreSQL 12+; an older server
          * refuses the setting and plans each call, as before). */
-        PGresult *g = pq.exec(pg->conn, "SET plan_cache_mode = force_generic_plan");
-        if (g)
-            pq.clear(g);
+        session_set(pg, "SET plan_cache_mode = force_generic_plan");
+        /* No wait for the WAL flush at each budget or board statement: it would put a disk
+         * flush before every request to Hex and between a sweep and its news. The
+         * journal's statements wait for it (HEXRUN__COORD_SQL_DURABLE says why). */
+        session_set(pg, "SET synchronous_commit = off");
         PGresult *r = run(pg, HEXRUN__COORD_SQL_INSTALL, 0, NULL, msg, sizeof msg);
         if (r)
             pq.clear(r);

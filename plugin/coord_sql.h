@@ -214,20 +214,33 @@ HEXRUN__COORD_SQL_V2 \
     "FROM unnest($3::bigint[]) AS a) AS s " \
     "WHERE b.token_hash = $1 AND b.grp = $2::smallint AND s.sent IS NOT NULL"
 
+/* A client's session commits without waiting for the WAL flush (pg_connect): its budget
+ * and board statements count requests and keep Hex's answers, which a server crash may
+ * lose the last moments of at the cost of a few 429s (handled) and a board read. The
+ * journal's writes may not be lost (a claim lost in a crash would let a retry start a
+ * second run): each carries this, which sets its transaction back to the server's own
+ * setting (the session's reset value, as configured for the server, database or role). */
+#define HEXRUN__COORD_SQL_DURABLE \
+    "set_config('synchronous_commit', (SELECT reset_val FROM pg_settings WHERE name = " \
+    "'synchronous_commit'), true)"
+
 /* $1 key, $2 project, $3 unix ms, $4 stale ms, $5 owner */
 #define HEXRUN__COORD_SQL_BEGIN \
-    "SELECT verdict, detail, since FROM hexrun.journal_begin($1, $2, $3::bigint, " \
-    "$4::bigint, $5::integer)"
+    "SELECT j.verdict, j.detail, j.since FROM hexrun.journal_begin($1, $2, $3::bigint, " \
+    "$4::bigint, $5::integer) AS j, " HEXRUN__COORD_SQL_DURABLE " AS durable"
 
 /* $1 key, $2 project, $3 state R or U, $4 run id or NULL, $5 unix ms */
 #define HEXRUN__COORD_SQL_NOTE \
     "INSERT INTO hexrun.journal AS j (key, project, state, run_id, t_ms) " \
-    "VALUES ($1, $2, $3, $4, $5::bigint) ON CONFLICT (key) DO UPDATE SET " \
+    "SELECT $1, $2, $3, $4, $5::bigint FROM " HEXRUN__COORD_SQL_DURABLE " AS durable " \
+    "ON CONFLICT (key) DO UPDATE SET " \
     "state = EXCLUDED.state, run_id = EXCLUDED.run_id, t_ms = EXCLUDED.t_ms, owner = NULL, " \
     "updated_at = now() WHERE j.project = EXCLUDED.project"
 
 /* $1 key, $2 project: no run was made, the key is free again */
-#define HEXRUN__COORD_SQL_FREE "DELETE FROM hexrun.journal WHERE key = $1 AND project = $2"
+#define HEXRUN__COORD_SQL_FREE \
+    "DELETE FROM hexrun.journal USING " HEXRUN__COORD_SQL_DURABLE " AS durable " \
+    "WHERE key = $1 AND project = $2"
 
 #define HEXRUN__COORD_SQL_KNOWS "SELECT 1 FROM hexrun.journal WHERE run_id = $1 AND state = 'R'"
 

@@ -418,3 +418,42 @@ def test_a_lease_holder_sweeps_without_asking_the_store_first_on_prepared_statem
     # Before: every call was parsed (and planned) again, as an unnamed statement.
     assert parses and all(" parse hexrun_" in line for line in parses), parses[:3]
     assert len(parses) <= 16, len(parses)
+
+
+def wal_syncs(server):
+    """The WAL flushes to disk the server counted, once hexrun's sessions have ended (a
+    session reports its counts when it ends)."""
+    deadline = time.monotonic() + 60
+    while server.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                      "'hexrun'") != "0":
+        assert time.monotonic() < deadline, "hexrun's sessions did not end"
+        time.sleep(0.05)
+    return int(server.psql("SELECT wal_sync FROM pg_stat_wal"))
+
+
+def test_only_the_journals_writes_wait_for_the_disk(sim, tmp_path):
+    """On a server whose commits wait for the disk (fsync, synchronous_commit on), the
+    budget and board statements do not (a flush before every request to Hex and between a
+    sweep and its news); a journal claim and its record do. The WAL writer's own flushes
+    are held off (wal_writer_delay 10 s) so that each flush counted is a commit's."""
+    with PgServer(durable=True) as server:
+        server.psql("ALTER SYSTEM SET wal_writer_delay = '10s'")
+        server.psql("SELECT pg_reload_conf()")
+        sim.sim("POST", "/__sim/time_scale", {"scale": 60})
+        before = wal_syncs(server)
+        with hexrun.Client(base_url=sim.base_url, token=TOKEN, coord_url=server.url,
+                           budget_time_scale="60", poll_min_ms="200",
+                           poll_max_ms="200") as client:
+            assert client.submit(P_SLOW).wait(timeout=120).state == "COMPLETED"
+            sweeps = sum(client.stats()["requests"]["GetProjectRuns"].values())
+        swept = wal_syncs(server)
+        with hexrun.Client(base_url=sim.base_url, token=TOKEN, coord_url=server.url,
+                           budget_time_scale="60") as client:
+            jobs = [client.submit(P_OK, idempotency_key=f"durable-{i}") for i in range(5)]
+            assert all(job.wait(timeout=120).state == "COMPLETED" for job in jobs)
+        claimed = wal_syncs(server)
+    assert sweeps >= 20, sweeps
+    # Before: a flush for each budget take and board put, two or more a sweep.
+    assert swept - before <= 8, (swept - before, sweeps)
+    # Each key's claim and its run's record: ten flushes (two may share one, rarely).
+    assert claimed - swept >= 2 * len(jobs) - 2, claimed - swept

@@ -28,7 +28,10 @@ def pg_bindir():
 
 
 class PgServer:
-    def __init__(self):
+    def __init__(self, durable=False):
+        """durable: commits wait for the WAL on disk (fsync and synchronous_commit on), as
+        on a production server; the tests' default server skips the disk."""
+        self.durable = durable
         self.bindir = pg_bindir()
         self.dir = None
         self.as_nobody = os.geteuid() == 0
@@ -69,8 +72,9 @@ class PgServer:
         """Start (or start again) the server on its data directory."""
         self._run("pg_ctl", "-D", self.data, "-l", os.path.join(self.sock, "log"), "-w",
                   "-t", "60", "-o",
-                  f"-k {self.sock} -c listen_addresses='' -c fsync=off "
-                  "-c synchronous_commit=off -c max_connections=200", "start")
+                  f"-k {self.sock} -c listen_addresses='' -c max_connections=200"
+                  + ("" if self.durable else " -c fsync=off -c synchronous_commit=off"),
+                  "start")
 
     def halt(self):
         """Stop the server (fast: sessions are ended), keeping its data."""
