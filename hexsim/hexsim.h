@@ -210,6 +210,10 @@ typedef struct hs_world {
     int max_concurrent_runs; /* 0 = no cap */
     uint64_t rng;
     uint64_t seed;
+    /* Worlds built since start: each draws its ids from a stream of its own, so a reset
+     * never gives a run id again (Hex never reuses one; a journal kept across resets
+     * would take a new run for an old key's). */
+    uint64_t worlds;
     size_t max_body;
     char profile[32]; /* --profile; the scenario's "profile" overrides it */
     hs_variant variant;

@@ -454,7 +454,8 @@ static int variant_load(json_object *sc, char *err, size_t errlen)
 static int world_build_locked(json_object *sc, char *err, size_t errlen)
 {
     json_object *projects, *limits;
-    hs_w.rng = hs_w.seed ? hs_w.seed : (uint64_t)obj_int(sc, "seed", 42);
+    hs_w.rng = (hs_w.seed ? hs_w.seed : (uint64_t)obj_int(sc, "seed", 42)) +
+               hs_w.worlds++ * 0x9e3779b97f4a7c15ULL;
     snprintf(hs_w.org_id, sizeof(hs_w.org_id), "%s",
              obj_str(sc, "org_id", "0a0a0a0a-0000-4000-8000-000000000001"));
     hs_w.max_concurrent_runs = (int)obj_int(sc, "max_concurrent_runs", 0);

@@ -378,6 +378,16 @@ def test_sim_reset_health_counters_and_scenario(sim):
     assert sim.call("GET", "/__sim/nope")[0] == 404
 
 
+def test_a_reset_never_gives_a_run_id_again(sim):
+    """Hex never reuses a run id; hexsim's worlds after a reset draw new ones (before, a
+    reset replayed the seed's ids: a journal kept across resets met its old runs' ids)."""
+    seen = [run(sim)]
+    for _ in range(3):
+        sim.sim("POST", "/__sim/reset")
+        seen.append(run(sim))
+    assert len(set(seen)) == len(seen), seen
+
+
 def test_refused_scenario_keeps_the_loaded_world(sim):
     # Found by tests/fuzz/fuzz_hexsim.c: each of these aborted or crashed hexsim, at once
     # or at the next POST /v1/groups or RunProject.
