@@ -1,7 +1,6 @@
 """issue 17's figures: 8 processes x 50 runs of one project on one token against hexsim with
 Hex's limits (its clock 600 times faster, hexrun's budget windows scaled to match), with
-coord_url on a throwaway PostgreSQL server (tests/support/pgserver.py; durable: fsync and
-synchronous_commit on, as in production), against one process
+coord_url on a throwaway PostgreSQL server (tests/support/pgserver.py), against one process
 waiting on all 400, and against 8 processes with a budget each (no store). Then the same
 8 x 50 with the server stopped for 30 s mid-run and started again.
 
@@ -41,6 +40,9 @@ ROWS = os.environ.get("BENCH_COORD_ROWS", "all")
 # two rows then run side by side, each on its own hexsim (40 min, not 80): on this clock
 # they use a few percent of a core each.
 PARALLEL = ROWS == "detect" and SCALE <= 10
+# BENCH_COORD_DURABLE=1: a server whose commits reach the disk (fsync on), as in production;
+# the default is the tests' server, which skips the disk (docs/benchmarks.md compares them).
+DURABLE = os.environ.get("BENCH_COORD_DURABLE") == "1"
 HEX_LIMITS = {"enabled": True, "run_per_min": 20, "run_per_hour": 60, "api_per_min": 30,
               "api_per_hour": 1800}
 # The wall time of 8 x JOBS runs paced by Hex's hourly run limit, twice over (a bound, for
@@ -198,7 +200,7 @@ def detect_side_by_side():
     """The two detection rows at once, each on its own hexsim (PARALLEL)."""
     n, rows = JOBS, [None, None]
     with HexSim(args=["--time-scale", str(SCALE)]) as alone, \
-            HexSim(args=["--time-scale", str(SCALE)]) as shared, PgServer(durable=True) as pg:
+            HexSim(args=["--time-scale", str(SCALE)]) as shared, PgServer(durable=DURABLE) as pg:
         def row(i, name, sim, procs, jobs, coord):
             rows[i] = (name, scenario(sim, pg if coord else None, procs, jobs, coord))
         threads = [threading.Thread(target=row, args=(0, f"1 process x {8 * n} (baseline)",
@@ -219,7 +221,7 @@ def main():
         report(detect_side_by_side())
         return
     rows = []
-    with HexSim(args=["--time-scale", str(SCALE)]) as sim, PgServer(durable=True) as pg:
+    with HexSim(args=["--time-scale", str(SCALE)]) as sim, PgServer(durable=DURABLE) as pg:
         n = JOBS
         rows.append((f"1 process x {8 * n} (baseline)", scenario(sim, pg, 1, 8 * n, False)))
         if ROWS == "all":
