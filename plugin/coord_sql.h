@@ -16,6 +16,39 @@
  * (class, its id) for as long as its session lives; journal intents name that id. */
 #define HEXRUN__COORD_LOCK_CLASS 1751480434
 
+/* The lease step (version 2's board_step, as mended in 2.1; the same signature). It read
+ * the clock before waiting for the lease row's lock: a holder whose put renewed the lease
+ * while this statement waited had stamped it after that reading, and the stamp "from the
+ * future" (meant for a server clock set back) handed the lease to the reader. Both then
+ * swept, and a reader whose runs then ended through the other's news held a lease it
+ * never swept, until it lapsed (a few runs seen 300 ms late at x60). */
+#define HEXRUN__COORD_SQL_BOARD_STEP_FN \
+"  CREATE OR REPLACE FUNCTION hexrun.board_step(p_token text, p_project text, p_holder integer,\n" \
+"    p_period bigint, p_runs text[]) RETURNS TABLE (kind text, run jsonb, age_ms bigint)\n" \
+"  LANGUAGE plpgsql AS $f$\n" \
+"  DECLARE\n" \
+"    now_ms bigint := (extract(epoch FROM clock_timestamp()) * 1000)::bigint;\n" \
+"    l hexrun.board_lease%ROWTYPE;\n" \
+"  BEGIN\n" \
+"    INSERT INTO hexrun.board_lease VALUES (p_token, p_project, p_holder, now_ms)\n" \
+"      ON CONFLICT DO NOTHING;\n" \
+"    IF FOUND THEN kind := 'lease'; RETURN NEXT; RETURN; END IF;\n" \
+"    SELECT * INTO l FROM hexrun.board_lease AS b\n" \
+"      WHERE b.token_hash = p_token AND b.project = p_project FOR UPDATE;\n" \
+"    -- board_step 2.1: the time after the row lock. A holder's renewal that committed\n" \
+"    -- while this waited for the row is then older than now, not a stamp from the future.\n" \
+"    now_ms := (extract(epoch FROM clock_timestamp()) * 1000)::bigint;\n" \
+"    IF l.holder = p_holder OR l.swept_at <= now_ms - p_period OR l.swept_at > now_ms THEN\n" \
+"      UPDATE hexrun.board_lease AS b SET holder = p_holder, swept_at = now_ms\n" \
+"        WHERE b.token_hash = p_token AND b.project = p_project;\n" \
+"      kind := CASE WHEN l.holder = p_holder THEN 'sweep' ELSE 'lease' END;\n" \
+"      RETURN NEXT; RETURN;\n" \
+"    END IF;\n" \
+"    kind := 'read'; RETURN NEXT;\n" \
+"    RETURN QUERY SELECT 'run'::text, b.run, now_ms - b.seen_at FROM hexrun.board AS b\n" \
+"      WHERE b.token_hash = p_token AND b.run_id = ANY (p_runs);\n" \
+"  END $f$;\n"
+
 /* Version 2: the status board. One client at a time holds a project's lease (it expires
  * one sweep period after its last sweep) and reads Hex's pages for everyone; the runs it
  * sees go to hexrun.board, which the other clients read instead of asking Hex. */
@@ -33,28 +66,7 @@
 "    run jsonb NOT NULL,\n" \
 "    seen_at bigint NOT NULL,\n" \
 "    PRIMARY KEY (token_hash, run_id));\n" \
-"  CREATE FUNCTION hexrun.board_step(p_token text, p_project text, p_holder integer,\n" \
-"    p_period bigint, p_runs text[]) RETURNS TABLE (kind text, run jsonb, age_ms bigint)\n" \
-"  LANGUAGE plpgsql AS $f$\n" \
-"  DECLARE\n" \
-"    now_ms bigint := (extract(epoch FROM clock_timestamp()) * 1000)::bigint;\n" \
-"    l hexrun.board_lease%ROWTYPE;\n" \
-"  BEGIN\n" \
-"    INSERT INTO hexrun.board_lease VALUES (p_token, p_project, p_holder, now_ms)\n" \
-"      ON CONFLICT DO NOTHING;\n" \
-"    IF FOUND THEN kind := 'lease'; RETURN NEXT; RETURN; END IF;\n" \
-"    SELECT * INTO l FROM hexrun.board_lease AS b\n" \
-"      WHERE b.token_hash = p_token AND b.project = p_project FOR UPDATE;\n" \
-"    IF l.holder = p_holder OR l.swept_at <= now_ms - p_period OR l.swept_at > now_ms THEN\n" \
-"      UPDATE hexrun.board_lease AS b SET holder = p_holder, swept_at = now_ms\n" \
-"        WHERE b.token_hash = p_token AND b.project = p_project;\n" \
-"      kind := CASE WHEN l.holder = p_holder THEN 'sweep' ELSE 'lease' END;\n" \
-"      RETURN NEXT; RETURN;\n" \
-"    END IF;\n" \
-"    kind := 'read'; RETURN NEXT;\n" \
-"    RETURN QUERY SELECT 'run'::text, b.run, now_ms - b.seen_at FROM hexrun.board AS b\n" \
-"      WHERE b.token_hash = p_token AND b.run_id = ANY (p_runs);\n" \
-"  END $f$;\n"
+HEXRUN__COORD_SQL_BOARD_STEP_FN
 
 #define HEXRUN__COORD_SQL_INSTALL \
 "DO $hexrun$\n" \
@@ -69,7 +81,13 @@
 "  IF v > 2 THEN\n" \
 "    RAISE EXCEPTION 'the hexrun schema is version %, newer than this hexrun (2)', v;\n" \
 "  END IF;\n" \
-"  IF v = 2 THEN RETURN; END IF;\n" \
+"  IF v = 2 THEN\n" \
+"    IF NOT EXISTS (SELECT 1 FROM pg_proc WHERE oid = 'hexrun.board_step(text, text, " \
+"integer, bigint, text[])'::regprocedure AND prosrc LIKE '%board_step 2.1%') THEN\n" \
+HEXRUN__COORD_SQL_BOARD_STEP_FN \
+"    END IF;\n" \
+"    RETURN;\n" \
+"  END IF;\n" \
 "  IF v IS NULL THEN\n" \
 "  CREATE TABLE hexrun.budget (\n" \
 "    token_hash text NOT NULL,\n" \

@@ -457,3 +457,43 @@ def test_only_the_journals_writes_wait_for_the_disk(sim, tmp_path):
     assert swept - before <= 8, (swept - before, sweeps)
     # Each key's claim and its run's record: ten flushes (two may share one, rarely).
     assert claimed - swept >= 2 * len(jobs) - 2, claimed - swept
+
+
+def test_a_renewal_committed_while_a_reader_waits_for_the_lease_keeps_it(sim, pg, tmp_path):
+    """A holder's put renews its lease while a reader's board_step waits for the lease row:
+    the reader must read, not take the lease. Before, board_step read the clock before the
+    row lock, the renewal's later stamp looked like one from the future (a clock set back),
+    and the lease went to the reader: two clients swept, and one held a lease it never swept
+    until it lapsed (runs seen six sweep periods late). The holder's session takes the row
+    first and renews it only once the reader's statement waits on its lock."""
+    rc, _, err = finish(machines([load(pg, 1)], sim, tmp_path))[0]  # installs the schema
+    assert rc == 0, err
+    pg.psql("INSERT INTO hexrun.board_lease VALUES ('race', 'p', 1, "
+            "(extract(epoch FROM clock_timestamp()) * 1000)::bigint)")
+    holder = subprocess.Popen(
+        [os.path.join(pg.bindir, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", pg.url, "-c", """
+         BEGIN;
+         SET LOCAL statement_timeout = '60s';
+         SELECT 1 FROM hexrun.board_lease WHERE token_hash = 'race' FOR UPDATE;
+         DO $$ BEGIN
+           WHILE NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'
+                             AND query LIKE '%hexrun.board_step(%') LOOP
+             PERFORM pg_sleep(0.01);
+             PERFORM pg_stat_clear_snapshot();  -- a transaction sees one snapshot otherwise
+           END LOOP;
+         END $$;
+         SELECT pg_sleep(0.01);
+         UPDATE hexrun.board_lease SET swept_at =
+           (extract(epoch FROM clock_timestamp()) * 1000)::bigint WHERE token_hash = 'race';
+         COMMIT;"""], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while pg.psql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%WHILE NOT EXISTS%' "
+                  "AND pid <> pg_backend_pid()") != "1":
+        assert holder.poll() is None, holder.communicate()
+        assert time.monotonic() < deadline, "the holder's session did not take the row"
+        time.sleep(0.01)
+    kind = pg.psql("SELECT kind FROM hexrun.board_step('race', 'p', 2, 600000, '{}')")
+    _, err = holder.communicate(timeout=60)
+    assert holder.returncode == 0, err
+    assert kind == "read", kind
+    assert pg.psql("SELECT holder FROM hexrun.board_lease WHERE token_hash = 'race'") == "1"
